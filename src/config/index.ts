@@ -1,0 +1,282 @@
+/**
+ * The one typed configuration of the pipeline, read from the environment and validated.
+ *
+ * Every endpoint, resource name and tuning knob lives here with a local default, so the same code runs
+ * against the local stack (no variables set) and against AWS (region + credentials, no endpoint overrides).
+ *
+ * @example
+ *   const config = loadConfig();
+ *   config.kafka.brokers; // ['127.0.0.1:9092']
+ */
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const url = z.url();
+
+/** Local stack ports: one place, so the supervisor, the config defaults and docker-compose agree. */
+export const LOCAL_PORTS = {
+  temporal: 7233,
+  temporalUi: 8233,
+  kafka: 9092,
+  kafkaController: 9093,
+  moto: 5000,
+  lake: 5050,
+} as const;
+
+export const LOCAL_HOST = '127.0.0.1';
+
+/**
+ * Environment variables and their defaults. The key is the variable name; docs and docker-compose
+ * are checked against this table, so it is the source of truth for variable names.
+ */
+export const ENV_SPEC = {
+  PIPELINE_MODE: { default: 'local', doc: '`local` fills in the local stack endpoints and dummy credentials; `aws` uses AWS defaults' },
+  AWS_REGION: { default: 'us-east-1', doc: 'AWS region' },
+  AWS_ENDPOINT_URL: { default: '', doc: 'Endpoint override for every AWS service (per-service variables win)' },
+  AWS_ENDPOINT_URL_DYNAMODB: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.moto}`, doc: 'DynamoDB endpoint (local mode default: moto)' },
+  AWS_ENDPOINT_URL_DYNAMODB_STREAMS: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.moto}`, doc: 'DynamoDB Streams endpoint' },
+  AWS_ENDPOINT_URL_S3: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.moto}`, doc: 'S3 endpoint' },
+  AWS_ENDPOINT_URL_GLUE: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`, doc: 'Glue endpoint (local mode default: the project lake endpoint)' },
+  AWS_ENDPOINT_URL_ATHENA: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`, doc: 'Athena endpoint' },
+  KAFKA_BROKERS: { default: `${LOCAL_HOST}:${LOCAL_PORTS.kafka}`, doc: 'Comma-separated bootstrap brokers (e.g. MSK)' },
+  KAFKA_CLIENT_ID: { default: 'orders-pipeline', doc: 'kafkajs client id prefix' },
+  KAFKA_SSL: { default: 'false', doc: 'Use TLS to the brokers' },
+  KAFKA_SASL_MECHANISM: { default: '', doc: '`plain`, `scram-sha-256` or `scram-sha-512` (empty: no SASL)' },
+  KAFKA_SASL_USERNAME: { default: '', doc: 'SASL user name' },
+  KAFKA_SASL_PASSWORD: { default: '', doc: 'SASL password (never logged)' },
+  TOPIC_EVENTS: { default: 'orders.events', doc: 'Order events topic' },
+  TOPIC_EVENTS_DLQ: { default: 'orders.events.dlq', doc: 'Dead letters of the DynamoDB sink' },
+  TOPIC_CDC: { default: 'orders.cdc', doc: 'Change events relayed from DynamoDB Streams' },
+  TOPIC_CDC_DLQ: { default: 'orders.cdc.dlq', doc: 'Dead letters of the S3 sink' },
+  TOPIC_PARTITIONS: { default: '6', doc: 'Partitions of the pipeline topics' },
+  TOPIC_RETENTION_HOURS: { default: '168', doc: 'Retention of the pipeline topics' },
+  ORDERS_TABLE: { default: 'orders', doc: 'DynamoDB table with the current state of each order' },
+  CDC_CHECKPOINT_TABLE: { default: 'orders-cdc-checkpoints', doc: 'DynamoDB table with the relay shard leases and checkpoints' },
+  LAKE_BUCKET: { default: 'orders-lake', doc: 'S3 bucket of the data lake, reports and Athena results' },
+  LAKE_PREFIX: { default: 'lake', doc: 'Key prefix of the CDC data in the bucket' },
+  LAKE_FORMAT: { default: 'parquet', doc: '`parquet` or `jsonl`' },
+  SNAPSHOT_PREFIX: { default: 'snapshots', doc: 'Key prefix of the backfill snapshots' },
+  REPORTS_PREFIX: { default: 'reports', doc: 'Key prefix of the reports' },
+  ATHENA_RESULTS_PREFIX: { default: 'athena-results', doc: 'Key prefix of Athena query results' },
+  GLUE_DATABASE: { default: 'orders_lake', doc: 'Glue database' },
+  GLUE_CRAWLER: { default: 'orders-cdc-crawler', doc: 'Glue crawler over the CDC prefix' },
+  GLUE_CRAWLER_ROLE: { default: 'arn:aws:iam::000000000000:role/orders-pipeline-crawler', doc: 'IAM role the crawler assumes (AWS mode)' },
+  ATHENA_WORKGROUP: { default: 'orders-pipeline', doc: 'Athena workgroup' },
+  TEMPORAL_ADDRESS: { default: `${LOCAL_HOST}:${LOCAL_PORTS.temporal}`, doc: 'Temporal frontend' },
+  TEMPORAL_NAMESPACE: { default: 'default', doc: 'Temporal namespace' },
+  TEMPORAL_TASK_QUEUE: { default: 'orders-control-plane', doc: 'Task queue of the control-plane worker' },
+  TEMPORAL_UI_URL: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.temporalUi}`, doc: 'Temporal Web UI (printed for users)' },
+  CRAWL_INTERVAL_MINUTES: { default: '15', doc: 'Schedule of the crawl workflow' },
+  REPORT_INTERVAL_MINUTES: { default: '60', doc: 'Schedule of the report workflow' },
+  SINK_CONCURRENCY: { default: '16', doc: 'Concurrent conditional writes of the DynamoDB sink' },
+  S3_SINK_FLUSH_RECORDS: { default: '5000', doc: 'Rotate an S3 object after this many records per partition' },
+  S3_SINK_FLUSH_BYTES: { default: '16777216', doc: 'Rotate after this many buffered bytes per partition' },
+  S3_SINK_ROTATE_MS: { default: '30000', doc: 'Rotate an open object after this long (idle partitions too)' },
+  S3_SINK_MAX_BUFFER_BYTES: { default: '134217728', doc: 'Buffered bytes over all partitions before fetching pauses' },
+  METRICS_PORT: { default: '0', doc: 'Prometheus port of a streaming process (0: pick a free one; -1: off)' },
+  LOG_LEVEL: { default: 'info', doc: 'pino log level' },
+  DATA_DIR: { default: '.data', doc: 'Local data, logs and reports (local stack and local copies of reports)' },
+} as const satisfies Record<string, { default: string; doc: string }>;
+
+export type EnvName = keyof typeof ENV_SPEC;
+
+const modeSchema = z.enum(['local', 'aws']);
+
+export const configSchema = z.object({
+  mode: modeSchema,
+  aws: z.object({
+    region: z.string().min(1),
+    /** undefined = the SDK's default endpoint for the region */
+    endpoints: z.object({
+      dynamodb: url.optional(),
+      dynamodbStreams: url.optional(),
+      s3: url.optional(),
+      glue: url.optional(),
+      athena: url.optional(),
+    }),
+    /** Dummy static credentials, only in local mode when the environment has none. */
+    localCredentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }).optional(),
+  }),
+  kafka: z.object({
+    brokers: z.array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port')).min(1),
+    clientId: z.string().min(1),
+    ssl: z.boolean(),
+    sasl: z
+      .object({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+        username: z.string().min(1),
+        password: z.string().min(1),
+      })
+      .optional(),
+  }),
+  topics: z.object({
+    events: z.string().min(1),
+    eventsDlq: z.string().min(1),
+    cdc: z.string().min(1),
+    cdcDlq: z.string().min(1),
+    partitions: int(1, 1000),
+    retentionHours: int(1),
+  }),
+  dynamodb: z.object({ ordersTable: z.string().min(3), checkpointTable: z.string().min(3) }),
+  lake: z.object({
+    bucket: z.string().min(3),
+    prefix: z.string().min(1),
+    format: z.enum(['parquet', 'jsonl']),
+    snapshotPrefix: z.string().min(1),
+    reportsPrefix: z.string().min(1),
+    athenaResultsPrefix: z.string().min(1),
+  }),
+  glue: z.object({ database: z.string().min(1), crawler: z.string().min(1), crawlerRole: z.string().min(1) }),
+  athena: z.object({ workgroup: z.string().min(1) }),
+  temporal: z.object({
+    address: z.string().min(1),
+    namespace: z.string().min(1),
+    taskQueue: z.string().min(1),
+    uiUrl: z.string().min(1),
+  }),
+  schedules: z.object({ crawlIntervalMinutes: int(1), reportIntervalMinutes: int(1) }),
+  sink: z.object({ concurrency: int(1, 256) }),
+  s3Sink: z.object({
+    flushRecords: int(1),
+    flushBytes: int(1024),
+    rotateMs: int(100),
+    maxBufferBytes: int(1024 * 1024),
+  }),
+  metricsPort: int(-1, 65535),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  dataDir: z.string().min(1),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The CDC table name in the lake and the Glue catalog (the crawler names it after the folder). */
+export const CDC_TABLE_FOLDER = 'orders_cdc';
+
+/**
+ * Reads and validates the configuration. Unknown values fail with a message naming the variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const mode = modeSchema.safeParse(env.PIPELINE_MODE ?? ENV_SPEC.PIPELINE_MODE.default);
+  if (!mode.success) throw new ConfigError(`PIPELINE_MODE must be "local" or "aws", got "${env.PIPELINE_MODE}"`);
+  const local = mode.data === 'local';
+
+  const get = (name: EnvName): string => {
+    const value = env[name];
+    return value !== undefined && value !== '' ? value : ENV_SPEC[name].default;
+  };
+  // In AWS mode an endpoint is only set when the user sets one; locally each has its stack default.
+  const endpoint = (name: EnvName): string | undefined => {
+    const specific = env[name];
+    if (specific) return specific;
+    if (env.AWS_ENDPOINT_URL) return env.AWS_ENDPOINT_URL;
+    return local ? ENV_SPEC[name].default : undefined;
+  };
+  const parse = <T>(name: EnvName, schema: z.ZodType<T>): T => {
+    const result = schema.safeParse(get(name));
+    if (!result.success) {
+      throw new ConfigError(`${name}: ${result.error.issues.map((i) => i.message).join('; ')} (got "${get(name)}")`);
+    }
+    return result.data;
+  };
+
+  const saslMechanism = get('KAFKA_SASL_MECHANISM');
+  const hasEnvCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE);
+
+  const raw = {
+    mode: mode.data,
+    aws: {
+      region: get('AWS_REGION'),
+      endpoints: {
+        dynamodb: endpoint('AWS_ENDPOINT_URL_DYNAMODB'),
+        dynamodbStreams: endpoint('AWS_ENDPOINT_URL_DYNAMODB_STREAMS'),
+        s3: endpoint('AWS_ENDPOINT_URL_S3'),
+        glue: endpoint('AWS_ENDPOINT_URL_GLUE'),
+        athena: endpoint('AWS_ENDPOINT_URL_ATHENA'),
+      },
+      localCredentials: local && !hasEnvCredentials ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+    },
+    kafka: {
+      brokers: parse('KAFKA_BROKERS', csv),
+      clientId: get('KAFKA_CLIENT_ID'),
+      ssl: parse('KAFKA_SSL', bool),
+      sasl: saslMechanism
+        ? { mechanism: saslMechanism, username: get('KAFKA_SASL_USERNAME'), password: get('KAFKA_SASL_PASSWORD') }
+        : undefined,
+    },
+    topics: {
+      events: get('TOPIC_EVENTS'),
+      eventsDlq: get('TOPIC_EVENTS_DLQ'),
+      cdc: get('TOPIC_CDC'),
+      cdcDlq: get('TOPIC_CDC_DLQ'),
+      partitions: parse('TOPIC_PARTITIONS', int(1, 1000)),
+      retentionHours: parse('TOPIC_RETENTION_HOURS', int(1)),
+    },
+    dynamodb: { ordersTable: get('ORDERS_TABLE'), checkpointTable: get('CDC_CHECKPOINT_TABLE') },
+    lake: {
+      bucket: get('LAKE_BUCKET'),
+      prefix: get('LAKE_PREFIX').replace(/^\/+|\/+$/g, ''),
+      format: get('LAKE_FORMAT'),
+      snapshotPrefix: get('SNAPSHOT_PREFIX').replace(/^\/+|\/+$/g, ''),
+      reportsPrefix: get('REPORTS_PREFIX').replace(/^\/+|\/+$/g, ''),
+      athenaResultsPrefix: get('ATHENA_RESULTS_PREFIX').replace(/^\/+|\/+$/g, ''),
+    },
+    glue: { database: get('GLUE_DATABASE'), crawler: get('GLUE_CRAWLER'), crawlerRole: get('GLUE_CRAWLER_ROLE') },
+    athena: { workgroup: get('ATHENA_WORKGROUP') },
+    temporal: {
+      address: get('TEMPORAL_ADDRESS'),
+      namespace: get('TEMPORAL_NAMESPACE'),
+      taskQueue: get('TEMPORAL_TASK_QUEUE'),
+      uiUrl: get('TEMPORAL_UI_URL'),
+    },
+    schedules: {
+      crawlIntervalMinutes: parse('CRAWL_INTERVAL_MINUTES', int(1)),
+      reportIntervalMinutes: parse('REPORT_INTERVAL_MINUTES', int(1)),
+    },
+    sink: { concurrency: parse('SINK_CONCURRENCY', int(1, 256)) },
+    s3Sink: {
+      flushRecords: parse('S3_SINK_FLUSH_RECORDS', int(1)),
+      flushBytes: parse('S3_SINK_FLUSH_BYTES', int(1024)),
+      rotateMs: parse('S3_SINK_ROTATE_MS', int(100)),
+      maxBufferBytes: parse('S3_SINK_MAX_BUFFER_BYTES', int(1024 * 1024)),
+    },
+    metricsPort: parse('METRICS_PORT', int(-1, 65535)),
+    logLevel: get('LOG_LEVEL'),
+    dataDir: get('DATA_DIR'),
+  };
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const details = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${details}`);
+  }
+  return result.data;
+}
+
+/** A copy of the config with a partial override, for tests that need fresh topic/table/bucket names. */
+export function withOverrides(config: Config, overrides: DeepPartial<Config>): Config {
+  return configSchema.parse(deepMerge(config, overrides));
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+function deepMerge<T>(base: T, patch: unknown): T {
+  if (patch === undefined) return base;
+  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof patch !== 'object' || patch === null) {
+    return patch as T;
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    out[key] = deepMerge((base as Record<string, unknown>)[key], value);
+  }
+  return out as T;
+}
