@@ -1,0 +1,92 @@
+/**
+ * Idempotently ensures the pipeline's Kafka topics: creates missing ones, adds partitions when the
+ * configured count grew, and keeps retention as configured.
+ */
+import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import type { Config } from '../config';
+import type { EnsureOutcome } from './outcome';
+
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  retentionMs: number;
+}
+
+/** The topics of the pipeline, from config: the two data topics and their dead-letter topics. */
+export function pipelineTopics(config: Config): TopicSpec[] {
+  const retentionMs = config.topics.retentionHours * 3_600_000;
+  const { partitions } = config.topics;
+  return [
+    { topic: config.topics.events, numPartitions: partitions, retentionMs },
+    { topic: config.topics.cdc, numPartitions: partitions, retentionMs },
+    // Dead letters are few and read by people: one partition, kept as long as the data.
+    { topic: config.topics.eventsDlq, numPartitions: 1, retentionMs },
+    { topic: config.topics.cdcDlq, numPartitions: 1, retentionMs },
+  ];
+}
+
+/**
+ * @example
+ *   const outcomes = await ensureTopics(kafka.admin(), pipelineTopics(config));
+ */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[], replicationFactor = -1): Promise<EnsureOutcome[]> {
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.numPartitions,
+          // -1 = the broker's default.replication.factor (1 locally, 3 on MSK)
+          replicationFactor,
+          configEntries: [{ name: 'retention.ms', value: String(s.retentionMs) }],
+        })),
+      });
+    }
+    const outcomes: EnsureOutcome[] = missing.map((s) => ({ kind: 'kafka-topic', name: s.topic, action: 'created' }));
+    const present = specs.filter((s) => existing.has(s.topic));
+    if (present.length === 0) return outcomes;
+
+    const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
+    const configs = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: ['retention.ms'] })),
+    });
+    for (const spec of present) {
+      const changes: string[] = [];
+      const current = metadata.topics.find((t) => t.name === spec.topic)?.partitions.length ?? 0;
+      if (current < spec.numPartitions) {
+        await admin.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.numPartitions }] });
+        changes.push(`partitions ${current} -> ${spec.numPartitions}`);
+      }
+      const retention = configs.resources
+        .find((r) => r.resourceName === spec.topic)
+        ?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
+      if (retention !== String(spec.retentionMs)) {
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: spec.topic,
+              configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+            },
+          ],
+        });
+        changes.push(`retention.ms ${retention} -> ${spec.retentionMs}`);
+      }
+      outcomes.push({
+        kind: 'kafka-topic',
+        name: spec.topic,
+        action: changes.length > 0 ? 'updated' : 'exists',
+        ...(changes.length > 0 ? { detail: changes.join(', ') } : {}),
+      });
+    }
+    return outcomes;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,36 @@
+/** Idempotently ensures the data-lake bucket. */
+import {
+  BucketAlreadyOwnedByYou,
+  CreateBucketCommand,
+  HeadBucketCommand,
+  NotFound,
+  S3ServiceException,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { Config } from '../config';
+import type { EnsureOutcome } from './outcome';
+
+export async function ensureBucket(s3: S3Client, config: Config, bucket = config.lake.bucket): Promise<EnsureOutcome> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return { kind: 's3-bucket', name: bucket, action: 'exists' };
+  } catch (error) {
+    const notFound =
+      error instanceof NotFound || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404);
+    if (!notFound) throw error;
+  }
+  try {
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        // us-east-1 is the one region that rejects an explicit location constraint.
+        ...(config.aws.region !== 'us-east-1'
+          ? { CreateBucketConfiguration: { LocationConstraint: config.aws.region as never } }
+          : {}),
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof BucketAlreadyOwnedByYou)) throw error;
+  }
+  return { kind: 's3-bucket', name: bucket, action: 'created' };
+}
