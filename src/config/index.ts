@@ -82,6 +82,7 @@ export const ENV_SPEC = {
   METRICS_PORT: { default: '0', doc: 'Prometheus port of a streaming process (0: pick a free one; -1: off)' },
   LOG_LEVEL: { default: 'info', doc: 'pino log level' },
   DATA_DIR: { default: '.data', doc: 'Local data, logs and reports (local stack and local copies of reports)' },
+  STACK_DIR: { default: '.stack', doc: 'Installed local stack tools (Python venv, Kafka jars); shareable between stacks' },
 } as const satisfies Record<string, { default: string; doc: string }>;
 
 export type EnvName = keyof typeof ENV_SPEC;
@@ -151,6 +152,7 @@ export const configSchema = z.object({
   metricsPort: int(-1, 65535),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   dataDir: z.string().min(1),
+  stackDir: z.string().min(1),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -252,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: parse('METRICS_PORT', int(-1, 65535)),
     logLevel: get('LOG_LEVEL'),
     dataDir: get('DATA_DIR'),
+    stackDir: get('STACK_DIR'),
   };
 
   const result = configSchema.safeParse(raw);
