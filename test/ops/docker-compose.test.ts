@@ -1,0 +1,65 @@
+/**
+ * docker-compose.yml serves users with Docker; the local stack serves everyone else. This keeps the two
+ * consistent with src/config: the same host ports, only known variable names, and an entry for each
+ * pipeline process whose command runs the file the main job runs.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ENV_SPEC, LOCAL_HOST, LOCAL_PORTS } from '../../src/config';
+import { ALL_PIPELINE_PROCESSES } from '../../src/streaming/processes';
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  ports?: string[];
+  environment?: Record<string, unknown>;
+}
+
+const root = join(__dirname, '..', '..');
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const services = compose.services;
+
+function hostPorts(service: ComposeService): number[] {
+  return (service.ports ?? []).map((mapping) => {
+    const [host, hostPort] = mapping.split(':');
+    expect(host).toBe(LOCAL_HOST);
+    return Number(hostPort);
+  });
+}
+
+describe('docker-compose.yml', () => {
+  it('publishes the same ports as the local stack, on 127.0.0.1 only', () => {
+    expect(hostPorts(services.temporal).sort()).toEqual([LOCAL_PORTS.temporal, LOCAL_PORTS.temporalUi].sort());
+    expect(hostPorts(services.kafka)).toEqual([LOCAL_PORTS.kafka]);
+    expect(hostPorts(services.moto)).toEqual([LOCAL_PORTS.moto]);
+    expect(hostPorts(services.lake)).toEqual([LOCAL_PORTS.lake]);
+  });
+
+  it('uses only variable names the config knows', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (!service.build) continue;
+      const unknown = Object.keys(service.environment ?? {}).filter((key) => !(key in ENV_SPEC));
+      expect({ service: name, unknown }).toEqual({ service: name, unknown: [] });
+    }
+  });
+
+  it('runs every pipeline process from the same entry file as the local stack', () => {
+    for (const processSpec of ALL_PIPELINE_PROCESSES) {
+      const service = services[processSpec.name];
+      expect(service).toBeDefined();
+      expect(service.command).toContain(processSpec.entry);
+      expect(existsSync(join(root, processSpec.entry))).toBe(true);
+    }
+  });
+
+  it('points the pipeline at the in-network service addresses on the local ports', () => {
+    const env = services.worker.environment ?? {};
+    expect(env.AWS_ENDPOINT_URL_S3).toBe(`http://moto:${LOCAL_PORTS.moto}`);
+    expect(env.AWS_ENDPOINT_URL_GLUE).toBe(`http://lake:${LOCAL_PORTS.lake}`);
+    expect(env.TEMPORAL_ADDRESS).toBe(`temporal:${LOCAL_PORTS.temporal}`);
+  });
+});
