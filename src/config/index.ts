@@ -75,6 +75,10 @@ export const ENV_SPEC = {
   CRAWL_INTERVAL_MINUTES: { default: '15', doc: 'Schedule of the crawl workflow' },
   REPORT_INTERVAL_MINUTES: { default: '60', doc: 'Schedule of the report workflow' },
   SINK_CONCURRENCY: { default: '16', doc: 'Concurrent conditional writes of the DynamoDB sink' },
+  SINK_PARTITIONS_CONCURRENTLY: { default: '3', doc: 'Kafka partitions the DynamoDB sink processes at once' },
+  CDC_LEASE_DURATION_MS: { default: '10000', doc: 'Relay shard lease: a lease not renewed for this long moves to another relay' },
+  CDC_POLL_INTERVAL_MS: { default: '500', doc: 'Relay pause between GetRecords calls on a shard with no new records' },
+  CDC_WORKER_ID: { default: '', doc: 'Relay instance id in the lease table (empty: host-pid-random)' },
   S3_SINK_FLUSH_RECORDS: { default: '5000', doc: 'Rotate an S3 object after this many records per partition' },
   S3_SINK_FLUSH_BYTES: { default: '16777216', doc: 'Rotate after this many buffered bytes per partition' },
   S3_SINK_ROTATE_MS: { default: '30000', doc: 'Rotate an open object after this long (idle partitions too)' },
@@ -143,7 +147,8 @@ export const configSchema = z.object({
     uiUrl: z.string().min(1),
   }),
   schedules: z.object({ crawlIntervalMinutes: int(1), reportIntervalMinutes: int(1) }),
-  sink: z.object({ concurrency: int(1, 256) }),
+  sink: z.object({ concurrency: int(1, 256), partitionsConcurrently: int(1, 64) }),
+  cdcRelay: z.object({ leaseDurationMs: int(1000), pollIntervalMs: int(10), workerId: z.string() }),
   s3Sink: z.object({
     flushRecords: int(1),
     flushBytes: int(1024),
@@ -246,7 +251,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       crawlIntervalMinutes: parse('CRAWL_INTERVAL_MINUTES', int(1)),
       reportIntervalMinutes: parse('REPORT_INTERVAL_MINUTES', int(1)),
     },
-    sink: { concurrency: parse('SINK_CONCURRENCY', int(1, 256)) },
+    sink: {
+      concurrency: parse('SINK_CONCURRENCY', int(1, 256)),
+      partitionsConcurrently: parse('SINK_PARTITIONS_CONCURRENTLY', int(1, 64)),
+    },
+    cdcRelay: {
+      leaseDurationMs: parse('CDC_LEASE_DURATION_MS', int(1000)),
+      pollIntervalMs: parse('CDC_POLL_INTERVAL_MS', int(10)),
+      workerId: get('CDC_WORKER_ID'),
+    },
     s3Sink: {
       flushRecords: parse('S3_SINK_FLUSH_RECORDS', int(1)),
       flushBytes: parse('S3_SINK_FLUSH_BYTES', int(1024)),
@@ -285,4 +298,74 @@ function deepMerge<T>(base: T, patch: unknown): T {
     out[key] = deepMerge((base as Record<string, unknown>)[key], value);
   }
   return out as T;
+}
+
+/**
+ * The environment that makes `loadConfig()` return this config again: for starting a pipeline process as a
+ * child with a test's fresh names (`spawn(tsx, [entry], { env: { ...process.env, ...configToEnv(config) } })`).
+ * Typed against ENV_SPEC so a new knob without a line here fails the typecheck. AWS credentials are never
+ * part of it (local mode fills in dummy ones; AWS mode uses the SDK's provider chain of the child).
+ *
+ * @example
+ *   const env = configToEnv(freshConfig('crash'));
+ *   loadConfig({ ...env }).dynamodb.ordersTable; // the fresh table name
+ */
+export function configToEnv(config: Config): Record<string, string> {
+  const { endpoints } = config.aws;
+  const env: Record<EnvName, string | undefined> = {
+    PIPELINE_MODE: config.mode,
+    AWS_REGION: config.aws.region,
+    // Every per-service endpoint is set explicitly, so a parent's AWS_ENDPOINT_URL adds nothing.
+    AWS_ENDPOINT_URL: undefined,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_DYNAMODB_STREAMS: endpoints.dynamodbStreams,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_GLUE: endpoints.glue,
+    AWS_ENDPOINT_URL_ATHENA: endpoints.athena,
+    KAFKA_BROKERS: config.kafka.brokers.join(','),
+    KAFKA_CLIENT_ID: config.kafka.clientId,
+    KAFKA_SSL: String(config.kafka.ssl),
+    KAFKA_SASL_MECHANISM: config.kafka.sasl?.mechanism,
+    KAFKA_SASL_USERNAME: config.kafka.sasl?.username,
+    KAFKA_SASL_PASSWORD: config.kafka.sasl?.password,
+    TOPIC_EVENTS: config.topics.events,
+    TOPIC_EVENTS_DLQ: config.topics.eventsDlq,
+    TOPIC_CDC: config.topics.cdc,
+    TOPIC_CDC_DLQ: config.topics.cdcDlq,
+    TOPIC_PARTITIONS: String(config.topics.partitions),
+    TOPIC_RETENTION_HOURS: String(config.topics.retentionHours),
+    ORDERS_TABLE: config.dynamodb.ordersTable,
+    CDC_CHECKPOINT_TABLE: config.dynamodb.checkpointTable,
+    LAKE_BUCKET: config.lake.bucket,
+    LAKE_PREFIX: config.lake.prefix,
+    LAKE_FORMAT: config.lake.format,
+    SNAPSHOT_PREFIX: config.lake.snapshotPrefix,
+    REPORTS_PREFIX: config.lake.reportsPrefix,
+    ATHENA_RESULTS_PREFIX: config.lake.athenaResultsPrefix,
+    GLUE_DATABASE: config.glue.database,
+    GLUE_CRAWLER: config.glue.crawler,
+    GLUE_CRAWLER_ROLE: config.glue.crawlerRole,
+    ATHENA_WORKGROUP: config.athena.workgroup,
+    TEMPORAL_ADDRESS: config.temporal.address,
+    TEMPORAL_NAMESPACE: config.temporal.namespace,
+    TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+    TEMPORAL_UI_URL: config.temporal.uiUrl,
+    CRAWL_INTERVAL_MINUTES: String(config.schedules.crawlIntervalMinutes),
+    REPORT_INTERVAL_MINUTES: String(config.schedules.reportIntervalMinutes),
+    SINK_CONCURRENCY: String(config.sink.concurrency),
+    SINK_PARTITIONS_CONCURRENTLY: String(config.sink.partitionsConcurrently),
+    CDC_LEASE_DURATION_MS: String(config.cdcRelay.leaseDurationMs),
+    CDC_POLL_INTERVAL_MS: String(config.cdcRelay.pollIntervalMs),
+    CDC_WORKER_ID: config.cdcRelay.workerId,
+    S3_SINK_FLUSH_RECORDS: String(config.s3Sink.flushRecords),
+    S3_SINK_FLUSH_BYTES: String(config.s3Sink.flushBytes),
+    S3_SINK_ROTATE_MS: String(config.s3Sink.rotateMs),
+    S3_SINK_MAX_BUFFER_BYTES: String(config.s3Sink.maxBufferBytes),
+    S3_SINK_JSONL_GZIP: String(config.s3Sink.jsonlGzip),
+    METRICS_PORT: String(config.metricsPort),
+    LOG_LEVEL: config.logLevel,
+    DATA_DIR: config.dataDir,
+    STACK_DIR: config.stackDir,
+  };
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
