@@ -50,6 +50,7 @@ export const ENV_SPEC = {
   KAFKA_SASL_MECHANISM: { default: '', doc: '`plain`, `scram-sha-256` or `scram-sha-512` (empty: no SASL)' },
   KAFKA_SASL_USERNAME: { default: '', doc: 'SASL user name' },
   KAFKA_SASL_PASSWORD: { default: '', doc: 'SASL password (never logged)' },
+  KAFKA_SESSION_TIMEOUT_MS: { default: '30000', doc: 'Consumer group session timeout: how long a dead consumer keeps its partitions' },
   TOPIC_EVENTS: { default: 'orders.events', doc: 'Order events topic' },
   TOPIC_EVENTS_DLQ: { default: 'orders.events.dlq', doc: 'Dead letters of the DynamoDB sink' },
   TOPIC_CDC: { default: 'orders.cdc', doc: 'Change events relayed from DynamoDB Streams' },
@@ -120,6 +121,7 @@ export const configSchema = z.object({
         password: z.string().min(1),
       })
       .optional(),
+    sessionTimeoutMs: int(3000, 300_000),
   }),
   topics: z.object({
     events: z.string().min(1),
@@ -221,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sasl: saslMechanism
         ? { mechanism: saslMechanism, username: get('KAFKA_SASL_USERNAME'), password: get('KAFKA_SASL_PASSWORD') }
         : undefined,
+      sessionTimeoutMs: parse('KAFKA_SESSION_TIMEOUT_MS', int(3000, 300_000)),
     },
     topics: {
       events: get('TOPIC_EVENTS'),
@@ -328,6 +331,7 @@ export function configToEnv(config: Config): Record<string, string> {
     KAFKA_SASL_MECHANISM: config.kafka.sasl?.mechanism,
     KAFKA_SASL_USERNAME: config.kafka.sasl?.username,
     KAFKA_SASL_PASSWORD: config.kafka.sasl?.password,
+    KAFKA_SESSION_TIMEOUT_MS: String(config.kafka.sessionTimeoutMs),
     TOPIC_EVENTS: config.topics.events,
     TOPIC_EVENTS_DLQ: config.topics.eventsDlq,
     TOPIC_CDC: config.topics.cdc,
