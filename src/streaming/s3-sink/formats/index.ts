@@ -1,0 +1,27 @@
+/** Picks the format writer from config (`LAKE_FORMAT`, `S3_SINK_JSONL_GZIP`) or from an object's extension. */
+import type { Config } from '../../../config';
+import type { LakeFormat } from './format';
+import { createJsonLinesFormat } from './jsonl';
+import { createParquetFormat } from './parquet';
+
+export type { LakeFormat, LakeFormatName } from './format';
+
+export function createLakeFormat(config: Pick<Config, 'lake' | 's3Sink'>): LakeFormat {
+  return config.lake.format === 'parquet'
+    ? createParquetFormat()
+    : createJsonLinesFormat({ gzip: config.s3Sink.jsonlGzip });
+}
+
+/** The reader's side: every object is decoded by its own extension, whatever the sink writes today. */
+export function formatForExtension(extension: string): LakeFormat | undefined {
+  switch (extension) {
+    case 'parquet':
+      return createParquetFormat();
+    case 'jsonl':
+      return createJsonLinesFormat({ gzip: false });
+    case 'jsonl.gz':
+      return createJsonLinesFormat({ gzip: true });
+    default:
+      return undefined;
+  }
+}
