@@ -1,0 +1,184 @@
+/**
+ * The DynamoDB sink: a consumer group on `orders.events` that keeps the current state of each order in
+ * the `orders` table.
+ *
+ * Per fetched batch, chunk by chunk: decode and validate every message; dead-letter the bad ones with
+ * their reason and original bytes; collapse the valid events to the highest seq per order; apply those
+ * with bounded-concurrency conditional PutItems (see order-writer.ts); only then resolve and commit the
+ * chunk's last offset. A crash at any point replays uncommitted chunks, and replays are harmless because
+ * every write is conditional on the stored version and dead letters are keyed like their originals.
+ *
+ * @example
+ *   const sink = createDynamoSink({ config, kafka, dynamodb, logger, registry });
+ *   await sink.start();
+ *   // ... SIGTERM:
+ *   await sink.stop(); // finishes the chunk in hand, commits it, leaves the group
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
+import type { Config } from '../../config';
+import type { Logger } from '../../observability/logger';
+import { createDeadLetterPublisher, type DeadLetter, type DeadLetterPublisher } from '../dlq';
+import type { StreamingComponent } from '../process';
+import { forEachConcurrently } from './concurrency';
+import { decodeOrderEvent, type DecodedEvent } from './decode';
+import { InvalidOrderEventError } from './errors';
+import { createDynamoSinkMetrics, type DynamoSinkStats } from './metrics';
+import { createOrderWriter, type OrderWriter } from './order-writer';
+import { planWrites } from './write-plan';
+
+export interface DynamoSinkOptions {
+  config: Config;
+  kafka: Kafka;
+  dynamodb: DynamoDBClient;
+  logger: Logger;
+  registry?: Registry;
+  /** Default: `<KAFKA_CLIENT_ID>-dynamo-sink`, so each deployment (and each test) has its own group. */
+  groupId?: string;
+  /** Concurrent writes per partition batch; default config.sink.concurrency. */
+  concurrency?: number;
+  /** Partitions processed at once; default config.sink.partitionsConcurrently. */
+  partitionsConcurrently?: number;
+  /** Messages applied and committed as one unit; smaller = less replay after a crash. */
+  chunkSize?: number;
+  /** A dead member's partitions move after this long. */
+  sessionTimeoutMs?: number;
+}
+
+export interface DynamoSink extends StreamingComponent {
+  readonly groupId: string;
+  stats(): DynamoSinkStats;
+}
+
+export function dynamoSinkGroupId(config: Config): string {
+  return `${config.kafka.clientId}-dynamo-sink`;
+}
+
+const DEFAULT_CHUNK_SIZE = 500;
+
+export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
+  const { config, kafka, dynamodb } = options;
+  const groupId = options.groupId ?? dynamoSinkGroupId(config);
+  const topic = config.topics.events;
+  const concurrency = options.concurrency ?? config.sink.concurrency;
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const log = options.logger.child({ component: 'dynamo-sink', topic, groupId });
+  const metrics = createDynamoSinkMetrics(options.registry ?? new Registry());
+  const writer: OrderWriter = createOrderWriter({
+    dynamodb,
+    table: config.dynamodb.ordersTable,
+    onRetry: (error, attempt) => {
+      metrics.retry();
+      log.warn({ attempt, error: (error as Error).message }, 'write failed, retrying');
+    },
+  });
+
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let dlq: DeadLetterPublisher | undefined;
+
+  const letter = (partition: number, message: KafkaMessage, error: InvalidOrderEventError): DeadLetter => ({
+    reason: error.message,
+    original: { topic, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers },
+  });
+
+  /** Applies one chunk; resolves only when every effect (writes and dead letters) is durable. */
+  const applyChunk = async (partition: number, messages: KafkaMessage[]): Promise<void> => {
+    const valid: DecodedEvent[] = [];
+    const sourceOf = new Map<DecodedEvent, KafkaMessage>();
+    const rejected: DeadLetter[] = [];
+    const reasons: string[] = [];
+    for (const message of messages) {
+      try {
+        const decoded = decodeOrderEvent(message.key, message.value);
+        valid.push(decoded);
+        sourceOf.set(decoded, message);
+      } catch (error) {
+        if (!(error instanceof InvalidOrderEventError)) throw error;
+        rejected.push(letter(partition, message, error));
+        reasons.push(error.reason);
+      }
+    }
+    const { writes, duplicatesInChunk } = planWrites(valid);
+    let superseded = duplicatesInChunk;
+    await forEachConcurrently(writes, concurrency, async ({ candidates }) => {
+      for (const [index, candidate] of candidates.entries()) {
+        try {
+          const outcome = await writer.write(candidate.state);
+          if (outcome === 'applied') metrics.applied();
+          else metrics.stale();
+          superseded += candidates.length - index - 1;
+          return;
+        } catch (error) {
+          // DynamoDB refused this item itself: dead-letter it and fall back to the order's next event.
+          if (!(error instanceof InvalidOrderEventError)) throw error;
+          rejected.push(letter(partition, sourceOf.get(candidate)!, error));
+          reasons.push(error.reason);
+        }
+      }
+    });
+    metrics.superseded(superseded);
+    if (rejected.length > 0) {
+      await dlq!.publishAll(rejected);
+      for (const reason of reasons) metrics.deadLettered(reason);
+    }
+  };
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload) => {
+    const { partition, messages } = batch;
+    for (let start = 0; start < messages.length; start += chunkSize) {
+      // Stopping or rebalanced away: leave the rest uncommitted; its next owner replays it.
+      if (!isRunning() || isStale()) return;
+      const chunk = messages.slice(start, start + chunkSize);
+      const endTimer = metrics.chunkTimer();
+      metrics.recordsIn(chunk.length);
+      await applyChunk(partition, chunk);
+      const last = chunk[chunk.length - 1].offset;
+      resolveOffset(last);
+      await commitOffsetsIfNecessary();
+      endTimer();
+      metrics.lag(topic, partition, Math.max(0, Number(batch.highWatermark) - Number(last) - 1));
+      await heartbeat();
+    }
+  };
+
+  return {
+    groupId,
+    stats: () => ({ ...metrics.stats }),
+    async start() {
+      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      dlq = createDeadLetterPublisher({ producer, topic: config.topics.eventsDlq, logger: log });
+      const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
+      consumer = kafka.consumer({
+        groupId,
+        sessionTimeout,
+        rebalanceTimeout: sessionTimeout * 2,
+        heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
+        maxWaitTimeInMs: 250,
+        allowAutoTopicCreation: false,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        // autoCommit commits only resolved offsets, and an offset is resolved after its chunk is durable;
+        // a threshold of 1 makes commitOffsetsIfNecessary() commit after every chunk.
+        autoCommit: true,
+        autoCommitThreshold: 1,
+        partitionsConsumedConcurrently: options.partitionsConcurrently ?? config.sink.partitionsConcurrently,
+        eachBatch,
+      });
+      log.info({ concurrency, chunkSize }, 'consuming');
+    },
+    async stop() {
+      // disconnect() waits for the batch in hand; eachBatch returns after its current chunk is committed.
+      await consumer?.disconnect();
+      await producer?.disconnect();
+      consumer = undefined;
+      producer = undefined;
+      log.info({ ...metrics.stats }, 'stopped');
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Named errors of the DynamoDB sink. `retriable` tells the consumer loop whether to try the batch again
+ * (the write is idempotent, so a retry is always safe) or to dead-letter the message (bad input never
+ * gets better).
+ */
+
+/** Why a message cannot be applied; the prefix of the `dlq-reason` header. */
+export type RejectReason =
+  | 'empty-value'
+  | 'oversized'
+  | 'malformed-json'
+  | 'schema-invalid'
+  | 'key-mismatch'
+  | 'item-too-large'
+  | 'dynamodb-rejected';
+
+/** A message that can never be applied: it goes to the dead-letter topic with `reason: detail`. */
+export class InvalidOrderEventError extends Error {
+  override readonly name = 'InvalidOrderEventError';
+  readonly retriable = false;
+  constructor(
+    readonly reason: RejectReason,
+    readonly detail: string,
+    override readonly cause?: unknown,
+  ) {
+    super(`${reason}: ${detail}`);
+  }
+}
+
+/** A write that failed for a reason outside the message (throttling, 5xx, network, missing table). */
+export class OrderWriteError extends Error {
+  override readonly name = 'OrderWriteError';
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The order lifecycles the generator plays: which events an order goes through, with what attributes.
+ * Pure and seeded, so a run can be repeated and its expected outcome computed exactly.
+ */
+import {
+  CURRENCIES,
+  ORDER_EVENT_SCHEMA_VERSION,
+  REGIONS,
+  type OrderEvent,
+  type OrderEventType,
+} from '../../domain/order-event';
+
+/** A seeded uniform [0, 1) generator (mulberry32): fast, and the same seed gives the same run. */
+export type Random = () => number;
+
+export function createRandom(seed: number): Random {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export function pick<T>(random: Random, items: readonly T[]): T {
+  return items[Math.floor(random() * items.length)];
+}
+
+/**
+ * Shares of the lifecycles. Most orders complete; some are cancelled before or after payment.
+ * (Orders still open when a run stops are in progress, as in a real stream.)
+ */
+export interface ScenarioMix {
+  complete: number;
+  cancelBeforePayment: number;
+  cancelAfterPayment: number;
+}
+
+export const DEFAULT_MIX: ScenarioMix = { complete: 0.85, cancelBeforePayment: 0.08, cancelAfterPayment: 0.07 };
+
+const LIFECYCLES: Record<keyof ScenarioMix, OrderEventType[]> = {
+  complete: ['ORDER_CREATED', 'PAYMENT_CAPTURED', 'SHIPPED', 'DELIVERED'],
+  cancelBeforePayment: ['ORDER_CREATED', 'CANCELLED'],
+  cancelAfterPayment: ['ORDER_CREATED', 'PAYMENT_CAPTURED', 'CANCELLED'],
+};
+
+/** An order being played: its fixed attributes and how far through its lifecycle it is. */
+export interface PlannedOrder {
+  orderId: string;
+  customerId: string;
+  amount: number;
+  currency: OrderEvent['currency'];
+  region: OrderEvent['region'];
+  itemCount: number;
+  createdAt: string;
+  lifecycle: OrderEventType[];
+  /** Index in `lifecycle` of the next event to emit. */
+  next: number;
+}
+
+function chooseLifecycle(random: Random, mix: ScenarioMix): OrderEventType[] {
+  const total = mix.complete + mix.cancelBeforePayment + mix.cancelAfterPayment;
+  let roll = random() * total;
+  for (const name of Object.keys(LIFECYCLES) as (keyof ScenarioMix)[]) {
+    roll -= mix[name];
+    if (roll < 0) return LIFECYCLES[name];
+  }
+  return LIFECYCLES.complete;
+}
+
+export function planOrder(random: Random, orderId: string, now: Date, mix: ScenarioMix = DEFAULT_MIX): PlannedOrder {
+  // Amounts are whole cents so they survive JSON, DynamoDB numbers and Parquet doubles unchanged.
+  const cents = 500 + Math.floor(random() * 49_500);
+  return {
+    orderId,
+    customerId: `cust-${Math.floor(random() * 5_000)
+      .toString()
+      .padStart(5, '0')}`,
+    amount: cents / 100,
+    currency: pick(random, CURRENCIES),
+    region: pick(random, REGIONS),
+    itemCount: 1 + Math.floor(random() * 9),
+    createdAt: now.toISOString(),
+    lifecycle: chooseLifecycle(random, mix),
+    next: 0,
+  };
+}
+
+export function remainingEvents(order: PlannedOrder): number {
+  return order.lifecycle.length - order.next;
+}
+
+/**
+ * The order's next event (seq = position in its lifecycle + 1). The event id is derived from order and seq,
+ * so a duplicate is recognisable as the same event.
+ */
+export function emitNext(order: PlannedOrder, now: Date, random: Random): OrderEvent {
+  const eventType = order.lifecycle[order.next];
+  order.next += 1;
+  const seq = order.next;
+  return {
+    schemaVersion: ORDER_EVENT_SCHEMA_VERSION,
+    eventId: `evt-${order.orderId}-${seq}`,
+    eventType,
+    orderId: order.orderId,
+    customerId: order.customerId,
+    seq,
+    eventTime: now.toISOString(),
+    orderCreatedAt: order.createdAt,
+    amount: order.amount,
+    currency: order.currency,
+    region: order.region,
+    itemCount: order.itemCount,
+    ...(eventType === 'CANCELLED' ? { note: random() < 0.5 ? 'customer request' : 'payment review' } : {}),
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * Shared helpers of the streaming tests: provisioning and cleanup of a fresh config's resources, reading
+ * topics and tables back, polling, and running a pipeline process as a child (so it can be killed with -9).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  DeleteTableCommand,
+  paginateScan,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
+import { DeleteObjectsCommand, DeleteBucketCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { IHeaders, Kafka } from 'kafkajs';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
+import { configToEnv, type Config } from '../../src/config';
+import { createKafka } from '../../src/kafka/client';
+import { ensureCheckpointTable, ensureOrdersTable, ordersStreamArn } from '../../src/resources/dynamodb-tables';
+import { ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
+import { ensureBucket } from '../../src/resources/s3-bucket';
+
+export const ROOT = join(__dirname, '..', '..');
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns a value other than undefined/false, or fails with the last state. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  { timeoutMs = 60_000, intervalMs = 500 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export interface StreamingEnv {
+  config: Config;
+  kafka: Kafka;
+  aws: AwsClients;
+  cleanup(): Promise<void>;
+}
+
+/** Creates the topics (and the tables and bucket asked for) of a fresh config; cleanup() deletes them. */
+export async function provision(
+  config: Config,
+  what: { tables?: boolean; checkpoints?: boolean; bucket?: boolean } = {},
+): Promise<StreamingEnv> {
+  const kafka = createKafka(config, 'test');
+  const aws = createAwsClients(config);
+  await ensureTopics(kafka.admin(), pipelineTopics(config));
+  if (what.tables ?? true) await ensureOrdersTable(aws.dynamodb, config);
+  if (what.checkpoints) await ensureCheckpointTable(aws.dynamodb, config);
+  if (what.bucket) await ensureBucket(aws.s3, config);
+  return {
+    config,
+    kafka,
+    aws,
+    async cleanup() {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const existing = new Set(await admin.listTopics());
+        const topics = pipelineTopics(config).map((t) => t.topic).filter((t) => existing.has(t));
+        if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+      } finally {
+        await admin.disconnect();
+      }
+      for (const table of [config.dynamodb.ordersTable, config.dynamodb.checkpointTable]) {
+        await aws.dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+      }
+      if (what.bucket) await emptyAndDeleteBucket(aws.s3, config.lake.bucket).catch(() => undefined);
+      destroyAwsClients(aws);
+    },
+  };
+}
+
+async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promise<void> {
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket })) {
+    const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (objects.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
+  }
+  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/** Every item of a table, unmarshalled, by partition key. */
+export async function scanTable(dynamodb: DynamoDBClient, table: string, key = 'orderId'): Promise<Map<string, Record<string, unknown>>> {
+  const items = new Map<string, Record<string, unknown>>();
+  for await (const page of paginateScan({ client: dynamodb }, { TableName: table, ConsistentRead: true })) {
+    for (const raw of page.Items ?? []) {
+      const item = unmarshall(raw as Record<string, AttributeValue>);
+      items.set(String(item[key]), item);
+    }
+  }
+  return items;
+}
+
+export interface ReadMessage {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+function headerText(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
+  }
+  return out;
+}
+
+/**
+ * Reads a topic from the beginning with a throwaway group until `expected` messages arrived (or, without
+ * `expected`, until nothing new arrived for `idleMs`). Read-committed, like the pipeline's consumers.
+ */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  { expected, idleMs = 3_000, timeoutMs = 60_000 }: { expected?: number; idleMs?: number; timeoutMs?: number } = {},
+): Promise<ReadMessage[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 200 });
+  const messages: ReadMessage[] = [];
+  let lastArrival = Date.now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        messages.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value: message.value,
+          headers: headerText(message.headers),
+        });
+        lastArrival = Date.now();
+      },
+    });
+    const started = Date.now();
+    for (;;) {
+      if (expected !== undefined && messages.length >= expected) break;
+      if (expected === undefined && Date.now() - lastArrival > idleMs && Date.now() - started > idleMs) break;
+      if (Date.now() - started > timeoutMs) {
+        if (expected !== undefined) throw new Error(`read ${messages.length} of ${expected} messages from ${topic} in ${timeoutMs} ms`);
+        break;
+      }
+      await sleep(100);
+    }
+    // Anything beyond the expected count would be a duplicate: give it a moment to show up.
+    if (expected !== undefined) await sleep(500);
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
+
+/** Every record of the orders table's stream (one shard locally), read directly: the ground truth of changes. */
+export async function readStream(aws: AwsClients, config: Config): Promise<_Record[]> {
+  const streamArn = await ordersStreamArn(aws.dynamodb, config);
+  const stream = await aws.dynamodbStreams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  const records: _Record[] = [];
+  for (const shard of stream.StreamDescription?.Shards ?? []) {
+    let iterator = (
+      await aws.dynamodbStreams.send(
+        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+      )
+    ).ShardIterator;
+    while (iterator) {
+      const page = await aws.dynamodbStreams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      records.push(...(page.Records ?? []));
+      if ((page.Records ?? []).length === 0) break;
+      iterator = page.NextShardIterator;
+    }
+  }
+  return records;
+}
+
+/** A pipeline process run as a child with tsx, configured only through the environment. */
+export interface ChildHandle {
+  name: string;
+  child: ChildProcess;
+  output(): string;
+  /** SIGKILL: no shutdown hook runs, exactly like a crash. */
+  kill9(): Promise<void>;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  terminate(timeoutMs?: number): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export function spawnProcess(
+  name: string,
+  entry: string,
+  config: Config,
+  { env = {}, args = [] }: { env?: Record<string, string>; args?: string[] } = {},
+): ChildHandle {
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, entry), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...configToEnv(config), METRICS_PORT: '-1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // tsx runs the script in a child node process: its own process group lets kill9() take both at once.
+    detached: true,
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+    // Keep the tail only: enough to explain a failure.
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    name,
+    child,
+    output: () => output,
+    exited,
+    async kill9() {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+      await exited;
+    },
+    async terminate(timeoutMs = 30_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      // Only to tsx itself: it relays the signal once to the script (a second signal means "exit now").
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Drops fields a comparison should not see (undefined), so expected states compare with scanned items. */
+export function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
