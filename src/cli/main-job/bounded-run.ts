@@ -1,0 +1,167 @@
+/**
+ * The end of `npm start -- --duration N`: drain, crawl, report, then check that every stage agrees:
+ * events → DynamoDB state → DynamoDB changes → CDC records → S3 records → Athena count.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { paginateScan } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Client } from '@temporalio/client';
+import Table from 'cli-table3';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { Kafka } from 'kafkajs';
+import type { AwsClients } from '../../aws/clients';
+import type { Config } from '../../config';
+import type { OrderState } from '../../domain/order-event';
+import { ordersStreamArn } from '../../resources/dynamodb-tables';
+import { dynamoSinkGroupId } from '../../streaming/dynamo-sink/dynamo-sink';
+import type { GeneratorReport } from '../../streaming/generator/generator';
+import { s3SinkGroupId } from '../../streaming/s3-sink/s3-sink';
+import { readLakeRecords } from '../../streaming/s3-sink/lake-reader';
+import type { CrawlResult, QueryResult, ReportSummary } from '../../workflows/types';
+import { groupLag, topicMessageCount, waitFor } from './drain';
+import { countStreamRecords } from './stream-count';
+
+export interface BoundedRunDeps {
+  config: Config;
+  aws: AwsClients;
+  kafka: Kafka;
+  client: Client;
+  report: GeneratorReport;
+  say: (line: string) => void;
+  onProgress?: () => Promise<void>;
+}
+
+interface Check {
+  stage: string;
+  expected: number | string;
+  actual: number | string;
+  ok: boolean;
+}
+
+const DRAIN_TIMEOUT_MS = 10 * 60_000;
+
+/** Fields of an order item that must equal the generator's expected final state. */
+const STATE_FIELDS: (keyof OrderState)[] = ['status', 'version', 'amount', 'currency', 'region', 'itemCount', 'customerId'];
+
+export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
+  const { config, aws, kafka, client, report, say } = deps;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const progress = (line: string) => say(`  … ${line}`);
+    say('Draining: waiting for the DynamoDB sink, the relay and the S3 sink to catch up...');
+    await waitFor(
+      'DynamoDB sink',
+      async () => {
+        const lag = await groupLag(admin, dynamoSinkGroupId(config), config.topics.events);
+        return { done: lag === 0, detail: `${lag} events not yet applied` };
+      },
+      { timeoutMs: DRAIN_TIMEOUT_MS, onProgress: progress },
+    );
+    const streamArn = await ordersStreamArn(aws.dynamodb, config);
+    let changes = 0;
+    await waitFor(
+      'CDC relay',
+      async () => {
+        changes = await countStreamRecords(aws.dynamodbStreams, streamArn);
+        const published = await topicMessageCount(admin, config.topics.cdc);
+        return { done: published >= changes && changes > 0, detail: `${published} of ${changes} changes published` };
+      },
+      { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 2000, onProgress: progress },
+    );
+    await waitFor(
+      'S3 sink',
+      async () => {
+        const lag = await groupLag(admin, s3SinkGroupId(config), config.topics.cdc);
+        return { done: lag === 0, detail: `${lag} change records not yet in S3` };
+      },
+      { timeoutMs: DRAIN_TIMEOUT_MS, onProgress: progress },
+    );
+    await deps.onProgress?.();
+
+    const workflowOptions = (kind: string) => ({
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `${kind}-${config.glue.crawler}-${Date.now()}`,
+    });
+    say(`Crawling (crawl workflow, crawler ${config.glue.crawler})...`);
+    const crawl = await client.workflow.execute<(a: unknown) => Promise<CrawlResult>>('crawl', {
+      ...workflowOptions('crawl'),
+      args: [{ crawler: config.glue.crawler, pollIntervalSeconds: 2 }],
+    });
+    say(`  ${crawl.status}: ${crawl.metrics.tablesCreated} table(s) created, ${crawl.metrics.tablesUpdated} updated`);
+
+    say('Reporting (report workflow)...');
+    const summary = await client.workflow.execute<(a: unknown) => Promise<ReportSummary>>('report', {
+      ...workflowOptions('report'),
+      args: [{ database: config.glue.database, reportTime: new Date(Date.now() + 60 * 60_000).toISOString() }],
+    });
+    await printReport(deps, summary);
+
+    const athena = await client.workflow.execute<(a: unknown) => Promise<QueryResult>>('query', {
+      ...workflowOptions('query'),
+      args: [
+        {
+          sql: 'SELECT count(*) AS changes, count(DISTINCT order_id) AS orders FROM orders_cdc',
+          database: config.glue.database,
+        },
+      ],
+    });
+    const [athenaChanges, athenaOrders] = (athena.rows[0] ?? []).map((v) => Number(v));
+
+    const items = new Map<string, Record<string, unknown>>();
+    for await (const page of paginateScan({ client: aws.dynamodb }, { TableName: config.dynamodb.ordersTable })) {
+      for (const item of page.Items ?? []) {
+        const order = unmarshall(item);
+        items.set(String(order.orderId), order);
+      }
+    }
+    let mismatched = 0;
+    for (const [orderId, expected] of report.expectedStates) {
+      const actual = items.get(orderId);
+      if (!actual || STATE_FIELDS.some((field) => actual[field] !== expected[field])) mismatched++;
+    }
+    const cdcRecords = await topicMessageCount(admin, config.topics.cdc);
+    const lake = await readLakeRecords(aws.s3, config);
+    const distinctLake = new Set(lake.map((r) => String(r.sequence_number))).size;
+    const malformed = Object.values(report.malformed).reduce((a, b) => a + b, 0);
+    const dlq = await topicMessageCount(admin, config.topics.eventsDlq);
+
+    const checks: Check[] = [
+      { stage: 'events on the topic = messages the generator sent', expected: report.messagesSent, actual: await topicMessageCount(admin, config.topics.events), ok: false },
+      { stage: 'dead letters = malformed messages sent', expected: malformed, actual: dlq, ok: false },
+      { stage: 'DynamoDB orders = orders generated', expected: report.expectedStates.size, actual: items.size, ok: false },
+      { stage: 'DynamoDB orders at their final state (mismatches)', expected: 0, actual: mismatched, ok: false },
+      { stage: 'CDC records = DynamoDB stream changes', expected: changes, actual: cdcRecords, ok: false },
+      { stage: 'S3 records = CDC records', expected: cdcRecords, actual: lake.length, ok: false },
+      { stage: 'S3 records without duplicates', expected: lake.length, actual: distinctLake, ok: false },
+      { stage: 'Athena count(*) = S3 records', expected: lake.length, actual: athenaChanges, ok: false },
+      { stage: 'Athena count(DISTINCT order_id) = DynamoDB orders', expected: items.size, actual: athenaOrders, ok: false },
+    ].map((c) => ({ ...c, ok: c.expected === c.actual }));
+
+    const table = new Table({ head: ['check', 'expected', 'actual', ''] });
+    for (const c of checks) table.push([c.stage, String(c.expected), String(c.actual), c.ok ? 'ok' : 'MISMATCH']);
+    say(table.toString());
+    const ok = checks.every((c) => c.ok);
+    say(ok ? 'All counts agree.' : 'Counts DO NOT agree: see the MISMATCH rows above.');
+    return ok;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function printReport(deps: BoundedRunDeps, summary: ReportSummary): Promise<void> {
+  const { aws, say } = deps;
+  for (const output of summary.reports) {
+    say(`  ${output.title}: ${output.rows} rows → s3://${summary.bucket}/${output.csvKey}`);
+    if (output.localHtmlPath) say(`    chart: ${output.localHtmlPath}`);
+  }
+  const first = summary.reports[0];
+  if (!first) return;
+  const body = await aws.s3.send(new GetObjectCommand({ Bucket: summary.bucket, Key: first.csvKey }));
+  const csv = (await body.Body?.transformToString()) ?? '';
+  const [header, ...rows] = parseCsv(csv) as string[][];
+  const table = new Table({ head: header ?? [] });
+  for (const row of rows.slice(0, 15)) table.push(row);
+  say(`\n${first.title}${rows.length > 15 ? ` (first 15 of ${rows.length} rows)` : ''}:`);
+  say(table.toString());
+}

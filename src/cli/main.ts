@@ -1,0 +1,240 @@
+/**
+ * `npm start`: the product in one command.
+ *
+ * Brings up the local stack (Temporal + Web UI, Kafka, moto, the local Glue/Athena endpoint), starts the
+ * control-plane worker, runs the provision workflow, starts the streaming processes and the generator, and shows
+ * a live status until Ctrl-C, which stops everything it started.
+ *
+ *   npm start                          # continuous, until Ctrl-C
+ *   npm start -- --duration 120        # a bounded end-to-end pass that checks every count and exits
+ *   npm start -- --rate 200            # generator rate (events/s)
+ *
+ * In AWS mode (PIPELINE_MODE=aws) no local stack is started: Temporal and Kafka are reached at their
+ * configured addresses and DynamoDB/S3/Glue/Athena are AWS's.
+ */
+import { createServer } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { Command, InvalidArgumentError } from 'commander';
+import { createAwsClients, destroyAwsClients } from '../aws/clients';
+import { loadConfig, withOverrides, type Config } from '../config';
+import { createKafka } from '../kafka/client';
+import { createNodeProcessService, startStack, type StackEvent, type StackHandle } from '../local';
+import { createLogger } from '../observability/logger';
+import { createMetricsRegistry, serveMetrics } from '../observability/metrics';
+import { createGenerator, type GeneratorReport } from '../streaming/generator/generator';
+import { STREAMING_PROCESSES, WORKER_PROCESS, type PipelineProcess } from '../streaming/processes';
+import type { ProvisionResult } from '../workflows/types';
+import { runBoundedChecks } from './main-job/bounded-run';
+import { renderStatus, takeSnapshot, type ProcessEndpoint } from './main-job/live-status';
+import { newRunId, runScopedConfig } from './main-job/run-scope';
+
+const number = (min: number, max = Number.MAX_SAFE_INTEGER) => (raw: string) => {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`expected a number in [${min}, ${max}]`);
+  }
+  return value;
+};
+
+interface MainOptions {
+  duration?: number;
+  rate: number;
+  duplicates: number;
+  outOfOrder: number;
+  malformed: number;
+  statusInterval: number;
+}
+
+const say = (line: string) => console.log(line);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the worker and the streaming processes as supervised child processes with metrics on free ports. */
+async function startPipelineProcesses(
+  config: Config,
+  processes: PipelineProcess[],
+  report: (event: StackEvent) => void,
+): Promise<{ handle: StackHandle; endpoints: ProcessEndpoint[] }> {
+  const ports = new Map<string, number>();
+  for (const proc of processes) ports.set(proc.name, await freePort());
+  const handle = await startStack(
+    config,
+    processes.map((p) => p.name),
+    {
+      owner: 'main',
+      report,
+      extraServices: (ctx) =>
+        processes.map((proc) => {
+          const port = ports.get(proc.name)!;
+          const metered = proc.name !== WORKER_PROCESS.name;
+          return createNodeProcessService(ctx, proc, {
+            ...(metered ? { endpoint: { host: '127.0.0.1', port, local: true }, healthPath: '/metrics' } : {}),
+            env: { METRICS_PORT: metered ? String(port) : '-1' },
+          });
+        }),
+    },
+  );
+  const endpoints = processes
+    .filter((p) => p.name !== WORKER_PROCESS.name)
+    .map((p) => ({ name: p.name, metricsUrl: `http://127.0.0.1:${ports.get(p.name)}/metrics` }));
+  return { handle, endpoints };
+}
+
+async function run() {
+  const program = new Command('npm start')
+    .description('Run the order pipeline locally (or against AWS with PIPELINE_MODE=aws)')
+    .option('--duration <seconds>', 'generate for this long, drain, crawl, report, check every count and exit', number(1))
+    .option('--rate <events/s>', 'generator rate', number(1), 50)
+    .option('--duplicates <p>', 'share of events the generator sends twice', number(0, 1), 0.01)
+    .option('--out-of-order <p>', 'share of events sent after their successor', number(0, 1), 0.02)
+    .option('--malformed <p>', 'share of malformed messages (they go to the dead-letter topic)', number(0, 1), 0.005)
+    .option('--status-interval <seconds>', 'how often the live status refreshes', number(1), 2)
+    .parse(process.argv);
+  const options = program.opts<MainOptions>();
+  const bounded = options.duration !== undefined;
+
+  let config = loadConfig();
+  const runId = newRunId();
+  if (bounded) {
+    // Its own names, so the counts are exact; objects flushed sooner so the drain is short.
+    config = withOverrides(runScopedConfig(config, runId), { s3Sink: { rotateMs: 5000 } });
+  }
+  const logger = createLogger('main', config);
+  const stackReport = ({ service, message }: StackEvent) => say(`  [${service}] ${message}`);
+  const started: StackHandle[] = [];
+  const aws = createAwsClients(config);
+  const kafka = createKafka(config, 'main');
+  let connection: Connection | undefined;
+  let stopping = false;
+  let exitCode = 0;
+  const stopAll = async () => {
+    for (const handle of started.reverse()) await handle.stopStarted().catch((e: Error) => say(`stop failed: ${e.message}`));
+  };
+
+  try {
+    say(`orders pipeline — ${config.mode} mode${bounded ? `, bounded run ${runId} (${options.duration} s)` : ''}`);
+    if (config.mode === 'local') {
+      say('Starting the local stack (installs what is missing on first run)...');
+      const stack = await startStack(config, undefined, { owner: 'main', report: stackReport });
+      started.push(stack);
+      for (const status of stack.services) for (const address of status.addresses) say(`  ${status.name.padEnd(9)} ${address}`);
+    }
+
+    say('Starting the control-plane worker...');
+    const worker = await startPipelineProcesses(config, [WORKER_PROCESS], stackReport);
+    started.push(worker.handle);
+
+    connection = await Connection.connect({ address: config.temporal.address });
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    say('Provisioning (provision workflow)...');
+    const provision = await client.workflow.execute<() => Promise<ProvisionResult>>('provision', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `provision-${bounded ? `run-${runId}` : 'main'}-${Date.now()}`,
+      // A bounded run creates no schedules: they would outlive it.
+      args: [{ schedules: !bounded }] as never,
+    });
+    say(`  ${provision.created} created, ${provision.updated} updated, ${provision.exists} already in place`);
+
+    say('Starting the streaming processes...');
+    const streaming = await startPipelineProcesses(config, STREAMING_PROCESSES, stackReport);
+    started.push(streaming.handle);
+
+    const registry = createMetricsRegistry('generator');
+    const generatorMetrics = await serveMetrics(registry, 0);
+    const generator = createGenerator({
+      config,
+      kafka,
+      logger,
+      registry,
+      rate: options.rate,
+      durationMs: bounded ? options.duration! * 1000 : 365 * 24 * 3_600_000,
+      duplicates: options.duplicates,
+      outOfOrder: options.outOfOrder,
+      malformed: options.malformed,
+      runId,
+    });
+    await generator.start();
+    const endpoints = [
+      { name: 'generator', metricsUrl: `http://127.0.0.1:${generatorMetrics.port}/metrics` },
+      ...streaming.endpoints,
+    ];
+
+    say('');
+    say(`Temporal Web UI: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
+    say('Ad-hoc query (paste into another terminal):');
+    say(
+      `  temporal workflow start --address ${config.temporal.address} --task-queue ${config.temporal.taskQueue} --type query ` +
+        `--input '${JSON.stringify({ sql: `SELECT status, count(*) AS orders FROM ${config.glue.database}.orders_cdc GROUP BY status`, database: config.glue.database })}'`,
+    );
+    say(`Logs of each process: ${config.dataDir}/logs/<name>.log${bounded ? '' : '   (Ctrl-C stops everything)'}`);
+    say('');
+
+    const interactive = process.stdout.isTTY === true;
+    let drawn = 0;
+    const draw = async () => {
+      const lines = renderStatus(await takeSnapshot(config, aws.glue, endpoints));
+      if (interactive && drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[J`);
+      process.stdout.write(lines.join('\n') + '\n');
+      drawn = lines.length;
+    };
+    let ticks = 0;
+    const timer = setInterval(() => {
+      // Without a terminal, print a block every 5 refreshes instead of redrawing.
+      if (!interactive && ticks++ % 5 !== 0) return;
+      if (!stopping) draw().catch((e: Error) => logger.warn({ error: e.message }, 'status failed'));
+    }, options.statusInterval * 1000);
+
+    if (!bounded) {
+      await new Promise<void>((resolve) => {
+        const onSignal = () => {
+          if (stopping) {
+            say('Second Ctrl-C: exiting without waiting.');
+            process.exit(1);
+          }
+          stopping = true;
+          resolve();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      });
+      clearInterval(timer);
+      say('\nStopping: generator, streaming processes, worker, stack...');
+      await generator.stop();
+      generatorMetrics.server.close();
+      return;
+    }
+
+    const report: GeneratorReport = await generator.done;
+    say(
+      `Generator done: ${report.messagesSent} messages (${report.validEvents} valid events, ${report.duplicates} duplicates, ` +
+        `${Object.values(report.malformed).reduce((a, b) => a + b, 0)} malformed) for ${report.orders} orders at ${Math.round(report.achievedRate)}/s`,
+    );
+    const ok = await runBoundedChecks({ config, aws, kafka, client, report, say, onProgress: () => draw() });
+    clearInterval(timer);
+    stopping = true;
+    generatorMetrics.server.close();
+    exitCode = ok ? 0 : 1;
+  } finally {
+    await connection?.close().catch(() => undefined);
+    say('Stopping what this run started...');
+    await stopAll();
+    destroyAwsClients(aws);
+  }
+  process.exitCode = exitCode;
+}
+
+run().catch((error: Error) => {
+  console.error(`npm start failed: ${error.message}`);
+  if (process.env.LOG_LEVEL === 'debug') console.error(error);
+  process.exit(1);
+});
