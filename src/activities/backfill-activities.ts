@@ -1,0 +1,207 @@
+/**
+ * Backfill activities: a retry-safe export of the orders table to S3 as a Parquet snapshot.
+ *
+ * Layout: `<snapshotPrefix>/<snapshotId>/segment=<i>/part-<nnnnn>.parquet`. Part n of a segment holds the items of
+ * Scan pages [n·pagesPerPart, (n+1)·pagesPerPart) of that segment with a fixed page size (Limit), so part
+ * boundaries depend only on the table's content, not on timing. After each part is in S3 the activity heartbeats
+ * `{ part, startKey }` (the LastEvaluatedKey at that boundary); an attempt that replaces a crashed one resumes
+ * from there and rewrites at most the parts after the last heartbeat the server kept — same keys, same bytes.
+ */
+import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { activityInfo, Context } from '@temporalio/activity';
+import type { Config } from '../config';
+import type { Logger } from '../observability/logger';
+import type { DynamoKey } from '../workflows/types';
+import { permanentFailure, withAwsErrors } from './errors';
+import { encodeSnapshotParquet, SnapshotItemError } from './snapshot-parquet';
+
+export interface ExportSegmentInput {
+  table: string;
+  bucket: string;
+  /** `<snapshotPrefix>/<snapshotId>` */
+  prefix: string;
+  segment: number;
+  totalSegments: number;
+  pageSize: number;
+  pagesPerPart: number;
+  /** Where the workflow's cursor stands: the next part and the ExclusiveStartKey of its first page. */
+  startPart: number;
+  startKey: DynamoKey | null;
+  /** Return to the workflow after this many parts (it records progress, and continues-as-new when needed). */
+  maxParts: number;
+  /** Read throttle of this segment (items/s); undefined: none. */
+  maxItemsPerSecond?: number;
+}
+
+export interface ExportSegmentResult {
+  segment: number;
+  nextPart: number;
+  startKey: DynamoKey | null;
+  /** Rows and bytes written by this activity (all its attempts), not the whole segment. */
+  rows: number;
+  bytes: number;
+  done: boolean;
+  /** Set when this attempt resumed from a previous attempt's heartbeat: the part it resumed at. */
+  resumedFromPart?: number;
+}
+
+/** Heartbeat details: the state at the last part boundary whose object is in S3. */
+interface SegmentHeartbeat {
+  part: number;
+  startKey: DynamoKey | null;
+  rows: number;
+  bytes: number;
+  done: boolean;
+}
+
+export function snapshotPrefix(config: Config, snapshotId: string): string {
+  return `${config.lake.snapshotPrefix}/${snapshotId}`;
+}
+
+export function snapshotPartKey(prefix: string, segment: number, part: number): string {
+  return `${prefix}/segment=${segment}/part-${String(part).padStart(5, '0')}.parquet`;
+}
+
+export function snapshotManifestKey(prefix: string): string {
+  return `${prefix}/_manifest.json`;
+}
+
+export interface SnapshotManifest {
+  snapshotId: string;
+  table: string;
+  totalSegments: number;
+  pageSize: number;
+  pagesPerPart: number;
+  rows: number;
+  parts: number;
+  segments: { segment: number; parts: number; rows: number; bytes: number }[];
+}
+
+export function createBackfillActivities(deps: { dynamodb: DynamoDBClient; s3: S3Client; config: Config; logger: Logger }) {
+  const { dynamodb, s3, logger } = deps;
+
+  return {
+    /** Checks that table and bucket exist (non-retryable failures otherwise) and estimates the item count. */
+    async planBackfill(input: { table: string; bucket: string }): Promise<{ estimatedItems: number }> {
+      const table = await withAwsErrors(`dynamodb.DescribeTable ${input.table}`, () =>
+        dynamodb.send(new DescribeTableCommand({ TableName: input.table })),
+      ).catch((error: { type?: string }) => {
+        if (error.type === 'ResourceNotFound') {
+          throw permanentFailure('TableNotFound', `table ${input.table} does not exist`, { table: input.table });
+        }
+        throw error;
+      });
+      await withAwsErrors(`s3.HeadBucket ${input.bucket}`, () => s3.send(new HeadBucketCommand({ Bucket: input.bucket }))).catch(
+        (error: { type?: string }) => {
+          if (error.type === 'ResourceNotFound' || error.type === 'BucketNotFound' || error.type === 'AwsClientError') {
+            throw permanentFailure('BucketNotFound', `bucket ${input.bucket} does not exist (run the provision workflow)`, {
+              bucket: input.bucket,
+            });
+          }
+          throw error;
+        },
+      );
+      return { estimatedItems: table.Table?.ItemCount ?? 0 };
+    },
+
+    async exportSegment(input: ExportSegmentInput): Promise<ExportSegmentResult> {
+      const ctx = Context.current();
+      const previous = activityInfo().heartbeatDetails as SegmentHeartbeat | undefined;
+      const state: SegmentHeartbeat = previous
+        ? { ...previous }
+        : { part: input.startPart, startKey: input.startKey, rows: 0, bytes: 0, done: false };
+      const resumedFromPart = previous ? previous.part : undefined;
+      if (previous) {
+        logger.info({ segment: input.segment, part: previous.part, attempt: activityInfo().attempt }, 'resuming segment from heartbeat');
+      }
+      const started = Date.now();
+      let itemsRead = 0;
+      while (!state.done && state.part - input.startPart < input.maxParts) {
+        const items: Record<string, AttributeValue>[] = [];
+        let key = state.startKey;
+        let exhausted = false;
+        for (let page = 0; page < input.pagesPerPart; page++) {
+          const response = await withAwsErrors(`dynamodb.Scan ${input.table} segment ${input.segment}`, () =>
+            dynamodb.send(
+              new ScanCommand({
+                TableName: input.table,
+                Segment: input.segment,
+                TotalSegments: input.totalSegments,
+                Limit: input.pageSize,
+                ...(key ? { ExclusiveStartKey: key as unknown as Record<string, AttributeValue> } : {}),
+              }),
+            ),
+          );
+          items.push(...(response.Items ?? []));
+          itemsRead += response.Items?.length ?? 0;
+          key = (response.LastEvaluatedKey as DynamoKey | undefined) ?? null;
+          // Liveness only: the details stay those of the last boundary that is durable in S3.
+          ctx.heartbeat(state);
+          if (input.maxItemsPerSecond) {
+            const due = (itemsRead / input.maxItemsPerSecond) * 1000 - (Date.now() - started);
+            if (due > 0) await ctx.sleep(due);
+          }
+          if (!key) {
+            exhausted = true;
+            break;
+          }
+        }
+        if (items.length > 0) {
+          let body: Buffer;
+          try {
+            body = encodeSnapshotParquet(items);
+          } catch (error) {
+            if (error instanceof SnapshotItemError) throw permanentFailure('InvalidItem', error.message);
+            throw error;
+          }
+          const objectKey = snapshotPartKey(input.prefix, input.segment, state.part);
+          await withAwsErrors(`s3.PutObject ${objectKey}`, () =>
+            s3.send(
+              new PutObjectCommand({
+                Bucket: input.bucket,
+                Key: objectKey,
+                Body: body,
+                ContentType: 'application/vnd.apache.parquet',
+                Metadata: { rows: String(items.length) },
+              }),
+            ),
+          );
+          state.part += 1;
+          state.rows += items.length;
+          state.bytes += body.length;
+        }
+        state.startKey = key;
+        state.done = exhausted;
+        ctx.heartbeat(state);
+      }
+      return {
+        segment: input.segment,
+        nextPart: state.part,
+        startKey: state.startKey,
+        rows: state.rows,
+        bytes: state.bytes,
+        done: state.done,
+        ...(resumedFromPart !== undefined ? { resumedFromPart } : {}),
+      };
+    },
+
+    /** Written last: its presence says the snapshot is complete. Deterministic content (no wall-clock time). */
+    async writeSnapshotManifest(input: { bucket: string; prefix: string; manifest: SnapshotManifest }): Promise<string> {
+      const key = snapshotManifestKey(input.prefix);
+      await withAwsErrors(`s3.PutObject ${key}`, () =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: input.bucket,
+            Key: key,
+            Body: `${JSON.stringify(input.manifest, null, 2)}\n`,
+            ContentType: 'application/json',
+          }),
+        ),
+      );
+      return key;
+    },
+  };
+}
+
+export type BackfillActivities = ReturnType<typeof createBackfillActivities>;

@@ -1,0 +1,106 @@
+/**
+ * crawl: runs the Glue crawler and waits for it with a durable timer loop.
+ *
+ * If a crawl is already running (StartCrawler → CrawlerRunningException), it waits for that one instead of
+ * failing. Between state checks the workflow sleeps on a durable timer, so no worker slot is held during a crawl
+ * that takes minutes, and a worker restart loses nothing. A crawl is recognised as finished when the crawler is
+ * READY and its LastCrawl is newer than the one seen before starting. A failed crawl fails the workflow with a
+ * non-retryable `CrawlFailed` carrying the crawler's own error message.
+ *
+ * Start: `temporal workflow start --task-queue orders-control-plane --type crawl --input '{}'`
+ */
+import { ApplicationFailure, continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import type { CrawlerActivities } from '../activities/crawler-activities';
+import { crawlArgsSchema } from './args';
+import { workerDefaults } from './defaults';
+import type { CrawlResult } from './types';
+import { parseWorkflowArgs } from './validation';
+
+const glue = proxyActivities<CrawlerActivities>({
+  // Single Glue API calls: seconds. A call stuck longer is retried.
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: ['CrawlerNotFound', 'AccessDenied', 'InvalidRequest', 'AwsClientError'],
+  },
+});
+
+const DEFAULT_POLL_SECONDS = 15;
+const DEFAULT_TIMEOUT_MINUTES = 120;
+
+/** What the loop needs to go on after continue-as-new. */
+export interface CrawlProgress {
+  crawler: string;
+  /** LastCrawl.StartTime before this run started or joined a crawl (undefined: the crawler never ran). */
+  baselineStartTime?: string;
+  joinedRunningCrawl: boolean;
+  /** Epoch ms after which the run gives up. */
+  deadline: number;
+  polls: number;
+}
+
+export async function crawl(input?: unknown, progress?: CrawlProgress): Promise<CrawlResult> {
+  const args = parseWorkflowArgs('crawl', crawlArgsSchema, input);
+  const pollMs = (args.pollIntervalSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
+  let state = progress;
+  if (!state) {
+    const crawler = args.crawler ?? (await workerDefaults()).crawler;
+    const before = await glue.getCrawlerStatus({ crawler });
+    const { started } = await glue.startCrawler({ crawler });
+    state = {
+      crawler,
+      baselineStartTime: before.lastCrawl?.startTime,
+      joinedRunningCrawl: !started,
+      deadline: Date.now() + (args.timeoutMinutes ?? DEFAULT_TIMEOUT_MINUTES) * 60_000,
+      polls: 0,
+    };
+  }
+
+  for (;;) {
+    await sleep(pollMs);
+    const status = await glue.getCrawlerStatus({ crawler: state.crawler });
+    state.polls += 1;
+    const last = status.lastCrawl;
+    if (status.state === 'READY' && last && last.startTime !== state.baselineStartTime) {
+      if (last.status === 'FAILED') {
+        throw ApplicationFailure.create({
+          type: 'CrawlFailed',
+          nonRetryable: true,
+          message: `crawler ${state.crawler} failed: ${last.errorMessage ?? 'no error message'}`,
+          details: [{ crawler: state.crawler, errorMessage: last.errorMessage, startTime: last.startTime, logGroup: last.logGroup }],
+        });
+      }
+      if (last.status === 'CANCELLED') {
+        throw ApplicationFailure.create({
+          type: 'CrawlCancelled',
+          nonRetryable: true,
+          message: `crawler ${state.crawler}: the crawl was cancelled (StopCrawler)`,
+          details: [{ crawler: state.crawler, startTime: last.startTime }],
+        });
+      }
+      const metrics = await glue.getCrawlerMetrics({ crawler: state.crawler });
+      return {
+        crawler: state.crawler,
+        status: last.status,
+        startTime: last.startTime,
+        joinedRunningCrawl: state.joinedRunningCrawl,
+        polls: state.polls,
+        metrics,
+      };
+    }
+    if (Date.now() > state.deadline) {
+      throw ApplicationFailure.create({
+        type: 'CrawlTimeout',
+        nonRetryable: true,
+        message: `crawler ${state.crawler} still ${status.state} after ${args.timeoutMinutes ?? DEFAULT_TIMEOUT_MINUTES} minutes`,
+      });
+    }
+    // Every poll adds events; a very long crawl starts a fresh history carrying its state.
+    if (workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof crawl>(input, state);
+    }
+  }
+}

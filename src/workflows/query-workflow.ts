@@ -1,0 +1,46 @@
+/**
+ * query: one ad-hoc read-only SQL statement through Athena. The statement is checked here, in the workflow,
+ * before any activity runs (DDL, DML and multi-statement input fail at once with `ReadOnlyViolation`).
+ * Cancelling the workflow cancels the activity, which stops the Athena query; the workflow waits for that stop
+ * to complete before it reports itself cancelled.
+ *
+ * Start: `temporal workflow start --task-queue orders-control-plane --type query --input '{"sql":"SELECT 1"}'`
+ */
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import type { QueryActivities } from '../activities/query-activities';
+import { queryArgsSchema } from './args';
+import { workerDefaults } from './defaults';
+import type { QueryResult } from './types';
+import { assertReadOnly, parseWorkflowArgs } from './validation';
+
+const DEFAULT_MAX_ROWS = 1000;
+const DEFAULT_TIMEOUT_SECONDS = 600;
+
+export async function query(input?: unknown): Promise<QueryResult> {
+  const args = parseWorkflowArgs('query', queryArgsSchema, input);
+  assertReadOnly(args.sql);
+  const defaults = await workerDefaults();
+  const timeoutSeconds = args.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  const athena = proxyActivities<QueryActivities>({
+    // The activity stops the query itself at timeoutSeconds; this bound only catches a stuck activity.
+    startToCloseTimeout: `${timeoutSeconds + 120} seconds`,
+    // Heartbeats every ≤2 s: cancellation reaches the activity within seconds, a dead worker within 15 s.
+    heartbeatTimeout: '15 seconds',
+    // Wait until the activity has stopped the Athena query before the workflow reports itself cancelled.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      initialInterval: '2 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 4,
+      nonRetryableErrorTypes: ['QueryFailed', 'QueryCancelled', 'QueryTimeout', 'ReadOnlyViolation', 'InvalidRequest', 'AccessDenied', 'CatalogError'],
+    },
+  });
+  return athena.runQuery({
+    sql: args.sql,
+    database: args.database ?? defaults.database,
+    workgroup: defaults.workgroup,
+    maxRows: args.maxRows ?? DEFAULT_MAX_ROWS,
+    timeoutSeconds,
+  });
+}

@@ -1,0 +1,274 @@
+/**
+ * Helpers of the control-plane tests: an in-process control-plane worker on a fresh task queue, the worker as
+ * a child process (to kill -9), seeding the orders table, reading S3 back, and the local lake endpoint
+ * (the supervisor's on 5050 when it runs, else one started in-process on a free port).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchWriteItemCommand, DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
+import { configToEnv, LOCAL_HOST, LOCAL_PORTS, withOverrides, type Config } from '../../src/config';
+import type { OrderState } from '../../src/domain/order-event';
+import { ensureOrdersTable } from '../../src/resources/dynamodb-tables';
+import { ensureBucket } from '../../src/resources/s3-bucket';
+import { createControlPlaneWorker, type ControlPlaneWorker } from '../../src/workers/control-plane-worker';
+import { freshConfig } from '../support/fresh-config';
+
+export const ROOT = join(__dirname, '..', '..');
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let runtimeInstalled = false;
+/** Worker state changes (INFO) and expected failures (WARN) would drown the test output. */
+export function quietTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // Already installed by another file in this process: keep it.
+  }
+}
+
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  { timeoutMs = 60_000, intervalMs = 250 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** A fresh config for a control-plane test: unique names, and local report copies in a temporary directory. */
+export function controlConfig(label: string, lakeUrl?: string): Config {
+  const config = freshConfig(label, { dataDir: mkdtempSync(join(tmpdir(), `${label}-`)) });
+  return lakeUrl ? withOverrides(config, { aws: { endpoints: { glue: lakeUrl, athena: lakeUrl } } }) : config;
+}
+
+export interface ControlPlaneHarness {
+  config: Config;
+  aws: AwsClients;
+  client: Client;
+  worker: ControlPlaneWorker;
+  /** Resolves when the worker stopped. */
+  running: Promise<void>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Clients for a config (no worker). */
+export async function connectClient(config: Config): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  return { client: new Client({ connection, namespace: config.temporal.namespace }), connection };
+}
+
+/** A control-plane worker running in this process on the config's (fresh) task queue. */
+export async function startHarness(config: Config): Promise<ControlPlaneHarness> {
+  quietTemporalRuntime();
+  const aws = createAwsClients(config);
+  const { client, connection } = await connectClient(config);
+  const native = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await createControlPlaneWorker({ config, connection: native, client, aws });
+  const running = worker.worker.run();
+  let stopped = false;
+  const stopWorker = async () => {
+    if (stopped) return;
+    stopped = true;
+    worker.worker.shutdown();
+    await running.catch(() => undefined);
+    await worker.close();
+    await native.close();
+  };
+  return {
+    config,
+    aws,
+    client,
+    worker,
+    running,
+    stopWorker,
+    async close() {
+      await stopWorker();
+      await connection.close();
+      destroyAwsClients(aws);
+    },
+  };
+}
+
+/** The control-plane worker as a child process (one node process: `node --import tsx`, so kill -9 kills it). */
+export interface WorkerProcess {
+  child: ChildProcess;
+  output(): string;
+  ready: Promise<void>;
+  kill9(): Promise<void>;
+  terminate(): Promise<number | null>;
+}
+
+export function spawnWorker(config: Config): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/workers/control-plane-worker.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.length > 200_000) output = output.slice(-100_000);
+      if (output.includes('control-plane worker started')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`worker exited with ${code} before it started:\n${output.slice(-3000)}`)));
+  });
+  ready.catch(() => undefined);
+  return {
+    child,
+    output: () => output,
+    ready,
+    async kill9() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async terminate() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+const STATUSES = ['CREATED', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
+const EVENT_FOR = { CREATED: 'ORDER_CREATED', PAID: 'PAYMENT_CAPTURED', SHIPPED: 'SHIPPED', DELIVERED: 'DELIVERED', CANCELLED: 'CANCELLED' } as const;
+const REGIONS = ['us-east', 'us-west', 'eu-central', 'eu-west', 'ap-south'];
+
+/** Deterministic order items: o-000000 … */
+export function orderItem(i: number, base = Date.UTC(2024, 4, 1, 10)): OrderState {
+  const status = STATUSES[i % STATUSES.length];
+  const created = new Date(base + (i % 240) * 60_000);
+  return {
+    orderId: `o-${String(i).padStart(6, '0')}`,
+    customerId: `c-${i % 97}`,
+    status,
+    version: 1 + (i % 5),
+    amount: Math.round(((i * 37) % 10_000) + 99) / 100,
+    currency: 'USD',
+    region: REGIONS[i % REGIONS.length],
+    itemCount: 1 + (i % 7),
+    createdAt: created.toISOString(),
+    updatedAt: new Date(created.getTime() + (i % 50) * 60_000).toISOString(),
+    lastEventId: `e-${i}`,
+    lastEventType: EVENT_FOR[status],
+  };
+}
+
+/** Writes `count` deterministic items with BatchWriteItem (8 requests in flight, unprocessed items retried). */
+export async function seedOrders(dynamodb: DynamoDBClient, table: string, count: number, from = 0): Promise<void> {
+  const batches: OrderState[][] = [];
+  for (let i = from; i < from + count; i += 25) {
+    batches.push(Array.from({ length: Math.min(25, from + count - i) }, (_, j) => orderItem(i + j)));
+  }
+  let next = 0;
+  const writer = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++];
+      let requests = batch.map((item) => ({ PutRequest: { Item: marshall(item) } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        const response = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [table]: requests } }));
+        requests = (response.UnprocessedItems?.[table] ?? []) as typeof requests;
+        if (requests.length > 0) await sleep(50 * 2 ** Math.min(attempt, 5));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, writer));
+}
+
+export async function createTableAndBucket(aws: AwsClients, config: Config): Promise<void> {
+  await ensureOrdersTable(aws.dynamodb, config);
+  await ensureBucket(aws.s3, config);
+}
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  sha256: string;
+  body: Buffer;
+}
+
+export async function getObject(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await response.Body!.transformToByteArray());
+}
+
+/** Every object under a prefix, with content, sorted by key. */
+export async function readObjects(s3: S3Client, bucket: string, prefix: string): Promise<StoredObject[]> {
+  const keys: string[] = [];
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
+    for (const o of page.Contents ?? []) keys.push(o.Key!);
+  }
+  keys.sort();
+  const out: StoredObject[] = [];
+  for (const key of keys) {
+    const body = await getObject(s3, bucket, key);
+    out.push({ key, size: body.length, sha256: createHash('sha256').update(body).digest('hex'), body });
+  }
+  return out;
+}
+
+export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
+    for (const o of page.Contents ?? []) keys.push(o.Key!);
+  }
+  return keys.sort();
+}
+
+/** Deletes what a test created in moto (best effort). */
+export async function cleanupAws(aws: AwsClients, config: Config): Promise<void> {
+  await aws.dynamodb.send(new DeleteTableCommand({ TableName: config.dynamodb.ordersTable })).catch(() => undefined);
+  await aws.dynamodb.send(new DeleteTableCommand({ TableName: config.dynamodb.checkpointTable })).catch(() => undefined);
+  try {
+    for await (const page of paginateListObjectsV2({ client: aws.s3 }, { Bucket: config.lake.bucket })) {
+      const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (objects.length > 0) {
+        await aws.s3.send(new DeleteObjectsCommand({ Bucket: config.lake.bucket, Delete: { Objects: objects } }));
+      }
+    }
+    await aws.s3.send(new DeleteBucketCommand({ Bucket: config.lake.bucket }));
+  } catch {
+    // the bucket was never created
+  }
+}
+
+/** The lake endpoint URL: the supervisor's if it answers, else undefined (start one in-process). */
+export async function runningLakeUrl(): Promise<string | undefined> {
+  const url = `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`;
+  try {
+    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+    return response.ok ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
