@@ -110,3 +110,29 @@ export async function waitForLakeRows(s3: S3Client, config: Config, count: numbe
     500,
   );
 }
+
+/** Waits until the group has committed every partition of the topic up to its end (nothing left to replay). */
+export async function waitForCommittedToEnd(kafka: Kafka, groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(
+      `group ${groupId} committed to the end of ${topic}`,
+      async () => {
+        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+        const byPartition = new Map(committed[0].partitions.map((p) => [p.partition, Number(p.offset)]));
+        const behind = ends.filter((end) => Number(end.high) > 0 && byPartition.get(end.partition) !== Number(end.high));
+        return behind.length === 0 ? true : undefined;
+      },
+      timeoutMs,
+      250,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The expected lake row of a change, normalized as readLakeRecords returns it. */
+export function expectedRecord(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
+}

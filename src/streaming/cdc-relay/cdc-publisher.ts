@@ -1,0 +1,147 @@
+/**
+ * Publishes the changes of ONE shard to `orders.cdc`, exactly once, with a transactional producer whose
+ * transactional id belongs to the shard.
+ *
+ * Why a transaction per GetRecords page, and the checkpoint inside it:
+ * - The page's records and the page's last sequence number (stored as the metadata of a transactional
+ *   offset commit for a checkpoint-only consumer group) commit atomically. After any crash the new reader
+ *   knows exactly what reached Kafka, even if the DynamoDB checkpoint (written after the commit) is one
+ *   page behind. Without this, a crash between Kafka's ack and the checkpoint write would re-publish the
+ *   page, and the S3 sink (keyed by Kafka offset) would store those changes twice.
+ * - A new owner of the shard initialises a producer with the same transactional id, which fences the old
+ *   one: a relay that lost its lease but has not noticed yet can no longer publish, and its open
+ *   transaction is aborted (read-committed consumers never see it).
+ * Consumers of `orders.cdc` must read committed (kafkajs' default) and must not assume contiguous offsets
+ * (transaction markers take offsets).
+ */
+import { createHash } from 'node:crypto';
+import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { CdcEvent } from '../../domain/lake-schema';
+import type { Logger } from '../../observability/logger';
+import { CdcPublishError, LeaseLostError } from './errors';
+import { compareSequenceNumbers, isSequenceNumber } from './stream-records';
+
+/** Headers that identify a change without parsing the value (its identity is shard + sequence number). */
+export const CDC_HEADERS = { shardId: 'cdc-shard-id', sequenceNumber: 'cdc-sequence-number', op: 'cdc-op' } as const;
+
+/** Messages per produce request inside one transaction: keeps each partition batch far below 1 MB. */
+const SEND_CHUNK = 250;
+
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
+
+function isFenced(error: unknown): boolean {
+  for (let e = error as { type?: string; cause?: unknown; originalError?: unknown } | undefined; e; ) {
+    if (e.type && FENCED.has(e.type)) return true;
+    e = (e.cause ?? e.originalError) as typeof e;
+  }
+  return false;
+}
+
+export function shardTransactionalId(clientId: string, leaseKey: string): string {
+  return `${clientId}-cdc-relay-${createHash('sha256').update(leaseKey).digest('hex').slice(0, 20)}`;
+}
+
+export interface ShardPublisher {
+  /** Fences any previous producer of the shard and returns the last sequence number committed to Kafka. */
+  init(): Promise<string | undefined>;
+  /** Publishes the events and records `lastSequenceNumber` in the same transaction. */
+  publish(events: CdcEvent[], lastSequenceNumber: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ShardPublisherOptions {
+  kafka: Kafka;
+  admin: Admin;
+  topic: string;
+  clientId: string;
+  leaseKey: string;
+  logger: Logger;
+}
+
+export function toCdcMessage(event: CdcEvent): Message {
+  return {
+    // Keyed by order: all changes of an order (and any replay of one) land in the same partition, in order.
+    key: event.orderId,
+    value: JSON.stringify(event),
+    headers: { [CDC_HEADERS.shardId]: event.shardId, [CDC_HEADERS.sequenceNumber]: event.sequenceNumber, [CDC_HEADERS.op]: event.op },
+  };
+}
+
+export function createShardPublisher(options: ShardPublisherOptions): ShardPublisher {
+  const { kafka, admin, topic, leaseKey } = options;
+  const transactionalId = shardTransactionalId(options.clientId, leaseKey);
+  const checkpointGroup = `${transactionalId}-checkpoint`;
+  const log = options.logger.child({ transactionalId });
+  let producer: Producer | undefined;
+
+  const kafkaCheckpoint = async (): Promise<string | undefined> => {
+    const [offsets] = await admin.fetchOffsets({ groupId: checkpointGroup, topics: [topic] });
+    const metadata = offsets?.partitions.find((p) => p.partition === 0)?.metadata ?? undefined;
+    return isSequenceNumber(metadata ?? undefined) ? (metadata as string) : undefined;
+  };
+
+  const init = async (): Promise<string | undefined> => {
+    const next = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await next.connect();
+    // kafkajs initialises the transactional id lazily: an empty transaction makes it happen now, which
+    // fences the previous holder and resolves its open transaction before the checkpoint is read.
+    const fence = await next.transaction();
+    await fence.abort();
+    producer = next;
+    return kafkaCheckpoint();
+  };
+
+  const reset = async () => {
+    const old = producer;
+    producer = undefined;
+    await old?.disconnect().catch(() => undefined);
+  };
+
+  return {
+    init,
+    async publish(events, lastSequenceNumber) {
+      if (!producer) await init();
+      const transaction = await producer!.transaction();
+      try {
+        const messages = events.map(toCdcMessage);
+        for (let start = 0; start < messages.length; start += SEND_CHUNK) {
+          await transaction.send({ topic, acks: -1, messages: messages.slice(start, start + SEND_CHUNK) });
+        }
+        await transaction.sendOffsets({
+          consumerGroupId: checkpointGroup,
+          topics: [{ topic, partitions: [{ partition: 0, offset: '0', metadata: lastSequenceNumber } as { partition: number; offset: string }] }],
+        });
+        await transaction.commit();
+      } catch (error) {
+        await transaction.abort().catch(() => undefined);
+        await reset();
+        if (isFenced(error)) throw new LeaseLostError(leaseKey, 'another relay initialised this shard\'s producer (fenced)', error);
+        // The commit may have succeeded with its response lost: the checkpoint in Kafka says for sure.
+        try {
+          const committed = await init();
+          if (committed && compareSequenceNumbers(committed, lastSequenceNumber) >= 0) {
+            log.warn({ lastSequenceNumber }, 'publish reported an error but its transaction had committed');
+            return;
+          }
+        } catch (initError) {
+          if (isFenced(initError)) throw new LeaseLostError(leaseKey, 'fenced while recovering', initError);
+          await reset();
+        }
+        throw new CdcPublishError(
+          `publishing ${events.length} changes of ${leaseKey} failed (transaction aborted): ${(error as Error).message}`,
+          true,
+          error,
+        );
+      }
+    },
+    async close() {
+      await reset();
+    },
+  };
+}

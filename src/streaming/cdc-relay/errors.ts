@@ -1,0 +1,41 @@
+/**
+ * Named errors of the CDC relay. `retriable` decides between "try again from the last checkpoint" and
+ * "give the shard up"; `cause` keeps the SDK or kafkajs error.
+ */
+
+/** This instance no longer owns the shard's lease (taken over, handed off, or its producer was fenced). */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+  readonly retriable = false;
+  constructor(
+    readonly leaseKey: string,
+    detail: string,
+    override readonly cause?: unknown,
+  ) {
+    super(`lease ${leaseKey} lost: ${detail}`);
+  }
+}
+
+/** Publishing a batch of changes to Kafka failed; its transaction was aborted, so nothing of it is visible. */
+export class CdcPublishError extends Error {
+  override readonly name = 'CdcPublishError';
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** A stream record the relay cannot turn into a CdcEvent (a key or event name it does not know). */
+export class StreamRecordError extends Error {
+  override readonly name = 'StreamRecordError';
+  readonly retriable = false;
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Reads one leased shard and relays its records: GetRecords → publish (one Kafka transaction per page)
+ * → checkpoint in the lease table, in that order, so a checkpoint never runs ahead of what Kafka holds.
+ *
+ * Where it starts: the later of the lease table's checkpoint and the checkpoint committed with the last
+ * Kafka transaction, with AFTER_SEQUENCE_NUMBER; a shard never read starts at TRIM_HORIZON.
+ * Expired iterators (15 min) are re-acquired from the last published sequence number; trimmed data
+ * (older than 24 h, never relayed) is logged as lost and reading resumes at TRIM_HORIZON.
+ */
+import {
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ResourceNotFoundException,
+  TrimmedDataAccessException,
+  type DynamoDBStreamsClient,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { Logger } from '../../observability/logger';
+import type { ShardPublisher } from './cdc-publisher';
+import { CdcPublishError, LeaseLostError } from './errors';
+import type { Lease, LeaseTable } from './lease-table';
+import type { CdcRelayMetrics } from './metrics';
+import { laterSequence, toCdcEvent } from './stream-records';
+
+export type ReaderExit = 'shard-end' | 'lease-lost' | 'stopped';
+
+export interface ShardReaderHandle {
+  /** Finishes the page in hand (publish + checkpoint), then stops. */
+  stop(): Promise<void>;
+  readonly done: Promise<ReaderExit>;
+}
+
+export interface ShardReaderOptions {
+  lease: Lease;
+  workerId: string;
+  streams: DynamoDBStreamsClient;
+  leases: LeaseTable;
+  publisher: ShardPublisher;
+  /** Whether this instance's lease is still valid on its own clock; no read or publish happens otherwise. */
+  isLeaseValid: () => boolean;
+  pollIntervalMs: number;
+  logger: Logger;
+  metrics: CdcRelayMetrics;
+  /** Records per GetRecords call (the service maximum is 1000). */
+  limit?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function startShardReader(options: ShardReaderOptions): ShardReaderHandle {
+  const { lease, workerId, streams, leases, publisher, isLeaseValid, metrics } = options;
+  const { streamArn, shardId, leaseKey } = lease;
+  const log = options.logger.child({ shardId });
+  const limit = options.limit ?? 1000;
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const iteratorAt = async (position: string | undefined): Promise<string | undefined> => {
+    const response = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shardId,
+        ...(position ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: position } : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+    );
+    return response.ShardIterator;
+  };
+
+  const run = async (): Promise<ReaderExit> => {
+    let position: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      if (stopping) return 'stopped';
+      try {
+        position = laterSequence(lease.checkpoint, await publisher.init());
+        break;
+      } catch (error) {
+        if (error instanceof LeaseLostError) return 'lease-lost';
+        log.warn({ error: (error as Error).message, attempt }, 'producer initialisation failed, retrying');
+        await pause(Math.min(5_000, 200 * 2 ** attempt));
+      }
+    }
+    log.info({ resumeAfter: position ?? 'TRIM_HORIZON' }, 'reading shard');
+    let iterator: string | undefined;
+    let failures = 0;
+    while (!stopping) {
+      if (!isLeaseValid()) {
+        // Not renewed recently enough to be sure nobody else holds it: wait for the coordinator's verdict.
+        await pause(options.pollIntervalMs);
+        continue;
+      }
+      try {
+        iterator ??= await iteratorAt(position);
+        if (!iterator) throw new Error('GetShardIterator returned no iterator');
+        const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
+        const records = page.Records ?? [];
+        if (records.length > 0) {
+          metrics.recordsIn(records.length);
+          if (!isLeaseValid()) {
+            iterator = undefined; // read again from the checkpoint once the lease is confirmed
+            continue;
+          }
+          const endTimer = metrics.batchTimer();
+          const events = records.map((record) => toCdcEvent(record, shardId));
+          const last = events[events.length - 1].sequenceNumber;
+          await publisher.publish(events, last);
+          metrics.published(events.map((e) => e.op));
+          position = last;
+          if (!(await leases.checkpoint(leaseKey, workerId, last))) {
+            log.warn({ sequenceNumber: last }, 'checkpoint refused: the lease has a new owner');
+            return 'lease-lost';
+          }
+          metrics.checkpoint();
+          metrics.age(shardId, events[events.length - 1].changeTime);
+          endTimer();
+        }
+        failures = 0;
+        iterator = page.NextShardIterator;
+        if (!iterator) {
+          // A closed shard read to its end: its children may start now.
+          await leases.markShardEnd(leaseKey, workerId);
+          log.info({ lastSequenceNumber: position }, 'shard ended');
+          return 'shard-end';
+        }
+        if (records.length === 0) await pause(options.pollIntervalMs);
+      } catch (error) {
+        if (error instanceof LeaseLostError) {
+          log.warn({ error: error.message }, 'lease lost while publishing');
+          return 'lease-lost';
+        }
+        iterator = undefined;
+        if (error instanceof ExpiredIteratorException) {
+          metrics.expiredIterator();
+          log.warn({ resumeAfter: position ?? 'TRIM_HORIZON' }, 'shard iterator expired; re-acquiring it from the last checkpoint');
+          continue;
+        }
+        if (error instanceof TrimmedDataAccessException) {
+          metrics.trimmed();
+          log.error(
+            { lostAfter: position ?? 'TRIM_HORIZON' },
+            'stream records after the checkpoint were trimmed (older than the 24 h retention) before being relayed; they are lost. Resuming from TRIM_HORIZON',
+          );
+          position = undefined;
+          continue;
+        }
+        failures += 1;
+        if (error instanceof CdcPublishError) metrics.publishRetry();
+        const level = error instanceof ResourceNotFoundException || failures > 5 ? 'error' : 'warn';
+        log[level]({ error: (error as Error).message, errorName: (error as Error).name, failures }, 'shard read failed; retrying from the last checkpoint');
+        await sleep(Math.min(10_000, 100 * 2 ** Math.min(failures, 7)));
+      }
+    }
+    return 'stopped';
+  };
+
+  const done = run()
+    .catch((error: Error) => {
+      log.error({ error: error.message }, 'shard reader failed');
+      return 'lease-lost' as ReaderExit;
+    })
+    .finally(() => publisher.close());
+
+  return {
+    done,
+    async stop() {
+      stopping = true;
+      wake?.();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,290 @@
+/**
+ * The CDC relay against the real local stack (moto's DynamoDB Streams, Kafka): every change published once
+ * with correct images, resume after restart, the Kafka-side checkpoint closing the publish/checkpoint
+ * window, producer fencing, and the lease rules (balance, lineage, failover) on the real lease table.
+ */
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { _Record } from '@aws-sdk/client-dynamodb-streams';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { withOverrides, type Config } from '../../src/config';
+import type { CdcEvent } from '../../src/domain/lake-schema';
+import { createLogger } from '../../src/observability/logger';
+import { ordersStreamArn } from '../../src/resources/dynamodb-tables';
+import { CDC_HEADERS, createShardPublisher } from '../../src/streaming/cdc-relay/cdc-publisher';
+import { createCdcRelay, listStreamShards, type CdcRelay } from '../../src/streaming/cdc-relay/cdc-relay';
+import { LeaseLostError } from '../../src/streaming/cdc-relay/errors';
+import { createLeaseCoordinator } from '../../src/streaming/cdc-relay/lease-coordinator';
+import { createLeaseTable, leaseKeyOf, SHARD_END, type Lease } from '../../src/streaming/cdc-relay/lease-table';
+import { createCdcRelayMetrics } from '../../src/streaming/cdc-relay/metrics';
+import type { ReaderExit, ShardReaderHandle } from '../../src/streaming/cdc-relay/shard-reader';
+import { toCdcEvent } from '../../src/streaming/cdc-relay/stream-records';
+import { Registry } from 'prom-client';
+import { freshConfig } from '../support/fresh-config';
+import { provision, readStream, readTopic, type ReadMessage, type StreamingEnv } from './helpers';
+
+const logger = createLogger('test-cdc-relay', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
+
+function relayConfig(label: string): Config {
+  return withOverrides(freshConfig(label), { cdcRelay: { leaseDurationMs: 2_000, pollIntervalMs: 50, workerId: '' } });
+}
+
+function relay(env: StreamingEnv, workerId?: string): CdcRelay {
+  return createCdcRelay({
+    config: env.config,
+    kafka: env.kafka,
+    dynamodb: env.aws.dynamodb,
+    dynamodbStreams: env.aws.dynamodbStreams,
+    logger,
+    workerId,
+  });
+}
+
+/** Writes a realistic mix: inserts, then modifications, then a few deletions. Returns the number of changes. */
+async function writeChanges(dynamodb: DynamoDBClient, table: string, prefix: string, orders: number): Promise<number> {
+  let changes = 0;
+  for (let i = 0; i < orders; i++) {
+    const item = { orderId: `${prefix}-${i}`, status: 'CREATED', version: 1, amount: 10 + i / 100, tags: ['a', 'b'], nested: { n: i } };
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
+    changes += 1;
+  }
+  for (let i = 0; i < orders; i += 2) {
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: marshall({ orderId: `${prefix}-${i}` }),
+        UpdateExpression: 'SET #s = :s, version = :v',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: marshall({ ':s': 'PAID', ':v': 2 }),
+      }),
+    );
+    changes += 1;
+  }
+  for (let i = 0; i < orders; i += 5) {
+    await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: marshall({ orderId: `${prefix}-${i}` }) }));
+    changes += 1;
+  }
+  return changes;
+}
+
+/** Every stream record appears exactly once on the CDC topic, with op, key, images and headers right. */
+function expectExactlyOnce(messages: ReadMessage[], records: _Record[]): void {
+  const bySequence = new Map<string, ReadMessage[]>();
+  for (const message of messages) {
+    const event = JSON.parse(message.value!.toString()) as CdcEvent;
+    bySequence.set(event.sequenceNumber, [...(bySequence.get(event.sequenceNumber) ?? []), message]);
+  }
+  const duplicates = [...bySequence.entries()].filter(([, copies]) => copies.length > 1).map(([seq]) => seq);
+  expect(duplicates).toEqual([]);
+  expect(messages).toHaveLength(records.length);
+  for (const record of records) {
+    const [message] = bySequence.get(record.dynamodb!.SequenceNumber!) ?? [];
+    expect(message).toBeDefined();
+    const event = JSON.parse(message.value!.toString()) as CdcEvent;
+    const keys = unmarshall(record.dynamodb!.Keys as never);
+    expect(event.op).toBe(record.eventName);
+    expect(event.orderId).toBe(keys.orderId);
+    expect(message.key).toBe(keys.orderId);
+    expect(event.newImage).toEqual(record.dynamodb!.NewImage ? unmarshall(record.dynamodb!.NewImage as never) : null);
+    expect(event.oldImage).toEqual(record.dynamodb!.OldImage ? unmarshall(record.dynamodb!.OldImage as never) : null);
+    expect(Date.parse(event.changeTime)).toBeGreaterThan(Date.now() - 600_000);
+    expect(message.headers[CDC_HEADERS.sequenceNumber]).toBe(event.sequenceNumber);
+    expect(message.headers[CDC_HEADERS.shardId]).toBe(event.shardId);
+  }
+}
+
+describe('CDC relay', () => {
+  let env: StreamingEnv;
+  const relays: CdcRelay[] = [];
+
+  afterEach(async () => {
+    await Promise.all(relays.splice(0).map((r) => r.stop()));
+    await env?.cleanup();
+  });
+
+  it('publishes every insert, modify and remove with plain-JSON images, keyed by orderId', async () => {
+    env = await provision(relayConfig('relay-ops'), { checkpoints: true });
+    const { config, aws, kafka } = env;
+    const r = relay(env);
+    relays.push(r);
+    await r.start();
+    const changes = await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'o', 40);
+    const messages = await readTopic(kafka, config.topics.cdc, { expected: changes });
+    const records = await readStream(aws, config);
+    expect(records).toHaveLength(changes);
+    expectExactlyOnce(messages, records);
+    const ops = messages.map((m) => (JSON.parse(m.value!.toString()) as CdcEvent).op);
+    expect(ops.filter((op) => op === 'INSERT')).toHaveLength(40);
+    expect(ops.filter((op) => op === 'MODIFY')).toHaveLength(20);
+    expect(ops.filter((op) => op === 'REMOVE')).toHaveLength(8);
+  });
+
+  it('resumes after a restart from its checkpoint, without loss or duplicates', async () => {
+    env = await provision(relayConfig('relay-resume'), { checkpoints: true });
+    const { config, aws, kafka } = env;
+    const first = relay(env);
+    await first.start();
+    const before = await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'a', 30);
+    await readTopic(kafka, config.topics.cdc, { expected: before });
+    await first.stop();
+
+    // While no relay runs, more changes pile up in the stream.
+    const during = await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'b', 30);
+    const records = await readStream(aws, config);
+    const leases = await createLeaseTable(aws.dynamodb, config.dynamodb.checkpointTable).list(await ordersStreamArn(aws.dynamodb, config));
+    expect(leases).toHaveLength(1);
+    expect(leases[0].leaseOwner).toBeUndefined(); // released on a graceful stop
+    expect(leases[0].checkpoint).toBe(records[before - 1].dynamodb!.SequenceNumber);
+
+    const second = relay(env);
+    relays.push(second);
+    await second.start();
+    const messages = await readTopic(kafka, config.topics.cdc, { expected: before + during });
+    expectExactlyOnce(messages, records);
+  });
+
+  it('resumes after the Kafka-side checkpoint when the lease-table checkpoint lags (crash between the two)', async () => {
+    env = await provision(relayConfig('relay-window'), { checkpoints: true });
+    const { config, aws, kafka } = env;
+    const changes = await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'w', 20);
+    const records = await readStream(aws, config);
+    const streamArn = await ordersStreamArn(aws.dynamodb, config);
+    const [shard] = await listStreamShards(aws.dynamodbStreams, streamArn);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // A relay that published the first 12 changes and died before writing its lease-table checkpoint.
+      const crashed = createShardPublisher({
+        kafka, admin, topic: config.topics.cdc, clientId: config.kafka.clientId, leaseKey: leaseKeyOf(streamArn, shard.shardId), logger,
+      });
+      await crashed.init();
+      const published = records.slice(0, 12).map((r) => toCdcEvent(r, shard.shardId));
+      await crashed.publish(published, published[published.length - 1].sequenceNumber);
+      await crashed.close();
+    } finally {
+      await admin.disconnect();
+    }
+    const r = relay(env);
+    relays.push(r);
+    await r.start();
+    const messages = await readTopic(kafka, config.topics.cdc, { expected: changes });
+    expectExactlyOnce(messages, records);
+  });
+
+  it('fences a zombie: after another relay initialised the shard, the old publisher cannot publish', async () => {
+    env = await provision(relayConfig('relay-fence'), { tables: false });
+    const { config, kafka } = env;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const make = () =>
+        createShardPublisher({ kafka, admin, topic: config.topics.cdc, clientId: config.kafka.clientId, leaseKey: 'arn|shard-z', logger });
+      const zombie = make();
+      await zombie.init();
+      const owner = make();
+      await owner.init();
+      const event: CdcEvent = {
+        op: 'INSERT', orderId: 'z-1', sequenceNumber: '100', changeTime: new Date().toISOString(), shardId: 'shard-z', newImage: { orderId: 'z-1' }, oldImage: null,
+      };
+      await expect(zombie.publish([event], '100')).rejects.toBeInstanceOf(LeaseLostError);
+      await owner.publish([{ ...event, sequenceNumber: '101' }], '101');
+      await owner.close();
+      await zombie.close();
+      const messages = await readTopic(kafka, config.topics.cdc, { expected: 1 });
+      expect(messages.map((m) => m.headers[CDC_HEADERS.sequenceNumber])).toEqual(['101']);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('hands the shard to a second relay when the first stops, and keeps exactly-once', async () => {
+    env = await provision(relayConfig('relay-pair'), { checkpoints: true });
+    const { config, aws, kafka } = env;
+    const a = relay(env, 'relay-a');
+    const b = relay(env, 'relay-b');
+    relays.push(b);
+    await a.start();
+    await b.start();
+    const first = await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'p', 25);
+    await readTopic(kafka, config.topics.cdc, { expected: first });
+    // One shard locally: exactly one of the two reads it.
+    expect([a.stats().shards.length, b.stats().shards.length].sort()).toEqual([0, 1]);
+    const holder = a.stats().shards.length === 1 ? a : b;
+    const other = holder === a ? b : a;
+    await holder.stop();
+    if (holder === b) relays.splice(relays.indexOf(b), 1, a);
+    const second = await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'q', 25);
+    const messages = await readTopic(kafka, config.topics.cdc, { expected: first + second });
+    expectExactlyOnce(messages, await readStream(aws, config));
+    expect(other.stats().shards).toHaveLength(1);
+  });
+});
+
+describe('lease coordinator (real lease table, synthetic shards)', () => {
+  let env: StreamingEnv;
+  afterEach(async () => env?.cleanup());
+
+  /** A stand-in reader: records that it ran, ends its shard on request. */
+  function fakeReaders() {
+    const running = new Map<string, { worker: string; finish: (exit: ReaderExit) => void }>();
+    const start = (worker: string) => (lease: Lease): ShardReaderHandle => {
+      let finish!: (exit: ReaderExit) => void;
+      const done = new Promise<ReaderExit>((resolve) => (finish = resolve));
+      running.set(lease.shardId, { worker, finish });
+      void done.then(() => running.delete(lease.shardId));
+      return { done, stop: async () => finish('stopped') };
+    };
+    return { running, start };
+  }
+
+  it('balances shards, holds children until their parent ends, and moves a dead worker\'s shards', async () => {
+    env = await provision(relayConfig('leases'), { tables: false, checkpoints: true });
+    const leases = createLeaseTable(env.aws.dynamodb, env.config.dynamodb.checkpointTable);
+    const shards = [{ shardId: 's-1' }, { shardId: 's-2' }, { shardId: 's-3' }, { shardId: 's-4' }, { shardId: 's-5', parentShardId: 's-1' }];
+    let clock = 0;
+    const readers = fakeReaders();
+    const make = (workerId: string) =>
+      createLeaseCoordinator({
+        leases, streamArn: 'arn:test', workerId, leaseDurationMs: 3_000, listShards: async () => shards,
+        startReader: readers.start(workerId), logger, metrics: createCdcRelayMetrics(new Registry()), now: () => clock,
+      });
+    const a = make('A');
+    const b = make('B');
+
+    await a.tick(); // A alone: takes every startable shard (s-5 waits for s-1)
+    expect(a.heldShards().sort()).toEqual(['s-1', 's-2', 's-3', 's-4']);
+    await b.tick(); // B sees A live with 4 > target 2: asks for one
+    await a.tick(); // A hands it over after its reader stopped
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await b.tick(); // B confirms it
+    await b.tick(); // and asks for another
+    await a.tick();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await b.tick();
+    expect(a.heldShards()).toHaveLength(2);
+    expect(b.heldShards()).toHaveLength(2);
+    expect(new Set([...a.heldShards(), ...b.heldShards()]).size).toBe(4); // no shard read by two
+
+    // s-1 ends: its child becomes startable.
+    const parentHolder = a.heldShards().includes('s-1') ? 'A' : 'B';
+    await leases.markShardEnd(leaseKeyOf('arn:test', 's-1'), parentHolder);
+    readers.running.get('s-1')!.finish('shard-end');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await a.tick();
+    await b.tick();
+    const all = await leases.list('arn:test');
+    expect(all.find((l) => l.shardId === 's-1')!.checkpoint).toBe(SHARD_END);
+    expect([...a.heldShards(), ...b.heldShards()].sort()).toEqual(['s-2', 's-3', 's-4', 's-5']);
+
+    // B dies (stops renewing). Its leases expire on A's clock after a full lease duration, not before.
+    const bShards = b.heldShards();
+    clock += 1_000;
+    await a.tick();
+    expect(a.heldShards().some((s) => bShards.includes(s))).toBe(false);
+    clock += 3_500;
+    await a.tick();
+    await a.tick();
+    expect(a.heldShards().sort()).toEqual(['s-2', 's-3', 's-4', 's-5']);
+    await a.stop();
+    expect((await leases.list('arn:test')).filter((l) => l.leaseOwner === 'A')).toHaveLength(0);
+  });
+});
