@@ -11,9 +11,9 @@
  *   try { ... } finally { await stack.stopStarted(); }
  */
 import { join } from 'node:path';
-import type { Config } from '../config';
+import { configToEnv, type Config } from '../config';
 import { createLogger } from '../observability/logger';
-import { envFromConfig } from './env';
+
 import {
   PortInUseError,
   ServiceDiedError,
@@ -112,7 +112,7 @@ function resolveServices(config: Config, names: string[] | undefined, options: S
     config,
     paths,
     endpoints: stackEndpoints(config),
-    env: { ...(options.env ?? process.env), ...envFromConfig(config) },
+    env: { ...(options.env ?? process.env), ...configToEnv(config) },
     headless: options.headless ?? false,
   };
   const all = [...Object.values(createStackServices(ctx)), ...(options.extraServices?.(ctx) ?? [])];
