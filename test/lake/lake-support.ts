@@ -1,0 +1,202 @@
+/**
+ * Helpers of the lake endpoint tests: an endpoint started in-process on a free port with its own data dir,
+ * a config pointing Glue/Athena at it (S3 stays moto), a fresh bucket per test file, Parquet/JSON fixtures,
+ * and polling helpers for crawls and queries. Everything goes through the AWS SDK clients.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import {
+  type AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  type QueryExecution,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { type Crawler, GetCrawlerCommand, type GlueClient, StartCrawlerCommand } from '@aws-sdk/client-glue';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { type AwsClients, createAwsClients, destroyAwsClients } from '../../src/aws/clients';
+import { type Config, loadConfig, withOverrides } from '../../src/config';
+import { type LakeServer, startLakeServer } from '../../src/local/lake/server';
+
+export const suffix = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+
+export interface LakeHarness {
+  config: Config;
+  aws: AwsClients;
+  lake: LakeServer;
+  dataDir: string;
+  bucket: string;
+  /** Stops the endpoint (keeping its data dir) and starts it again on a new port; clients follow. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<LakeHarness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lake-test-'));
+  const base = loadConfig({ ...process.env, DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+  const bucket = `lake-test-${suffix()}`;
+  const harness: LakeHarness = {
+    dataDir,
+    bucket,
+    lake: await startLakeServer({ config: base, port: 0 }),
+    config: base,
+    aws: undefined as unknown as AwsClients, // set by point() below
+    async restart() {
+      await harness.lake.close();
+      destroyAwsClients(harness.aws);
+      harness.lake = await startLakeServer({ config: base, port: 0 });
+      point();
+    },
+    async close() {
+      await emptyBucket(harness.aws.s3, bucket).catch(() => undefined);
+      await harness.aws.s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      destroyAwsClients(harness.aws);
+      await harness.lake.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  const point = () => {
+    harness.config = withOverrides(base, { aws: { endpoints: { glue: harness.lake.url, athena: harness.lake.url } } });
+    harness.aws = createAwsClients(harness.config);
+  };
+  point();
+  await harness.aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return harness;
+}
+
+export async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key ?? '' }));
+    if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+export interface OrderRow {
+  order_id: string;
+  region: string;
+  amount: number;
+  quantity: bigint;
+  created_at: Date;
+  /** Only written when the fixture asks for the extra column. */
+  channel?: string;
+}
+
+export function orderRows(count: number, prefix: string, withChannel = false): OrderRow[] {
+  const regions = ['eu', 'us', 'apac'];
+  return Array.from({ length: count }, (_, i) => ({
+    order_id: `${prefix}-${i}`,
+    region: regions[i % regions.length],
+    amount: Math.round(i * 137.5) / 100,
+    quantity: BigInt((i % 7) + 1),
+    created_at: new Date(Date.UTC(2024, 0, 1, 0, 0, i % 60)),
+    ...(withChannel ? { channel: i % 2 ? 'web' : 'store' } : {}),
+  }));
+}
+
+export function parquetOf(rows: OrderRow[]): Uint8Array {
+  const columnData = [
+    { name: 'order_id', data: rows.map((r) => r.order_id), type: 'STRING' as const },
+    { name: 'region', data: rows.map((r) => r.region), type: 'STRING' as const },
+    { name: 'amount', data: rows.map((r) => r.amount), type: 'DOUBLE' as const },
+    { name: 'quantity', data: BigInt64Array.from(rows.map((r) => r.quantity)), type: 'INT64' as const },
+    { name: 'created_at', data: rows.map((r) => r.created_at), type: 'TIMESTAMP' as const },
+  ];
+  if (rows.some((r) => r.channel !== undefined)) columnData.push({ name: 'channel', data: rows.map((r) => r.channel ?? ''), type: 'STRING' as const });
+  return new Uint8Array(parquetWriteBuffer({ columnData }));
+}
+
+export function jsonLinesOf(rows: OrderRow[], gzip = false): Uint8Array {
+  const text = rows
+    .map((r) =>
+      JSON.stringify({
+        orderId: r.order_id,
+        region: r.region,
+        amount: r.amount + 0.25,
+        quantity: Number(r.quantity),
+        createdAt: r.created_at.toISOString(),
+        ...(r.channel !== undefined ? { channel: r.channel } : {}),
+      }),
+    )
+    .join('\n');
+  const bytes = Buffer.from(`${text}\n`);
+  return gzip ? new Uint8Array(gzipSync(bytes)) : new Uint8Array(bytes);
+}
+
+export async function put(s3: S3Client, bucket: string, key: string, body: Uint8Array | string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until the crawler is READY again; returns it (with LastCrawl). */
+export async function waitForCrawler(glue: GlueClient, name: string, timeoutMs = 60_000): Promise<Crawler> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Crawler: crawler } = await glue.send(new GetCrawlerCommand({ Name: name }));
+    if (crawler?.State === 'READY') return crawler;
+    if (Date.now() > deadline) throw new Error(`crawler ${name} still ${crawler?.State} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export async function crawl(glue: GlueClient, name: string): Promise<Crawler> {
+  await glue.send(new StartCrawlerCommand({ Name: name }));
+  return waitForCrawler(glue, name);
+}
+
+export async function waitForQuery(athena: AthenaClient, id: string, timeoutMs = 60_000): Promise<QueryExecution> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { QueryExecution: q } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    const state = q?.Status?.State;
+    if (q && (state === 'SUCCEEDED' || state === 'FAILED' || state === 'CANCELLED')) return q;
+    if (Date.now() > deadline) throw new Error(`query ${id} still ${state} after ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+export async function runQuery(h: LakeHarness, sql: string, database: string): Promise<QueryExecution> {
+  const { QueryExecutionId } = await h.aws.athena.send(
+    new StartQueryExecutionCommand({
+      QueryString: sql,
+      QueryExecutionContext: { Database: database },
+      ResultConfiguration: { OutputLocation: `s3://${h.bucket}/athena-results/` },
+    }),
+  );
+  return waitForQuery(h.aws.athena, QueryExecutionId ?? '');
+}
+
+/** All result rows (header row included for SELECT), paging with NextToken. */
+export async function allRows(athena: AthenaClient, id: string, maxResults = 1000): Promise<{ rows: (string | undefined)[][]; pages: number }> {
+  const rows: (string | undefined)[][] = [];
+  let token: string | undefined;
+  let pages = 0;
+  do {
+    const page = await athena.send(new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token, MaxResults: maxResults }));
+    pages++;
+    for (const row of page.ResultSet?.Rows ?? []) rows.push((row.Data ?? []).map((d) => d.VarCharValue));
+    token = page.NextToken;
+  } while (token);
+  return { rows, pages };
+}
+
+/** Runs a query that must succeed and returns its data rows (header dropped). */
+export async function select(h: LakeHarness, sql: string, database: string): Promise<(string | undefined)[][]> {
+  const q = await runQuery(h, sql, database);
+  if (q.Status?.State !== 'SUCCEEDED') throw new Error(`query failed: ${q.Status?.StateChangeReason}\n${sql}`);
+  const { rows } = await allRows(h.aws.athena, q.QueryExecutionId ?? '');
+  return rows.slice(1);
+}
