@@ -196,7 +196,7 @@ function translateTokens(tokens: Token[]): string {
         }
         if (close !== -1 && (REWRITES[lower] || RENAMES[lower])) {
           const args = splitArguments(tokens, j, close);
-          const rewritten = REWRITES[lower]?.(args, translate);
+          const rewritten = REWRITES[lower]?.(args, (arg) => translate(arg).trim());
           if (rewritten !== undefined) {
             out += rewritten;
             i = close;

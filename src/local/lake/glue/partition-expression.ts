@@ -91,7 +91,10 @@ export function compilePartitionPredicate(root: unknown, options: PredicateOptio
     if (type === 'number') return { kind: 'literal', value: Number(node.value) };
     if (type === 'bool' || type === 'boolean') return { kind: 'literal', value: Boolean(node.value) };
     if (type === 'null') return { kind: 'literal', value: null };
-    if (options.strict) throw new PartitionExpressionError(`unsupported operand of type ${String(type)}`);
+    if (options.strict) {
+      const what = type === 'function' || type === 'aggr_func' ? `function ${functionName(node).toLowerCase()}()` : `operand of type ${String(type)}`;
+      throw new PartitionExpressionError(`unsupported in a partition expression: ${what}`);
+    }
     return { kind: 'unknown' };
   };
 
