@@ -28,8 +28,8 @@ import { createLakeFormat } from './formats';
 import { toLakeRow } from './lake-row';
 import { createS3SinkMetrics, type S3SinkStats } from './metrics';
 import { cdcTableRoot, createHourlyPartitioner } from './partitioner';
-import { parseSegmentIntent } from './segment-intent';
-import { createS3Storage } from './storage';
+import { parseSegmentIntent } from './segment-cuts';
+import { createS3Storage, type LakeStorage } from './storage';
 import { createTopicPartitionWriter, PartitionRevokedError, type SinkRecord, type TopicPartitionWriter } from './topic-partition-writer';
 
 export interface S3SinkOptions {
@@ -40,6 +40,8 @@ export interface S3SinkOptions {
   kafka?: Kafka;
   /** Defaults to createS3Client(config) (destroyed on stop). */
   s3?: S3Client;
+  /** Defaults to S3 storage on config.lake.bucket; tests wrap it to inject failures. */
+  storage?: LakeStorage;
   /** Defaults to s3SinkGroupId(config). */
   groupId?: string;
   /** Partitions whose batches are processed at once (decode of one overlaps the upload of another). */
@@ -64,6 +66,8 @@ export function s3SinkGroupId(config: Pick<Config, 'kafka'>): string {
 }
 
 const DEFAULT_DEDUP_CAPACITY = 20_000;
+/** Records decoded and buffered between two checks of the buffer cap. */
+const BATCH_CHUNK = 250;
 
 interface Decoded {
   record: SinkRecord;
@@ -86,7 +90,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   const kafka = options.kafka ?? createKafka(config, 's3-sink');
   const ownS3 = options.s3 === undefined;
   const s3 = options.s3 ?? createS3Client(config);
-  const storage = createS3Storage({ s3, bucket: config.lake.bucket, logger });
+  const storage = options.storage ?? createS3Storage({ s3, bucket: config.lake.bucket, logger });
   const format = createLakeFormat(config);
   const partitioner = createHourlyPartitioner();
   const tableRoot = cdcTableRoot(config);
@@ -102,6 +106,8 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
     rebalanceTimeout: Math.max(config.kafka.sessionTimeoutMs, 30_000),
     maxBytesPerPartition,
     maxBytes: Math.max(maxBytesPerPartition, Math.min(10 * 1024 * 1024, Math.floor(cap / 4))),
+    // A short long-poll: an idle fetch returns soon, so a stop or a rebalance never waits long for it.
+    maxWaitTimeInMs: 1000,
     allowAutoTopicCreation: false,
   });
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -232,17 +238,21 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
     try {
       const { partition } = batch;
       const writer = await writerFor(partition);
-      metrics.recordsIn(batch.messages.length);
-      const decoded = batch.messages.map((message) => decode(partition, message));
-      const letters = decoded.flatMap((d) => (d.letter ? [d.letter] : []));
-      // Dead letters are acknowledged before the segment that holds their offsets can be committed.
-      if (letters.length > 0 && dlq) await dlq.publishAll(letters);
-      await writer.write(decoded.map((d) => d.record));
-      updateBuffered();
-      const next = Number(batch.lastOffset()) + 1;
-      metrics.lag(partition, Math.max(0, Number(batch.highWatermark) - next));
-      await relieveMemory();
-      await heartbeat();
+      // In chunks, so the buffer cap is checked every few hundred records however large the fetched batch is.
+      for (let i = 0; i < batch.messages.length; i += BATCH_CHUNK) {
+        if (stopping || writer.closed) return;
+        const chunk = batch.messages.slice(i, i + BATCH_CHUNK);
+        metrics.recordsIn(chunk.length);
+        const decoded = chunk.map((message) => decode(partition, message));
+        const letters = decoded.flatMap((d) => (d.letter ? [d.letter] : []));
+        // Dead letters are acknowledged before the segment that holds their offsets can be committed.
+        if (letters.length > 0 && dlq) await dlq.publishAll(letters);
+        await writer.write(decoded.map((d) => d.record));
+        updateBuffered();
+        await relieveMemory();
+        await heartbeat();
+      }
+      metrics.lag(partition, Math.max(0, Number(batch.highWatermark) - (Number(batch.lastOffset()) + 1)));
     } catch (error) {
       // Losing the partition mid-batch is normal during a rebalance: its new owner replays.
       if (error instanceof PartitionRevokedError) {

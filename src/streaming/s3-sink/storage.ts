@@ -8,8 +8,11 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
+  NotFound,
   PutObjectCommand,
+  S3ServiceException,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -38,9 +41,17 @@ export interface StoredObject {
   size: number;
 }
 
+export interface ObjectHead {
+  size: number;
+  /** User metadata (x-amz-meta-*), keys lower-case. */
+  metadata: Record<string, string>;
+}
+
 export interface LakeStorage {
   bucket: string;
-  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  put(key: string, body: Buffer, contentType: string, metadata?: Record<string, string>): Promise<void>;
+  /** The object's size and user metadata, or undefined when there is no such object. */
+  head(key: string): Promise<ObjectHead | undefined>;
   get(key: string): Promise<Uint8Array>;
   /** Every object under a prefix, in key order. */
   list(prefix: string): Promise<StoredObject[]>;
@@ -66,8 +77,10 @@ export function createS3Storage(options: S3StorageOptions): LakeStorage {
   const partBytes = Math.max(MIN_PART_BYTES, options.partBytes ?? DEFAULT_PART_BYTES);
   const log = options.logger.child({ component: 's3-storage', bucket });
 
-  const putMultipart = async (key: string, body: Buffer, contentType: string): Promise<void> => {
-    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
+  const putMultipart = async (key: string, body: Buffer, contentType: string, metadata?: Record<string, string>) => {
+    const created = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType, Metadata: metadata }),
+    );
     const uploadId = created.UploadId;
     if (!uploadId) throw new StorageError(`CreateMultipartUpload for ${key} returned no UploadId`);
     try {
@@ -105,13 +118,24 @@ export function createS3Storage(options: S3StorageOptions): LakeStorage {
 
   return {
     bucket,
-    async put(key, body, contentType) {
+    async put(key, body, contentType, metadata) {
       try {
-        if (body.length >= threshold) await putMultipart(key, body, contentType);
-        else await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+        if (body.length >= threshold) await putMultipart(key, body, contentType, metadata);
+        else await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, Metadata: metadata }));
       } catch (error) {
         if (error instanceof StorageError) throw error;
         throw new StorageError(`could not write s3://${bucket}/${key}: ${(error as Error).message}`, error);
+      }
+    },
+    async head(key) {
+      try {
+        const response = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { size: response.ContentLength ?? 0, metadata: response.Metadata ?? {} };
+      } catch (error) {
+        const notFound =
+          error instanceof NotFound || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404);
+        if (notFound) return undefined;
+        throw new StorageError(`could not read the head of s3://${bucket}/${key}: ${(error as Error).message}`, error);
       }
     },
     async get(key) {
