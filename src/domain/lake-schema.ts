@@ -52,6 +52,12 @@ export interface CdcEvent {
   changeTime: string;
   /** Shard the change was read from: with sequenceNumber it identifies the change. */
   shardId: string;
+  /**
+   * The stream record's eventID, unique per change. The relay always sets it (optional for older
+   * producers). Safer than shardId + sequenceNumber against moto, whose concurrent writes to one table
+   * can give two different changes the same sequence number (a local-stack race; AWS never does).
+   */
+  eventId?: string;
   newImage: Record<string, unknown> | null;
   oldImage: Record<string, unknown> | null;
 }

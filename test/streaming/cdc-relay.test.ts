@@ -17,7 +17,7 @@ import { createLeaseCoordinator } from '../../src/streaming/cdc-relay/lease-coor
 import { createLeaseTable, leaseKeyOf, SHARD_END, type Lease } from '../../src/streaming/cdc-relay/lease-table';
 import { createCdcRelayMetrics } from '../../src/streaming/cdc-relay/metrics';
 import type { ReaderExit, ShardReaderHandle } from '../../src/streaming/cdc-relay/shard-reader';
-import { toCdcEvent } from '../../src/streaming/cdc-relay/stream-records';
+import { advance, toCdcEvent } from '../../src/streaming/cdc-relay/stream-records';
 import { Registry } from 'prom-client';
 import { freshConfig } from '../support/fresh-config';
 import { provision, readStream, readTopic, type ReadMessage, type StreamingEnv } from './helpers';
@@ -66,20 +66,24 @@ async function writeChanges(dynamodb: DynamoDBClient, table: string, prefix: str
   return changes;
 }
 
-/** Every stream record appears exactly once on the CDC topic, with op, key, images and headers right. */
+/**
+ * Every stream record appears exactly once on the CDC topic, with op, key, images and headers right.
+ * Changes are matched by the stream's eventID (moto can repeat a sequence number under concurrent writes).
+ */
 function expectExactlyOnce(messages: ReadMessage[], records: _Record[]): void {
-  const bySequence = new Map<string, ReadMessage[]>();
+  const byEventId = new Map<string, ReadMessage[]>();
   for (const message of messages) {
     const event = JSON.parse(message.value!.toString()) as CdcEvent;
-    bySequence.set(event.sequenceNumber, [...(bySequence.get(event.sequenceNumber) ?? []), message]);
+    byEventId.set(event.eventId!, [...(byEventId.get(event.eventId!) ?? []), message]);
   }
-  const duplicates = [...bySequence.entries()].filter(([, copies]) => copies.length > 1).map(([seq]) => seq);
+  const duplicates = [...byEventId.entries()].filter(([, copies]) => copies.length > 1).map(([id]) => id);
   expect(duplicates).toEqual([]);
   expect(messages).toHaveLength(records.length);
   for (const record of records) {
-    const [message] = bySequence.get(record.dynamodb!.SequenceNumber!) ?? [];
+    const [message] = byEventId.get(record.eventID!) ?? [];
     expect(message).toBeDefined();
     const event = JSON.parse(message.value!.toString()) as CdcEvent;
+    expect(event.sequenceNumber).toBe(record.dynamodb!.SequenceNumber);
     const keys = unmarshall(record.dynamodb!.Keys as never);
     expect(event.op).toBe(record.eventName);
     expect(event.orderId).toBe(keys.orderId);
@@ -158,7 +162,7 @@ describe('CDC relay', () => {
       });
       await crashed.init();
       const published = records.slice(0, 12).map((r) => toCdcEvent(r, shard.shardId));
-      await crashed.publish(published, published[published.length - 1].sequenceNumber);
+      await crashed.publish(published, advance(undefined, published));
       await crashed.close();
     } finally {
       await admin.disconnect();
@@ -185,8 +189,8 @@ describe('CDC relay', () => {
       const event: CdcEvent = {
         op: 'INSERT', orderId: 'z-1', sequenceNumber: '100', changeTime: new Date().toISOString(), shardId: 'shard-z', newImage: { orderId: 'z-1' }, oldImage: null,
       };
-      await expect(zombie.publish([event], '100')).rejects.toBeInstanceOf(LeaseLostError);
-      await owner.publish([{ ...event, sequenceNumber: '101' }], '101');
+      await expect(zombie.publish([event], { sequenceNumber: '100', eventIds: [] })).rejects.toBeInstanceOf(LeaseLostError);
+      await owner.publish([{ ...event, sequenceNumber: '101' }], { sequenceNumber: '101', eventIds: [] });
       await owner.close();
       await zombie.close();
       const messages = await readTopic(kafka, config.topics.cdc, { expected: 1 });

@@ -19,7 +19,7 @@ import { Partitioners, type Admin, type Kafka, type Message, type Producer } fro
 import type { CdcEvent } from '../../domain/lake-schema';
 import type { Logger } from '../../observability/logger';
 import { CdcPublishError, LeaseLostError } from './errors';
-import { compareSequenceNumbers, isSequenceNumber } from './stream-records';
+import { compareSequenceNumbers, formatPosition, parsePosition, type RelayPosition } from './stream-records';
 
 /** Headers that identify a change without parsing the value (its identity is shard + sequence number). */
 export const CDC_HEADERS = { shardId: 'cdc-shard-id', sequenceNumber: 'cdc-sequence-number', op: 'cdc-op' } as const;
@@ -42,10 +42,10 @@ export function shardTransactionalId(clientId: string, leaseKey: string): string
 }
 
 export interface ShardPublisher {
-  /** Fences any previous producer of the shard and returns the last sequence number committed to Kafka. */
-  init(): Promise<string | undefined>;
-  /** Publishes the events and records `lastSequenceNumber` in the same transaction. */
-  publish(events: CdcEvent[], lastSequenceNumber: string): Promise<void>;
+  /** Fences any previous producer of the shard and returns the position last committed to Kafka. */
+  init(): Promise<RelayPosition | undefined>;
+  /** Publishes the events and records `position` (where they end) in the same transaction. */
+  publish(events: CdcEvent[], position: RelayPosition): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,13 +74,12 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
   const log = options.logger.child({ transactionalId });
   let producer: Producer | undefined;
 
-  const kafkaCheckpoint = async (): Promise<string | undefined> => {
+  const kafkaCheckpoint = async (): Promise<RelayPosition | undefined> => {
     const [offsets] = await admin.fetchOffsets({ groupId: checkpointGroup, topics: [topic] });
-    const metadata = offsets?.partitions.find((p) => p.partition === 0)?.metadata ?? undefined;
-    return isSequenceNumber(metadata ?? undefined) ? (metadata as string) : undefined;
+    return parsePosition(offsets?.partitions.find((p) => p.partition === 0)?.metadata);
   };
 
-  const init = async (): Promise<string | undefined> => {
+  const init = async (): Promise<RelayPosition | undefined> => {
     const next = kafka.producer({
       transactionalId,
       idempotent: true,
@@ -105,7 +104,8 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
 
   return {
     init,
-    async publish(events, lastSequenceNumber) {
+    async publish(events, position) {
+      const lastSequenceNumber = position.sequenceNumber;
       if (!producer) await init();
       const transaction = await producer!.transaction();
       try {
@@ -115,7 +115,7 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
         }
         await transaction.sendOffsets({
           consumerGroupId: checkpointGroup,
-          topics: [{ topic, partitions: [{ partition: 0, offset: '0', metadata: lastSequenceNumber } as { partition: number; offset: string }] }],
+          topics: [{ topic, partitions: [{ partition: 0, offset: '0', metadata: formatPosition(position) } as { partition: number; offset: string }] }],
         });
         await transaction.commit();
       } catch (error) {
@@ -125,7 +125,7 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
         // The commit may have succeeded with its response lost: the checkpoint in Kafka says for sure.
         try {
           const committed = await init();
-          if (committed && compareSequenceNumbers(committed, lastSequenceNumber) >= 0) {
+          if (committed && compareSequenceNumbers(committed.sequenceNumber, lastSequenceNumber) >= 0) {
             log.warn({ lastSequenceNumber }, 'publish reported an error but its transaction had committed');
             return;
           }

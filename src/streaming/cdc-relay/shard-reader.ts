@@ -20,7 +20,7 @@ import type { ShardPublisher } from './cdc-publisher';
 import { CdcPublishError, LeaseLostError } from './errors';
 import type { Lease, LeaseTable } from './lease-table';
 import type { CdcRelayMetrics } from './metrics';
-import { laterSequence, toCdcEvent } from './stream-records';
+import { advance, compareSequenceNumbers, isSequenceNumber, toCdcEvent, unrelayed, type RelayPosition } from './stream-records';
 
 export type ReaderExit = 'shard-end' | 'lease-lost' | 'stopped';
 
@@ -47,6 +47,17 @@ export interface ShardReaderOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Where to resume: the later of the lease-table checkpoint and the position committed with the last Kafka
+ * transaction (the latter is never behind, since it is written first, unless the metadata was lost).
+ */
+export function startingPosition(leaseCheckpoint: string, kafka: RelayPosition | undefined): RelayPosition | undefined {
+  const table = isSequenceNumber(leaseCheckpoint) ? { sequenceNumber: leaseCheckpoint, eventIds: [] } : undefined;
+  if (!kafka) return table;
+  if (!table) return kafka;
+  return compareSequenceNumbers(kafka.sequenceNumber, table.sequenceNumber) >= 0 ? kafka : table;
+}
+
 export function startShardReader(options: ShardReaderOptions): ShardReaderHandle {
   const { lease, workerId, streams, leases, publisher, isLeaseValid, metrics } = options;
   const { streamArn, shardId, leaseKey } = lease;
@@ -63,23 +74,25 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
       };
     });
 
-  const iteratorAt = async (position: string | undefined): Promise<string | undefined> => {
+  const iteratorAt = async (position: RelayPosition | undefined): Promise<string | undefined> => {
     const response = await streams.send(
       new GetShardIteratorCommand({
         StreamArn: streamArn,
         ShardId: shardId,
-        ...(position ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: position } : { ShardIteratorType: 'TRIM_HORIZON' }),
+        ...(position
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: position.sequenceNumber }
+          : { ShardIteratorType: 'TRIM_HORIZON' }),
       }),
     );
     return response.ShardIterator;
   };
 
   const run = async (): Promise<ReaderExit> => {
-    let position: string | undefined;
+    let position: RelayPosition | undefined;
     for (let attempt = 0; ; attempt++) {
       if (stopping) return 'stopped';
       try {
-        position = laterSequence(lease.checkpoint, await publisher.init());
+        position = startingPosition(lease.checkpoint, await publisher.init());
         break;
       } catch (error) {
         if (error instanceof LeaseLostError) return 'lease-lost';
@@ -87,7 +100,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         await pause(Math.min(5_000, 200 * 2 ** attempt));
       }
     }
-    log.info({ resumeAfter: position ?? 'TRIM_HORIZON' }, 'reading shard');
+    log.info({ resumeAfter: position?.sequenceNumber ?? 'TRIM_HORIZON' }, 'reading shard');
     let iterator: string | undefined;
     let failures = 0;
     while (!stopping) {
@@ -100,19 +113,22 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         iterator ??= await iteratorAt(position);
         if (!iterator) throw new Error('GetShardIterator returned no iterator');
         const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
-        const records = page.Records ?? [];
+        const fetched = page.Records ?? [];
+        // Never on AWS (sequence numbers only grow); moto can re-serve a record after a repeated number.
+        const records = unrelayed(fetched, position);
+        metrics.recordsIn(fetched.length);
         if (records.length > 0) {
-          metrics.recordsIn(records.length);
           if (!isLeaseValid()) {
             iterator = undefined; // read again from the checkpoint once the lease is confirmed
             continue;
           }
           const endTimer = metrics.batchTimer();
           const events = records.map((record) => toCdcEvent(record, shardId));
-          const last = events[events.length - 1].sequenceNumber;
-          await publisher.publish(events, last);
+          const next = advance(position, events);
+          const last = next.sequenceNumber;
+          await publisher.publish(events, next);
           metrics.published(events.map((e) => e.op));
-          position = last;
+          position = next;
           if (!(await leases.checkpoint(leaseKey, workerId, last))) {
             log.warn({ sequenceNumber: last }, 'checkpoint refused: the lease has a new owner');
             return 'lease-lost';
@@ -129,7 +145,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
           log.info({ lastSequenceNumber: position }, 'shard ended');
           return 'shard-end';
         }
-        if (records.length === 0) await pause(options.pollIntervalMs);
+        if (fetched.length === 0) await pause(options.pollIntervalMs);
       } catch (error) {
         if (error instanceof LeaseLostError) {
           log.warn({ error: error.message }, 'lease lost while publishing');
@@ -138,13 +154,13 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         iterator = undefined;
         if (error instanceof ExpiredIteratorException) {
           metrics.expiredIterator();
-          log.warn({ resumeAfter: position ?? 'TRIM_HORIZON' }, 'shard iterator expired; re-acquiring it from the last checkpoint');
+          log.warn({ resumeAfter: position?.sequenceNumber ?? 'TRIM_HORIZON' }, 'shard iterator expired; re-acquiring it from the last checkpoint');
           continue;
         }
         if (error instanceof TrimmedDataAccessException) {
           metrics.trimmed();
           log.error(
-            { lostAfter: position ?? 'TRIM_HORIZON' },
+            { lostAfter: position?.sequenceNumber ?? 'TRIM_HORIZON' },
             'stream records after the checkpoint were trimmed (older than the 24 h retention) before being relayed; they are lost. Resuming from TRIM_HORIZON',
           );
           position = undefined;

@@ -39,6 +39,7 @@ export function toCdcEvent(record: _Record, shardId: string): CdcEvent {
     sequenceNumber: change.SequenceNumber,
     changeTime: (created instanceof Date ? created : new Date(created ?? Date.now())).toISOString(),
     shardId,
+    ...(record.eventID ? { eventId: record.eventID } : {}),
     newImage: plainImage(change.NewImage),
     oldImage: plainImage(change.OldImage),
   };
@@ -55,9 +56,50 @@ export function isSequenceNumber(value: string | undefined): value is string {
   return value !== undefined && /^\d{1,40}$/.test(value);
 }
 
-/** The later of two checkpoints, either of which may be a marker (TRIM_HORIZON) or absent. */
-export function laterSequence(a: string | undefined, b: string | undefined): string | undefined {
-  if (!isSequenceNumber(a)) return isSequenceNumber(b) ? b : undefined;
-  if (!isSequenceNumber(b)) return a;
-  return compareSequenceNumbers(a, b) >= 0 ? a : b;
+/**
+ * What has been relayed up to: the last sequence number, and the ids of the records carrying it.
+ * On AWS sequence numbers strictly increase within a shard, so `sequenceNumber` alone would do; the ids
+ * guard against moto, which can repeat a sequence number and then re-serve a record after it.
+ */
+export interface RelayPosition {
+  sequenceNumber: string;
+  eventIds: string[];
+}
+
+/** Serialised into the Kafka checkpoint metadata: `<seq>` or `<seq>:<id>,<id>` (well under 4 KB). */
+export function formatPosition(position: RelayPosition): string {
+  return position.eventIds.length > 0 ? `${position.sequenceNumber}:${position.eventIds.join(',')}` : position.sequenceNumber;
+}
+
+export function parsePosition(text: string | null | undefined): RelayPosition | undefined {
+  if (!text) return undefined;
+  const [sequenceNumber, ids] = text.split(':');
+  if (!isSequenceNumber(sequenceNumber)) return undefined;
+  return { sequenceNumber, eventIds: ids ? ids.split(',').filter(Boolean) : [] };
+}
+
+/** Records not relayed yet: after the position, or at its sequence number but not among its ids. */
+export function unrelayed(records: _Record[], position: RelayPosition | undefined): _Record[] {
+  if (!position) return records;
+  const done = new Set(position.eventIds);
+  return records.filter((record) => {
+    const seq = record.dynamodb?.SequenceNumber;
+    if (!seq) return true;
+    const order = compareSequenceNumbers(seq, position.sequenceNumber);
+    return order > 0 || (order === 0 && !done.has(record.eventID ?? ''));
+  });
+}
+
+/** The position after relaying `events` from `previous`. */
+export function advance(previous: RelayPosition | undefined, events: CdcEvent[]): RelayPosition {
+  let position = previous;
+  for (const event of events) {
+    const id = event.eventId ? [event.eventId] : [];
+    if (!position || compareSequenceNumbers(event.sequenceNumber, position.sequenceNumber) > 0) {
+      position = { sequenceNumber: event.sequenceNumber, eventIds: id };
+    } else if (event.sequenceNumber === position.sequenceNumber) {
+      position = { sequenceNumber: position.sequenceNumber, eventIds: [...position.eventIds, ...id] };
+    }
+  }
+  return position!;
 }

@@ -1,0 +1,116 @@
+/**
+ * Crash safety of the S3 sink as a real process: `tsx src/streaming/s3-sink/main.ts` with the test's config in
+ * its environment, killed with SIGKILL in the middle of a run (twice) and restarted. Wall-clock, memory and
+ * count cuts are all in play, so the restarts must replay cuts they could not have made alike. The lake must
+ * end with every change exactly once, and a SIGTERM must stop the last instance cleanly (exit 0).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createS3Client } from '../../src/aws/clients';
+import { configToEnv } from '../../src/config';
+import { createKafka } from '../../src/kafka/client';
+import { createLogger } from '../../src/observability/logger';
+import { ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
+import { ensureBucket } from '../../src/resources/s3-bucket';
+import { readLakeRecords } from '../../src/streaming/s3-sink/lake-reader';
+import { cdcTableRoot } from '../../src/streaming/s3-sink/partitioner';
+import { s3SinkGroupId } from '../../src/streaming/s3-sink/s3-sink';
+import { createS3Storage } from '../../src/streaming/s3-sink/storage';
+import { freshConfig } from '../support/fresh-config';
+import { cdcMessage, makeCdcEvents, produceMessages, waitFor, waitForCommittedToEnd, waitForLakeRows } from './s3-sink-support';
+
+const root = join(__dirname, '..', '..');
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  // tsx runs the entry in a child node process: the whole process group is ours to end.
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+
+describe('S3 sink process', () => {
+  it('survives kill -9 mid-run and restarts without losing or duplicating a change', async () => {
+    const config = freshConfig('s3sink-crash', {
+      kafka: { sessionTimeoutMs: 6000 },
+      s3Sink: { flushRecords: 250, rotateMs: 700, rotateRecordMs: 20 * 60_000, maxBufferBytes: 1024 * 1024 },
+      metricsPort: -1,
+      logLevel: 'debug',
+    });
+    const kafka = createKafka(config, 'test');
+    await ensureTopics(kafka.admin(), pipelineTopics(config));
+    const s3 = createS3Client(config);
+    await ensureBucket(s3, config);
+    const storage = createS3Storage({ s3, bucket: config.lake.bucket, logger: createLogger('test', config) });
+    const output: string[] = [];
+
+    const startSink = () => {
+      const child = spawn(join(root, 'node_modules/.bin/tsx'), ['src/streaming/s3-sink/main.ts'], {
+        cwd: root,
+        env: { ...process.env, ...configToEnv(config) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      children.push(child);
+      return child;
+    };
+    const killHard = async (child: ChildProcess) => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(-child.pid!, 'SIGKILL');
+      await exited;
+    };
+    const objectCount = async () => (await storage.list(cdcTableRoot(config))).length;
+
+    try {
+      const events = makeCdcEvents(9000, { spacingMs: 1500, orders: 1500 });
+      await produceMessages(kafka, config.topics.cdc, events.slice(0, 6000).map(cdcMessage), 500);
+
+      // First run: killed once it has written some objects, long before it is done.
+      const first = startSink();
+      await waitFor('the first objects', async () => ((await objectCount()) >= 6 ? true : undefined), 60_000, 100);
+      await killHard(first);
+      const afterFirst = (await readLakeRecords(s3, config)).length;
+      expect(afterFirst).toBeLessThan(6000);
+
+      // More changes arrive while it is down; the second run is killed while it catches up.
+      await produceMessages(kafka, config.topics.cdc, events.slice(6000).map(cdcMessage), 500);
+      const second = startSink();
+      const seen = await objectCount();
+      await waitFor('the second run to write', async () => ((await objectCount()) >= seen + 8 ? true : undefined), 60_000, 100);
+      await killHard(second);
+
+      // Third run: finishes, then stops cleanly on SIGTERM.
+      const third = startSink();
+      const rows = await waitForLakeRows(s3, config, events.length, 120_000);
+      await waitForCommittedToEnd(kafka, s3SinkGroupId(config), config.topics.cdc, 60_000);
+      const exitCode = new Promise((resolve) => third.once('exit', (code) => resolve(code)));
+      third.kill('SIGTERM'); // to tsx, which relays it to the sink
+      expect(await exitCode).toBe(0);
+
+      console.log(output.join('').split('\n').filter((l) => /pending segment intent|replaying its cut|stopped cleanly/.test(l)).map((l) => l.slice(0, 300)).join('\n'));
+      const final = await readLakeRecords(s3, config);
+      expect(rows.length).toBe(events.length);
+      expect(final).toHaveLength(events.length);
+      expect(new Set(final.map((r) => r.sequence_number)).size).toBe(events.length);
+      expect(new Set(final.map((r) => r.sequence_number))).toEqual(new Set(events.map((e) => e.sequenceNumber)));
+    } catch (error) {
+      // The processes' own logs explain most failures here.
+      console.error(output.join('').split('\n').slice(-40).join('\n'));
+      throw error;
+    } finally {
+      s3.destroy();
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: pipelineTopics(config).map((t) => t.topic) }).catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
+});

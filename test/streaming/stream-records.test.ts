@@ -1,0 +1,69 @@
+/** Pure logic of the relay: stream record → CdcEvent, sequence-number order, and the relayed position. */
+import type { _Record } from '@aws-sdk/client-dynamodb-streams';
+import {
+  advance,
+  compareSequenceNumbers,
+  formatPosition,
+  parsePosition,
+  toCdcEvent,
+  unrelayed,
+} from '../../src/streaming/cdc-relay/stream-records';
+import { startingPosition } from '../../src/streaming/cdc-relay/shard-reader';
+import { StreamRecordError } from '../../src/streaming/cdc-relay/errors';
+
+const record = (seq: string, eventID: string, eventName: 'INSERT' | 'MODIFY' | 'REMOVE' = 'MODIFY'): _Record => ({
+  eventID,
+  eventName,
+  dynamodb: {
+    SequenceNumber: seq,
+    ApproximateCreationDateTime: new Date('2026-01-02T03:04:05Z'),
+    Keys: { orderId: { S: 'o-1' } },
+    ...(eventName !== 'REMOVE' ? { NewImage: { orderId: { S: 'o-1' }, version: { N: '2' }, amount: { N: '12.5' }, tags: { L: [{ S: 'x' }] } } } : {}),
+    ...(eventName !== 'INSERT' ? { OldImage: { orderId: { S: 'o-1' }, version: { N: '1' } } } : {}),
+  },
+});
+
+describe('stream records', () => {
+  it('turns a record into a CdcEvent with plain-JSON images', () => {
+    expect(toCdcEvent(record('200', 'e1'), 'shard-1')).toEqual({
+      op: 'MODIFY',
+      orderId: 'o-1',
+      sequenceNumber: '200',
+      changeTime: '2026-01-02T03:04:05.000Z',
+      shardId: 'shard-1',
+      eventId: 'e1',
+      newImage: { orderId: 'o-1', version: 2, amount: 12.5, tags: ['x'] },
+      oldImage: { orderId: 'o-1', version: 1 },
+    });
+    expect(toCdcEvent(record('201', 'e2', 'REMOVE'), 's').newImage).toBeNull();
+    expect(toCdcEvent(record('202', 'e3', 'INSERT'), 's').oldImage).toBeNull();
+    expect(() => toCdcEvent({ ...record('1', 'x'), eventName: 'UNKNOWN' as never }, 's')).toThrow(StreamRecordError);
+  });
+
+  it('compares 40-digit sequence numbers as integers', () => {
+    expect(compareSequenceNumbers('9', '10')).toBe(-1);
+    expect(compareSequenceNumbers('1100000000017454423064', '1100000000017454423063')).toBe(1);
+    expect(compareSequenceNumbers('49600000000000000000000000000000000000001', '49600000000000000000000000000000000000001')).toBe(0);
+  });
+
+  it('skips what was relayed, even when a sequence number repeats (moto)', () => {
+    const a = record('100', 'a');
+    const b = record('100', 'b'); // same number, different change
+    const c = record('102', 'c');
+    const afterA = advance(undefined, [toCdcEvent(a, 's')]);
+    expect(unrelayed([b, c], afterA)).toEqual([b, c]);
+    const afterB = advance(afterA, [toCdcEvent(b, 's')]);
+    expect(afterB).toEqual({ sequenceNumber: '100', eventIds: ['a', 'b'] });
+    expect(unrelayed([b, c], afterB)).toEqual([c]);
+    expect(parsePosition(formatPosition(afterB))).toEqual(afterB);
+    expect(parsePosition('123')).toEqual({ sequenceNumber: '123', eventIds: [] });
+    expect(parsePosition('garbage')).toBeUndefined();
+  });
+
+  it('resumes from the later of the lease-table and Kafka checkpoints', () => {
+    expect(startingPosition('TRIM_HORIZON', undefined)).toBeUndefined();
+    expect(startingPosition('50', undefined)).toEqual({ sequenceNumber: '50', eventIds: [] });
+    expect(startingPosition('50', { sequenceNumber: '60', eventIds: ['x'] })).toEqual({ sequenceNumber: '60', eventIds: ['x'] });
+    expect(startingPosition('70', { sequenceNumber: '60', eventIds: [] })).toEqual({ sequenceNumber: '70', eventIds: [] });
+  });
+});
