@@ -33,6 +33,7 @@ export function createCrawlerActivities(deps: { glue: GlueClient; config: Config
                 status: last.Status,
                 ...(last.ErrorMessage ? { errorMessage: last.ErrorMessage } : {}),
                 ...(last.StartTime ? { startTime: new Date(last.StartTime).toISOString() } : {}),
+                ...(last.MessagePrefix ? { messagePrefix: last.MessagePrefix } : {}),
                 ...(last.LogGroup ? { logGroup: last.LogGroup } : {}),
                 ...(last.LogStream ? { logStream: last.LogStream } : {}),
               },

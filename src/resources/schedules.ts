@@ -82,6 +82,15 @@ export function controlSchedules(config: Config, options: ControlScheduleOptions
   ];
 }
 
+/** JSON with object keys sorted: memo and args come back from the server as maps in no particular order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
 function minutesMs(duration: string): number {
   const match = /^(\d+)m$/.exec(duration);
   if (match) return Number(match[1]) * 60_000;
@@ -105,8 +114,8 @@ export function scheduleDrift(current: ScheduleDescription, wanted: ScheduleOpti
   if (action.workflowType !== want.workflowType) drift.push(`workflow type ${action.workflowType} -> ${String(want.workflowType)}`);
   if (action.taskQueue !== want.taskQueue) drift.push(`task queue ${action.taskQueue} -> ${want.taskQueue}`);
   if (action.workflowId !== want.workflowId) drift.push(`workflow id ${action.workflowId} -> ${want.workflowId}`);
-  if (JSON.stringify(action.args ?? []) !== JSON.stringify(want.args ?? [])) drift.push('arguments');
-  if (JSON.stringify(action.memo ?? {}) !== JSON.stringify(want.memo ?? {})) drift.push('memo');
+  if (canonical(action.args ?? []) !== canonical(want.args ?? [])) drift.push('arguments');
+  if (canonical(action.memo ?? {}) !== canonical(want.memo ?? {})) drift.push('memo');
   const wantedAttrs = want.typedSearchAttributes !== undefined;
   const attrs = action.typedSearchAttributes;
   const read = (key: typeof PIPELINE_KIND) =>

@@ -13,7 +13,7 @@ import { ApplicationFailure, continueAsNew, proxyActivities, sleep, workflowInfo
 import type { CrawlerActivities } from '../activities/crawler-activities';
 import { crawlArgsSchema } from './args';
 import { workerDefaults } from './defaults';
-import type { CrawlResult } from './types';
+import type { CrawlResult, LastCrawlInfo } from './types';
 import { parseWorkflowArgs } from './validation';
 
 const glue = proxyActivities<CrawlerActivities>({
@@ -34,12 +34,17 @@ const DEFAULT_TIMEOUT_MINUTES = 120;
 /** What the loop needs to go on after continue-as-new. */
 export interface CrawlProgress {
   crawler: string;
-  /** LastCrawl.StartTime before this run started or joined a crawl (undefined: the crawler never ran). */
-  baselineStartTime?: string;
+  /** Identity of LastCrawl before this run started or joined a crawl (undefined: the crawler never ran). */
+  baseline?: string;
   joinedRunningCrawl: boolean;
   /** Epoch ms after which the run gives up. */
   deadline: number;
   polls: number;
+}
+
+/** Start time plus AWS's per-crawl message prefix: two crawls never share both. */
+function crawlIdentity(last: LastCrawlInfo | undefined): string | undefined {
+  return last ? `${last.startTime ?? ''}|${last.messagePrefix ?? ''}` : undefined;
 }
 
 export async function crawl(input?: unknown, progress?: CrawlProgress): Promise<CrawlResult> {
@@ -52,7 +57,7 @@ export async function crawl(input?: unknown, progress?: CrawlProgress): Promise<
     const { started } = await glue.startCrawler({ crawler });
     state = {
       crawler,
-      baselineStartTime: before.lastCrawl?.startTime,
+      baseline: crawlIdentity(before.lastCrawl),
       joinedRunningCrawl: !started,
       deadline: Date.now() + (args.timeoutMinutes ?? DEFAULT_TIMEOUT_MINUTES) * 60_000,
       polls: 0,
@@ -64,7 +69,7 @@ export async function crawl(input?: unknown, progress?: CrawlProgress): Promise<
     const status = await glue.getCrawlerStatus({ crawler: state.crawler });
     state.polls += 1;
     const last = status.lastCrawl;
-    if (status.state === 'READY' && last && last.startTime !== state.baselineStartTime) {
+    if (status.state === 'READY' && last && crawlIdentity(last) !== state.baseline) {
       if (last.status === 'FAILED') {
         throw ApplicationFailure.create({
           type: 'CrawlFailed',

@@ -39,8 +39,10 @@ export type CrawlerState = 'READY' | 'RUNNING' | 'STOPPING';
 export interface LastCrawlInfo {
   status: 'SUCCEEDED' | 'CANCELLED' | 'FAILED';
   errorMessage?: string;
-  /** ISO-8601. Identifies the crawl: a new crawl has a new start time. */
+  /** ISO-8601. With messagePrefix, identifies the crawl: a new crawl has a new start time and prefix. */
   startTime?: string;
+  /** AWS's per-crawl id (the prefix of its log messages). */
+  messagePrefix?: string;
   logGroup?: string;
   logStream?: string;
 }

@@ -272,3 +272,21 @@ export async function runningLakeUrl(): Promise<string | undefined> {
     return undefined;
   }
 }
+
+export interface LakeEndpoint {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The Glue + Athena endpoint for a test file: the supervisor's on 5050 when it answers, else one started
+ * in-process on a free port (its state under `dataDir`, a temporary directory).
+ */
+export async function startLake(dataDir = mkdtempSync(join(tmpdir(), 'ctl-lake-'))): Promise<LakeEndpoint> {
+  const running = await runningLakeUrl();
+  if (running) return { url: running, close: async () => undefined };
+  // Loaded lazily: only files that need the lake pay for DuckDB.
+  const { startLakeServer } = await import('../../src/local/lake/server');
+  const server = await startLakeServer({ config: freshConfig('ctl-lake', { dataDir, logLevel: 'warn' }), port: 0 });
+  return { url: server.url, close: () => server.close() };
+}

@@ -1,0 +1,486 @@
+/**
+ * `npm run pipeline -- <command>`: the control plane from a terminal. Every command starts the matching workflow
+ * on TEMPORAL_TASK_QUEUE and waits for its result, so a control-plane worker must be running
+ * (`npx tsx src/workers/control-plane-worker.ts`, or `npm start`), or pass `--with-worker` to run one in this
+ * process for the duration of the command.
+ *
+ *   npm run pipeline -- provision
+ *   npm run pipeline -- crawl
+ *   npm run pipeline -- report --time 2024-05-01T14:00:00Z
+ *   npm run pipeline -- query "SELECT status, count(*) FROM orders_cdc GROUP BY 1"
+ *   npm run pipeline -- backfill --segments 8
+ *   npm run pipeline -- schedules list | trigger crawl | pause report --note "maintenance" | unpause report
+ *
+ * Exit codes: 0 success, 1 the workflow failed, 2 bad arguments, 3 no Temporal / no worker, 130 interrupted.
+ * `--json` prints the raw result on stdout (progress and notes go to stderr).
+ */
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { Command, InvalidArgumentError } from 'commander';
+import Table from 'cli-table3';
+import type { z } from 'zod';
+import { ConfigError } from '../config';
+import { scheduleIds, type ControlScheduleName } from '../resources/schedules';
+import {
+  backfillArgsSchema,
+  crawlArgsSchema,
+  describeArgsError,
+  provisionArgsSchema,
+  queryArgsSchema,
+  reportArgsSchema,
+} from '../workflows/args';
+import { checkReadOnlySql, ReadOnlySqlError } from '../workflows/read-only-sql';
+import type {
+  BackfillResult,
+  CrawlResult,
+  ProvisionResult,
+  QueryResult,
+  ReportSummary,
+} from '../workflows/types';
+import { followBackfill } from './commands/backfill-progress';
+import {
+  describeBackfill,
+  describeCrawl,
+  describeQuery,
+  explainFailure,
+  formatBytes,
+  outcomesTable,
+  reportTable,
+  resultTable,
+  say,
+} from './commands/output';
+import { CliError, compactTime, openSession, workflowIdFor, type Session } from './commands/session';
+
+interface GlobalOptions {
+  withWorker?: boolean;
+  json?: boolean;
+}
+
+const note = (line: string) => console.error(line);
+
+const integer = (raw: string): number => {
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw new InvalidArgumentError('expected an integer');
+  return value;
+};
+const decimal = (raw: string): number => {
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new InvalidArgumentError('expected a number');
+  return value;
+};
+
+/** Validates with the workflow's own schema, so the CLI and the workflow reject exactly the same input. */
+function validated<S extends z.ZodType>(name: string, schema: S, raw: Record<string, unknown>): z.infer<S> {
+  const args = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+  const result = schema.safeParse(args);
+  if (!result.success) throw new CliError(`${name}: invalid argument ${describeArgsError(result.error)}`, 2);
+  return result.data;
+}
+
+function announce(session: Session, handle: WorkflowHandle): void {
+  const { uiUrl, namespace } = session.config.temporal;
+  note(
+    `started ${handle.workflowId}  (${uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(handle.workflowId)})`,
+  );
+}
+
+async function withSession(
+  program: Command,
+  body: (session: Session, globals: GlobalOptions) => Promise<void>,
+): Promise<void> {
+  const globals = program.opts<GlobalOptions>();
+  const session = await openSession({ withWorker: globals.withWorker });
+  try {
+    await body(session, globals);
+  } finally {
+    await session.close();
+  }
+}
+
+function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
+}
+
+/** Ctrl-C while waiting: detach (the workflow goes on) or, for a query, cancel it first. */
+function onInterrupt(handler: () => Promise<void>): () => void {
+  let interrupted = false;
+  const listener = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    handler()
+      .catch((error: Error) => note(`while handling Ctrl-C: ${error.message}`))
+      .finally(() => process.exit(130));
+  };
+  process.on('SIGINT', listener);
+  return () => process.off('SIGINT', listener);
+}
+
+function detachOnInterrupt(handle: WorkflowHandle): () => void {
+  return onInterrupt(async () => {
+    note(
+      `\ndetached: ${handle.workflowId} keeps running (temporal workflow show --workflow-id ${handle.workflowId})`,
+    );
+  });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('pipeline')
+    .description('Control plane of the orders pipeline: runs the Temporal workflows and shows their results')
+    .option('--with-worker', 'run a control-plane worker in this process while the command runs')
+    .option('--json', 'print the raw workflow result as JSON on stdout')
+    .showHelpAfterError();
+
+  program
+    .command('provision')
+    .description(
+      'ensure topics, tables, bucket, Glue database + crawler, Athena workgroup and schedules (idempotent)',
+    )
+    .option('--no-schedules', 'do not create or update the Temporal schedules')
+    .option('--crawl-interval <minutes>', 'crawl schedule interval', integer)
+    .option('--report-interval <minutes>', 'report schedule interval', integer)
+    .action((opts: { schedules: boolean; crawlInterval?: number; reportInterval?: number }) => {
+      const args = validated('provision', provisionArgsSchema, {
+        schedules: opts.schedules ? undefined : false,
+        crawlIntervalMinutes: opts.crawlInterval,
+        reportIntervalMinutes: opts.reportInterval,
+      });
+      return withSession(program, async (session, globals) => {
+        const handle = await session.start(
+          'provision',
+          session.config.temporal.taskQueue,
+          args,
+          workflowIdFor('provision', session.config.temporal.taskQueue),
+        );
+        announce(session, handle);
+        const stop = detachOnInterrupt(handle);
+        const result = (await handle.result()) as ProvisionResult;
+        stop();
+        if (globals.json) return printJson(result);
+        say(outcomesTable(result.outcomes));
+        say(
+          `${result.created} created, ${result.updated} updated, ${result.exists} already in place${result.changed ? '' : ' (nothing changed)'}`,
+        );
+      });
+    });
+
+  program
+    .command('crawl')
+    .description('run the Glue crawler over the CDC data and wait for it (joins a crawl already running)')
+    .option('--crawler <name>', 'crawler (default: GLUE_CRAWLER)')
+    .option('--poll-seconds <n>', 'seconds between state checks', integer)
+    .option('--timeout-minutes <n>', 'give up after this long', integer)
+    .action((opts: { crawler?: string; pollSeconds?: number; timeoutMinutes?: number }) => {
+      const args = validated('crawl', crawlArgsSchema, {
+        crawler: opts.crawler,
+        pollIntervalSeconds: opts.pollSeconds,
+        timeoutMinutes: opts.timeoutMinutes,
+      });
+      return withSession(program, async (session, globals) => {
+        const crawler = args.crawler ?? session.config.glue.crawler;
+        const handle = await session.start('crawl', crawler, args, workflowIdFor('crawl', crawler));
+        announce(session, handle);
+        const stop = detachOnInterrupt(handle);
+        const result = (await handle.result()) as CrawlResult;
+        stop();
+        if (globals.json) return printJson(result);
+        say(describeCrawl(result));
+      });
+    });
+
+  program
+    .command('report')
+    .description('run the report SQL files through Athena and write CSV + HTML reports to S3')
+    .option('--reports <names>', 'comma-separated report names (default: all in reports/)', (v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .option('--time <iso>', 'report time: end of the window and the key of the objects (default: now)')
+    .option('--window-hours <n>', 'window length', integer)
+    .option('--database <name>', 'Glue database (default: GLUE_DATABASE)')
+    .action((opts: { reports?: string[]; time?: string; windowHours?: number; database?: string }) => {
+      const args = validated('report', reportArgsSchema, {
+        reports: opts.reports,
+        reportTime: opts.time,
+        windowHours: opts.windowHours,
+        database: opts.database,
+      });
+      return withSession(program, async (session, globals) => {
+        const database = args.database ?? session.config.glue.database;
+        const handle = await session.start('report', database, args, workflowIdFor('report', database));
+        announce(session, handle);
+        const stop = detachOnInterrupt(handle);
+        const summary = (await handle.result()) as ReportSummary;
+        stop();
+        if (globals.json) return printJson(summary);
+        say(
+          `report time ${summary.reportTime} (${summary.reportTimeSource}), window ${summary.windowStart} – ${summary.windowEnd}`,
+        );
+        say(reportTable(summary));
+        for (const r of summary.reports) if (r.localHtmlPath) say(`  ${r.title}: file://${r.localHtmlPath}`);
+        say(`${formatBytes(summary.bytesScanned)} scanned in total`);
+      });
+    });
+
+  program
+    .command('query')
+    .description('run one read-only SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) through Athena')
+    .argument('<sql>', 'the statement, quoted')
+    .option('--database <name>', 'database (default: GLUE_DATABASE)')
+    .option('--max-rows <n>', 'rows to return (default 1000, max 10000)', integer)
+    .option('--timeout-seconds <n>', 'stop the query after this long (default 600)', integer)
+    .action((sql: string, opts: { database?: string; maxRows?: number; timeoutSeconds?: number }) => {
+      const args = validated('query', queryArgsSchema, {
+        sql,
+        database: opts.database,
+        maxRows: opts.maxRows,
+        timeoutSeconds: opts.timeoutSeconds,
+      });
+      try {
+        checkReadOnlySql(args.sql);
+      } catch (error) {
+        if (error instanceof ReadOnlySqlError) throw new CliError(`query rejected: ${error.message}`, 2);
+        throw error;
+      }
+      return withSession(program, async (session, globals) => {
+        const database = args.database ?? session.config.glue.database;
+        const handle = await session.start('query', database, args, workflowIdFor('query', database));
+        announce(session, handle);
+        const stop = onInterrupt(async () => {
+          note('\ncancelling the query (the Athena query is stopped)...');
+          await handle.cancel();
+          await handle.result().catch(() => undefined);
+        });
+        const result = (await handle.result()) as QueryResult;
+        stop();
+        if (globals.json) return printJson(result);
+        say(resultTable(result));
+        say(describeQuery(result));
+      });
+    });
+
+  program
+    .command('backfill')
+    .description(
+      'export the orders table to S3 as a Parquet snapshot (parallel Scan, resumable), with a progress bar',
+    )
+    .option('--snapshot-id <id>', 'snapshot folder name (default: the start time, e.g. 20240501T140000Z)')
+    .option('--table <name>', 'table (default: ORDERS_TABLE)')
+    .option('--segments <n>', 'parallel Scan segments (default 4)', integer)
+    .option('--page-size <n>', 'Scan page size (default 1000)', integer)
+    .option('--pages-per-part <n>', 'Scan pages per Parquet object (default 10)', integer)
+    .option('--max-items-per-second <n>', 'read throttle over all segments', decimal)
+    .option('--crawl', 'run the crawl workflow when the snapshot is complete')
+    .option('--detach', 'start it and exit without waiting')
+    .action(
+      (opts: {
+        snapshotId?: string;
+        table?: string;
+        segments?: number;
+        pageSize?: number;
+        pagesPerPart?: number;
+        maxItemsPerSecond?: number;
+        crawl?: boolean;
+        detach?: boolean;
+      }) => {
+        if (opts.detach && program.opts<GlobalOptions>().withWorker) {
+          throw new CliError('--detach with --with-worker: the worker would stop at once', 2);
+        }
+        const snapshotId = opts.snapshotId ?? compactTime();
+        const args = validated('backfill', backfillArgsSchema, {
+          snapshotId,
+          table: opts.table,
+          segments: opts.segments,
+          pageSize: opts.pageSize,
+          pagesPerPart: opts.pagesPerPart,
+          maxItemsPerSecond: opts.maxItemsPerSecond,
+          crawl: opts.crawl,
+        });
+        return withSession(program, async (session, globals) => {
+          const table = args.table ?? session.config.dynamodb.ordersTable;
+          // One id per snapshot: starting the same snapshot twice while it runs is refused by Temporal.
+          const handle = await session.start('backfill', table, args, `backfill-${table}-${snapshotId}`);
+          announce(session, handle);
+          if (opts.detach) {
+            note(
+              `follow it with: temporal workflow query --workflow-id ${handle.workflowId} --type progress`,
+            );
+            return;
+          }
+          const stop = detachOnInterrupt(handle);
+          const result = await followBackfill(handle, {
+            bar: !globals.json && process.stderr.isTTY === true,
+          });
+          stop();
+          if (globals.json) return printJson(result);
+          say(describeBackfill(result as BackfillResult));
+        });
+      },
+    );
+
+  const schedules = program.command('schedules').description('the crawl and report schedules');
+  const scheduleName = (raw: string): ControlScheduleName => {
+    if (raw !== 'crawl' && raw !== 'report') throw new InvalidArgumentError('expected "crawl" or "report"');
+    return raw;
+  };
+
+  schedules
+    .command('list')
+    .description('show both schedules: interval, policy, state, next and recent runs')
+    .action(() =>
+      withSession(program, async (session, globals) => {
+        const ids = scheduleIds(session.config);
+        const rows: Record<string, unknown>[] = [];
+        const table = new Table({
+          head: ['schedule', 'workflow', 'every', 'overlap', 'state', 'next run', 'recent runs'],
+        });
+        for (const name of ['crawl', 'report'] as const) {
+          try {
+            const d = await session.client.schedule.getHandle(ids[name]).describe();
+            const every = (d.spec.intervals ?? []).map((i) => `${i.every / 60_000} min`).join(', ');
+            const state = d.state.paused ? `paused${d.state.note ? ` (${d.state.note})` : ''}` : 'active';
+            const next = d.info.nextActionTimes[0]?.toISOString() ?? '';
+            const recent = d.info.recentActions
+              .slice(-3)
+              .map((a) => `${a.scheduledAt.toISOString()} ${a.action.workflow.workflowId}`)
+              .join('\n');
+            rows.push({
+              name,
+              scheduleId: ids[name],
+              every,
+              overlap: d.policies.overlap,
+              state,
+              next,
+              recent: d.info.recentActions,
+            });
+            table.push([ids[name], d.action.workflowType, every, d.policies.overlap, state, next, recent]);
+          } catch (error) {
+            if (!(error instanceof ScheduleNotFoundError)) throw error;
+            rows.push({ name, scheduleId: ids[name], missing: true });
+            table.push([ids[name], name, '', '', 'not provisioned (run: pipeline provision)', '', '']);
+          }
+        }
+        if (globals.json) return printJson(rows);
+        say(table.toString());
+      }),
+    );
+
+  schedules
+    .command('trigger')
+    .description("run a schedule's action now (respects its overlap policy)")
+    .argument('<schedule>', 'crawl or report', scheduleName)
+    .action((name: ControlScheduleName) =>
+      withSession(program, async (session) => {
+        const id = scheduleIds(session.config)[name];
+        await scheduleCall(id, () => session.client.schedule.getHandle(id).trigger());
+        say(`triggered ${id}`);
+      }),
+    );
+
+  schedules
+    .command('pause')
+    .description('pause a schedule (provisioning leaves a pause alone)')
+    .argument('<schedule>', 'crawl or report', scheduleName)
+    .option('--note <text>', 'why', 'paused from the pipeline CLI')
+    .action((name: ControlScheduleName, opts: { note: string }) =>
+      withSession(program, async (session) => {
+        const id = scheduleIds(session.config)[name];
+        await scheduleCall(id, () => session.client.schedule.getHandle(id).pause(opts.note));
+        say(`paused ${id}`);
+      }),
+    );
+
+  schedules
+    .command('unpause')
+    .description('resume a paused schedule')
+    .argument('<schedule>', 'crawl or report', scheduleName)
+    .action((name: ControlScheduleName) =>
+      withSession(program, async (session) => {
+        const id = scheduleIds(session.config)[name];
+        await scheduleCall(id, () =>
+          session.client.schedule.getHandle(id).unpause('unpaused from the pipeline CLI'),
+        );
+        say(`unpaused ${id}`);
+      }),
+    );
+
+  schedules
+    .command('backfill')
+    .description('run the schedule for every action time in a past range (e.g. reports for past hours)')
+    .argument('<schedule>', 'crawl or report', scheduleName)
+    .requiredOption('--from <iso>', 'start of the range')
+    .requiredOption('--to <iso>', 'end of the range')
+    .action((name: ControlScheduleName, opts: { from: string; to: string }) =>
+      withSession(program, async (session) => {
+        const start = new Date(opts.from);
+        const end = new Date(opts.to);
+        if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end <= start) {
+          throw new CliError(
+            'schedules backfill: --from and --to must be ISO times with --from before --to',
+            2,
+          );
+        }
+        const id = scheduleIds(session.config)[name];
+        await scheduleCall(id, () =>
+          session.client.schedule
+            .getHandle(id)
+            .backfill({ start, end, overlap: ScheduleOverlapPolicy.ALLOW_ALL }),
+        );
+        say(`backfill of ${id} requested for ${start.toISOString()} – ${end.toISOString()}`);
+      }),
+    );
+
+  return program;
+}
+
+async function scheduleCall(id: string, call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError)
+      throw new CliError(`schedule ${id} does not exist (run: pipeline provision)`, 1);
+    throw error;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
+      return 0;
+    if (code?.startsWith('commander.')) return 2;
+    if (error instanceof CliError) {
+      console.error(`error: ${error.message}`);
+      return error.exitCode;
+    }
+    if (error instanceof ConfigError) {
+      console.error(`configuration error: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof WorkflowFailedError) {
+      console.error(`error: ${explainFailure(error)}`);
+      return 1;
+    }
+    console.error(`error: ${explainFailure(error)}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv)
+    .then((code) => process.exit(code))
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}
