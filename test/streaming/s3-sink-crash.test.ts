@@ -41,7 +41,6 @@ describe('S3 sink process', () => {
       kafka: { sessionTimeoutMs: 6000 },
       s3Sink: { flushRecords: 250, rotateMs: 700, rotateRecordMs: 20 * 60_000, maxBufferBytes: 1024 * 1024 },
       metricsPort: -1,
-      logLevel: 'debug',
     });
     const kafka = createKafka(config, 'test');
     await ensureTopics(kafka.admin(), pipelineTopics(config));
@@ -95,7 +94,6 @@ describe('S3 sink process', () => {
       third.kill('SIGTERM'); // to tsx, which relays it to the sink
       expect(await exitCode).toBe(0);
 
-      console.log(output.join('').split('\n').filter((l) => /pending segment intent|replaying its cut|stopped cleanly/.test(l)).map((l) => l.slice(0, 300)).join('\n'));
       const final = await readLakeRecords(s3, config);
       expect(rows.length).toBe(events.length);
       expect(final).toHaveLength(events.length);

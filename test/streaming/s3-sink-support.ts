@@ -57,6 +57,7 @@ export function makeCdcEvents(n: number, options: CdcEventOptions = {}): CdcEven
       sequenceNumber: String(base + BigInt(i)),
       changeTime,
       shardId,
+      eventId: `${shardId.slice(-8)}-${(base + BigInt(i)).toString(16)}`,
       newImage: remove ? null : (state as unknown as Record<string, unknown>),
       oldImage: previous ? (previous as unknown as Record<string, unknown>) : null,
     });

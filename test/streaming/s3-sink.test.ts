@@ -91,15 +91,16 @@ function expectExactlyOnce(rows: Record<string, unknown>[], count: number) {
 
 describe('S3 sink', () => {
   it('writes every change once as typed Parquet under its dt/hour partition, and a replay overwrites the same keys', async () => {
-    const h = await harness('s3sink-parquet');
+    const h = await harness('s3sink-parquet', { s3Sink: { flushRecords: 400, rotateMs: 2000, rotateRecordMs: 30 * 60_000 } });
     // 2,400 changes spread over three hours of change time, on all three partitions.
     const events = makeCdcEvents(2400, { spacingMs: 4500, orders: 300 });
     await produceMessages(h.kafka, h.config.topics.cdc, events.map(cdcMessage));
     const sink = await h.startSink();
 
-    const rows = await waitForLakeRows(h.s3, h.config, events.length);
+    // Offsets are committed only after their objects are in S3: committed to the end means all is written.
     await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc);
     await stopSink(sink);
+    const rows = await readLakeRecords(h.s3, h.config);
     expectExactlyOnce(rows, events.length);
     expect(sink.stats()).toMatchObject({ recordsIn: events.length, rowsOut: events.length, deadLetters: 0 });
 
@@ -287,11 +288,12 @@ describe('S3 sink', () => {
   });
 
   it('writes gzipped JSON lines when configured', async () => {
-    const h = await harness('s3sink-jsonl', { lake: { format: 'jsonl' }, s3Sink: { jsonlGzip: true, flushRecords: 50 } });
+    const h = await harness('s3sink-jsonl', { lake: { format: 'jsonl' }, s3Sink: { jsonlGzip: true, flushRecords: 50, rotateRecordMs: 0 } });
     const events = makeCdcEvents(200, { spacingMs: 30_000 });
     await produceMessages(h.kafka, h.config.topics.cdc, events.map(cdcMessage));
     await h.startSink();
-    const rows = await waitForLakeRows(h.s3, h.config, events.length);
+    await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc);
+    const rows = await readLakeRecords(h.s3, h.config);
     expectExactlyOnce(rows, events.length);
     expect(rows.every((r) => r.object_key.endsWith('.jsonl.gz'))).toBe(true);
     const bySequence = new Map(rows.map((r) => [r.sequence_number, r]));
@@ -301,14 +303,18 @@ describe('S3 sink', () => {
     }
   });
 
-  it('drops a change the relay re-published (same shard and sequence number)', async () => {
+  it('drops a change the relay re-published (same eventId), but keeps distinct changes that share a sequence number', async () => {
     const h = await harness('s3sink-dedup', { topics: { partitions: 1 }, s3Sink: { rotateMs: 500 } });
     const events = makeCdcEvents(50);
-    const messages = [...events, ...events.slice(20, 30)].map(cdcMessage); // the relay re-sent 10 after a restart
+    // moto can give two different changes one sequence number: their eventIds differ, both are real changes.
+    const twin = { ...makeCdcEvents(1, { orders: 1, sequenceBase: 777n })[0], sequenceNumber: events[5].sequenceNumber, eventId: 'twin' };
+    const messages = [...events, twin, ...events.slice(20, 30)].map(cdcMessage); // the relay re-sent 10 after a restart
     await produceMessages(h.kafka, h.config.topics.cdc, messages);
     const sink = await h.startSink();
     await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc, 30_000);
-    expectExactlyOnce(await readLakeRecords(h.s3, h.config), events.length);
+    const rows = await readLakeRecords(h.s3, h.config);
+    expect(rows).toHaveLength(events.length + 1);
+    expect(new Set(rows.map((r) => `${r.sequence_number}/${r.order_id}/${r.version}`)).size).toBe(events.length + 1);
     expect(sink.stats().duplicatesSkipped).toBe(10);
   });
 

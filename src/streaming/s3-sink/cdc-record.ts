@@ -30,6 +30,7 @@ export const cdcEventSchema = z.object({
   sequenceNumber: z.string().regex(/^\d{1,40}$/, 'expected a decimal sequence number'),
   changeTime: z.iso.datetime({ offset: true }),
   shardId: z.string().min(1),
+  eventId: z.string().min(1).optional(),
   newImage: image,
   oldImage: image,
 });
@@ -59,7 +60,11 @@ export function decodeCdcRecord(value: Buffer | null): CdcEvent {
   return event;
 }
 
-/** The identity of a change: DynamoDB Streams sequence numbers are unique within a shard. */
+/**
+ * The identity of a change, for dropping relay re-publishes: the stream record's eventID when the relay sent
+ * it, else shard + sequence number (unique on AWS; moto can give two changes one sequence number, which is
+ * why the relay sends eventId).
+ */
 export function changeId(event: CdcEvent): string {
-  return `${event.shardId}/${event.sequenceNumber}`;
+  return event.eventId ?? `${event.shardId}/${event.sequenceNumber}`;
 }
