@@ -7,6 +7,7 @@
  */
 import { Command } from 'commander';
 import { loadConfig } from '../config';
+import { FALLBACKS, type Fallback } from './installer';
 import {
   installStack,
   stackStatus,
@@ -77,12 +78,18 @@ async function run(argv: string[]): Promise<number> {
     .command('install')
     .description('install the tools the services need (Python venv, Kafka jars) without starting anything')
     .argument('[services...]')
-    .option('--force-fallbacks', 'use the fallback sources for the Temporal binaries (go install, Maven)')
-    .action(async (services: string[], opts: { forceFallbacks?: boolean }) => {
+    .option(
+      '--force-fallback <which...>',
+      `install these Temporal binaries from their fallback source (${FALLBACKS.join(', ')}: go install, Maven)`,
+    )
+    .action(async (services: string[], opts: { forceFallback?: string[] }) => {
+      const unknown = (opts.forceFallback ?? []).filter((f) => !(FALLBACKS as readonly string[]).includes(f));
+      if (unknown.length > 0)
+        throw new Error(`unknown fallback(s) ${unknown.join(', ')} (known: ${FALLBACKS.join(', ')})`);
       const started = Date.now();
       const installed = await installStack(loadConfig(), services, {
         report,
-        install: { forceFallbacks: opts.forceFallbacks },
+        install: { forceFallbacks: opts.forceFallback as Fallback[] | undefined },
       });
       const took = ((Date.now() - started) / 1000).toFixed(1);
       console.log(

