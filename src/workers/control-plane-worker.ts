@@ -74,7 +74,8 @@ let bundle: Promise<WorkflowBundle> | undefined;
 export function controlPlaneWorkflowBundle(logger?: Logger): Promise<WorkflowBundle> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
-    logger: temporalLogger((logger ?? createLogger('workflow-bundler')).child({ level: 'warn' })),
+    // webpack's statistics are noise in the worker's log: warnings and errors only.
+    logger: temporalLogger((logger ?? createLogger('workflow-bundler')).child({ component: 'workflow-bundler' }, { level: 'warn' })),
   }).catch((error: unknown) => {
     bundle = undefined;
     throw error;
