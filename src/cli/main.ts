@@ -13,12 +13,14 @@
  * configured addresses and DynamoDB/S3/Glue/Athena are AWS's.
  */
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { createAwsClients, destroyAwsClients } from '../aws/clients';
 import { loadConfig, withOverrides, type Config } from '../config';
 import { createKafka } from '../kafka/client';
 import { createNodeProcessService, startStack, type StackEvent, type StackHandle } from '../local';
+import { isRecordAlive, readPidFile } from '../local/processes';
 import { createLogger } from '../observability/logger';
 import { createMetricsRegistry, serveMetrics } from '../observability/metrics';
 import { createGenerator, type GeneratorReport } from '../streaming/generator/generator';
@@ -77,8 +79,17 @@ async function startPipelineProcesses(
         processes.map((proc) => {
           const port = ports.get(proc.name)!;
           const metered = proc.name !== WORKER_PROCESS.name;
+          const pidFile = join(ctx.paths.pidDir, `${proc.name}.pid`);
           return createNodeProcessService(ctx, proc, {
-            ...(metered ? { endpoint: { host: '127.0.0.1', port, local: true }, healthPath: '/metrics' } : {}),
+            ...(metered
+              ? { endpoint: { host: '127.0.0.1', port, local: true }, healthPath: '/metrics' }
+              : {
+                  // No port to probe: ready while the process we started is alive (never "external").
+                  isReady: async () => {
+                    const record = readPidFile(pidFile);
+                    return record !== undefined && isRecordAlive(record);
+                  },
+                }),
             env: { METRICS_PORT: metered ? String(port) : '-1' },
           });
         }),
@@ -109,7 +120,8 @@ async function run() {
     // Its own names, so the counts are exact; objects flushed sooner so the drain is short.
     config = withOverrides(runScopedConfig(config, runId), { s3Sink: { rotateMs: 5000 } });
   }
-  const logger = createLogger('main', config);
+  // The terminal belongs to the status display: the main process logs only warnings unless asked.
+  const logger = createLogger('main', { logLevel: process.env.LOG_LEVEL ? config.logLevel : 'warn' });
   const stackReport = ({ service, message }: StackEvent) => say(`  [${service}] ${message}`);
   const started: StackHandle[] = [];
   const aws = createAwsClients(config);

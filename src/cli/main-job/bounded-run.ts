@@ -15,10 +15,10 @@ import type { OrderState } from '../../domain/order-event';
 import { ordersStreamArn } from '../../resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../streaming/dynamo-sink/dynamo-sink';
 import type { GeneratorReport } from '../../streaming/generator/generator';
-import { s3SinkGroupId } from '../../streaming/s3-sink/s3-sink';
 import { readLakeRecords } from '../../streaming/s3-sink/lake-reader';
 import type { CrawlResult, QueryResult, ReportSummary } from '../../workflows/types';
-import { groupLag, topicMessageCount, waitFor } from './drain';
+import { groupLag, waitFor } from './drain';
+import { startTopicCounter, type TopicCounter } from './topic-counter';
 import { countStreamRecords } from './stream-count';
 
 export interface BoundedRunDeps {
@@ -47,6 +47,11 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
   const { config, aws, kafka, client, report, say } = deps;
   const admin = kafka.admin();
   await admin.connect();
+  const counters: Record<'events' | 'dlq' | 'cdc', TopicCounter> = {
+    events: await startTopicCounter(kafka, config.topics.events),
+    dlq: await startTopicCounter(kafka, config.topics.eventsDlq),
+    cdc: await startTopicCounter(kafka, config.topics.cdc),
+  };
   try {
     const progress = (line: string) => say(`  … ${line}`);
     say('Draining: waiting for the DynamoDB sink, the relay and the S3 sink to catch up...');
@@ -64,19 +69,35 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       'CDC relay',
       async () => {
         changes = await countStreamRecords(aws.dynamodbStreams, streamArn);
-        const published = await topicMessageCount(admin, config.topics.cdc);
+        const published = counters.cdc.count();
         return { done: published >= changes && changes > 0, detail: `${published} of ${changes} changes published` };
       },
       { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 2000, onProgress: progress },
     );
+    let lakeCount = 0;
     await waitFor(
       'S3 sink',
       async () => {
-        const lag = await groupLag(admin, s3SinkGroupId(config), config.topics.cdc);
-        return { done: lag === 0, detail: `${lag} change records not yet in S3` };
+        lakeCount = (await readLakeRecords(aws.s3, config)).length;
+        const cdc = counters.cdc.count();
+        return { done: lakeCount >= cdc, detail: `${lakeCount} of ${cdc} change records in S3` };
       },
-      { timeoutMs: DRAIN_TIMEOUT_MS, onProgress: progress },
+      { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 3000, onProgress: progress },
     );
+    const malformedSent = Object.values(report.malformed).reduce((a, b) => a + b, 0);
+    await waitFor(
+      'topic counters',
+      async () => {
+        const events = counters.events.count();
+        const dlq = counters.dlq.count();
+        return {
+          done: events >= report.messagesSent && dlq >= malformedSent,
+          detail: `${events} of ${report.messagesSent} events and ${dlq} of ${malformedSent} dead letters read back`,
+        };
+      },
+      // Short: the sink has committed, so everything is in the topics; a shortfall is a finding, not a wait.
+      { timeoutMs: 30_000, onProgress: progress },
+    ).catch((error: Error) => say(`  ${error.message}`));
     await deps.onProgress?.();
 
     const workflowOptions = (kind: string) => ({
@@ -120,15 +141,16 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       const actual = items.get(orderId);
       if (!actual || STATE_FIELDS.some((field) => actual[field] !== expected[field])) mismatched++;
     }
-    const cdcRecords = await topicMessageCount(admin, config.topics.cdc);
+    const cdcRecords = counters.cdc.count();
     const lake = await readLakeRecords(aws.s3, config);
-    const distinctLake = new Set(lake.map((r) => String(r.sequence_number))).size;
-    const malformed = Object.values(report.malformed).reduce((a, b) => a + b, 0);
-    const dlq = await topicMessageCount(admin, config.topics.eventsDlq);
+    // A change is identified by its item and its stream sequence number (sequence numbers order the changes of one
+    // item; they are not unique across shards).
+    const distinctLake = new Set(lake.map((r) => `${String(r.order_id)}@${String(r.sequence_number)}`)).size;
+    const dlq = counters.dlq.count();
 
     const checks: Check[] = [
-      { stage: 'events on the topic = messages the generator sent', expected: report.messagesSent, actual: await topicMessageCount(admin, config.topics.events), ok: false },
-      { stage: 'dead letters = malformed messages sent', expected: malformed, actual: dlq, ok: false },
+      { stage: 'events on the topic = messages the generator sent', expected: report.messagesSent, actual: counters.events.count(), ok: false },
+      { stage: 'dead letters = malformed messages sent', expected: malformedSent, actual: dlq, ok: false },
       { stage: 'DynamoDB orders = orders generated', expected: report.expectedStates.size, actual: items.size, ok: false },
       { stage: 'DynamoDB orders at their final state (mismatches)', expected: 0, actual: mismatched, ok: false },
       { stage: 'CDC records = DynamoDB stream changes', expected: changes, actual: cdcRecords, ok: false },
@@ -145,6 +167,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
     say(ok ? 'All counts agree.' : 'Counts DO NOT agree: see the MISMATCH rows above.');
     return ok;
   } finally {
+    await Promise.all(Object.values(counters).map((c) => c.stop()));
     await admin.disconnect();
   }
 }
