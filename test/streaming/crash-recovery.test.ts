@@ -13,14 +13,18 @@ import { dynamoSinkGroupId } from '../../src/streaming/dynamo-sink/dynamo-sink';
 import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
 import { createGenerator } from '../../src/streaming/generator/generator';
 import { freshConfig } from '../support/fresh-config';
-import { plain, provision, readStream, readTopic, scanTable, sleep, spawnProcess, waitFor, type ChildHandle, type StreamingEnv } from './helpers';
+import { plain, provision, readStream, readTopic, itemCount, waitForOrders, sleep, spawnProcess, waitFor, type ChildHandle, type StreamingEnv } from './helpers';
 
 const logger = createLogger('test-crash', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
 const SINK = 'src/streaming/dynamo-sink/main.ts';
 const RELAY = 'src/streaming/cdc-relay/main.ts';
 
 function crashConfig(label: string): Config {
-  return withOverrides(freshConfig(label), { cdcRelay: { leaseDurationMs: 2_000, pollIntervalMs: 100, workerId: '' }, logLevel: 'warn' });
+  return withOverrides(freshConfig(label), {
+    kafka: { sessionTimeoutMs: 6_000 },
+    cdcRelay: { leaseDurationMs: 3_000, pollIntervalMs: 100, workerId: '' },
+    logLevel: 'warn',
+  });
 }
 
 describe('crash recovery and scale-out', () => {
@@ -60,23 +64,14 @@ describe('crash recovery and scale-out', () => {
       config, kafka, logger, count: 3_000, rate: 600, concurrentOrders: 300, duplicates: 0.05, outOfOrder: 0.1, seed: 21,
     }).run();
     // Kill one instance while events are still flowing and items are being written.
-    await waitFor('the sinks to be mid-run', async () => (await scanTable(aws.dynamodb, config.dynamodb.ordersTable)).size > 300, { intervalMs: 200 });
+    await waitFor('the sinks to be mid-run', async () => (await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) > 300, { intervalMs: 200 });
     await children[0].kill9();
     const report = await generation;
     await sleep(1_000);
     start('sink-a-restarted', SINK);
 
     const expected = plain(Object.fromEntries(report.expectedStates));
-    const items = await waitFor(
-      'the exact final state',
-      async () => {
-        const scanned = Object.fromEntries(await scanTable(aws.dynamodb, config.dynamodb.ordersTable));
-        const done = Object.keys(scanned).length === report.expectedStates.size &&
-          [...report.expectedStates.values()].every((s) => scanned[s.orderId]?.version === s.version);
-        return done ? scanned : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 1_000 },
-    );
+    const items = await waitForOrders(aws.dynamodb, config.dynamodb.ordersTable, report.expectedStates, 120_000);
     expect(items).toEqual(expected);
   });
 
@@ -109,7 +104,7 @@ describe('crash recovery and scale-out', () => {
     expect(written).toBeLessThan(total);
     const victim = children.find((c) => c.name === first)!;
     await victim.kill9();
-    // The survivor takes the shard over once the lease expires (2 s on its clock).
+    // The survivor takes the shard over once the lease expires (3 s on its clock).
     const second = await waitFor('the other relay to take the shard over', async () => {
       const owner = await holder();
       return owner && owner !== first ? owner : undefined;

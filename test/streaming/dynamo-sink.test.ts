@@ -9,23 +9,14 @@ import { DLQ_HEADERS } from '../../src/streaming/dlq';
 import { createGenerator, type GeneratorReport } from '../../src/streaming/generator/generator';
 import { createLogger } from '../../src/observability/logger';
 import { freshConfig } from '../support/fresh-config';
-import { plain, provision, readTopic, scanTable, waitFor, type StreamingEnv } from './helpers';
+import { plain, provision, readTopic, waitForOrders, waitFor, type StreamingEnv } from './helpers';
 
 const logger = createLogger('test-dynamo-sink', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
 
 /** The table holds exactly the expected final state of every order (no more items, no other values). */
 async function expectExactState(env: StreamingEnv, report: GeneratorReport): Promise<void> {
   const expected = plain(Object.fromEntries(report.expectedStates));
-  const items = await waitFor(
-    'the table to reach the expected final state',
-    async () => {
-      const scanned = Object.fromEntries(await scanTable(env.aws.dynamodb, env.config.dynamodb.ordersTable));
-      const done = Object.keys(scanned).length === report.expectedStates.size &&
-        [...report.expectedStates.values()].every((s) => scanned[s.orderId]?.version === s.version);
-      return done ? scanned : undefined;
-    },
-    { timeoutMs: 90_000 },
-  );
+  const items = await waitForOrders(env.aws.dynamodb, env.config.dynamodb.ordersTable, report.expectedStates, 90_000);
   expect(items).toEqual(expected);
 }
 

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import {
   DeleteTableCommand,
+  DescribeTableCommand,
   paginateScan,
   type AttributeValue,
   type DynamoDBClient,
@@ -94,6 +95,37 @@ async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promise<void>
     if (objects.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
   }
   await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/**
+ * The table's item count. Live on moto (DescribeTable counts the items); on AWS it lags by hours, so
+ * only use it to know when a full scan is worth doing. Far cheaper than scanning while moto is busy.
+ */
+export async function itemCount(dynamodb: DynamoDBClient, table: string): Promise<number> {
+  return (await dynamodb.send(new DescribeTableCommand({ TableName: table }))).Table?.ItemCount ?? 0;
+}
+
+/**
+ * Waits until the orders table holds exactly `expected` (by orderId), scanning only once the count matches.
+ * Returns the scanned items.
+ */
+export async function waitForOrders(
+  dynamodb: DynamoDBClient,
+  table: string,
+  expected: Map<string, { orderId: string; version: number }>,
+  timeoutMs = 120_000,
+): Promise<Record<string, Record<string, unknown>>> {
+  return waitFor(
+    'the exact final state of every order',
+    async () => {
+      if ((await itemCount(dynamodb, table)) !== expected.size) return undefined;
+      const scanned = Object.fromEntries(await scanTable(dynamodb, table));
+      const done = Object.keys(scanned).length === expected.size &&
+        [...expected.values()].every((s) => scanned[s.orderId]?.version === s.version);
+      return done ? scanned : undefined;
+    },
+    { timeoutMs, intervalMs: 1_500 },
+  );
 }
 
 /** Every item of a table, unmarshalled, by partition key. */

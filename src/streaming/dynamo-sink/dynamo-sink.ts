@@ -42,7 +42,7 @@ export interface DynamoSinkOptions {
   partitionsConcurrently?: number;
   /** Messages applied and committed as one unit; smaller = less replay after a crash. */
   chunkSize?: number;
-  /** A dead member's partitions move after this long. */
+  /** A dead member's partitions move after this long; default config.kafka.sessionTimeoutMs. */
   sessionTimeoutMs?: number;
 }
 
@@ -83,8 +83,12 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
     original: { topic, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers },
   });
 
-  /** Applies one chunk; resolves only when every effect (writes and dead letters) is durable. */
-  const applyChunk = async (partition: number, messages: KafkaMessage[]): Promise<void> => {
+  /**
+   * Applies one chunk; resolves only when every effect (writes and dead letters) is durable.
+   * kafkajs heartbeats only when asked: a slow chunk must keep the membership alive as it goes, or the
+   * group evicts this member and its commit is refused.
+   */
+  const applyChunk = async (partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<void> => {
     const valid: DecodedEvent[] = [];
     const sourceOf = new Map<DecodedEvent, KafkaMessage>();
     const rejected: DeadLetter[] = [];
@@ -109,6 +113,7 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
           if (outcome === 'applied') metrics.applied();
           else metrics.stale();
           superseded += candidates.length - index - 1;
+          await heartbeat();
           return;
         } catch (error) {
           // DynamoDB refused this item itself: dead-letter it and fall back to the order's next event.
@@ -133,7 +138,7 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
       const chunk = messages.slice(start, start + chunkSize);
       const endTimer = metrics.chunkTimer();
       metrics.recordsIn(chunk.length);
-      await applyChunk(partition, chunk);
+      await applyChunk(partition, chunk, heartbeat);
       const last = chunk[chunk.length - 1].offset;
       resolveOffset(last);
       await commitOffsetsIfNecessary();
@@ -150,11 +155,11 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
       producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       dlq = createDeadLetterPublisher({ producer, topic: config.topics.eventsDlq, logger: log });
-      const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
+      const sessionTimeout = options.sessionTimeoutMs ?? config.kafka.sessionTimeoutMs;
       consumer = kafka.consumer({
         groupId,
         sessionTimeout,
-        rebalanceTimeout: sessionTimeout * 2,
+        rebalanceTimeout: Math.max(sessionTimeout * 2, 20_000),
         heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
         maxWaitTimeInMs: 250,
         allowAutoTopicCreation: false,
