@@ -159,8 +159,8 @@ export function createGenerator(options: GeneratorOptions): Generator {
     // At a set rate, smaller batches (about 20 a second) keep the stream smooth rather than bursty.
     const perBatch = options.rate ? Math.max(1, Math.min(batchSize, Math.ceil(options.rate / 20))) : batchSize;
     const budget = options.count ?? Number.POSITIVE_INFINITY;
-    const started = Date.now();
-    const deadline = options.durationMs !== undefined ? started + options.durationMs : Number.POSITIVE_INFINITY;
+    let started = Date.now();
+    let deadline = Number.POSITIVE_INFINITY;
 
     const send = async (batch: PlannedMessage[]) => {
       if (batch.length === 0) return;
@@ -194,6 +194,9 @@ export function createGenerator(options: GeneratorOptions): Generator {
     };
 
     await producer.connect();
+    // The rate and the duration count from the first send, not from connecting.
+    started = Date.now();
+    if (options.durationMs !== undefined) deadline = started + options.durationMs;
     try {
       log.info({ rate: options.rate ?? 'max', count: options.count, durationMs: options.durationMs, orders: options.orders }, 'generating');
       while (!stopRequested && Date.now() < deadline && planner.planned < budget && !planner.exhausted) {
