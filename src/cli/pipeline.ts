@@ -21,7 +21,6 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
-import Table from 'cli-table3';
 import type { z } from 'zod';
 import { ConfigError } from '../config';
 import { scheduleIds, type ControlScheduleName } from '../resources/schedules';
@@ -49,6 +48,7 @@ import {
   explainFailure,
   formatBytes,
   outcomesTable,
+  plainAwareTable,
   reportTable,
   resultTable,
   say,
@@ -336,9 +336,15 @@ export function buildProgram(): Command {
       withSession(program, async (session, globals) => {
         const ids = scheduleIds(session.config);
         const rows: Record<string, unknown>[] = [];
-        const table = new Table({
-          head: ['schedule', 'workflow', 'every', 'overlap', 'state', 'next run', 'recent runs'],
-        });
+        const table = plainAwareTable([
+          'schedule',
+          'workflow',
+          'every',
+          'overlap',
+          'state',
+          'next run',
+          'recent runs',
+        ]);
         for (const name of ['crawl', 'report'] as const) {
           try {
             const d = await session.client.schedule.getHandle(ids[name]).describe();

@@ -32,15 +32,20 @@ export function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** A table with colours only on a terminal: piped output (files, CI logs, tests) stays plain text. */
+export function plainAwareTable(head: string[]): Table.Table {
+  return new Table({ head, ...(process.stdout.isTTY ? {} : { style: { head: [], border: [] } }) });
+}
+
 export function outcomesTable(outcomes: EnsureOutcome[]): string {
-  const table = new Table({ head: ['resource', 'name', 'action', 'detail'] });
-  for (const o of outcomes) table.push([o.kind, o.name, o.action, o.detail ?? '']);
-  return table.toString();
+  const t = plainAwareTable(['resource', 'name', 'action', 'detail']);
+  for (const o of outcomes) t.push([o.kind, o.name, o.action, o.detail ?? '']);
+  return t.toString();
 }
 
 /** Long values are cut so a wide result stays readable; the full result is in S3. */
 export function resultTable(result: Pick<QueryResult, 'columns' | 'rows'>, maxCell = 60): string {
-  const table = new Table({ head: result.columns.map((c) => c.name) });
+  const table = plainAwareTable(result.columns.map((c) => c.name));
   for (const row of result.rows) {
     table.push(
       row.map((v) => (v === null ? 'NULL' : v.length > maxCell ? `${v.slice(0, maxCell - 1)}…` : v)),
@@ -70,9 +75,13 @@ export function describeCrawl(result: CrawlResult): string {
 }
 
 export function reportTable(summary: ReportSummary): string {
-  const table = new Table({
-    head: ['report', 'rows', 'scanned', 'time', 'csv / html (s3://' + summary.bucket + '/…)'],
-  });
+  const table = plainAwareTable([
+    'report',
+    'rows',
+    'scanned',
+    'time',
+    `csv / html (s3://${summary.bucket}/…)`,
+  ]);
   for (const r of summary.reports) {
     table.push([
       r.name,

@@ -6,10 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../config';
 import { hasPipelineSearchAttributes } from '../../resources/search-attributes';
-import { createControlPlaneWorker } from '../../workers/control-plane-worker';
 import { pipelineMemo, pipelineSearchAttributes } from '../../workflows/definitions';
 import type { WorkflowKind } from '../../workflows/types';
 
@@ -75,6 +73,9 @@ export async function openSession(options: SessionOptions = {}): Promise<Session
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const cleanups: (() => Promise<void>)[] = [() => connection.close()];
   if (options.withWorker) {
+    // Loaded only here: the worker (native core, webpack) costs seconds that other commands should not pay.
+    const { DefaultLogger, NativeConnection, Runtime } = await import('@temporalio/worker');
+    const { createControlPlaneWorker } = await import('../../workers/control-plane-worker');
     try {
       Runtime.install({ logger: new DefaultLogger('WARN') });
     } catch {
