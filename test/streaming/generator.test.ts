@@ -1,0 +1,122 @@
+/**
+ * The generator's report is exact: what it says it sent is what the topic holds (read back from the real
+ * Kafka), including duplicates, out-of-order events and malformed messages, and its expected final states
+ * are the fold of the valid events it sent. Plus the rate, the order-count stop, and the CLI.
+ */
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { orderStateFromEvent, type OrderEvent, type OrderState } from '../../src/domain/order-event';
+import { createLogger } from '../../src/observability/logger';
+import { decodeOrderEvent } from '../../src/streaming/dynamo-sink/decode';
+import { InvalidOrderEventError } from '../../src/streaming/dynamo-sink/errors';
+import { EventPlanner } from '../../src/streaming/generator/event-planner';
+import { createGenerator, GeneratorOptionsError } from '../../src/streaming/generator/generator';
+import { freshConfig } from '../support/fresh-config';
+import { plain, provision, readTopic, spawnProcess, type StreamingEnv } from './helpers';
+
+const logger = createLogger('test-generator', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
+
+describe('event planner (pure)', () => {
+  it('is deterministic for a seed and honours the count exactly', () => {
+    const plan = (seed: number) => {
+      const planner = new EventPlanner({ runId: 'r', seed, duplicates: 0.1, outOfOrder: 0.2, malformed: 0.05, now: () => new Date(0) });
+      const out = [];
+      while (planner.planned < 1_000) out.push(...planner.nextBatch(100, 1_000));
+      out.push(...planner.drain());
+      return out;
+    };
+    const a = plan(5);
+    expect(a.map((m) => m.value.toString())).toEqual(plan(5).map((m) => m.value.toString()));
+    expect(a.filter((m) => m.kind === 'valid')).toHaveLength(1_000);
+    expect(new Set(a.filter((m) => m.kind === 'valid').map((m) => m.event!.eventId)).size).toBe(1_000);
+  });
+
+  it('plays whole lifecycles when limited to a number of orders', () => {
+    const planner = new EventPlanner({ runId: 'r', seed: 1, maxOrders: 30, concurrentOrders: 10 });
+    const events = [];
+    while (!planner.exhausted) events.push(...planner.nextBatch(50));
+    const last = new Map<string, OrderEvent>();
+    for (const m of events) last.set(m.event!.orderId, m.event!);
+    expect(last.size).toBe(30);
+    for (const event of last.values()) expect(['DELIVERED', 'CANCELLED']).toContain(event.eventType);
+  });
+});
+
+describe('generator against Kafka', () => {
+  let env: StreamingEnv;
+  afterEach(async () => env?.cleanup());
+
+  it('reports exactly what reached the topic, and the expected final state of every order', async () => {
+    env = await provision(freshConfig('gen-counts'), { tables: false });
+    const { config, kafka } = env;
+    const report = await createGenerator({
+      config, kafka, logger, count: 1_500, concurrentOrders: 150, duplicates: 0.1, outOfOrder: 0.15, malformed: 0.03, seed: 3, batchSize: 200,
+    }).run();
+    const messages = await readTopic(kafka, config.topics.events, { expected: report.messagesSent });
+    expect(messages).toHaveLength(report.messagesSent);
+
+    const seen = new Map<string, number>();
+    const malformed: Record<string, number> = {};
+    const states = new Map<string, OrderState>();
+    const position = new Map<string, number>(); // partition/offset order per event id
+    for (const message of messages) {
+      try {
+        const { event } = decodeOrderEvent(message.key ? Buffer.from(message.key) : null, message.value);
+        seen.set(event.eventId, (seen.get(event.eventId) ?? 0) + 1);
+        if (!position.has(event.eventId)) position.set(event.eventId, Number(message.offset));
+        const current = states.get(event.orderId);
+        if (!current || event.seq > current.version) states.set(event.orderId, orderStateFromEvent(event));
+        expect(message.key).toBe(event.orderId);
+      } catch (error) {
+        const reason = (error as InvalidOrderEventError).reason;
+        malformed[reason] = (malformed[reason] ?? 0) + 1;
+      }
+    }
+    expect(seen.size).toBe(report.validEvents);
+    expect([...seen.values()].reduce((sum, n) => sum + n - 1, 0)).toBe(report.duplicates);
+    expect(malformed).toEqual({
+      'malformed-json': report.malformed['malformed-json'],
+      'schema-invalid': report.malformed['schema-invalid'],
+      oversized: report.malformed.oversized,
+    });
+    expect(plain(Object.fromEntries(states))).toEqual(plain(Object.fromEntries(report.expectedStates)));
+    // Out-of-order: events whose successor (same order, same partition) sits at an earlier offset.
+    let reversed = 0;
+    for (const [eventId, offset] of position) {
+      const match = /^evt-(.+)-(\d+)$/.exec(eventId)!;
+      const next = position.get(`evt-${match[1]}-${Number(match[2]) + 1}`);
+      if (next !== undefined && next < offset) reversed += 1;
+    }
+    expect(reversed).toBe(report.outOfOrder);
+    expect(report.outOfOrder).toBeGreaterThan(0);
+  });
+
+  it('holds a target rate for a duration', async () => {
+    env = await provision(freshConfig('gen-rate'), { tables: false });
+    const report = await createGenerator({ config: env.config, kafka: env.kafka, logger, rate: 400, durationMs: 3_000, seed: 1 }).run();
+    expect(report.achievedRate).toBeGreaterThan(400 * 0.8);
+    expect(report.achievedRate).toBeLessThan(400 * 1.1);
+    expect(report.messagesSent).toBeGreaterThan(900);
+  });
+
+  it('refuses options without a stop condition or with a bad probability', () => {
+    const base = { config: freshConfig('gen-opts'), kafka: undefined as never, logger };
+    expect(() => createGenerator(base)).toThrow(GeneratorOptionsError);
+    expect(() => createGenerator({ ...base, count: 1, duplicates: 2 })).toThrow(/duplicates/);
+  });
+
+  it('runs as a process: prints its report and writes the expected states', async () => {
+    env = await provision(freshConfig('gen-cli'), { tables: false });
+    const out = join(tmpdir(), `expected-${process.pid}-${Date.now()}.jsonl`);
+    const child = spawnProcess('generator', 'src/streaming/generator/main.ts', env.config, {
+      args: ['--count', '300', '--duplicates', '0.1', '--seed', '4', '--expected-out', out],
+    });
+    expect(await child.exited).toBe(0);
+    const summary = JSON.parse(child.output().split('\n').find((line) => line.startsWith('{"runId"'))!);
+    expect(summary.validEvents).toBe(300);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(summary.expectedOrders);
+    expect(JSON.parse(lines[0]).version).toBeGreaterThanOrEqual(1);
+  });
+});
