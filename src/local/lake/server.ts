@@ -8,6 +8,7 @@
  *   ...
  *   await lake.close();
  */
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -45,6 +46,7 @@ export async function startLakeServer(options: LakeServerOptions): Promise<LakeS
   const host = options.host ?? LOCAL_HOST;
   const logger = createLogger('lake-endpoint', config);
   const lakeDir = lakeDirectory(config);
+  await mkdir(lakeDir, { recursive: true });
   const { state, file, recovered } = await loadLakeState(lakeDir);
   if (recovered > 0) logger.warn({ recovered }, 'crawls/queries interrupted by the previous stop were marked FAILED');
 

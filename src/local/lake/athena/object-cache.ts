@@ -6,22 +6,58 @@
  * Files are written to a temp name and renamed, so a reader never sees half a file.
  */
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import { mapWithConcurrency } from '../concurrency';
 import { getObjectBytes, type S3ObjectInfo } from '../s3-objects';
 import { writeFileAtomic } from '../state-file';
+
+export interface ParquetFileSchema {
+  /** Lower-case top-level column names. */
+  columns: string[];
+  /** Identical for files DuckDB can read together without union_by_name. */
+  signature: string;
+}
 
 export interface ObjectCache {
   dir: string;
   /** Local paths of the objects, in order; downloads what is missing. */
   fetch(objects: S3ObjectInfo[], format: 'parquet' | 'json', signal?: AbortSignal): Promise<string[]>;
+  /** The schema of a cached Parquet file, from its footer (memoized: cache files never change). */
+  parquetSchemaOf(path: string): Promise<ParquetFileSchema>;
 }
+
+const SCHEMA_MEMO_LIMIT = 100_000;
 
 export function createObjectCache(deps: { s3: S3Client; dir: string; concurrency?: number }): ObjectCache {
   const inFlight = new Map<string, Promise<void>>();
+  const schemas = new Map<string, Promise<ParquetFileSchema>>();
+
+  const readSchema = async (path: string): Promise<ParquetFileSchema> => {
+    const handle = await open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      const buffer = {
+        byteLength: size,
+        slice: async (start: number, end?: number): Promise<ArrayBuffer> => {
+          const bytes = Buffer.alloc((end ?? size) - start);
+          await handle.read(bytes, 0, bytes.length, start);
+          return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+        },
+      };
+      const metadata = await parquetMetadataAsync(buffer, { initialFetchSize: Math.min(size, 64 * 1024) });
+      const tree = parquetSchema(metadata);
+      return {
+        columns: tree.children.map((c) => c.element.name.toLowerCase()),
+        signature: JSON.stringify(metadata.schema, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value)),
+      };
+    } finally {
+      await handle.close();
+    }
+  };
 
   const pathOf = (o: S3ObjectInfo, format: string) => {
     const id = createHash('sha256').update(`${o.bucket}/${o.key}`).digest('hex').slice(0, 24);
@@ -37,6 +73,16 @@ export function createObjectCache(deps: { s3: S3Client; dir: string; concurrency
 
   return {
     dir: deps.dir,
+    parquetSchemaOf(path) {
+      let pending = schemas.get(path);
+      if (!pending) {
+        if (schemas.size >= SCHEMA_MEMO_LIMIT) schemas.clear();
+        pending = readSchema(path);
+        pending.catch(() => schemas.delete(path));
+        schemas.set(path, pending);
+      }
+      return pending;
+    },
     async fetch(objects, format, signal) {
       return mapWithConcurrency(
         objects,

@@ -55,6 +55,8 @@ export class QueryFailedError extends Error {
 
 export type QueryEngine = ReturnType<typeof createQueryEngine>;
 
+const normalizeFolder = (location: string | undefined) => (location ? (location.endsWith('/') ? location : `${location}/`) : '');
+
 function substituteParameters(tokens: Token[], parameters: string[] | undefined): Token[] {
   const placeholders = tokens.filter((t) => t.kind === 'punct' && t.text === '?').length;
   const count = parameters?.length ?? 0;
@@ -123,16 +125,36 @@ export function createQueryEngine(deps: { catalog: GlueCatalog; s3: S3Client; ca
     }
     const objects: S3ObjectInfo[] = [];
     const values: string[][] = [];
-    for (const folder of folders) {
-      let listed: S3ObjectInfo[];
+    const isData = (o: S3ObjectInfo) => o.size > 0 && !isHiddenOrMarker(o.key);
+    const list = async (location: string) => {
       try {
-        listed = await listObjects(s3, parseS3Folder(folder.location), signal);
+        return await listObjects(s3, parseS3Folder(location), signal);
       } catch (error) {
         if (signal.aborted) throw error;
-        throw new QueryFailedError(`HIVE_CANNOT_OPEN_SPLIT: cannot list ${folder.location}: ${describeS3Error(error)}`);
+        throw new QueryFailedError(`HIVE_CANNOT_OPEN_SPLIT: cannot list ${location}: ${describeS3Error(error)}`);
       }
-      for (const o of listed) {
-        if (o.size === 0 || isHiddenOrMarker(o.key)) continue;
+    };
+    const tableLocation = normalizeFolder(table.StorageDescriptor?.Location);
+    if (folders.length > 1 && tableLocation && folders.every((f) => normalizeFolder(f.location).startsWith(tableLocation))) {
+      // Many partitions under the table folder: one listing of the table instead of one per partition.
+      const byFolder = new Map(folders.map((f) => [normalizeFolder(f.location), f.values]));
+      const bucketUrl = tableLocation.slice(0, tableLocation.indexOf('/', 5) + 1);
+      for (const o of await list(tableLocation)) {
+        if (!isData(o)) continue;
+        const url = `${bucketUrl}${o.key}`;
+        let folder = url.slice(0, url.lastIndexOf('/') + 1);
+        // Objects in sub-folders of a partition belong to it too.
+        while (folder.length >= tableLocation.length && !byFolder.has(folder)) folder = folder.slice(0, folder.lastIndexOf('/', folder.length - 2) + 1);
+        const partitionValues = byFolder.get(folder);
+        if (partitionValues === undefined) continue;
+        objects.push(o);
+        values.push(partitionValues);
+      }
+      return { objects, values };
+    }
+    for (const folder of folders) {
+      for (const o of await list(folder.location)) {
+        if (!isData(o)) continue;
         objects.push(o);
         values.push(folder.values);
       }
@@ -175,12 +197,16 @@ export function createQueryEngine(deps: { catalog: GlueCatalog; s3: S3Client; ca
       let dataScannedBytes = 0;
       for (const [key, table] of tables) {
         const format = tableFormat(table);
+        const t0 = Date.now();
         const { objects, values } = await filesOf(table, (v) => keepPartition(plan, key, partitionValueMap(table.PartitionKeys, v)), signal);
+        const t1 = Date.now();
         const paths = await cache.fetch(objects, format, signal);
-        dataScannedBytes += objects.reduce((n, o) => n + o.size, 0);
+        const t2 = Date.now();
+        const bytes = objects.reduce((n, o) => n + o.size, 0);
+        dataScannedBytes += bytes;
         const files: TableFile[] = paths.map((path, i) => ({ path, values: values[i] }));
-        await createTableView(conn, table, files);
-        logger.debug({ table: key, objects: objects.length, bytes: dataScannedBytes }, 'table view created');
+        await createTableView(conn, table, files, (path) => cache.parquetSchemaOf(path));
+        logger.debug({ table: key, objects: objects.length, bytes, listMs: t1 - t0, fetchMs: t2 - t1, viewMs: Date.now() - t2 }, 'table view created');
       }
       await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(request.database)}`);
       await conn.run(`SET schema = ${quoteString(request.database)}`);

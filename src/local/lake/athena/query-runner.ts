@@ -5,6 +5,7 @@
  * for SHOW/DESCRIBE) and to `<lakeDir>/results/<id>.json`, which GetQueryResults pages through (and which
  * survives a restart of the endpoint).
  */
+import { setMaxListeners } from 'node:events';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -156,6 +157,8 @@ export function createQueryRunner(deps: {
       const next = queue.shift();
       if (!next) break;
       const controller = new AbortController();
+      // Every concurrent S3 download of the query listens on this signal.
+      setMaxListeners(0, controller.signal);
       const id = next.record.QueryExecutionId;
       const entry = { controller, done: Promise.resolve() };
       entry.done = execute(next.record, next.request, controller).finally(() => {

@@ -6,6 +6,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { glueTypeStringToDuckDb } from '../glue/glue-types';
 import type { TableRecord } from '../lake-state';
+import type { ParquetFileSchema } from './object-cache';
 
 export interface TableFile {
   path: string;
@@ -38,7 +39,12 @@ export function tableFormat(table: TableRecord): 'parquet' | 'json' {
  *
  * @example await createTableView(conn, table, [{ path: '/cache/ab/…parquet', values: ['2024-01-01', '03'] }]);
  */
-export async function createTableView(conn: DuckDBConnection, table: TableRecord, files: TableFile[]): Promise<void> {
+export async function createTableView(
+  conn: DuckDBConnection,
+  table: TableRecord,
+  files: TableFile[],
+  parquetSchemaOf: (path: string) => Promise<ParquetFileSchema>,
+): Promise<void> {
   const format = tableFormat(table);
   const columns = (table.StorageDescriptor?.Columns ?? []).map((c) => ({ name: c.Name.toLowerCase(), type: glueTypeStringToDuckDb(c.Type) }));
   const keys = table.PartitionKeys.map((k) => ({ name: k.Name.toLowerCase(), type: glueTypeStringToDuckDb(k.Type) }));
@@ -55,10 +61,11 @@ export async function createTableView(conn: DuckDBConnection, table: TableRecord
   let source: string;
   let select: string[];
   if (format === 'parquet') {
-    const reader = `read_parquet(${fileList}, union_by_name = true, filename = ${quoteString(FILE_COLUMN)})`;
-    const described = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${reader}`);
-    const present = new Set(described.getRows().map((row) => String(row[0]).toLowerCase()));
-    source = reader;
+    // Files of one schema are read as they are; a mix (schema evolution) by name, at some bind-time cost.
+    const fileSchemas = await Promise.all(files.map((f) => parquetSchemaOf(f.path)));
+    const present = new Set(fileSchemas.flatMap((fs) => fs.columns));
+    const uniform = new Set(fileSchemas.map((fs) => fs.signature)).size === 1;
+    source = `read_parquet(${fileList}, union_by_name = ${uniform ? 'false' : 'true'}, filename = ${quoteString(FILE_COLUMN)})`;
     select = columns.map((c) =>
       present.has(c.name) ? `CAST(d.${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}` : `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`,
     );

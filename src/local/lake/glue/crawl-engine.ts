@@ -23,7 +23,7 @@ import {
   S3UrlError,
 } from '../s3-objects';
 import type { GlueCatalog, PartitionInput, TableInput } from './catalog';
-import { type ClassifiedObject, classifyObject, type DataFormat } from './classify';
+import { type Classification, type ClassifiedObject, classifyObject, type DataFormat } from './classify';
 import { formatGlueType, parseGlueType } from './glue-types';
 import { type ColumnSchema, mergeAllColumns, mergeColumns } from './schema-merge';
 import { type LayoutPartition, type LayoutTable, layoutTables, partitionValuesOf } from './table-layout';
@@ -58,6 +58,30 @@ export interface CrawlDeps {
   logger: Logger;
   /** Objects classified at the same time. */
   concurrency?: number;
+  /** Classifications of unchanged objects (same bucket, key and ETag) from earlier crawls. */
+  classificationCache?: ClassificationCache;
+}
+
+/**
+ * An object's classification depends only on its bytes, so one keyed by ETag can be reused by the next crawl:
+ * a re-crawl reads only new or changed objects (the catalog it writes is the same as with a full re-read).
+ */
+export type ClassificationCache = Map<string, Omit<ClassifiedObject, keyof S3ObjectInfo>>;
+
+const CLASSIFICATION_CACHE_LIMIT = 200_000;
+
+async function classifyCached(deps: CrawlDeps, o: S3ObjectInfo, signal: AbortSignal): Promise<Classification> {
+  const cache = deps.classificationCache;
+  const key = o.etag ? `${o.bucket}/${o.key}@${o.etag}` : undefined;
+  const hit = key ? cache?.get(key) : undefined;
+  if (hit) return { ok: true, object: { ...o, ...hit } };
+  const result = await classifyObject(deps.s3, o, signal);
+  if (result.ok && key && cache) {
+    if (cache.size >= CLASSIFICATION_CACHE_LIMIT) cache.clear();
+    const { format, compression, columns, recordCount } = result.object;
+    cache.set(key, { format, compression, columns, recordCount });
+  }
+  return result;
 }
 
 interface CrawlerSettings {
@@ -217,7 +241,7 @@ export async function prepareCrawl(deps: CrawlDeps, crawler: CrawlerRecord, sign
       deps.concurrency ?? 16,
       async (o) => {
         try {
-          return await classifyObject(s3, o, signal);
+          return await classifyCached(deps, o, signal);
         } catch (error) {
           if (signal.aborted) throw error;
           throw new CrawlError(`Crawl of ${target.Path} failed reading s3://${o.bucket}/${o.key}: ${describeS3Error(error)}`);

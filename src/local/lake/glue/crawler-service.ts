@@ -8,6 +8,7 @@
  * Schedules are stored but never fire (in this project Temporal decides when to crawl).
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { Logger } from '../../../observability/logger';
@@ -17,7 +18,7 @@ import type { CrawlerRecord, CrawlRunRecord, LakeState } from '../lake-state';
 import { decodeNextToken, type JsonObject, nowEpochSeconds, type OperationHandler, pageOf, parseInput } from '../protocol';
 import type { StateFile } from '../state-file';
 import type { GlueCatalog } from './catalog';
-import { CrawlError, type CrawlResult, prepareCrawl } from './crawl-engine';
+import { type ClassificationCache, CrawlError, type CrawlResult, prepareCrawl } from './crawl-engine';
 
 const MAX_RUNS_KEPT = 100;
 
@@ -109,6 +110,7 @@ function validateDefinition(crawler: CrawlerRecord): void {
 export function createCrawlerService(deps: CrawlerServiceDeps) {
   const { state, catalog, file, logger } = deps;
   const running = new Map<string, { controller: AbortController; done: Promise<void>; startedAt: number }>();
+  const classificationCache: ClassificationCache = new Map();
 
   const get = (crawlerName: string): CrawlerRecord => {
     const crawler = state.crawlers.get(crawlerName);
@@ -162,7 +164,7 @@ export function createCrawlerService(deps: CrawlerServiceDeps) {
     const started = Date.now();
     let outcome: { result?: CrawlResult; error?: unknown; cancelled: boolean };
     try {
-      const prepared = await prepareCrawl({ s3: deps.s3, catalog, state, logger }, crawler, controller.signal);
+      const prepared = await prepareCrawl({ s3: deps.s3, catalog, state, logger, classificationCache }, crawler, controller.signal);
       controller.signal.throwIfAborted();
       crawler.State = 'STOPPING';
       const result = prepared.apply();
@@ -189,6 +191,8 @@ export function createCrawlerService(deps: CrawlerServiceDeps) {
     runs(crawler.Name).push(run);
     file.markDirty();
     const controller = new AbortController();
+    // Every concurrent S3 request of the crawl listens on this signal.
+    setMaxListeners(0, controller.signal);
     const entry = { controller, startedAt: Date.now(), done: Promise.resolve() };
     entry.done = execute(crawler, run, controller).finally(() => running.delete(crawler.Name));
     running.set(crawler.Name, entry);
