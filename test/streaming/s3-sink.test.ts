@@ -9,7 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Kafka } from 'kafkajs';
 import { createS3Client } from '../../src/aws/clients';
-import type { Config, DeepPartial } from '../../src/config';
+import { withOverrides, type Config, type DeepPartial } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import { createLogger } from '../../src/observability/logger';
 import { ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
@@ -43,11 +43,11 @@ const sinks: S3Sink[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
 async function harness(label: string, overrides: DeepPartial<Config> = {}): Promise<Harness> {
-  const config = freshConfig(label, {
+  const defaults = freshConfig(label, {
     kafka: { sessionTimeoutMs: 6000 },
     s3Sink: { flushRecords: 400, rotateMs: 2000, rotateRecordMs: 15 * 60_000 },
-    ...overrides,
   });
+  const config = withOverrides(defaults, overrides);
   const kafka = createKafka(config, 'test');
   await ensureTopics(kafka.admin(), pipelineTopics(config));
   const s3 = createS3Client(config);

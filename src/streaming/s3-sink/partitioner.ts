@@ -21,12 +21,22 @@ export function hourlyPartitionPath(time: Date): string {
   return `${DT_KEY}=${iso.slice(0, 10)}/${HOUR_KEY}=${iso.slice(11, 13)}`;
 }
 
+const HOUR_MS = 3_600_000;
+
 export function createHourlyPartitioner(): Partitioner {
+  // Consecutive records nearly always fall in the same hour: remember the last one (saves a toISOString per row).
+  let lastHour = Number.NaN;
+  let lastPath = '';
   return {
     partitionPath(row) {
       const time = row.change_time;
       if (!(time instanceof Date)) throw new Error('row has no change_time: it cannot be partitioned');
-      return hourlyPartitionPath(time);
+      const hour = Math.floor(time.getTime() / HOUR_MS);
+      if (hour !== lastHour) {
+        lastHour = hour;
+        lastPath = hourlyPartitionPath(time);
+      }
+      return lastPath;
     },
   };
 }

@@ -309,7 +309,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: true,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? Math.min(config.topics.partitions, 6),
         eachBatch,
       });
       timer = setInterval(tick, flushCheckMs);

@@ -24,7 +24,9 @@ export function encodeParquet(rows: LakeRow[]): Buffer {
   const columnData: ColumnSource[] = CDC_LAKE_COLUMNS.map((column) => {
     const data = new Array<LakeValue>(rows.length);
     for (let i = 0; i < rows.length; i++) data[i] = rows[i][column.name] ?? null;
-    return { name: column.name, data, type: PARQUET_TYPES[column.type], nullable: true };
+    // Min/max statistics let Athena skip row groups on numbers and times; on strings (ids, enums) they buy
+    // little pruning and cost the most to compute, so they are left out there.
+    return { name: column.name, data, type: PARQUET_TYPES[column.type], nullable: true, statistics: column.type !== 'string' };
   });
   const buffer = parquetWriteBuffer({
     columnData,

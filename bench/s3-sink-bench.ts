@@ -1,0 +1,257 @@
+/**
+ * S3 sink benchmark, each figure beside its baseline measured in the same run:
+ *
+ * 1. Throughput: records/s of the S3 sink (decode, Parquet, PUT to S3, commit) draining a pre-produced
+ *    backlog, against a raw kafkajs consumer (eachBatch, counting bytes) draining the same topic. Alternated,
+ *    3 repetitions each, medians. Both are timed from connect to the last record done (for the sink: in S3
+ *    and committed), so both include the group join.
+ * 2. Memory: the sink as its own process (`node --import tsx src/streaming/s3-sink/main.ts`) draining a
+ *    200k-record backlog with S3_SINK_MAX_BUFFER_BYTES set and count/size rotation out of the way, so only
+ *    the cap bounds the buffer: peak RSS (VmHWM), peak heap and peak buffered bytes against the cap.
+ *
+ *   npx tsx bench/s3-sink-bench.ts          # alone (needs the local stack running)
+ *   BENCH_SCALE=0.2 npx tsx bench/s3-sink-bench.ts
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { createS3Client } from '../src/aws/clients';
+import { configToEnv, loadConfig, withOverrides, type Config, type DeepPartial } from '../src/config';
+import { createKafka } from '../src/kafka/client';
+import { createLogger } from '../src/observability/logger';
+import { scrapeMetrics } from '../src/observability/metrics-scrape';
+import { ensureTopics, pipelineTopics } from '../src/resources/kafka-topics';
+import { ensureBucket } from '../src/resources/s3-bucket';
+import { createS3Sink } from '../src/streaming/s3-sink/s3-sink';
+import { cdcMessage, makeCdcEvents, produceMessages, waitFor, waitForCommittedToEnd } from '../test/streaming/s3-sink-support';
+import { median, type BenchRow } from './types';
+
+const REPETITIONS = 3;
+const MiB = 1024 * 1024;
+
+function scale(): number {
+  const value = Number(process.env.BENCH_SCALE ?? '1');
+  return Number.isFinite(value) && value > 0 ? value : 1;
+}
+
+function benchConfig(label: string, overrides: DeepPartial<Config> = {}): Config {
+  const id = `bench-${label}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const base = withOverrides(loadConfig(), {
+    topics: { events: `${id}.events`, eventsDlq: `${id}.events.dlq`, cdc: `${id}.cdc`, cdcDlq: `${id}.cdc.dlq` },
+    lake: { bucket: id.slice(0, 63) },
+    kafka: { clientId: id },
+    logLevel: 'warn',
+  });
+  return withOverrides(base, overrides);
+}
+
+async function prepare(config: Config, records: number): Promise<Kafka> {
+  const kafka = createKafka(config, 'bench');
+  await ensureTopics(kafka.admin(), pipelineTopics(config));
+  const s3 = createS3Client(config);
+  await ensureBucket(s3, config);
+  s3.destroy();
+  // Change times 50 ms apart: record-time rotation (15 min) cuts too, as it would on a real backlog.
+  const events = makeCdcEvents(records, { spacingMs: 50, orders: Math.ceil(records / 4) });
+  for (let i = 0; i < events.length; i += 20_000) {
+    await produceMessages(kafka, config.topics.cdc, events.slice(i, i + 20_000).map(cdcMessage), 1000);
+  }
+  return kafka;
+}
+
+async function deleteTopics(kafka: Kafka, config: Config) {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: pipelineTopics(config).map((t) => t.topic) }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+/** The baseline: a kafkajs consumer that only counts what it drains. */
+async function rawDrain(kafka: Kafka, config: Config, groupId: string, records: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 1000 });
+  let count = 0;
+  let bytes = 0;
+  const started = process.hrtime.bigint();
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  await consumer.connect();
+  await consumer.subscribe({ topics: [config.topics.cdc], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: 3,
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) bytes += message.value?.length ?? 0;
+      count += batch.messages.length;
+      if (count >= records) done();
+    },
+  });
+  await finished;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await consumer.disconnect();
+  if (bytes === 0) throw new Error('raw consumer read no bytes');
+  return records / seconds;
+}
+
+/** The sink, in process, from start to the last record in S3 (committed). */
+async function sinkDrain(kafka: Kafka, config: Config, groupId: string, records: number): Promise<{ rate: number; objects: number }> {
+  const sink = createS3Sink({ config, logger: createLogger('bench-s3-sink', config), kafka, groupId });
+  const started = process.hrtime.bigint();
+  await sink.start();
+  await waitFor('the sink to write every record', async () => (sink.stats().rowsOut >= records ? true : undefined), 600_000, 10);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const { objectsWritten, rowsOut } = sink.stats();
+  await sink.stop();
+  if (rowsOut !== records) throw new Error(`sink wrote ${rowsOut} rows, expected ${records}`);
+  return { rate: records / seconds, objects: objectsWritten };
+}
+
+async function throughput(records: number): Promise<BenchRow[]> {
+  // rotateMs 500: the tail of each partition waits at most that (plus a tick) for the wall-clock flush.
+  const config = benchConfig('s3tput', { s3Sink: { rotateMs: 500 } });
+  const kafka = await prepare(config, records);
+  const raw: number[] = [];
+  const sink: number[] = [];
+  let objects = 0;
+  try {
+    for (let rep = 1; rep <= REPETITIONS; rep++) {
+      raw.push(await rawDrain(kafka, config, `${config.kafka.clientId}-raw-${rep}`, records));
+      // A fresh prefix per repetition: each run writes a new lake (no earlier cuts to replay).
+      const repConfig = withOverrides(config, { lake: { prefix: `bench-rep-${rep}` } });
+      const result = await sinkDrain(kafka, repConfig, `${config.kafka.clientId}-sink-${rep}`, records);
+      sink.push(result.rate);
+      objects = result.objects;
+      console.error(`  rep ${rep}: raw ${Math.round(raw[rep - 1])} records/s, sink ${Math.round(result.rate)} records/s (${result.objects} objects)`);
+    }
+  } finally {
+    await deleteTopics(kafka, config);
+  }
+  const value = median(sink);
+  const baseline = median(raw);
+  return [
+    {
+      name: `S3 sink records/s (Parquet+snappy, ${config.topics.partitions} partitions, ${records.toLocaleString('en-US')}-record backlog, flush ${config.s3Sink.flushRecords})`,
+      value,
+      unit: 'records/s',
+      baseline,
+      baselineName: 'raw kafkajs consumer draining the same topic',
+      ratio: value / baseline,
+      target: '>= 0.7',
+      note: `median of ${REPETITIONS}; sink runs ${sink.map((r) => Math.round(r)).join(', ')}; raw runs ${raw.map((r) => Math.round(r)).join(', ')}; ${objects} objects per run`,
+    },
+  ];
+}
+
+function procStatus(pid: number): { rss: number; hwm: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 'NaN') * 1024;
+    const status = { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+    // A process that has exited but is not reaped yet has no memory lines.
+    return Number.isFinite(status.rss) && Number.isFinite(status.hwm) ? status : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function memory(records: number): Promise<BenchRow[]> {
+  const cap = 32 * MiB;
+  const config = benchConfig('s3mem', {
+    s3Sink: { maxBufferBytes: cap, flushRecords: 10_000_000, flushBytes: 1024 * MiB, rotateMs: 5000, rotateRecordMs: 0 },
+    metricsPort: 0,
+    logLevel: 'info',
+  });
+  const kafka = await prepare(config, records);
+  const root = join(__dirname, '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/streaming/s3-sink/main.ts'], {
+    cwd: root,
+    env: { ...process.env, ...configToEnv(config) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let metricsUrl: string | undefined;
+  let startupRss: number | undefined;
+  let lastStats: Record<string, unknown> | undefined;
+  let pending = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (typeof entry.metricsUrl === 'string') {
+          metricsUrl = entry.metricsUrl;
+          startupRss = procStatus(child.pid!)?.rss;
+        }
+        if (entry.msg === 's3 sink stopped') lastStats = entry;
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  let peakHeap = 0;
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    const status = procStatus(child.pid!);
+    if (status) peakRss = Math.max(peakRss, status.hwm, status.rss);
+    if (metricsUrl) {
+      void scrapeMetrics(metricsUrl).then((totals) => {
+        peakHeap = Math.max(peakHeap, totals?.get('nodejs_heap_size_used_bytes') ?? 0);
+      });
+    }
+  }, 100);
+  const started = Date.now();
+  try {
+    await waitForCommittedToEnd(kafka, `${config.kafka.clientId}-s3-sink`, config.topics.cdc, 900_000);
+    const seconds = (Date.now() - started) / 1000;
+    child.kill('SIGTERM');
+    const code = await exited;
+    if (code !== 0) throw new Error(`the sink exited with ${code}`);
+    const maxBuffered = Number(lastStats?.maxBufferedBytes ?? Number.NaN);
+    const pauses = Number(lastStats?.fetchPauses ?? Number.NaN);
+    return [
+      {
+        name: `S3 sink peak RSS draining a ${records.toLocaleString('en-US')}-record backlog`,
+        value: peakRss / MiB,
+        unit: 'MiB',
+        baseline: cap / MiB,
+        baselineName: 'S3_SINK_MAX_BUFFER_BYTES',
+        ratio: peakRss / cap,
+        note: `RSS at startup ${((startupRss ?? Number.NaN) / MiB).toFixed(0)} MiB; peak heap used ${(peakHeap / MiB).toFixed(0)} MiB; ${Math.round(records / seconds)} records/s; ${pauses} fetch pauses`,
+      },
+      {
+        name: 'S3 sink peak buffered bytes (its own accounting) under the same backlog',
+        value: maxBuffered / MiB,
+        unit: 'MiB',
+        baseline: cap / MiB,
+        baselineName: 'S3_SINK_MAX_BUFFER_BYTES',
+        ratio: maxBuffered / cap,
+        target: '<= 1 + one check interval',
+      },
+    ];
+  } finally {
+    clearInterval(sampler);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await deleteTopics(kafka, config);
+  }
+}
+
+export async function runS3SinkBench(): Promise<BenchRow[]> {
+  const factor = scale();
+  const rows = await throughput(Math.round(100_000 * factor));
+  rows.push(...(await memory(Math.round(200_000 * factor))));
+  return rows;
+}
+
+if (require.main === module) {
+  runS3SinkBench()
+    .then((rows) => {
+      for (const row of rows) console.log(JSON.stringify(row));
+    })
+    .catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
+}
