@@ -73,6 +73,10 @@ describe('crash recovery and scale-out', () => {
     const expected = plain(Object.fromEntries(report.expectedStates));
     const items = await waitForOrders(aws.dynamodb, config.dynamodb.ordersTable, report.expectedStates, 120_000);
     expect(items).toEqual(expected);
+    // SIGTERM: finish the chunk in hand, commit, leave the group, exit 0.
+    for (const child of children.filter((c) => c.child.exitCode === null && c.child.signalCode === null)) {
+      expect(await child.terminate()).toBe(0);
+    }
   });
 
   it('CDC relay: two instances, the shard holder killed with -9 mid-run; every change on the topic exactly once', async () => {
@@ -120,5 +124,10 @@ describe('crash recovery and scale-out', () => {
     const ids = messages.map((m) => (JSON.parse(m.value!.toString()) as CdcEvent).eventId!);
     expect(new Set(ids).size).toBe(ids.length); // no duplicates despite the kill
     expect(new Set(ids)).toEqual(new Set(records.map((r) => r.eventID!)));
+    // SIGTERM: publish and checkpoint the page in hand, free the lease, exit 0.
+    for (const child of children.filter((c) => c.child.exitCode === null && c.child.signalCode === null)) {
+      expect(await child.terminate()).toBe(0);
+    }
+    expect((await leases.list(streamArn)).filter((l) => l.leaseOwner)).toEqual([]);
   });
 });
