@@ -53,7 +53,7 @@ interface Partition {
   start: number;
 }
 
-function partitions(hours: number): Partition[] {
+export function partitions(hours: number): Partition[] {
   return Array.from({ length: hours }, (_, i) => {
     const start = START + i * 3_600_000;
     const iso = new Date(start).toISOString();
@@ -62,7 +62,7 @@ function partitions(hours: number): Partition[] {
 }
 
 /** Deterministic CDC rows of one object: every lake column, change_time inside the object's hour. */
-function columnsFor(objectIndex: number, rows: number, partition: Partition): Record<string, unknown[]> {
+export function columnsFor(objectIndex: number, rows: number, partition: Partition): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = Object.fromEntries(CDC_LAKE_COLUMNS.map((c) => [c.name, []]));
   for (let i = 0; i < rows; i++) {
     const n = objectIndex * rows + i;
@@ -89,7 +89,7 @@ function columnsFor(objectIndex: number, rows: number, partition: Partition): Re
   return out;
 }
 
-function parquetObject(columns: Record<string, unknown[]>): Uint8Array {
+export function parquetObject(columns: Record<string, unknown[]>): Uint8Array {
   const typeOf = { string: 'STRING', bigint: 'INT64', double: 'DOUBLE', timestamp: 'TIMESTAMP' } as const;
   return new Uint8Array(
     parquetWriteBuffer({

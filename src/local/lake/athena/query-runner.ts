@@ -92,14 +92,14 @@ export function createQueryRunner(deps: {
     for (const [token, id] of state.clientTokens) if (!state.queries.has(id)) state.clientTokens.delete(token);
   };
 
-  const end = (record: QueryExecutionRecord, state2: 'SUCCEEDED' | 'FAILED' | 'CANCELLED', reason?: string, category?: 'USER' | 'SYSTEM') => {
+  const end = (record: QueryExecutionRecord, final: 'SUCCEEDED' | 'FAILED' | 'CANCELLED', reason?: string, category?: 'USER' | 'SYSTEM') => {
     const now = nowEpochSeconds();
     record.Status = {
-      State: state2,
+      State: final,
       SubmissionDateTime: record.Status.SubmissionDateTime,
       CompletionDateTime: now,
       ...(reason !== undefined ? { StateChangeReason: reason } : {}),
-      ...(state2 === 'FAILED' && reason !== undefined
+      ...(final === 'FAILED' && reason !== undefined
         ? {
             AthenaError: {
               ErrorCategory: ERROR_CATEGORY[category ?? 'USER'],
