@@ -26,6 +26,7 @@ import {
   allRows,
   crawl,
   type LakeHarness,
+  jsonLinesOf,
   orderRows,
   type OrderRow,
   parquetOf,
@@ -56,13 +57,15 @@ beforeAll(async () => {
     await put(h.aws.s3, h.bucket, `lake/orders/dt=${dt}/hour=${hour}/part-0.parquet`, parquetOf(rows));
   }
   await put(h.aws.s3, h.bucket, 'big/many_rows/part-0.parquet', parquetOf(orderRows(2500, 'big')));
+  await put(h.aws.s3, h.bucket, 'json/order_events/dt=2024-01-01/a.json.gz', jsonLinesOf(orderRows(40, 'j1'), true));
+  await put(h.aws.s3, h.bucket, 'json/order_events/dt=2024-01-02/a.jsonl', jsonLinesOf(orderRows(60, 'j2', true)));
   const crawler = `athena-${suffix()}`;
   await h.aws.glue.send(
     new CreateCrawlerCommand({
       Name: crawler,
       Role: 'role',
       DatabaseName: db,
-      Targets: { S3Targets: [{ Path: `s3://${h.bucket}/lake/` }, { Path: `s3://${h.bucket}/big/` }] },
+      Targets: { S3Targets: [{ Path: `s3://${h.bucket}/lake/` }, { Path: `s3://${h.bucket}/big/` }, { Path: `s3://${h.bucket}/json/` }] },
     }),
   );
   const crawled = await crawl(h.aws.glue, crawler);
@@ -93,6 +96,14 @@ describe('Athena queries over crawled tables', () => {
 
     const perHour = await select(h, 'SELECT dt, hour, count(*) FROM orders GROUP BY dt, hour ORDER BY dt, hour', db);
     expect(perHour).toEqual(PARTITIONS.map(({ dt, hour }, i) => [dt, hour, String(100 + i * 10)]));
+  });
+
+  test('JSON-lines tables (gzip or not, camelCase keys, a column only some files have) are queried too', async () => {
+    const rows = await select(h, 'SELECT dt, count(*), count(channel), sum(quantity), min(orderid) FROM order_events GROUP BY dt ORDER BY dt', db);
+    expect(rows).toEqual([
+      ['2024-01-01', '40', '0', String(orderRows(40, 'j1').reduce((n, r) => n + Number(r.quantity), 0)), 'j1-0'],
+      ['2024-01-02', '60', '60', String(orderRows(60, 'j2').reduce((n, r) => n + Number(r.quantity), 0)), 'j2-0'],
+    ]);
   });
 
   test('results carry Athena column names and types, and land in S3 as CSV + metadata', async () => {
@@ -197,7 +208,7 @@ describe('Athena queries over crawled tables', () => {
     const tables = await runQuery(h, `SHOW TABLES IN ${db}`, 'default');
     expect(tables.StatementType).toBe('UTILITY');
     expect(tables.ResultConfiguration?.OutputLocation).toMatch(/\.txt$/);
-    expect((await allRows(h.aws.athena, tables.QueryExecutionId ?? '')).rows).toEqual([['many_rows'], ['orders']]);
+    expect((await allRows(h.aws.athena, tables.QueryExecutionId ?? '')).rows).toEqual([['many_rows'], ['order_events'], ['orders']]);
     const describe = await allRows(h.aws.athena, (await runQuery(h, 'DESCRIBE orders', db)).QueryExecutionId ?? '');
     expect(describe.rows.map((r) => `${r[0]}:${r[1]}`)).toEqual([
       'order_id:string',
