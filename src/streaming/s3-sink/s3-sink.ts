@@ -196,7 +196,6 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       return { record: { offset, row: toLakeRow(event), changeId: changeId(event), bytes } };
     } catch (error) {
       if (!(error instanceof InvalidCdcRecordError)) throw error;
-      metrics.deadLetter(error.reason);
       return {
         record: { offset, bytes: 0 },
         letter: {
@@ -246,7 +245,10 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
         const decoded = chunk.map((message) => decode(partition, message));
         const letters = decoded.flatMap((d) => (d.letter ? [d.letter] : []));
         // Dead letters are acknowledged before the segment that holds their offsets can be committed.
-        if (letters.length > 0 && dlq) await dlq.publishAll(letters);
+        if (letters.length > 0 && dlq) {
+          await dlq.publishAll(letters);
+          for (const letter of letters) metrics.deadLetter(letter.reason.split(':')[0]);
+        }
         await writer.write(decoded.map((d) => d.record));
         updateBuffered();
         await relieveMemory();
@@ -296,7 +298,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         dropWriters('group joined');
         assigned = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
-        log.info({ partitions: assigned, generation: event.payload.groupId }, 'partitions assigned');
+        log.info({ partitions: assigned, memberId: event.payload.memberId }, 'partitions assigned');
       });
       consumer.on(consumer.events.CRASH, (event) => {
         const { error, restart } = event.payload;
