@@ -1,0 +1,14 @@
+/**
+ * Prints the configuration table of the README from ENV_SPEC (the one source of truth for variable names,
+ * defaults and meanings): `npx tsx scripts/config-table.ts`. test/ops/readme.test.ts checks the README holds it.
+ */
+import { ENV_SPEC } from '../src/config';
+
+export function configTable(): string {
+  const rows = Object.entries(ENV_SPEC).map(
+    ([name, spec]) => `| \`${name}\` | ${spec.default === '' ? '(empty)' : `\`${spec.default}\``} | ${spec.doc.replace(/\|/g, '\\|')} |`,
+  );
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+if (require.main === module) console.log(configTable());
