@@ -67,7 +67,11 @@ export const MAX_QUERY_ROWS = 10_000;
 
 export const queryArgsSchema = z.strictObject({
   /** One read-only statement: SELECT, WITH … SELECT, SHOW, DESCRIBE or EXPLAIN. */
-  sql: z.string().trim().min(1, 'is required (one read-only SQL statement)').max(MAX_SQL_LENGTH),
+  sql: z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required (one read-only SQL statement)' : 'must be a string') })
+    .trim()
+    .min(1, 'is required (one read-only SQL statement)')
+    .max(MAX_SQL_LENGTH),
   /** Database the query runs in (default: GLUE_DATABASE of the worker). */
   database: resourceName.optional(),
   /** Rows returned in the result (default 1000); the full result stays in S3. */
