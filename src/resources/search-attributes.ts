@@ -5,14 +5,21 @@
  * in their memo, so nothing fails on a namespace that lacks them (e.g. Temporal Cloud without admin rights).
  */
 import type { ConnectionLike } from '@temporalio/client';
-
-type Connection = Pick<ConnectionLike, 'operatorService'>;
 import { temporal } from '@temporalio/proto';
+import { TEMPORAL_SEARCH_ATTRIBUTES } from '../local/temporal-search-attributes';
 import type { EnsureOutcome } from './outcome';
 
-export const PIPELINE_SEARCH_ATTRIBUTES = ['PipelineWorkflowKind', 'PipelineRunTarget'] as const;
+type Connection = Pick<ConnectionLike, 'operatorService'>;
+type AttributeName = keyof typeof TEMPORAL_SEARCH_ATTRIBUTES;
+type AttributeType = (typeof TEMPORAL_SEARCH_ATTRIBUTES)[AttributeName];
 
-const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+/** The same list the local dev server registers at start: one definition of the names and types. */
+export const PIPELINE_SEARCH_ATTRIBUTES = Object.keys(TEMPORAL_SEARCH_ATTRIBUTES) as AttributeName[];
+
+const { IndexedValueType } = temporal.api.enums.v1;
+const INDEXED_TYPES: Record<AttributeType, temporal.api.enums.v1.IndexedValueType> = {
+  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+};
 
 async function registered(connection: Connection, namespace: string): Promise<Set<string>> {
   const response = await connection.operatorService.listSearchAttributes({ namespace });
@@ -51,7 +58,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     try {
       await connection.operatorService.addSearchAttributes({
         namespace,
-        searchAttributes: Object.fromEntries(missing.map((n) => [n, KEYWORD])),
+        searchAttributes: Object.fromEntries(missing.map((n) => [n, INDEXED_TYPES[TEMPORAL_SEARCH_ATTRIBUTES[n]]])),
       });
     } catch (error) {
       // Another run registered them in between: fine. Anything else: the namespace does not let us.

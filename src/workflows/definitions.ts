@@ -7,10 +7,14 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
+import type { TEMPORAL_SEARCH_ATTRIBUTES } from '../local/temporal-search-attributes';
 import type { BackfillProgress, WorkflowKind } from './types';
 
-export const PIPELINE_KIND = defineSearchAttributeKey('PipelineWorkflowKind', SearchAttributeType.KEYWORD);
-export const PIPELINE_TARGET = defineSearchAttributeKey('PipelineRunTarget', SearchAttributeType.KEYWORD);
+/** Checked against the list the dev server registers (src/local/temporal-search-attributes.ts): one source of names. */
+type RegisteredName = keyof typeof TEMPORAL_SEARCH_ATTRIBUTES;
+
+export const PIPELINE_KIND = defineSearchAttributeKey('PipelineWorkflowKind' satisfies RegisteredName, SearchAttributeType.KEYWORD);
+export const PIPELINE_TARGET = defineSearchAttributeKey('PipelineRunTarget' satisfies RegisteredName, SearchAttributeType.KEYWORD);
 /** Set by the server on every run a schedule starts: the action's nominal time. */
 export const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
