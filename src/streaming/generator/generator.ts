@@ -179,8 +179,9 @@ export function createGenerator(options: GeneratorOptions): Generator {
       }
       counts.batches += 1;
       counts.messagesSent += batch.length;
+      const byKind = new Map<string, number>();
       for (const message of batch) {
-        metrics.sent.inc({ kind: message.kind });
+        byKind.set(message.kind, (byKind.get(message.kind) ?? 0) + 1);
         if (message.kind === 'valid') {
           counts.validEvents += 1;
           if (message.outOfOrder) counts.outOfOrder += 1;
@@ -191,6 +192,7 @@ export function createGenerator(options: GeneratorOptions): Generator {
           counts.malformed[message.kind] += 1;
         }
       }
+      for (const [kind, n] of byKind) metrics.sent.inc({ kind }, n);
     };
 
     await producer.connect();
@@ -199,13 +201,25 @@ export function createGenerator(options: GeneratorOptions): Generator {
     if (options.durationMs !== undefined) deadline = started + options.durationMs;
     try {
       log.info({ rate: options.rate ?? 'max', count: options.count, durationMs: options.durationMs, orders: options.orders }, 'generating');
-      while (!stopRequested && Date.now() < deadline && planner.planned < budget && !planner.exhausted) {
-        await send(planner.nextBatch(perBatch, budget));
+      const more = () => !stopRequested && Date.now() < deadline && planner.planned < budget && !planner.exhausted;
+      let batch = more() ? planner.nextBatch(perBatch, budget) : undefined;
+      while (batch) {
+        const inFlight = send(batch);
+        inFlight.catch(() => undefined); // awaited below; this only keeps it from being reported as unhandled meanwhile
+        let next: PlannedMessage[] | undefined;
+        if (!options.rate) {
+          // Flat out: plan the next batch while this one is on the wire (once kafkajs has written it).
+          await new Promise((resolve) => setImmediate(resolve));
+          next = more() ? planner.nextBatch(perBatch, budget) : undefined;
+        }
+        await inFlight;
         if (options.rate) {
           const due = started + (counts.messagesSent / options.rate) * 1000;
           const wait = Math.min(due - Date.now(), deadline - Date.now());
           if (wait > 0) await sleep(wait);
+          next = more() ? planner.nextBatch(perBatch, budget) : undefined;
         }
+        batch = next;
       }
       // Held-back events are part of the run: without them an out-of-order pair would be half sent.
       await send(planner.drain());
