@@ -337,10 +337,20 @@ export interface PersistentLakeState {
 
 export const STATE_FILE_NAME = 'lake-state.json';
 
+export class LakeStateError extends Error {
+  override readonly name = 'LakeStateError';
+}
+
 /** Loads `<lakeDir>/lake-state.json` (or starts empty) and returns it with its durable writer. */
 export async function loadLakeState(lakeDir: string): Promise<PersistentLakeState> {
   const path = join(lakeDir, STATE_FILE_NAME);
-  const doc = (await readJsonFile(path)) as StateDocument | undefined;
+  let doc: StateDocument | undefined;
+  try {
+    doc = (await readJsonFile(path)) as StateDocument | undefined;
+  } catch (error) {
+    // Never start over silently: the file holds the catalog and the query history.
+    throw new LakeStateError(`cannot read ${path}: ${(error as Error).message} (repair it, or move it away to start with an empty catalog)`);
+  }
   const state = doc ? fromDocument(doc) : emptyLakeState();
   const recovered = recoverInterrupted(state);
   const file = createStateFile(path, () => toDocument(state));
