@@ -100,6 +100,18 @@ describe('generator against Kafka', () => {
     expect(report.messagesSent).toBeGreaterThan(900);
   });
 
+  it('stops early on stop() and still reports exactly what was acknowledged', async () => {
+    env = await provision(freshConfig('gen-stop'), { tables: false });
+    const generator = createGenerator({ config: env.config, kafka: env.kafka, logger, rate: 500, durationMs: 60_000, outOfOrder: 0.2, seed: 2 });
+    await generator.start();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await generator.stop();
+    const report = await generator.done;
+    expect(report.elapsedMs).toBeLessThan(10_000);
+    expect(report.messagesSent).toBeGreaterThan(200);
+    expect(await readTopic(env.kafka, env.config.topics.events, { expected: report.messagesSent })).toHaveLength(report.messagesSent);
+  });
+
   it('refuses options without a stop condition or with a bad probability', () => {
     const base = { config: freshConfig('gen-opts'), kafka: undefined as never, logger };
     expect(() => createGenerator(base)).toThrow(GeneratorOptionsError);
