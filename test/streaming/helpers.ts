@@ -77,6 +77,10 @@ export async function provision(
         const existing = new Set(await admin.listTopics());
         const topics = pipelineTopics(config).map((t) => t.topic).filter((t) => existing.has(t));
         if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+        // The test's consumer groups (sinks, relay checkpoint groups) are all prefixed with its client id.
+        const { groups } = await admin.listGroups();
+        const ours = groups.map((g) => g.groupId).filter((id) => id.startsWith(config.kafka.clientId));
+        if (ours.length > 0) await admin.deleteGroups(ours).catch(() => undefined);
       } finally {
         await admin.disconnect();
       }
@@ -165,7 +169,7 @@ export async function readTopic(
   topic: string,
   { expected, idleMs = 3_000, timeoutMs = 60_000 }: { expected?: number; idleMs?: number; timeoutMs?: number } = {},
 ): Promise<ReadMessage[]> {
-  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({ groupId: `${topic}-reader-${Date.now()}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 200 });
   const messages: ReadMessage[] = [];
   let lastArrival = Date.now();
   await consumer.connect();
