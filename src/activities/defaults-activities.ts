@@ -3,12 +3,17 @@
  * environment (it must be deterministic), so a workflow started with `{}` asks its worker through this local
  * activity; the answer is recorded in the history, so a replay sees the same defaults.
  */
+import type { Client } from '@temporalio/client';
 import { CDC_TABLE_FOLDER, type Config } from '../config';
+import { hasPipelineSearchAttributes } from '../resources/search-attributes';
 import type { ControlPlaneDefaults } from '../workflows/types';
 import { listReports, REPORTS_DIR } from './report-catalog';
 
-export function createDefaultsActivities(deps: { config: Config; reportsDir?: string }) {
+export function createDefaultsActivities(deps: { config: Config; reportsDir?: string; temporal?: Client }) {
   const { config } = deps;
+  // Asked on every call (one cheap RPC per run): provisioning may have registered them a moment ago.
+  const searchAttributes = async (): Promise<boolean> =>
+    deps.temporal ? hasPipelineSearchAttributes(deps.temporal.connection, config.temporal.namespace) : false;
   return {
     async resolveDefaults(): Promise<ControlPlaneDefaults> {
       return {
@@ -24,6 +29,7 @@ export function createDefaultsActivities(deps: { config: Config; reportsDir?: st
         reports: listReports(deps.reportsDir ?? REPORTS_DIR),
         crawlIntervalMinutes: config.schedules.crawlIntervalMinutes,
         reportIntervalMinutes: config.schedules.reportIntervalMinutes,
+        searchAttributes: await searchAttributes(),
       };
     },
   };

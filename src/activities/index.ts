@@ -28,7 +28,7 @@ export function createControlPlaneActivities(deps: ControlPlaneActivityDeps) {
   const { config, aws } = deps;
   const logger = deps.logger ?? createLogger('control-plane-activities', config);
   return {
-    ...createDefaultsActivities({ config, reportsDir: deps.reportsDir }),
+    ...createDefaultsActivities({ config, reportsDir: deps.reportsDir, temporal: deps.temporal }),
     ...createProvisionActivities({
       config,
       dynamodb: aws.dynamodb,

@@ -15,7 +15,7 @@ import { continueAsNew, executeChild, proxyActivities, setHandler, workflowInfo 
 import type { BackfillActivities } from '../activities/backfill-activities';
 import { backfillArgsSchema, type BackfillArgs } from './args';
 import { crawl } from './crawl-workflow';
-import { workerDefaults } from './defaults';
+import { tagRun, workerDefaults } from './defaults';
 import { backfillProgressQuery, PIPELINE_KIND, pipelineMemo, pipelineSearchAttributes } from './definitions';
 import type { BackfillProgress, BackfillResult, CrawlResult, SegmentCursor } from './types';
 import { parseWorkflowArgs } from './validation';
@@ -79,6 +79,7 @@ async function initialState(args: BackfillArgs): Promise<BackfillState> {
   const snapshotId = args.snapshotId ?? snapshotIdFor(workflowInfo().startTime);
   const table = args.table ?? defaults.ordersTable;
   const bucket = defaults.bucket;
+  tagRun('backfill', table, defaults);
   const { estimatedItems } = await planning.planBackfill({ table, bucket });
   const totalSegments = args.segments ?? 4;
   return {

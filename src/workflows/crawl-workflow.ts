@@ -12,7 +12,7 @@
 import { ApplicationFailure, continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { CrawlerActivities } from '../activities/crawler-activities';
 import { crawlArgsSchema } from './args';
-import { workerDefaults } from './defaults';
+import { tagRun, workerDefaults } from './defaults';
 import type { CrawlResult, LastCrawlInfo } from './types';
 import { parseWorkflowArgs } from './validation';
 
@@ -52,7 +52,9 @@ export async function crawl(input?: unknown, progress?: CrawlProgress): Promise<
   const pollMs = (args.pollIntervalSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
   let state = progress;
   if (!state) {
-    const crawler = args.crawler ?? (await workerDefaults()).crawler;
+    const defaults = await workerDefaults();
+    const crawler = args.crawler ?? defaults.crawler;
+    tagRun('crawl', crawler, defaults);
     const before = await glue.getCrawlerStatus({ crawler });
     const { started } = await glue.startCrawler({ crawler });
     state = {

@@ -10,6 +10,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { ProvisionActivities } from '../activities/provision-activities';
 import type { EnsureOutcome } from '../resources/outcome';
 import { provisionArgsSchema } from './args';
+import { tagRun, workerDefaults } from './defaults';
 import type { ProvisionResult } from './types';
 import { parseWorkflowArgs } from './validation';
 
@@ -30,6 +31,8 @@ const resources = proxyActivities<ProvisionActivities>({
 
 export async function provision(input?: unknown): Promise<ProvisionResult> {
   const args = parseWorkflowArgs('provision', provisionArgsSchema, input);
+  const defaults = await workerDefaults();
+  tagRun('provision', defaults.taskQueue, defaults);
   const [topics, tables, bucket] = await Promise.all([
     resources.ensureKafkaTopics(),
     resources.ensureDynamoTables(),

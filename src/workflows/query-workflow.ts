@@ -9,7 +9,7 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { QueryActivities } from '../activities/query-activities';
 import { queryArgsSchema } from './args';
-import { workerDefaults } from './defaults';
+import { tagRun, workerDefaults } from './defaults';
 import type { QueryResult } from './types';
 import { assertReadOnly, parseWorkflowArgs } from './validation';
 
@@ -20,6 +20,8 @@ export async function query(input?: unknown): Promise<QueryResult> {
   const args = parseWorkflowArgs('query', queryArgsSchema, input);
   assertReadOnly(args.sql);
   const defaults = await workerDefaults();
+  const database = args.database ?? defaults.database;
+  tagRun('query', database, defaults);
   const timeoutSeconds = args.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   const athena = proxyActivities<QueryActivities>({
     // The activity stops the query itself at timeoutSeconds; this bound only catches a stuck activity.
@@ -39,7 +41,7 @@ export async function query(input?: unknown): Promise<QueryResult> {
   });
   return athena.runQuery({
     sql: args.sql,
-    database: args.database ?? defaults.database,
+    database,
     workgroup: defaults.workgroup,
     maxRows: args.maxRows ?? DEFAULT_MAX_ROWS,
     timeoutSeconds,

@@ -10,7 +10,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ReportActivities } from '../activities/report-activities';
 import { reportArgsSchema } from './args';
-import { workerDefaults } from './defaults';
+import { tagRun, workerDefaults } from './defaults';
 import { SCHEDULED_START_TIME } from './definitions';
 import type { ReportSummary } from './types';
 import { invalidArgument, parseWorkflowArgs } from './validation';
@@ -50,6 +50,7 @@ export async function report(input?: unknown): Promise<ReportSummary> {
   const reportTime = toMinute(args.reportTime ? new Date(args.reportTime) : (scheduled ?? workflowInfo().startTime));
   const windowStart = new Date(reportTime.getTime() - (args.windowHours ?? DEFAULT_WINDOW_HOURS) * 3_600_000);
   const database = args.database ?? defaults.database;
+  tagRun('report', database, defaults);
 
   const reports = await Promise.all(
     names.map((name) =>

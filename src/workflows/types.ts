@@ -23,6 +23,8 @@ export interface ControlPlaneDefaults {
   reports: string[];
   crawlIntervalMinutes: number;
   reportIntervalMinutes: number;
+  /** Whether the namespace has the pipeline search attributes (runs then tag themselves with them). */
+  searchAttributes: boolean;
 }
 
 export interface ProvisionResult {

@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createKafka } from '../../src/kafka/client';
 import { pipelineTopics } from '../../src/resources/kafka-topics';
 import { scheduleIds } from '../../src/resources/schedules';
+import { PIPELINE_KIND } from '../../src/workflows/definitions';
 import type { ProvisionResult } from '../../src/workflows/types';
 import { uniqueSuffix } from '../support/fresh-config';
 import { cleanupAws, controlConfig, startHarness, startLake, type ControlPlaneHarness, type LakeEndpoint } from './support';
@@ -67,7 +68,16 @@ describe('provision workflow', () => {
     for (const o of first.outcomes.filter((x) => x.kind !== 'temporal-search-attribute')) expect(o.action).toBe('created');
     expect(first.changed).toBe(true);
 
-    const second = await run();
+    const secondId = `provision-${uniqueSuffix()}`;
+    const second = (await client.workflow.execute('provision', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: secondId,
+      args: [{}],
+    })) as ProvisionResult;
+    // Started without memo or search attributes (like `temporal workflow start`): the run tagged itself.
+    const described = await client.workflow.getHandle(secondId).describe();
+    expect(described.memo).toMatchObject({ pipelineWorkflowKind: 'provision', pipelineRunTarget: config.temporal.taskQueue });
+    expect(described.typedSearchAttributes.get(PIPELINE_KIND)).toBe('provision');
     expect(second.outcomes.map((o) => `${o.kind}:${o.name}`).sort()).toEqual([...kinds].sort());
     expect(second.outcomes.filter((o) => o.action !== 'exists')).toEqual([]);
     expect(second).toMatchObject({ created: 0, updated: 0, changed: false });
