@@ -1,0 +1,102 @@
+/**
+ * `npm run bench`: every benchmark of the project, each figure beside its baseline measured in the same run,
+ * printed as one markdown table with the date and the machine (and saved to bench/results/latest.md).
+ * Needs the local stack: it is started (and stopped afterwards) if it is not already up.
+ *
+ *   npm run bench                      # everything
+ *   npm run bench -- --only lake,s3    # some sections
+ *   BENCH_SCALE=0.1 npm run bench      # smaller data sets for a quick look
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import type { BenchRow } from './types';
+
+interface Section {
+  key: string;
+  title: string;
+  run: () => Promise<BenchRow[]>;
+}
+
+const sections: Section[] = [
+  {
+    key: 'streaming',
+    title: 'Streaming: generator and DynamoDB sink',
+    run: async () => (await import('./streaming-bench')).runStreamingBench(),
+  },
+  { key: 's3', title: 'Streaming: S3 sink', run: async () => (await import('./s3-sink-bench')).runS3SinkBench() },
+  { key: 'lake', title: 'Local Glue + Athena', run: async () => (await import('./lake-bench')).runLakeBench({}) },
+  {
+    key: 'backfill',
+    title: 'Backfill workflow',
+    run: async () => (await import('./backfill-bench')).runBackfillBench({}),
+  },
+];
+
+function format(value: number | undefined, digits = 2): string {
+  if (value === undefined || Number.isNaN(value)) return '';
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
+  return value.toFixed(digits).replace(/\.?0+$/, '') || '0';
+}
+
+function machine(): string {
+  const cpu = cpus();
+  return `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
+}
+
+async function run() {
+  const program = new Command()
+    .option('--only <sections>', `comma-separated sections: ${sections.map((s) => s.key).join(', ')}`)
+    .option('--no-stack', 'do not start the local stack (use the one already running)')
+    .parse(process.argv);
+  const options = program.opts<{ only?: string; stack: boolean }>();
+  const chosen = options.only ? options.only.split(',').map((s) => s.trim()) : sections.map((s) => s.key);
+  const unknown = chosen.filter((key) => !sections.some((s) => s.key === key));
+  if (unknown.length > 0) throw new Error(`unknown bench section(s): ${unknown.join(', ')}`);
+
+  const { loadConfig } = await import('../src/config');
+  const { ensureStackUp } = await import('../src/local');
+  const config = loadConfig();
+  const stack = options.stack ? await ensureStackUp(config) : undefined;
+
+  const started = new Date();
+  const lines: string[] = [
+    `Benchmarks — ${started.toISOString().slice(0, 10)} — ${machine()}`,
+    '',
+    '| section | measurement | value | baseline (same run) | ratio | target |',
+    '|---|---|---|---|---|---|',
+  ];
+  let failed = 0;
+  try {
+    for (const section of sections.filter((s) => chosen.includes(s.key))) {
+      console.error(`\n== ${section.title} ==`);
+      try {
+        const rows = await section.run();
+        for (const row of rows) {
+          const baseline = row.baseline !== undefined ? `${format(row.baseline)} ${row.unit} (${row.baselineName ?? 'baseline'})` : '';
+          lines.push(
+            `| ${section.title} | ${row.name}${row.note ? ` — ${row.note}` : ''} | ${format(row.value)} ${row.unit} | ${baseline} | ${format(row.ratio)} | ${row.target ?? ''} |`,
+          );
+        }
+      } catch (error) {
+        failed++;
+        lines.push(`| ${section.title} | FAILED: ${(error as Error).message.replace(/\|/g, '/')} | | | | |`);
+        console.error(error);
+      }
+    }
+  } finally {
+    await stack?.stopStarted();
+  }
+  const table = lines.join('\n');
+  console.log(`\n${table}\n`);
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.md'), `${table}\n`);
+  if (failed > 0) process.exitCode = 1;
+}
+
+run().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
