@@ -46,6 +46,11 @@ export interface StackService {
   /** One-time data preparation before the first start (e.g. formatting Kafka's storage). */
   prepare?(): Promise<void>;
   launch(): LaunchSpec;
+  /**
+   * Idempotent setup once the service is ready, whoever started it (e.g. Temporal search attributes that a
+   * server started before the list grew does not have yet).
+   */
+  afterReady?(): Promise<void>;
   /** One quick readiness probe (the supervisor polls it). Must not throw. */
   isReady(): Promise<boolean>;
   readonly readyTimeoutMs: number;

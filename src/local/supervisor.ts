@@ -263,10 +263,14 @@ async function executePlan(
 ): Promise<StartOutcome> {
   const say = (message: string) => report({ service: service.name, message });
   if (plan.action === 'skip') return 'unavailable';
-  if (plan.action === 'external') return 'external';
+  if (plan.action === 'external') {
+    await service.afterReady?.();
+    return 'external';
+  }
   if (plan.action === 'wait') {
     await waitReady(service, plan.record);
     say(`already running (pid ${plan.record.pid}, started by ${plan.record.owner})`);
+    await service.afterReady?.();
     return 'already-running';
   }
   await service.prepare?.();
@@ -291,6 +295,7 @@ async function executePlan(
   say(`starting (pid ${child.pid}, log ${service.logFile})`);
   try {
     await waitReady(service, record, child.exited);
+    await service.afterReady?.();
   } catch (error) {
     await stopGroup(child.pid, 2000);
     removePidFile(service.pidFile);

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCAL_HOST } from '../../config';
+import { StackError } from '../errors';
 import { temporalCliPath } from '../installer';
 import { PROJECT_ROOT } from '../paths';
 import { commandOutput } from '../probes';
@@ -57,6 +58,34 @@ export function createTemporalService(ctx: ServiceContext): StackService {
         ]),
       ];
       return { command: temporalCliPath(ctx.paths), args, cwd: PROJECT_ROOT };
+    },
+    // `--search-attribute` only registers at start: a server that was already running (started by hand, or
+    // before the list grew) gets the missing ones here. Registering is idempotent from our side.
+    async afterReady() {
+      const cli = temporalCliPath(ctx.paths);
+      const namespace = ['--address', address, '--namespace', ctx.config.temporal.namespace];
+      const listed = await commandOutput(cli, [
+        'operator',
+        'search-attribute',
+        'list',
+        ...namespace,
+        '-o',
+        'json',
+      ]);
+      if (listed === undefined)
+        throw new StackError(`temporal: could not list the search attributes of ${address}`);
+      const existing =
+        (JSON.parse(listed) as { customAttributes?: Record<string, string> }).customAttributes ?? {};
+      for (const [name, type] of Object.entries(TEMPORAL_SEARCH_ATTRIBUTES)) {
+        if (name in existing) continue;
+        const created = await commandOutput(
+          cli,
+          ['operator', 'search-attribute', 'create', '--name', name, '--type', type, ...namespace],
+          30_000,
+        );
+        if (created === undefined)
+          throw new StackError(`temporal: could not register search attribute ${name} on ${address}`);
+      }
     },
     async isReady() {
       const out = await commandOutput(temporalCliPath(ctx.paths), [
