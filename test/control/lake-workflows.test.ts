@@ -20,7 +20,8 @@ import { ensureWorkgroup } from '../../src/resources/athena';
 import { ensureCdcCrawler, ensureGlueDatabase } from '../../src/resources/glue';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { controlSchedules, ensureSchedule } from '../../src/resources/schedules';
-import type { CrawlResult, QueryResult, ReportSummary } from '../../src/workflows/types';
+import type { BackfillResult, CrawlResult, QueryResult, ReportSummary } from '../../src/workflows/types';
+import { ensureOrdersTable } from '../../src/resources/dynamodb-tables';
 import { uniqueSuffix } from '../support/fresh-config';
 import {
   cdcFixture,
@@ -36,6 +37,7 @@ import {
   controlConfig,
   getObject,
   listKeys,
+  seedOrders,
   startHarness,
   startLake,
   waitFor,
@@ -140,6 +142,21 @@ describe('crawl, report and query workflows', () => {
       expect(root.type).toBe('CrawlerNotFound');
       expect(root.message).toContain('no-such-crawler');
     }, 60_000);
+  });
+
+  describe('backfill with a crawl at the end', () => {
+    it('runs the crawl workflow as a child once the snapshot is complete', async () => {
+      const { aws, config, client } = harness;
+      await ensureOrdersTable(aws.dynamodb, config);
+      await seedOrders(aws.dynamodb, config.dynamodb.ordersTable, 60);
+      const workflowId = `backfill-crawl-${uniqueSuffix()}`;
+      const result = await execute<BackfillResult>('backfill', { snapshotId: 'with-crawl', segments: 2, crawl: true }, workflowId);
+      expect(result.rows).toBe(60);
+      expect(result.crawl).toMatchObject({ crawler: config.glue.crawler, status: 'SUCCEEDED' });
+      const child = await client.workflow.getHandle(`${workflowId}-crawl`).describe();
+      expect(child.status.name).toBe('COMPLETED');
+      expect(child.type).toBe('crawl');
+    }, 90_000);
   });
 
   describe('report', () => {
