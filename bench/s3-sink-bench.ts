@@ -4,10 +4,12 @@
  * 1. Throughput: records/s of the S3 sink (decode, Parquet, PUT to S3, commit) draining a pre-produced
  *    backlog, against a raw kafkajs consumer (eachBatch, counting bytes) draining the same topic. Alternated,
  *    3 repetitions each, medians. Both are timed from connect to the last record done (for the sink: in S3
- *    and committed), so both include the group join.
+ *    and committed), so both include the group join. The same backlog is also drained as JSON lines, and
+ *    the CPU cost per record of each sink stage is measured in process to show where the time goes.
  * 2. Memory: the sink as its own process (`node --import tsx src/streaming/s3-sink/main.ts`) draining a
- *    200k-record backlog with S3_SINK_MAX_BUFFER_BYTES set and count/size rotation out of the way, so only
- *    the cap bounds the buffer: peak RSS (VmHWM), peak heap and peak buffered bytes against the cap.
+ *    200k-record backlog with S3_SINK_MAX_BUFFER_BYTES = 32 MiB and count/size rotation out of the way, so
+ *    only the cap bounds the buffer: peak buffered bytes, peak RSS (VmHWM) and peak heap against the cap,
+ *    once with V8's default heap and once with the old space limited to 96 MiB (it must still drain).
  *
  *   npx tsx bench/s3-sink-bench.ts          # alone (needs the local stack running)
  *   BENCH_SCALE=0.2 npx tsx bench/s3-sink-bench.ts
@@ -24,6 +26,10 @@ import { createLogger } from '../src/observability/logger';
 import { scrapeMetrics } from '../src/observability/metrics-scrape';
 import { ensureTopics, pipelineTopics } from '../src/resources/kafka-topics';
 import { ensureBucket } from '../src/resources/s3-bucket';
+import { decodeCdcRecord } from '../src/streaming/s3-sink/cdc-record';
+import { encodeParquet } from '../src/streaming/s3-sink/formats/parquet';
+import { toLakeRow } from '../src/streaming/s3-sink/lake-row';
+import { createHourlyPartitioner } from '../src/streaming/s3-sink/partitioner';
 import { createS3Sink } from '../src/streaming/s3-sink/s3-sink';
 import { cdcMessage, makeCdcEvents, produceMessages, waitFor, waitForCommittedToEnd } from '../test/streaming/s3-sink-support';
 import { median, type BenchRow } from './types';
@@ -107,38 +113,87 @@ async function sinkDrain(kafka: Kafka, config: Config, groupId: string, records:
   return { rate: records / seconds, objects: objectsWritten };
 }
 
+/** CPU per record of each stage of the sink, in process and without I/O: where the time goes. */
+function stageCosts(records: number): { decode: number; row: number; parquet: number } {
+  const bodies = makeCdcEvents(records, { spacingMs: 50 }).map((event) => Buffer.from(JSON.stringify(event)));
+  const partitioner = createHourlyPartitioner();
+  let best = { decode: Infinity, row: Infinity, parquet: Infinity };
+  for (let round = 0; round < 3; round++) {
+    const t0 = process.hrtime.bigint();
+    const events = bodies.map((body) => decodeCdcRecord(body));
+    const t1 = process.hrtime.bigint();
+    const rows = events.map(toLakeRow);
+    for (const row of rows) partitioner.partitionPath(row);
+    const t2 = process.hrtime.bigint();
+    for (let i = 0; i < rows.length; i += 5000) encodeParquet(rows.slice(i, i + 5000));
+    const t3 = process.hrtime.bigint();
+    const us = (a: bigint, b: bigint) => Number(b - a) / 1e3 / records;
+    best = {
+      decode: Math.min(best.decode, us(t0, t1)),
+      row: Math.min(best.row, us(t1, t2)),
+      parquet: Math.min(best.parquet, us(t2, t3)),
+    };
+  }
+  return best;
+}
+
 async function throughput(records: number): Promise<BenchRow[]> {
   // rotateMs 500: the tail of each partition waits at most that (plus a tick) for the wall-clock flush.
   const config = benchConfig('s3tput', { s3Sink: { rotateMs: 500 } });
   const kafka = await prepare(config, records);
   const raw: number[] = [];
   const sink: number[] = [];
+  const jsonl: number[] = [];
   let objects = 0;
   try {
     for (let rep = 1; rep <= REPETITIONS; rep++) {
       raw.push(await rawDrain(kafka, config, `${config.kafka.clientId}-raw-${rep}`, records));
       // A fresh prefix per repetition: each run writes a new lake (no earlier cuts to replay).
-      const repConfig = withOverrides(config, { lake: { prefix: `bench-rep-${rep}` } });
-      const result = await sinkDrain(kafka, repConfig, `${config.kafka.clientId}-sink-${rep}`, records);
+      const parquetConfig = withOverrides(config, { lake: { prefix: `bench-rep-${rep}` } });
+      const result = await sinkDrain(kafka, parquetConfig, `${config.kafka.clientId}-sink-${rep}`, records);
       sink.push(result.rate);
       objects = result.objects;
-      console.error(`  rep ${rep}: raw ${Math.round(raw[rep - 1])} records/s, sink ${Math.round(result.rate)} records/s (${result.objects} objects)`);
+      const jsonlConfig = withOverrides(config, { lake: { prefix: `bench-jsonl-${rep}`, format: 'jsonl' } });
+      jsonl.push((await sinkDrain(kafka, jsonlConfig, `${config.kafka.clientId}-jsonl-${rep}`, records)).rate);
+      console.error(
+        `  rep ${rep}: raw ${Math.round(raw[rep - 1])}, sink parquet ${Math.round(result.rate)} (${result.objects} objects), sink jsonl ${Math.round(jsonl[rep - 1])} records/s`,
+      );
     }
   } finally {
     await deleteTopics(kafka, config);
   }
   const value = median(sink);
   const baseline = median(raw);
+  const stages = stageCosts(Math.min(records, 30_000));
+  const runs = (rates: number[]) => rates.map((r) => Math.round(r)).join(', ');
   return [
     {
       name: `S3 sink records/s (Parquet+snappy, ${config.topics.partitions} partitions, ${records.toLocaleString('en-US')}-record backlog, flush ${config.s3Sink.flushRecords})`,
       value,
       unit: 'records/s',
       baseline,
-      baselineName: 'raw kafkajs consumer draining the same topic',
+      baselineName: 'raw kafkajs eachBatch consumer draining the same topic',
       ratio: value / baseline,
       target: '>= 0.7',
-      note: `median of ${REPETITIONS}; sink runs ${sink.map((r) => Math.round(r)).join(', ')}; raw runs ${raw.map((r) => Math.round(r)).join(', ')}; ${objects} objects per run`,
+      note: `median of ${REPETITIONS}; sink runs ${runs(sink)}; raw runs ${runs(raw)}; ${objects} objects per run`,
+    },
+    {
+      name: 'S3 sink records/s, JSON lines (same backlog)',
+      value: median(jsonl),
+      unit: 'records/s',
+      baseline,
+      baselineName: 'raw kafkajs eachBatch consumer draining the same topic',
+      ratio: median(jsonl) / baseline,
+      note: `median of ${REPETITIONS}; runs ${runs(jsonl)}`,
+    },
+    {
+      name: 'S3 sink CPU per record by stage (in process, no I/O, best of 3)',
+      value: stages.decode + stages.row + stages.parquet,
+      unit: 'µs/record',
+      baseline: 1e6 / baseline,
+      baselineName: 'raw consumer, whole drain',
+      ratio: (stages.decode + stages.row + stages.parquet) / (1e6 / baseline),
+      note: `JSON parse + envelope check ${stages.decode.toFixed(1)}, row mapping + partition ${stages.row.toFixed(1)}, Parquet encode ${stages.parquet.toFixed(1)} µs (ratio: times the raw cost, smaller is better)`,
     },
   ];
 }
@@ -155,23 +210,32 @@ function procStatus(pid: number): { rss: number; hwm: number } | undefined {
   }
 }
 
-async function memory(records: number): Promise<BenchRow[]> {
-  const cap = 32 * MiB;
+interface MemoryRun {
+  seconds: number;
+  startupRss: number;
+  peakRss: number;
+  peakHeap: number;
+  maxBuffered: number;
+  pauses: number;
+}
+
+/** One run of the sink process over a fresh pre-produced backlog, sampling its memory every 100 ms. */
+async function memoryRun(records: number, cap: number, nodeFlags: string[]): Promise<MemoryRun> {
   const config = benchConfig('s3mem', {
+    // Count and size rotation out of the way: only the cap (and, at the very end, the clock) flushes.
     s3Sink: { maxBufferBytes: cap, flushRecords: 10_000_000, flushBytes: 1024 * MiB, rotateMs: 5000, rotateRecordMs: 0 },
     metricsPort: 0,
     logLevel: 'info',
   });
   const kafka = await prepare(config, records);
-  const root = join(__dirname, '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/streaming/s3-sink/main.ts'], {
-    cwd: root,
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/streaming/s3-sink/main.ts'], {
+    cwd: join(__dirname, '..'),
     env: { ...process.env, ...configToEnv(config) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let metricsUrl: string | undefined;
-  let startupRss: number | undefined;
+  let startupRss = Number.NaN;
   let lastStats: Record<string, unknown> | undefined;
   let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -183,7 +247,7 @@ async function memory(records: number): Promise<BenchRow[]> {
         const entry = JSON.parse(line) as Record<string, unknown>;
         if (typeof entry.metricsUrl === 'string') {
           metricsUrl = entry.metricsUrl;
-          startupRss = procStatus(child.pid!)?.rss;
+          startupRss = procStatus(child.pid!)?.rss ?? Number.NaN;
         }
         if (entry.msg === 's3 sink stopped') lastStats = entry;
       } catch {
@@ -209,33 +273,60 @@ async function memory(records: number): Promise<BenchRow[]> {
     child.kill('SIGTERM');
     const code = await exited;
     if (code !== 0) throw new Error(`the sink exited with ${code}`);
-    const maxBuffered = Number(lastStats?.maxBufferedBytes ?? Number.NaN);
-    const pauses = Number(lastStats?.fetchPauses ?? Number.NaN);
-    return [
-      {
-        name: `S3 sink peak RSS draining a ${records.toLocaleString('en-US')}-record backlog`,
-        value: peakRss / MiB,
-        unit: 'MiB',
-        baseline: cap / MiB,
-        baselineName: 'S3_SINK_MAX_BUFFER_BYTES',
-        ratio: peakRss / cap,
-        note: `RSS at startup ${((startupRss ?? Number.NaN) / MiB).toFixed(0)} MiB; peak heap used ${(peakHeap / MiB).toFixed(0)} MiB; ${Math.round(records / seconds)} records/s; ${pauses} fetch pauses`,
-      },
-      {
-        name: 'S3 sink peak buffered bytes (its own accounting) under the same backlog',
-        value: maxBuffered / MiB,
-        unit: 'MiB',
-        baseline: cap / MiB,
-        baselineName: 'S3_SINK_MAX_BUFFER_BYTES',
-        ratio: maxBuffered / cap,
-        target: '<= 1 + one check interval',
-      },
-    ];
+    return {
+      seconds,
+      startupRss,
+      peakRss,
+      peakHeap,
+      maxBuffered: Number(lastStats?.maxBufferedBytes ?? Number.NaN),
+      pauses: Number(lastStats?.fetchPauses ?? Number.NaN),
+    };
   } finally {
     clearInterval(sampler);
     if (child.exitCode === null) child.kill('SIGKILL');
     await deleteTopics(kafka, config);
   }
+}
+
+async function memory(records: number): Promise<BenchRow[]> {
+  const cap = 32 * MiB;
+  // Without a heap limit V8 collects lazily and the heap fills with garbage; with one sized to the cap, the
+  // same backlog must drain without running out of memory: that shows what the sink really keeps.
+  const limitMiB = 96;
+  const free = await memoryRun(records, cap, []);
+  const limited = await memoryRun(records, cap, [`--max-old-space-size=${limitMiB}`]);
+  const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+  const backlog = `${records.toLocaleString('en-US')}-record backlog`;
+  return [
+    {
+      name: `S3 sink peak buffered bytes (its own accounting), ${backlog}`,
+      value: free.maxBuffered / MiB,
+      unit: 'MiB',
+      baseline: cap / MiB,
+      baselineName: 'S3_SINK_MAX_BUFFER_BYTES',
+      ratio: free.maxBuffered / cap,
+      target: '<= ~1 (cap + one 250-record check)',
+      note: `${free.pauses} fetch pauses`,
+    },
+    {
+      name: `S3 sink process peak RSS, ${backlog}, default heap`,
+      value: free.peakRss / MiB,
+      unit: 'MiB',
+      baseline: cap / MiB,
+      baselineName: 'S3_SINK_MAX_BUFFER_BYTES',
+      ratio: free.peakRss / cap,
+      note: `RSS at startup ${mib(free.startupRss)}; peak heap used ${mib(free.peakHeap)} (uncollected garbage included); ${Math.round(records / free.seconds)} records/s`,
+    },
+    {
+      name: `S3 sink process peak RSS, ${backlog}, --max-old-space-size=${limitMiB}`,
+      value: limited.peakRss / MiB,
+      unit: 'MiB',
+      baseline: cap / MiB,
+      baselineName: 'S3_SINK_MAX_BUFFER_BYTES',
+      ratio: limited.peakRss / cap,
+      note: `drained without running out of memory; RSS at startup ${mib(limited.startupRss)}; peak heap used ${mib(limited.peakHeap)}; ${Math.round(records / limited.seconds)} records/s`,
+    },
+  ];
 }
 
 export async function runS3SinkBench(): Promise<BenchRow[]> {
