@@ -77,7 +77,7 @@ describe('crash recovery and scale-out', () => {
     for (const child of children.filter((c) => c.child.exitCode === null && c.child.signalCode === null)) {
       expect(await child.terminate()).toBe(0);
     }
-  });
+  }, 240_000);
 
   it('CDC relay: two instances, the shard holder killed with -9 mid-run; every change on the topic exactly once', async () => {
     env = await provision(crashConfig('crash-relay'), { checkpoints: true });
@@ -89,7 +89,7 @@ describe('crash recovery and scale-out', () => {
     const holder = async () => (await leases.list(streamArn)).find((l) => l.leaseOwner)?.leaseOwner;
 
     // A steady stream of changes (inserts and modifications) while the relays run.
-    const total = 1_200;
+    const total = 800;
     let written = 0;
     const writer = (async () => {
       await Promise.all(
@@ -104,7 +104,15 @@ describe('crash recovery and scale-out', () => {
     })();
 
     const first = await waitFor('a relay to hold the shard', holder, { timeoutMs: 60_000 });
-    await waitFor('the relay to be mid-run', async () => (await readTopic(kafka, config.topics.cdc, { idleMs: 300, timeoutMs: 2_000 })).length > 200, { intervalMs: 300 });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // High watermarks count transaction markers too: a rough but cheap measure of progress.
+      await waitFor('the relay to be mid-run', async () =>
+        (await admin.fetchTopicOffsets(config.topics.cdc)).reduce((sum, p) => sum + Number(p.high), 0) > 150, { intervalMs: 200 });
+    } finally {
+      await admin.disconnect();
+    }
     expect(written).toBeLessThan(total);
     const victim = children.find((c) => c.name === first)!;
     await victim.kill9();
@@ -129,5 +137,5 @@ describe('crash recovery and scale-out', () => {
       expect(await child.terminate()).toBe(0);
     }
     expect((await leases.list(streamArn)).filter((l) => l.leaseOwner)).toEqual([]);
-  });
+  }, 240_000);
 });

@@ -173,5 +173,5 @@ describe('streaming end to end', () => {
     const malformed = report.malformed['malformed-json'] + report.malformed['schema-invalid'] + report.malformed.oversized;
     expect(malformed).toBeGreaterThan(0);
     expect(await readTopic(kafka, config.topics.eventsDlq, { expected: malformed })).toHaveLength(malformed);
-  }, 300_000);
+  }, 360_000);
 });
