@@ -34,9 +34,9 @@ describe('DynamoDB sink', () => {
     env = await provision(freshConfig('sink-order'));
     const { config, kafka, aws } = env;
     const report = await createGenerator({
-      config, kafka, logger, count: 3_000, concurrentOrders: 300, duplicates: 0.1, outOfOrder: 0.2, seed: 7, batchSize: 250,
+      config, kafka, logger, count: 2_000, concurrentOrders: 200, duplicates: 0.1, outOfOrder: 0.2, seed: 7, batchSize: 250,
     }).run();
-    expect(report.validEvents).toBe(3_000);
+    expect(report.validEvents).toBe(2_000);
     expect(report.duplicates).toBeGreaterThan(100);
     expect(report.outOfOrder).toBeGreaterThan(100);
 
