@@ -1,6 +1,7 @@
 /**
  * Benchmark of the local Glue + Athena endpoint over CDC-shaped data (the lake columns of the pipeline):
- * - crawl time of N rows of Parquet in M objects under dt=/hour= folders (default 1M rows, 1,000 objects, 48 hours);
+ * - crawl time of N rows of Parquet in M objects under dt=/hour= folders (default 1M rows, 1,000 objects, 48 hours):
+ *   the first crawl reads every footer, re-crawls reuse the classification of unchanged objects (same ETag);
  * - query time of a group-by over all rows, cold (objects downloaded into the cache) and warm;
  * - bytes scanned by an hourly query with partition pruning (`WHERE dt = … AND hour = …`) and without it
  *   (the same hour selected through `change_time`, a data column);
@@ -255,7 +256,14 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
     const jsonScan = jsonCold.execution.Statistics?.DataScannedInBytes ?? 0;
     const m = (xs: number[]) => median(xs);
     result.push(
-      { name: `crawl Parquet (${scale1}), median of ${repeats}`, value: m(crawlTimes.parquet), unit: 's', note: `first ${crawlTimes.parquet[0]} s` },
+      {
+        name: `crawl Parquet (${scale1}): first crawl (reads every footer) vs re-crawl of unchanged objects (median of ${Math.max(1, repeats - 1)})`,
+        value: crawlTimes.parquet[0],
+        unit: 's',
+        ...(repeats > 1
+          ? { baseline: m(crawlTimes.parquet.slice(1)), baselineName: 're-crawl', ratio: crawlTimes.parquet[0] / m(crawlTimes.parquet.slice(1)) }
+          : {}),
+      },
       {
         name: `group-by query over ${scale1}: warm cache (median of ${repeats}) vs cold cache (first run, downloads every object)`,
         value: m(warm),
@@ -298,12 +306,12 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
         note: `JSON cold ${jsonCold.seconds} s`,
       },
       {
-        name: 'crawl time: Parquet (footers only) vs JSON lines (whole objects)',
-        value: m(crawlTimes.parquet),
+        name: 'first crawl: Parquet (footers only) vs JSON lines (whole objects read and parsed)',
+        value: crawlTimes.parquet[0],
         unit: 's',
         baseline: crawlTimes.json[0],
         baselineName: 'JSON lines',
-        ratio: m(crawlTimes.parquet) / crawlTimes.json[0],
+        ratio: crawlTimes.parquet[0] / crawlTimes.json[0],
       },
     );
     return result;

@@ -223,11 +223,13 @@ export function createQueryEngine(deps: { catalog: GlueCatalog; s3: S3Client; ca
         throw new QueryRejectedError('Only SELECT queries are accepted by the local Athena endpoint');
       }
       const reader = await prepared.runAndReadAll();
+      const ran = Date.now();
       const types = reader.columnTypes();
       const duckNames = reader.columnNames();
-      const names2 = trinoColumnNames(parsed, duckNames.length) ?? duckNames;
-      const columns = names2.map((name, i) => columnInfo(name, types[i]));
+      const resultNames = trinoColumnNames(parsed, duckNames.length) ?? duckNames;
+      const columns = resultNames.map((name, i) => columnInfo(name, types[i]));
       const rows = reader.getRows().map((row) => row.map((value, i) => formatValue(value, types[i])));
+      logger.debug({ tables: tables.size, planningMs: planned - started, runMs: ran - planned, formatMs: Date.now() - ran, rows: rows.length }, 'query executed');
       return { columns, rows, header: true, dataScannedBytes, planningMs: planned - started, engineMs: Date.now() - planned };
     } catch (error) {
       if (signal.aborted) throw error;

@@ -122,7 +122,9 @@ export function createQueryRunner(deps: {
     try {
       const outcome = await engine.run(request, controller.signal);
       controller.signal.throwIfAborted();
+      const stored = Date.now();
       await storeResults(record, outcome);
+      logger.debug({ queryExecutionId: record.QueryExecutionId, storeMs: Date.now() - stored }, 'results stored');
       record.Statistics = {
         ...record.Statistics,
         EngineExecutionTimeInMillis: outcome.engineMs + outcome.planningMs,
