@@ -17,3 +17,8 @@ export async function sleepADayWorkflow(): Promise<number> {
   await sleep('1 day');
   return Date.now() - before;
 }
+
+/** Does nothing: lets a test warm up a worker (workflow context creation) before it measures anything. */
+export async function warmUpWorkflow(): Promise<string> {
+  return 'warm';
+}
