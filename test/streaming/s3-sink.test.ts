@@ -325,7 +325,7 @@ describe('S3 sink', () => {
     await waitFor(
       'both instances to own partitions',
       async () => (a.assignment().length > 0 && b.assignment().length > 0 && a.assignment().length + b.assignment().length === 4 ? true : undefined),
-      30_000,
+      60_000,
     );
     expect([...a.assignment(), ...b.assignment()].sort()).toEqual([0, 1, 2, 3]);
 
@@ -337,10 +337,10 @@ describe('S3 sink', () => {
 
     await stopSink(a);
     await produceMessages(h.kafka, h.config.topics.cdc, events.slice(1000).map(cdcMessage));
-    await waitFor('b to own every partition', async () => (b.assignment().length === 4 ? true : undefined), 30_000);
+    await waitFor('b to own every partition', async () => (b.assignment().length === 4 ? true : undefined), 60_000);
     const rows = await waitForLakeRows(h.s3, h.config, events.length);
     await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc);
     expectExactlyOnce(await readLakeRecords(h.s3, h.config), events.length);
     expect(rows.length).toBe(events.length);
-  });
+  }, 240_000);
 });
