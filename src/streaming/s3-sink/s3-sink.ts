@@ -97,7 +97,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   const cap = config.s3Sink.maxBufferBytes;
   const flushCheckMs = options.flushCheckIntervalMs ?? Math.max(50, Math.min(1000, Math.floor(config.s3Sink.rotateMs / 4)));
 
-  // A fetch brings at most this much past the cap before the next check (the cap is a bound, not a hint).
+  // Fetches sized to the cap, so what kafkajs holds fetched but not yet processed stays a fraction of it.
   const maxBytesPerPartition = Math.max(64 * 1024, Math.min(1024 * 1024, Math.floor(cap / 8)));
   const consumer: Consumer = kafka.consumer({
     groupId,
