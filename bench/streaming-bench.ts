@@ -8,7 +8,8 @@
  * 2. DynamoDB sink items/s vs a raw loop of the same write calls (conditional PutItem of the same items,
  *    same total concurrency) against the same endpoint. The sink is timed from its first record to its last
  *    write committed, so the group join is not counted; the raw loop has no Kafka, decoding, DLQ or
- *    commits. Alternated, 3 repetitions, medians. Target >= 0.8.
+ *    commits. Alternated, 3 repetitions, medians; the ratio is the median of the back-to-back pair ratios.
+ *    Target >= 0.8.
  * 3. End-to-end freshness p50/p99: generator at a steady rate the local stack sustains (50 events/s) → sink → relay → S3 sink (Parquet, 1 s
  *    rotation), all in this process; each lake row's age is the time its object was first listed in S3 minus
  *    its event time (updated_at). Objects are listed every 250 ms, so figures are ±0.25 s.
@@ -244,6 +245,9 @@ async function sinkBench(events: number): Promise<BenchRow[]> {
   }
   const value = median(sink.map((s) => s.writesPerSecond));
   const baseline = median(raw);
+  // moto's speed drifts with whatever else runs on the machine: the ratio is the median of the ratios of
+  // runs made back to back, which cancels most of the drift that the ratio of medians keeps.
+  const ratio = median(sink.map((s, i) => s.writesPerSecond / raw[i]));
   return [
     {
       name: `DynamoDB sink items/s (conditional PutItem, ${events.toLocaleString('en-US')} events, concurrency ${sink[0].concurrency})`,
@@ -251,9 +255,9 @@ async function sinkBench(events: number): Promise<BenchRow[]> {
       unit: 'items/s',
       baseline,
       baselineName: 'raw loop of the same PutItem calls, same concurrency, same endpoint',
-      ratio: value / baseline,
+      ratio,
       target: '>= 0.8',
-      note: `median of ${REPETITIONS}; moto is the bottleneck locally`,
+      note: `medians of ${REPETITIONS}; ratio = median of back-to-back pair ratios (${sink.map((s, i) => (s.writesPerSecond / raw[i]).toFixed(2)).join(', ')}); moto is the bottleneck locally`,
     },
     {
       name: 'DynamoDB sink events/s (same runs; collapsing to the highest seq per order saves writes)',
