@@ -436,7 +436,8 @@ function applyCrawl(
 
   function addNewPartitions(table: TableRecord, files: ClassifiedObject[]) {
     const location = normalizeLocation(table.StorageDescriptor?.Location);
-    const { bucket, key: tablePrefix } = { bucket: files[0].bucket, key: location.replace(/^s3:\/\/[^/]+\//, '') };
+    const bucket = files[0].bucket;
+    const tablePrefix = location.replace(/^s3:\/\/[^/]+\//, '');
     const keys = table.PartitionKeys.map((k) => k.Name);
     const groups = new Map<string, LayoutPartition>();
     for (const file of files) {
