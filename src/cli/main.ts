@@ -13,14 +13,13 @@
  * configured addresses and DynamoDB/S3/Glue/Athena are AWS's.
  */
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { createAwsClients, destroyAwsClients } from '../aws/clients';
 import { loadConfig, withOverrides, type Config } from '../config';
 import { createKafka } from '../kafka/client';
-import { createNodeProcessService, startStack, type StackEvent, type StackHandle } from '../local';
-import { isRecordAlive, readPidFile } from '../local/processes';
+import { startStack, type StackEvent, type StackHandle } from '../local';
+import { createPipelineServices } from '../local/services/pipeline';
 import { createLogger } from '../observability/logger';
 import { createMetricsRegistry, serveMetrics } from '../observability/metrics';
 import { createGenerator, type GeneratorReport } from '../streaming/generator/generator';
@@ -68,32 +67,11 @@ async function startPipelineProcesses(
   report: (event: StackEvent) => void,
 ): Promise<{ handle: StackHandle; endpoints: ProcessEndpoint[] }> {
   const ports = new Map<string, number>();
-  for (const proc of processes) ports.set(proc.name, await freePort());
+  for (const proc of processes) if (proc.name !== WORKER_PROCESS.name) ports.set(proc.name, await freePort());
   const handle = await startStack(
     config,
     processes.map((p) => p.name),
-    {
-      owner: 'main',
-      report,
-      extraServices: (ctx) =>
-        processes.map((proc) => {
-          const port = ports.get(proc.name)!;
-          const metered = proc.name !== WORKER_PROCESS.name;
-          const pidFile = join(ctx.paths.pidDir, `${proc.name}.pid`);
-          return createNodeProcessService(ctx, proc, {
-            ...(metered
-              ? { endpoint: { host: '127.0.0.1', port, local: true }, healthPath: '/metrics' }
-              : {
-                  // No port to probe: ready while the process we started is alive (never "external").
-                  isReady: async () => {
-                    const record = readPidFile(pidFile);
-                    return record !== undefined && isRecordAlive(record);
-                  },
-                }),
-            env: { METRICS_PORT: metered ? String(port) : '-1' },
-          });
-        }),
-    },
+    { owner: 'main', report, extraServices: (ctx) => createPipelineServices(ctx, processes, ports) },
   );
   const endpoints = processes
     .filter((p) => p.name !== WORKER_PROCESS.name)
@@ -102,6 +80,8 @@ async function startPipelineProcesses(
 }
 
 async function run() {
+  // A closed pipe (`npm start | tee`, then Ctrl-C) must not abort the clean-up that follows.
+  process.stdout.on('error', () => undefined);
   const program = new Command('npm start')
     .description('Run the order pipeline locally (or against AWS with PIPELINE_MODE=aws)')
     .option('--duration <seconds>', 'generate for this long, drain, crawl, report, check every count and exit', number(1))
@@ -208,12 +188,17 @@ async function run() {
 
     if (!bounded) {
       await new Promise<void>((resolve) => {
+        let firstSignalAt = 0;
         const onSignal = () => {
+          // Ctrl-C reaches npm, tsx and this process at once, and npm and tsx relay it (as SIGINT or SIGTERM):
+          // signals within a few seconds of the first are the same request. A later one means "stop now".
           if (stopping) {
+            if (Date.now() - firstSignalAt < 3000) return;
             say('Second Ctrl-C: exiting without waiting.');
             process.exit(1);
           }
           stopping = true;
+          firstSignalAt = Date.now();
           resolve();
         };
         process.on('SIGINT', onSignal);

@@ -17,6 +17,7 @@ import {
   type StackEvent,
 } from './supervisor';
 import { runTests } from './test-runner';
+import { createPipelineServices } from './services/pipeline';
 
 const report = ({ service, message }: StackEvent) => console.log(`${service.padEnd(9)} ${message}`);
 
@@ -59,7 +60,8 @@ async function run(argv: string[]): Promise<number> {
     .argument('[services...]')
     .option('--owner <name>', 'only services started by this owner (e.g. `test`)')
     .action(async (services: string[], opts: { owner?: string }) => {
-      await stopStack(loadConfig(), services, { owner: opts.owner, report });
+      // The pipeline's processes too (started by `npm start`): they stop before the servers they use.
+      await stopStack(loadConfig(), services, { owner: opts.owner, report, extraServices: (ctx) => createPipelineServices(ctx) });
     });
 
   program
@@ -68,7 +70,7 @@ async function run(argv: string[]): Promise<number> {
     .argument('[services...]')
     .option('--json', 'machine-readable')
     .action(async (services: string[], opts: { json?: boolean }) => {
-      const statuses = await stackStatus(loadConfig(), services);
+      const statuses = await stackStatus(loadConfig(), services, { extraServices: (ctx) => createPipelineServices(ctx) });
       if (opts.json) console.log(JSON.stringify(statuses, null, 2));
       else printStatus(statuses);
       if (statuses.some((s) => s.state === 'blocked' || s.state === 'not-ready')) exitCode = 1;
