@@ -12,6 +12,7 @@
  */
 import type { IHeaders, Message, Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger';
+import { StreamingError } from './errors';
 
 export const DLQ_HEADERS = {
   reason: 'dlq-reason',
@@ -46,16 +47,10 @@ export interface DeadLetterPublisher {
   publishAll(letters: DeadLetter[]): Promise<void>;
 }
 
-export class DeadLetterPublishError extends Error {
+export class DeadLetterPublishError extends StreamingError {
   override readonly name = 'DeadLetterPublishError';
   /** Kafka being unavailable is transient: the consumer retries the batch rather than skipping the letter. */
   readonly retriable = true;
-  constructor(
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-  }
 }
 
 export interface DeadLetterPublisherOptions {

@@ -2,6 +2,7 @@
  * Named errors of the CDC relay. `retriable` decides between "try again from the last checkpoint" and
  * "give the shard up"; `cause` keeps the SDK or kafkajs error.
  */
+import { StreamingError } from '../errors';
 
 /** This instance no longer owns the shard's lease (taken over, handed off, or its producer was fenced). */
 export class LeaseLostError extends Error {
@@ -29,13 +30,7 @@ export class CdcPublishError extends Error {
 }
 
 /** A stream record the relay cannot turn into a CdcEvent (a key or event name it does not know). */
-export class StreamRecordError extends Error {
+export class StreamRecordError extends StreamingError {
   override readonly name = 'StreamRecordError';
   readonly retriable = false;
-  constructor(
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-  }
 }

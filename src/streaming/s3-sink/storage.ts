@@ -17,6 +17,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from '../../observability/logger';
+import { StreamingError } from '../errors';
 
 /** S3 requires parts of at least 5 MiB (except the last). */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -24,16 +25,10 @@ export const DEFAULT_MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 const PART_CONCURRENCY = 4;
 
-export class StorageError extends Error {
+export class StorageError extends StreamingError {
   override readonly name = 'StorageError';
   /** S3 errors that survive the SDK's own retries are usually an outage: the caller keeps its buffer and retries. */
   readonly retriable = true;
-  constructor(
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-  }
 }
 
 export interface StoredObject {
