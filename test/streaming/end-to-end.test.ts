@@ -70,6 +70,19 @@ function actualRow(record: LakeRecord): Record<string, string | number | null> {
 }
 
 /** A change's identity in the lake: moto may repeat a sequence number, the full row never repeats. */
+/** Fails with `what` if `promise` has not settled within `ms`. */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const identity = (row: Record<string, string | number | null>) =>
   `${row.sequence_number}|${row.order_id}|${row.version}|${row.op}`;
 
@@ -93,6 +106,68 @@ describe('streaming end to end', () => {
 
   it('generator → sink → relay → S3: exact state, exactly one lake row per change, with every consumer killed once', async () => {
     env = await provision(e2eConfig(), { checkpoints: true, bucket: true });
+
+    const began = Date.now();
+    const steps: string[] = [];
+    const step = (what: string) => {
+      steps.push(`+${((Date.now() - began) / 1000).toFixed(1)}s ${what}`);
+      if (process.env.E2E_STEPS) process.stderr.write(`[e2e ${steps[steps.length - 1]}]\n`);
+    };
+    try {
+      await runPipeline(step);
+    } catch (error) {
+      // A failure must say where the pipeline stood, not just which wait gave up: the logs go with the run.
+      (error as Error).message += `\n\nsteps so far:\n  ${steps.join('\n  ')}\n\n${await diagnose(env)}`;
+      throw error;
+    }
+  }, 660_000); // above the sum of the stage budgets below, so a stuck stage fails with the diagnosis
+
+  /** The pipeline's progress at each stage, and the warnings and errors of every process. */
+  async function diagnose({ config, kafka, aws }: StreamingEnv): Promise<string> {
+    const lines: string[] = [];
+    const attempt = async (what: string, read: () => Promise<unknown>) => {
+      try {
+        lines.push(`${what}: ${JSON.stringify(await read())}`);
+      } catch (error) {
+        lines.push(`${what}: unavailable (${(error as Error).message})`);
+      }
+    };
+    await attempt('orders items', () => itemCount(aws.dynamodb, config.dynamodb.ordersTable));
+    await attempt('stream changes', async () => (await readStream(aws, config)).length);
+    await attempt('lake rows', async () => (await readLakeRecords(aws.s3, config)).length);
+    await attempt('leases', async () => {
+      const streamArn = await ordersStreamArn(aws.dynamodb, config);
+      return createLeaseTable(aws.dynamodb, config.dynamodb.checkpointTable).list(streamArn);
+    });
+    const admin = kafka.admin();
+    await attempt('topic high watermarks', async () => {
+      await admin.connect();
+      const out: Record<string, string[]> = {};
+      for (const topic of [config.topics.events, config.topics.eventsDlq, config.topics.cdc]) {
+        out[topic] = (await admin.fetchTopicOffsets(topic)).map((p) => `${p.partition}:${p.high}`);
+      }
+      for (const suffix of ['dynamo-sink', 's3-sink']) {
+        const groupId = `${config.kafka.clientId}-${suffix}`;
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [suffix === 's3-sink' ? config.topics.cdc : config.topics.events] });
+        out[groupId] = committed.partitions.map((p) => `${p.partition}:${p.offset}`);
+      }
+      return out;
+    });
+    await admin.disconnect().catch(() => undefined);
+    for (const child of children) {
+      const state = child.child.exitCode !== null || child.child.signalCode !== null ? `exited ${child.child.exitCode ?? child.child.signalCode}` : 'running';
+      const notable = child
+        .output()
+        .split('\n')
+        .filter((line) => /"level":(40|50|60)|Error|error/.test(line))
+        .slice(-10)
+        .map((line) => line.slice(0, 400));
+      lines.push(`--- ${child.name} (${state}), last warnings and errors:\n${notable.join('\n') || '(none)'}`);
+    }
+    return lines.join('\n');
+  }
+
+  async function runPipeline(step: (what: string) => void): Promise<void> {
     const { config, kafka, aws } = env;
     const sink = start('dynamo-sink-a', SINK);
     start('dynamo-sink-b', SINK);
@@ -100,9 +175,6 @@ describe('streaming end to end', () => {
     start('relay-b', RELAY, { CDC_WORKER_ID: 'relay-b' });
     const s3a = start('s3-sink-a', S3_SINK);
     start('s3-sink-b', S3_SINK);
-
-    const began = Date.now();
-    const step = (what: string) => process.env.E2E_STEPS && process.stderr.write(`[e2e +${((Date.now() - began) / 1000).toFixed(1)}s] ${what}\n`);
     const generation = createGenerator({
       config, kafka, logger, count: 2_000, rate: 250, concurrentOrders: 200, duplicates: 0.05, outOfOrder: 0.1, malformed: 0.01, seed: 99,
     }).run();
@@ -117,7 +189,9 @@ describe('streaming end to end', () => {
     // 2. The relay holding the shard, once changes are flowing to the CDC topic.
     const leases = createLeaseTable(aws.dynamodb, config.dynamodb.checkpointTable);
     const streamArn = await ordersStreamArn(aws.dynamodb, config);
-    const holder = await waitFor('a relay to hold the shard', async () => (await leases.list(streamArn)).find((l) => l.leaseOwner)?.leaseOwner);
+    const holder = await waitFor('a relay to hold the shard', async () => (await leases.list(streamArn)).find((l) => l.leaseOwner)?.leaseOwner, {
+      timeoutMs: 30_000,
+    });
     const admin = kafka.admin();
     await admin.connect();
     try {
@@ -138,13 +212,13 @@ describe('streaming end to end', () => {
     step('s3 sink killed');
     start('s3-sink-a-restarted', S3_SINK);
 
-    const report = await generation;
+    const report = await within(90_000, 'the generator to finish', generation);
     expect(report.validEvents).toBe(2_000);
     step('generator done');
 
     // DynamoDB: exactly the expected final state.
     const expectedStates = plain(Object.fromEntries(report.expectedStates));
-    const items = await waitForOrders(aws.dynamodb, config.dynamodb.ordersTable, report.expectedStates, 180_000);
+    const items = await waitForOrders(aws.dynamodb, config.dynamodb.ordersTable, report.expectedStates, 150_000);
     expect(items).toEqual(expectedStates);
     step('dynamodb exact');
 
@@ -172,6 +246,6 @@ describe('streaming end to end', () => {
     // Every malformed message is a dead letter.
     const malformed = report.malformed['malformed-json'] + report.malformed['schema-invalid'] + report.malformed.oversized;
     expect(malformed).toBeGreaterThan(0);
-    expect(await readTopic(kafka, config.topics.eventsDlq, { expected: malformed })).toHaveLength(malformed);
-  }, 360_000);
+    expect(await readTopic(kafka, config.topics.eventsDlq, { expected: malformed, timeoutMs: 30_000 })).toHaveLength(malformed);
+  }
 });
