@@ -318,6 +318,34 @@ describe('S3 sink', () => {
     expect(sink.stats().duplicatesSkipped).toBe(10);
   });
 
+  it('rejoins after a PUT outlasting its session got it evicted (its commit is refused), and writes every change once', async () => {
+    const h = await harness('s3sink-rejoin', { topics: { partitions: 1 }, s3Sink: { flushRecords: 200, rotateMs: 60_000 } });
+    const events = makeCdcEvents(1000, { spacingMs: 2000 });
+    await produceMessages(h.kafka, h.config.topics.cdc, events.map(cdcMessage));
+
+    // The first PUT takes longer than the session timeout (6 s): the group evicts the member meanwhile, so
+    // the commit right after that PUT is refused (UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION).
+    const real = createS3Storage({ s3: h.s3, bucket: h.config.lake.bucket, logger: createLogger('test', h.config) });
+    let slowPuts = 0;
+    const slow: LakeStorage = {
+      ...real,
+      put: async (key, body, contentType, metadata) => {
+        if (slowPuts++ === 0) await new Promise((resolve) => setTimeout(resolve, 9_000));
+        await real.put(key, body, contentType, metadata);
+      },
+    };
+    const fatal: Error[] = [];
+    const sink = await h.startSink({ storage: slow, onFatal: (error) => fatal.push(error) });
+
+    const rows = await waitForLakeRows(h.s3, h.config, events.length, 120_000);
+    await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc, 120_000);
+    expect(fatal).toEqual([]);
+    expect(slowPuts).toBeGreaterThan(1);
+    expect(sink.assignment()).toEqual([0]);
+    expectExactlyOnce(await readLakeRecords(h.s3, h.config), events.length);
+    expect(rows.length).toBe(events.length);
+  }, 240_000);
+
   it('shares the partitions between two instances, and one takes over when the other stops', async () => {
     const h = await harness('s3sink-scale', { topics: { partitions: 4 } });
     const a = await h.startSink();

@@ -66,6 +66,17 @@ export function s3SinkGroupId(config: Pick<Config, 'kafka'>): string {
 }
 
 const DEFAULT_DEDUP_CAPACITY = 20_000;
+
+/** Broker errors that mean "rejoin the group", which kafkajs handles itself when it sees them unwrapped. */
+const MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP']);
+
+/** The broker's membership error inside a (possibly wrapped) kafkajs error, if that is what it is. */
+export function groupMembershipError(error: unknown): Error | undefined {
+  for (let e = error as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.type && MEMBERSHIP_ERRORS.has(e.type)) return e as Error;
+  }
+  return undefined;
+}
 /** Records decoded and buffered between two checks of the buffer cap. */
 const BATCH_CHUNK = 250;
 
@@ -179,7 +190,14 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       logger,
       commit: async (offset, metadata) => {
         if (epoch !== myEpoch) throw new PartitionRevokedError(`${topic}[${partition}] was revoked before its commit`);
-        await consumer.commitOffsets([{ topic, partition, offset: String(offset), metadata }]);
+        try {
+          await consumer.commitOffsets([{ topic, partition, offset: String(offset), metadata }]);
+        } catch (error) {
+          // The group is rebalancing or has dropped this member: kafkajs wraps that refusal in a non-retriable
+          // error that would crash the consumer for good. Rethrown as the broker's own error, it makes kafkajs
+          // rejoin instead; the new owner of the partition replays the uncommitted segment.
+          throw groupMembershipError(error) ?? error;
+        }
         // A rebalance while the commit was in flight: the new owner replays; this writer must not go on.
         if (epoch !== myEpoch) throw new PartitionRevokedError(`${topic}[${partition}] was revoked during its commit`);
       },

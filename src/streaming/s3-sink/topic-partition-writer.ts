@@ -165,9 +165,13 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
 
   /** The first row of a segment: if a previous run wrote the object it anchors, replay that run's cut. */
   const checkAnchor = async (current: Segment, partitionPath: string, offset: number) => {
-    current.anchorChecked = true;
-    if (current.forcedEnd !== undefined) return;
+    if (current.forcedEnd !== undefined) {
+      current.anchorChecked = true;
+      return;
+    }
     const head = await storage.head(keyOf({ partitionPath, startOffset: offset }));
+    // Only once the lookup succeeded: a failed HEAD is retried with the batch, never skipped.
+    current.anchorChecked = true;
     const bounds = parseSegmentMetadata(head?.metadata, offset);
     if (bounds) {
       current.forcedEnd = bounds.end;
