@@ -5,6 +5,7 @@ import {
   compareSequenceNumbers,
   formatPosition,
   parsePosition,
+  RecentIds,
   toCdcEvent,
   unrelayed,
 } from '../../src/streaming/cdc-relay/stream-records';
@@ -58,6 +59,24 @@ describe('stream records', () => {
     expect(parsePosition(formatPosition(afterB))).toEqual(afterB);
     expect(parsePosition('123')).toEqual({ sequenceNumber: '123', eventIds: [] });
     expect(parsePosition('garbage')).toBeUndefined();
+  });
+
+  it('relays a change moto appended late with a lower number, once, and never a re-served one', () => {
+    // moto numbers a change before appending it: 101 can be listed before 100 when two writes race.
+    const relayed = new RecentIds(2);
+    const early = record('101', 'early');
+    const late = record('100', 'late');
+    const position = advance(undefined, [toCdcEvent(early, 's')]);
+    relayed.add('early');
+    expect(unrelayed([late], position, relayed)).toEqual([late]);
+    relayed.add('late');
+    expect(unrelayed([early, late], position, relayed)).toEqual([]);
+    // Without this reader's history (a restart), a change before the position counts as relayed.
+    expect(unrelayed([late], position)).toEqual([]);
+    // The history is bounded: the oldest id goes first.
+    relayed.add('third');
+    expect(relayed.has('early')).toBe(false);
+    expect(relayed.has('late') && relayed.has('third')).toBe(true);
   });
 
   it('resumes from the later of the lease-table and Kafka checkpoints', () => {

@@ -20,7 +20,10 @@ import type { ShardPublisher } from './cdc-publisher';
 import { CdcPublishError, LeaseLostError } from './errors';
 import type { Lease, LeaseTable } from './lease-table';
 import type { CdcRelayMetrics } from './metrics';
-import { advance, compareSequenceNumbers, isSequenceNumber, toCdcEvent, unrelayed, type RelayPosition } from './stream-records';
+import { advance, compareSequenceNumbers, isSequenceNumber, RecentIds, toCdcEvent, unrelayed, type RelayPosition } from './stream-records';
+
+/** Event ids remembered per reader to relay moto's late changes (far more than one poll's worth of writes). */
+const RECENT_IDS = 20_000;
 
 export type ReaderExit = 'shard-end' | 'lease-lost' | 'stopped';
 
@@ -103,6 +106,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
     log.info({ resumeAfter: position?.sequenceNumber ?? 'TRIM_HORIZON' }, 'reading shard');
     let iterator: string | undefined;
     let failures = 0;
+    const relayed = new RecentIds(RECENT_IDS);
     while (!stopping) {
       if (!isLeaseValid()) {
         // Not renewed recently enough to be sure nobody else holds it: wait for the coordinator's verdict.
@@ -114,8 +118,8 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         if (!iterator) throw new Error('GetShardIterator returned no iterator');
         const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
         const fetched = page.Records ?? [];
-        // Never on AWS (sequence numbers only grow); moto can re-serve a record after a repeated number.
-        const records = unrelayed(fetched, position);
+        // Never on AWS (sequence numbers only grow); moto can re-serve a record, or serve one late.
+        const records = unrelayed(fetched, position, relayed);
         metrics.recordsIn(fetched.length);
         if (records.length > 0) {
           if (!isLeaseValid()) {
@@ -127,6 +131,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
           const next = advance(position, events);
           const last = next.sequenceNumber;
           await publisher.publish(events, next);
+          for (const record of records) if (record.eventID) relayed.add(record.eventID);
           metrics.published(events.map((e) => e.op));
           position = next;
           if (!(await leases.checkpoint(leaseKey, workerId, last))) {
@@ -145,7 +150,8 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
           log.info({ lastSequenceNumber: position }, 'shard ended');
           return 'shard-end';
         }
-        if (fetched.length === 0) await pause(options.pollIntervalMs);
+        // Nothing new (an empty page, or only records moto served again): wait before polling.
+        if (records.length === 0) await pause(options.pollIntervalMs);
       } catch (error) {
         if (error instanceof LeaseLostError) {
           log.warn({ error: error.message }, 'lease lost while publishing');

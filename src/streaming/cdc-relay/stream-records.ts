@@ -78,16 +78,38 @@ export function parsePosition(text: string | null | undefined): RelayPosition | 
   return { sequenceNumber, eventIds: ids ? ids.split(',').filter(Boolean) : [] };
 }
 
-/** Records not relayed yet: after the position, or at its sequence number but not among its ids. */
-export function unrelayed(records: _Record[], position: RelayPosition | undefined): _Record[] {
+/**
+ * Records not relayed yet: after the position, at its sequence number but not among its ids, or (moto only)
+ * before it but never relayed by this reader. moto numbers a change before appending it, so concurrent writes
+ * can append a change AFTER one with a higher number; a reader that had already passed that number would skip
+ * it for good. `relayed` (the event ids this reader published) tells such a late change from a re-served one.
+ * On AWS sequence numbers only grow within a shard, so the last case never arises there.
+ */
+export function unrelayed(records: _Record[], position: RelayPosition | undefined, relayed?: Pick<RecentIds, 'has'>): _Record[] {
   if (!position) return records;
   const done = new Set(position.eventIds);
   return records.filter((record) => {
     const seq = record.dynamodb?.SequenceNumber;
     if (!seq) return true;
     const order = compareSequenceNumbers(seq, position.sequenceNumber);
-    return order > 0 || (order === 0 && !done.has(record.eventID ?? ''));
+    if (order > 0) return true;
+    const id = record.eventID ?? '';
+    if (order === 0) return !done.has(id);
+    return relayed !== undefined && id !== '' && !relayed.has(id);
   });
+}
+
+/** The event ids a reader published, the most recent `capacity` of them (insertion order: oldest evicted). */
+export class RecentIds {
+  private readonly ids = new Set<string>();
+  constructor(private readonly capacity: number) {}
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
+  }
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
 }
 
 /** The position after relaying `events` from `previous`. */
