@@ -44,6 +44,7 @@ export const ENV_SPEC = {
   AWS_ENDPOINT_URL_S3: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.moto}`, doc: 'S3 endpoint' },
   AWS_ENDPOINT_URL_GLUE: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`, doc: 'Glue endpoint (local mode default: the project lake endpoint)' },
   AWS_ENDPOINT_URL_ATHENA: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`, doc: 'Athena endpoint' },
+  AWS_REQUEST_TIMEOUT_MS: { default: '30000', doc: 'An AWS request whose socket is silent this long fails and is retried (a hung endpoint never stalls a process)' },
   KAFKA_BROKERS: { default: `${LOCAL_HOST}:${LOCAL_PORTS.kafka}`, doc: 'Comma-separated bootstrap brokers (e.g. MSK)' },
   KAFKA_CLIENT_ID: { default: 'orders-pipeline', doc: 'kafkajs client id prefix' },
   KAFKA_SSL: { default: 'false', doc: 'Use TLS to the brokers' },
@@ -110,6 +111,7 @@ export const configSchema = z.object({
     }),
     /** Dummy static credentials, only in local mode when the environment has none. */
     localCredentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }).optional(),
+    requestTimeoutMs: z.number().int().positive(),
   }),
   kafka: z.object({
     brokers: z.array(z.string().regex(/^[^:]+:\d+$/, 'expected host:port')).min(1),
@@ -217,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         athena: endpoint('AWS_ENDPOINT_URL_ATHENA'),
       },
       localCredentials: local && !hasEnvCredentials ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+      requestTimeoutMs: parse('AWS_REQUEST_TIMEOUT_MS', int(1000, 3_600_000)),
     },
     kafka: {
       brokers: parse('KAFKA_BROKERS', csv),
@@ -328,6 +331,7 @@ export function configToEnv(config: Config): Record<string, string> {
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_GLUE: endpoints.glue,
     AWS_ENDPOINT_URL_ATHENA: endpoints.athena,
+    AWS_REQUEST_TIMEOUT_MS: String(config.aws.requestTimeoutMs),
     KAFKA_BROKERS: config.kafka.brokers.join(','),
     KAFKA_CLIENT_ID: config.kafka.clientId,
     KAFKA_SSL: String(config.kafka.ssl),
