@@ -24,7 +24,7 @@ import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
 import { createGenerator } from '../../src/streaming/generator/generator';
 import { readLakeRecords, type LakeRecord } from '../../src/streaming/s3-sink/lake-reader';
 import { freshConfig } from '../support/fresh-config';
-import { plain, provision, readStream, readTopic, itemCount, waitForOrders, sleep, spawnProcess, waitFor, type ChildHandle, type StreamingEnv } from './helpers';
+import { plain, provision, readStream, readTopic, itemCount, waitForOrders, sleep, spawnProcess, waitFor, within, type ChildHandle, type StreamingEnv } from './helpers';
 
 const logger = createLogger('test-e2e', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
 const SINK = 'src/streaming/dynamo-sink/main.ts';
@@ -70,19 +70,6 @@ function actualRow(record: LakeRecord): Record<string, string | number | null> {
 }
 
 /** A change's identity in the lake: moto may repeat a sequence number, the full row never repeats. */
-/** Fails with `what` if `promise` has not settled within `ms`. */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 const identity = (row: Record<string, string | number | null>) =>
   `${row.sequence_number}|${row.order_id}|${row.version}|${row.op}`;
 
@@ -127,7 +114,7 @@ describe('streaming end to end', () => {
     const lines: string[] = [];
     const attempt = async (what: string, read: () => Promise<unknown>) => {
       try {
-        lines.push(`${what}: ${JSON.stringify(await read())}`);
+        lines.push(`${what}: ${JSON.stringify(await within(20_000, what, read()))}`);
       } catch (error) {
         lines.push(`${what}: unavailable (${(error as Error).message})`);
       }

@@ -36,7 +36,8 @@ export async function waitFor<T>(
   let lastError: unknown;
   for (;;) {
     try {
-      const value = await check();
+      // A check that hangs (a request to a stuck service) must not stall the wait past its deadline.
+      const value = await within(Math.max(1_000, deadline - Date.now()), `one check of ${what}`, check());
       if (value !== undefined && value !== false) return value;
     } catch (error) {
       lastError = error;
@@ -45,6 +46,19 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
     }
     await sleep(intervalMs);
+  }
+}
+
+/** Fails with `what` if `promise` has not settled within `ms`. */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -223,7 +237,14 @@ export async function readStream(aws: AwsClients, config: Config): Promise<_Reco
       iterator = page.NextShardIterator;
     }
   }
-  return records;
+  // moto can serve a record twice across a page boundary (after a repeated sequence number): one per eventID.
+  const seen = new Set<string>();
+  return records.filter((record) => {
+    const id = record.eventID ?? '';
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
 }
 
 /** A pipeline process run as a child with tsx, configured only through the environment. */

@@ -44,6 +44,8 @@ export interface DynamoSinkOptions {
   chunkSize?: number;
   /** A dead member's partitions move after this long; default config.kafka.sessionTimeoutMs. */
   sessionTimeoutMs?: number;
+  /** kafkajs gave up (a crash it will not restart from): the process should exit non-zero. */
+  onFatal?: (error: Error) => void;
 }
 
 export interface DynamoSink extends StreamingComponent {
@@ -163,6 +165,11 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
         heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
         maxWaitTimeInMs: 250,
         allowAutoTopicCreation: false,
+      });
+      consumer.on(consumer.events.CRASH, (event) => {
+        const { error, restart } = event.payload;
+        log.error({ error: error.message, restart }, 'consumer crashed');
+        if (!restart) options.onFatal?.(error);
       });
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });

@@ -15,7 +15,18 @@ runStreamingProcess('dynamo-sink', async ({ config, logger, registry }) => {
   const { dynamodb } = aws;
   await ensureTopics(kafka.admin(), pipelineTopics(config));
   await ensureOrdersTable(dynamodb, config);
-  const sink = createDynamoSink({ config, kafka, dynamodb, logger, registry });
+  const sink = createDynamoSink({
+    config,
+    kafka,
+    dynamodb,
+    logger,
+    registry,
+    // A dead consumer in a live process would look healthy: exit non-zero instead, for whoever runs it to restart.
+    onFatal: (error) => {
+      logger.fatal({ error: error.message }, 'consumer cannot recover: exiting');
+      process.exit(1);
+    },
+  });
   return {
     start: () => sink.start(),
     stop: async () => {

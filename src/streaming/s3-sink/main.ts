@@ -9,7 +9,8 @@ runStreamingProcess('s3-sink', ({ config, logger, registry }) =>
     config,
     logger,
     registry,
-    // kafkajs gave up for good: exit non-zero so the supervisor restarts us from the committed offsets.
+    // kafkajs gave up for good: exit non-zero (a dead consumer in a live process would look healthy); a restart
+    // resumes from the committed offsets.
     onFatal: (error) => {
       logger.fatal({ error: error.message }, 'consumer cannot recover: exiting');
       process.exit(1);
