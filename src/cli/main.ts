@@ -18,7 +18,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createAwsClients, destroyAwsClients } from '../aws/clients';
 import { loadConfig, withOverrides, type Config } from '../config';
 import { createKafka } from '../kafka/client';
-import { startStack, type StackEvent, type StackHandle } from '../local';
+import { stackStatus, startStack, type StackEvent, type StackHandle } from '../local';
 import { createPipelineServices } from '../local/services/pipeline';
 import { createLogger } from '../observability/logger';
 import { createMetricsRegistry, serveMetrics } from '../observability/metrics';
@@ -65,18 +65,25 @@ async function startPipelineProcesses(
   config: Config,
   processes: PipelineProcess[],
   report: (event: StackEvent) => void,
-): Promise<{ handle: StackHandle; endpoints: ProcessEndpoint[] }> {
+): Promise<{ handle: StackHandle; endpoints: ProcessEndpoint[]; restartExited: () => Promise<string[]> }> {
   const ports = new Map<string, number>();
   for (const proc of processes) if (proc.name !== WORKER_PROCESS.name) ports.set(proc.name, await freePort());
-  const handle = await startStack(
-    config,
-    processes.map((p) => p.name),
-    { owner: 'main', report, extraServices: (ctx) => createPipelineServices(ctx, processes, ports) },
-  );
+  const names = processes.map((p) => p.name);
+  const options = { owner: 'main', report, extraServices: (ctx: Parameters<typeof createPipelineServices>[0]) => createPipelineServices(ctx, processes, ports) };
+  const handle = await startStack(config, names, options);
   const endpoints = processes
     .filter((p) => p.name !== WORKER_PROCESS.name)
     .map((p) => ({ name: p.name, metricsUrl: `http://127.0.0.1:${ports.get(p.name)}/metrics` }));
-  return { handle, endpoints };
+  /**
+   * Starts again, on the same metrics port, each of these processes that exited. A consumer exits non-zero when
+   * kafkajs gives up for good; started again it resumes from its committed offsets, so nothing is lost.
+   */
+  const restartExited = async () => {
+    const exited = (await stackStatus(config, names, options)).filter((s) => s.state === 'stopped').map((s) => s.name);
+    if (exited.length > 0) await startStack(config, exited, options);
+    return exited;
+  };
+  return { handle, endpoints, restartExited };
 }
 
 async function run() {
@@ -179,6 +186,19 @@ async function run() {
       process.stdout.write(lines.join('\n') + '\n');
       drawn = lines.length;
     };
+    // The run keeps its processes up: one that exited is started again (and said so).
+    let restarting = false;
+    const keeper = setInterval(() => {
+      if (stopping || restarting) return;
+      restarting = true;
+      Promise.all([worker.restartExited(), streaming.restartExited()])
+        .then(([a, b]) => {
+          for (const name of [...a, ...b]) say(`${name} had exited: started again (its log: ${config.dataDir}/logs/${name}.log)`);
+        })
+        .catch((e: Error) => logger.warn({ error: e.message }, 'restart of an exited process failed; retried'))
+        .finally(() => (restarting = false));
+    }, 5_000);
+    keeper.unref();
     let ticks = 0;
     const timer = setInterval(() => {
       // Without a terminal, print a block every 5 refreshes instead of redrawing.
@@ -205,6 +225,7 @@ async function run() {
         process.on('SIGTERM', onSignal);
       });
       clearInterval(timer);
+      clearInterval(keeper);
       say('\nStopping: generator, streaming processes, worker, stack...');
       await generator.stop();
       generatorMetrics.server.close();
@@ -218,6 +239,7 @@ async function run() {
     );
     const ok = await runBoundedChecks({ config, aws, kafka, client, report, say, onProgress: () => draw() });
     clearInterval(timer);
+    clearInterval(keeper);
     stopping = true;
     generatorMetrics.server.close();
     exitCode = ok ? 0 : 1;
