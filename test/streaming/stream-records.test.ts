@@ -3,6 +3,7 @@ import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import {
   advance,
   compareSequenceNumbers,
+  covers,
   formatPosition,
   parsePosition,
   RecentIds,
@@ -77,6 +78,15 @@ describe('stream records', () => {
     relayed.add('third');
     expect(relayed.has('early')).toBe(false);
     expect(relayed.has('late') && relayed.has('third')).toBe(true);
+  });
+
+  it('knows when a committed position already includes a page (all of its ids at a repeated number)', () => {
+    const page = { sequenceNumber: '100', eventIds: ['a', 'b'] };
+    expect(covers(undefined, page)).toBe(false);
+    expect(covers({ sequenceNumber: '101', eventIds: [] }, page)).toBe(true);
+    expect(covers({ sequenceNumber: '100', eventIds: ['a', 'b', 'c'] }, page)).toBe(true);
+    expect(covers({ sequenceNumber: '100', eventIds: ['a'] }, page)).toBe(false);
+    expect(covers({ sequenceNumber: '99', eventIds: ['a', 'b'] }, page)).toBe(false);
   });
 
   it('resumes from the later of the lease-table and Kafka checkpoints', () => {

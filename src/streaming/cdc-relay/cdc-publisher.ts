@@ -19,7 +19,7 @@ import { Partitioners, type Admin, type Kafka, type Message, type Producer } fro
 import type { CdcEvent } from '../../domain/lake-schema';
 import type { Logger } from '../../observability/logger';
 import { CdcPublishError, LeaseLostError } from './errors';
-import { compareSequenceNumbers, formatPosition, parsePosition, type RelayPosition } from './stream-records';
+import { covers, formatPosition, parsePosition, type RelayPosition } from './stream-records';
 
 /** Headers that identify a change without parsing the value (its identity is shard + sequence number). */
 export const CDC_HEADERS = { shardId: 'cdc-shard-id', sequenceNumber: 'cdc-sequence-number', op: 'cdc-op' } as const;
@@ -106,7 +106,12 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
     init,
     async publish(events, position) {
       const lastSequenceNumber = position.sequenceNumber;
-      if (!producer) await init();
+      // A new producer (after a failed publish) first learns what Kafka has: a page whose transaction did
+      // commit, with its response lost, must not be published twice.
+      if (!producer && covers(await init(), position)) {
+        log.warn({ lastSequenceNumber }, 'page already committed by an earlier attempt: not published again');
+        return;
+      }
       const transaction = await producer!.transaction();
       try {
         const messages = events.map(toCdcMessage);
@@ -125,7 +130,7 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
         // The commit may have succeeded with its response lost: the checkpoint in Kafka says for sure.
         try {
           const committed = await init();
-          if (committed && compareSequenceNumbers(committed.sequenceNumber, lastSequenceNumber) >= 0) {
+          if (covers(committed, position)) {
             log.warn({ lastSequenceNumber }, 'publish reported an error but its transaction had committed');
             return;
           }

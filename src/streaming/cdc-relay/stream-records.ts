@@ -112,6 +112,15 @@ export class RecentIds {
   }
 }
 
+/** Whether `committed` already includes everything up to `position` (same number: every one of its ids). */
+export function covers(committed: RelayPosition | undefined, position: RelayPosition): boolean {
+  if (!committed) return false;
+  const order = compareSequenceNumbers(committed.sequenceNumber, position.sequenceNumber);
+  if (order !== 0) return order > 0;
+  const done = new Set(committed.eventIds);
+  return position.eventIds.every((id) => done.has(id));
+}
+
 /** The position after relaying `events` from `previous`. */
 export function advance(previous: RelayPosition | undefined, events: CdcEvent[]): RelayPosition {
   let position = previous;
