@@ -20,6 +20,7 @@ import { loadConfig, withOverrides, type Config } from '../config';
 import { createKafka } from '../kafka/client';
 import { stackStatus, startStack, type StackEvent, type StackHandle } from '../local';
 import { createPipelineServices } from '../local/services/pipeline';
+import { scheduleIds } from '../resources/schedules';
 import { createLogger } from '../observability/logger';
 import { createMetricsRegistry, serveMetrics } from '../observability/metrics';
 import { createGenerator, type GeneratorReport } from '../streaming/generator/generator';
@@ -143,6 +144,14 @@ async function run() {
       args: [{ schedules: !bounded }] as never,
     });
     say(`  ${provision.created} created, ${provision.updated} updated, ${provision.exists} already in place`);
+    if (!bounded) {
+      // A crawl the schedule started before provisioning (its bucket gone with moto's memory) failed: crawl
+      // again now that the lake exists, rather than show that failure until the next interval.
+      await client.schedule
+        .getHandle(scheduleIds(config).crawl)
+        .trigger()
+        .catch((error: Error) => logger.warn({ error: error.message }, 'could not trigger the crawl schedule'));
+    }
 
     say('Starting the streaming processes...');
     const streaming = await startPipelineProcesses(config, STREAMING_PROCESSES, stackReport);
