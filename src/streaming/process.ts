@@ -21,6 +21,11 @@ export interface ProcessContext {
   config: Config;
   logger: Logger;
   registry: Registry;
+  /**
+   * For a consumer kafkajs gave up on for good: exits non-zero, because a dead consumer in a live process would
+   * look healthy. Whoever runs the process starts it again (`npm start` does); it resumes from its commits.
+   */
+  exitUnrecoverable: (error: Error) => void;
 }
 
 export function runStreamingProcess(
@@ -34,7 +39,11 @@ export function runStreamingProcess(
     const metrics = config.metricsPort >= 0 ? await serveMetrics(registry, config.metricsPort) : undefined;
     if (metrics) logger.info({ metricsUrl: `http://127.0.0.1:${metrics.port}/metrics` }, 'metrics served');
 
-    const component = await build({ config, logger, registry });
+    const exitUnrecoverable = (error: Error) => {
+      logger.fatal({ error: error.message }, 'consumer cannot recover: exiting');
+      process.exit(1);
+    };
+    const component = await build({ config, logger, registry, exitUnrecoverable });
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) {

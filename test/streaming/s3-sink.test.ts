@@ -84,6 +84,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => undefined);
 });
 
+/** The harness's S3 storage with `before` run ahead of every PUT (to fail or delay it). */
+function storageBeforePut(h: Harness, before: (key: string) => Promise<void>): LakeStorage {
+  const real = createS3Storage({ s3: h.s3, bucket: h.config.lake.bucket, logger: createLogger('test', h.config) });
+  return {
+    ...real,
+    put: async (key, body, contentType, metadata) => {
+      await before(key);
+      await real.put(key, body, contentType, metadata);
+    },
+  };
+}
+
 function expectExactlyOnce(rows: Record<string, unknown>[], count: number) {
   expect(rows).toHaveLength(count);
   expect(new Set(rows.map((r) => r.sequence_number)).size).toBe(count);
@@ -177,15 +189,10 @@ describe('S3 sink', () => {
 
     // The "crash": after the 8th PUT (two objects into the second segment) every write fails, so that segment's
     // objects are partly in S3, its intent is committed, and its final commit never happens.
-    const real = createS3Storage({ s3: h.s3, bucket: h.config.lake.bucket, logger: createLogger('test', h.config) });
     let puts = 0;
-    const crashing: LakeStorage = {
-      ...real,
-      put: async (key, body, contentType, metadata) => {
-        if (++puts > 8) throw new StorageError(`injected crash before ${key}`);
-        await real.put(key, body, contentType, metadata);
-      },
-    };
+    const crashing = storageBeforePut(h, async (key) => {
+      if (++puts > 8) throw new StorageError(`injected crash before ${key}`);
+    });
     const first = await h.startSink({ storage: crashing });
     await waitFor('the injected crash', async () => (puts > 9 ? true : undefined));
     await stopSink(first);
@@ -325,15 +332,10 @@ describe('S3 sink', () => {
 
     // The first PUT takes longer than the session timeout (6 s): the group evicts the member meanwhile, so
     // the commit right after that PUT is refused (UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION).
-    const real = createS3Storage({ s3: h.s3, bucket: h.config.lake.bucket, logger: createLogger('test', h.config) });
     let slowPuts = 0;
-    const slow: LakeStorage = {
-      ...real,
-      put: async (key, body, contentType, metadata) => {
-        if (slowPuts++ === 0) await new Promise((resolve) => setTimeout(resolve, 9_000));
-        await real.put(key, body, contentType, metadata);
-      },
-    };
+    const slow = storageBeforePut(h, async () => {
+      if (slowPuts++ === 0) await new Promise((resolve) => setTimeout(resolve, 9_000));
+    });
     const fatal: Error[] = [];
     const sink = await h.startSink({ storage: slow, onFatal: (error) => fatal.push(error) });
 

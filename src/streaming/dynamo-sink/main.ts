@@ -9,24 +9,13 @@ import { ensureTopics, pipelineTopics } from '../../resources/kafka-topics';
 import { runStreamingProcess } from '../process';
 import { createDynamoSink } from './dynamo-sink';
 
-runStreamingProcess('dynamo-sink', async ({ config, logger, registry }) => {
+runStreamingProcess('dynamo-sink', async ({ config, logger, registry, exitUnrecoverable }) => {
   const kafka = createKafka(config, 'dynamo-sink');
   const aws = createAwsClients(config);
   const { dynamodb } = aws;
   await ensureTopics(kafka.admin(), pipelineTopics(config));
   await ensureOrdersTable(dynamodb, config);
-  const sink = createDynamoSink({
-    config,
-    kafka,
-    dynamodb,
-    logger,
-    registry,
-    // A dead consumer in a live process would look healthy: exit non-zero instead, for whoever runs it to restart.
-    onFatal: (error) => {
-      logger.fatal({ error: error.message }, 'consumer cannot recover: exiting');
-      process.exit(1);
-    },
-  });
+  const sink = createDynamoSink({ config, kafka, dynamodb, logger, registry, onFatal: exitUnrecoverable });
   return {
     start: () => sink.start(),
     stop: async () => {
