@@ -30,7 +30,12 @@ import { createS3SinkMetrics, type S3SinkStats } from './metrics';
 import { cdcTableRoot, createHourlyPartitioner } from './partitioner';
 import { parseSegmentIntent } from './segment-cuts';
 import { createS3Storage, type LakeStorage } from './storage';
-import { createTopicPartitionWriter, PartitionRevokedError, type SinkRecord, type TopicPartitionWriter } from './topic-partition-writer';
+import {
+  createTopicPartitionWriter,
+  PartitionRevokedError,
+  type SinkRecord,
+  type TopicPartitionWriter,
+} from './topic-partition-writer';
 
 export interface S3SinkOptions {
   config: Config;
@@ -68,7 +73,12 @@ export function s3SinkGroupId(config: Pick<Config, 'kafka'>): string {
 const DEFAULT_DEDUP_CAPACITY = 20_000;
 
 /** Broker errors that mean "rejoin the group", which kafkajs handles itself when it sees them unwrapped. */
-const MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP']);
+const MEMBERSHIP_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
 
 /** The broker's membership error inside a (possibly wrapped) kafkajs error, if that is what it is. */
 export function groupMembershipError(error: unknown): Error | undefined {
@@ -106,7 +116,8 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   const partitioner = createHourlyPartitioner();
   const tableRoot = cdcTableRoot(config);
   const cap = config.s3Sink.maxBufferBytes;
-  const flushCheckMs = options.flushCheckIntervalMs ?? Math.max(50, Math.min(1000, Math.floor(config.s3Sink.rotateMs / 4)));
+  const flushCheckMs =
+    options.flushCheckIntervalMs ?? Math.max(50, Math.min(1000, Math.floor(config.s3Sink.rotateMs / 4)));
 
   // Fetches sized to the cap, so what kafkajs holds fetched but not yet processed stays a fraction of it.
   const maxBytesPerPartition = Math.max(64 * 1024, Math.min(1024 * 1024, Math.floor(cap / 8)));
@@ -129,7 +140,8 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   let assigned: number[] = [];
   // Bumped on every rebalance: writers and commits of an older epoch are fenced.
   let epoch = 0;
-  let committedOffsets: { epoch: number; offsets: Promise<Map<number, { offset: number; metadata: string | null }>> } | undefined;
+  let committedOffsets:
+    { epoch: number; offsets: Promise<Map<number, { offset: number; metadata: string | null }>> } | undefined;
   let stopping = false;
   let activeBatches = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -138,7 +150,8 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   const dropWriters = (why: string) => {
     epoch++;
     committedOffsets = undefined;
-    if (writers.size > 0) log.info({ why, partitions: [...writers.keys()] }, 'writers closed; uncommitted buffers dropped');
+    if (writers.size > 0)
+      log.info({ why, partitions: [...writers.keys()] }, 'writers closed; uncommitted buffers dropped');
     for (const writer of writers.values()) writer.close();
     writers.clear();
     updateBuffered();
@@ -174,7 +187,8 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
     if (existing && !existing.closed) return existing;
     const myEpoch = epoch;
     const committed = (await fetchCommitted(myEpoch)).get(partition);
-    if (epoch !== myEpoch) throw new PartitionRevokedError(`${topic}[${partition}]: rebalanced while starting its writer`);
+    if (epoch !== myEpoch)
+      throw new PartitionRevokedError(`${topic}[${partition}]: rebalanced while starting its writer`);
     const pendingIntent = committed ? parseSegmentIntent(committed.metadata, committed.offset) : undefined;
     const writer = createTopicPartitionWriter({
       topic,
@@ -189,7 +203,8 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       metrics,
       logger,
       commit: async (offset, metadata) => {
-        if (epoch !== myEpoch) throw new PartitionRevokedError(`${topic}[${partition}] was revoked before its commit`);
+        if (epoch !== myEpoch)
+          throw new PartitionRevokedError(`${topic}[${partition}] was revoked before its commit`);
         try {
           await consumer.commitOffsets([{ topic, partition, offset: String(offset), metadata }]);
         } catch (error) {
@@ -199,7 +214,8 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
           throw groupMembershipError(error) ?? error;
         }
         // A rebalance while the commit was in flight: the new owner replays; this writer must not go on.
-        if (epoch !== myEpoch) throw new PartitionRevokedError(`${topic}[${partition}] was revoked during its commit`);
+        if (epoch !== myEpoch)
+          throw new PartitionRevokedError(`${topic}[${partition}] was revoked during its commit`);
       },
     });
     writers.set(partition, writer);
@@ -218,7 +234,14 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
         record: { offset, bytes: 0 },
         letter: {
           reason: error.message,
-          original: { topic, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers },
+          original: {
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key,
+            value: message.value,
+            headers: message.headers,
+          },
         },
       };
     }
@@ -267,7 +290,10 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
           await dlq.publishAll(letters);
           for (const letter of letters) metrics.deadLetter(letter.reason.split(':')[0]);
         }
-        await writer.write(decoded.map((d) => d.record));
+        await writer.write(
+          decoded.map((d) => d.record),
+          heartbeat,
+        );
         updateBuffered();
         await relieveMemory();
         await heartbeat();
@@ -294,14 +320,18 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
         .then(() => updateBuffered())
         .catch((error: Error) => {
           if (error instanceof PartitionRevokedError) return;
-          log.warn({ partition: writer.partition, error: error.message }, 'idle flush failed; retried on the next tick');
+          log.warn(
+            { partition: writer.partition, error: error.message },
+            'idle flush failed; retried on the next tick',
+          );
         });
     }
   };
 
   const waitForBatches = async (timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
-    while (activeBatches > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (activeBatches > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
   };
 
   return {
@@ -329,12 +359,16 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: true,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? Math.min(config.topics.partitions, 6),
+        partitionsConsumedConcurrently:
+          options.partitionsConsumedConcurrently ?? Math.min(config.topics.partitions, 6),
         eachBatch,
       });
       timer = setInterval(tick, flushCheckMs);
       timer.unref();
-      log.info({ bucket: config.lake.bucket, tableRoot, format: format.extension, limits: config.s3Sink }, 's3 sink started');
+      log.info(
+        { bucket: config.lake.bucket, tableRoot, format: format.extension, limits: config.s3Sink },
+        's3 sink started',
+      );
     },
 
     async stop() {
@@ -352,7 +386,10 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
         try {
           await writer.flush('stop');
         } catch (error) {
-          log.warn({ partition: writer.partition, error: (error as Error).message }, 'flush on stop failed; the next owner replays');
+          log.warn(
+            { partition: writer.partition, error: (error as Error).message },
+            'flush on stop failed; the next owner replays',
+          );
         }
       }
       updateBuffered();

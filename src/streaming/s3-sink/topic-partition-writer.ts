@@ -81,8 +81,11 @@ export interface TopicPartitionWriter {
   bufferedBytes(): number;
   /** Whether the open segment may be cut now (false while it replays a previous run's cut). */
   canCutEarly(): boolean;
-  /** Appends records in offset order (records below the next offset are ignored: a retried batch), flushing on rotation. */
-  write(records: SinkRecord[]): Promise<void>;
+  /**
+   * Appends records in offset order (records below the next offset are ignored: a retried batch), flushing on
+   * rotation. `heartbeat` runs between the PUTs of a flush, so a slow store does not get the member evicted.
+   */
+  write(records: SinkRecord[], heartbeat?: () => Promise<void>): Promise<void>;
   /** Flushes the open segment if it has been open for rotateMs of wall-clock time. */
   flushIfDue(): Promise<FlushSummary | undefined>;
   /** Flushes the open segment now (memory cap, stop) unless it replays a previous cut. */
@@ -212,7 +215,7 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     return rotationDue();
   };
 
-  const flushLocked = async (reason: RotationReason): Promise<FlushSummary | undefined> => {
+  const flushLocked = async (reason: RotationReason, heartbeat?: () => Promise<void>): Promise<FlushSummary | undefined> => {
     ensureOpen();
     const current = segment;
     if (!current) return undefined;
@@ -229,6 +232,7 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
       ensureOpen();
       await storage.put(objects[0].key, objects[0].body, format.contentType, metadata);
       metrics.objectWritten(objects[0].body.length);
+      await heartbeat?.();
       let next = 1;
       const uploader = async () => {
         while (next < objects.length) {
@@ -236,6 +240,7 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
           ensureOpen();
           await storage.put(object.key, object.body, format.contentType, metadata);
           metrics.objectWritten(object.body.length);
+          await heartbeat?.();
         }
       };
       await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, objects.length - 1) }, uploader));
@@ -253,22 +258,22 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     return summary;
   };
 
-  const writeLocked = async (records: SinkRecord[]) => {
+  const writeLocked = async (records: SinkRecord[], heartbeat?: () => Promise<void>) => {
     ensureOpen();
     // A flush that failed before (an S3 outage) left its segment due: retry it before taking more.
     const pending = rotationDue();
-    if (pending) await flushLocked(pending);
+    if (pending) await flushLocked(pending, heartbeat);
     for (const record of records) {
       if (record.offset < nextOffset) continue;
       if (segment?.forcedEnd !== undefined && record.offset > segment.forcedEnd) {
         // The offsets up to the replayed cut are gone (retention): cut where the previous run cut anyway.
-        await flushLocked('replay-boundary');
+        await flushLocked('replay-boundary', heartbeat);
       }
       segment ??= openSegment(record.offset);
       const partitionPath = record.row ? partitioner.partitionPath(record.row) : undefined;
       if (partitionPath !== undefined && !segment.anchorChecked) await checkAnchor(segment, partitionPath, record.offset);
       const reason = append(segment, record, partitionPath);
-      if (reason) await flushLocked(reason);
+      if (reason) await flushLocked(reason, heartbeat);
     }
   };
 
@@ -281,7 +286,7 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     bufferedBytes: () => segment?.bytes ?? 0,
     canCutEarly: () => segment !== undefined && segment.forcedEnd === undefined,
     isBusy: () => busy > 0,
-    write: (records) => exclusive(() => writeLocked(records)),
+    write: (records, heartbeat) => exclusive(() => writeLocked(records, heartbeat)),
     flushIfDue: () =>
       exclusive(async () => {
         if (closed || !segment || segment.forcedEnd !== undefined || now() - segment.openedAt < limits.rotateMs) return undefined;
