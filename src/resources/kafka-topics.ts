@@ -36,7 +36,9 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs' own wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers for a moment
+        // after creating a topic (its metadata cache lags the controller): waitForTopics below retries it.
+        waitForLeaders: false,
         topics: missing.map((s) => ({
           topic: s.topic,
           numPartitions: s.numPartitions,
@@ -46,6 +48,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
         })),
       });
     }
+    if (missing.length > 0) await waitForTopics(admin, missing);
     const outcomes: EnsureOutcome[] = missing.map((s) => ({ kind: 'kafka-topic', name: s.topic, action: 'created' }));
     const present = specs.filter((s) => existing.has(s.topic));
     if (present.length === 0) return outcomes;
@@ -88,5 +91,38 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     return outcomes;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Errors a broker answers for a topic it has just created, until its metadata catches up. */
+const NOT_YET_VISIBLE = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/** Whether the error (or one it wraps: kafkajs retries, then wraps) says the topic is not visible yet. */
+function isNotYetVisible(error: unknown): boolean {
+  for (let e = error as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.type && NOT_YET_VISIBLE.has(e.type)) return true;
+  }
+  return false;
+}
+
+/** Waits until every partition of the new topics has a leader (what producers and consumers need). */
+async function waitForTopics(admin: Admin, specs: TopicSpec[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let reason: string;
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+      const notReady = specs.filter((spec) => {
+        const partitions = topics.find((t) => t.name === spec.topic)?.partitions ?? [];
+        return partitions.length < spec.numPartitions || partitions.some((p) => p.leader < 0);
+      });
+      if (notReady.length === 0) return;
+      reason = `no leader yet for ${notReady.map((s) => s.topic).join(', ')}`;
+    } catch (error) {
+      if (!isNotYetVisible(error)) throw error;
+      reason = (error as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`topics created but not ready after ${timeoutMs} ms: ${reason}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -1,6 +1,7 @@
 /** Kafka: produce and consume through a consumer group with kafkajs, on a fresh topic of the real broker. */
 import { Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { createKafka } from '../../src/kafka/client';
+import { ensureTopics } from '../../src/resources/kafka-topics';
 import { freshConfig } from '../support/fresh-config';
 
 describe('Kafka broker', () => {
@@ -15,7 +16,7 @@ describe('Kafka broker', () => {
   beforeAll(async () => {
     admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await ensureTopics(kafka.admin(), [{ topic, numPartitions: 3, retentionMs: 3_600_000 }]);
   });
 
   afterEach(async () => {
