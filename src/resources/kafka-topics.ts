@@ -4,6 +4,7 @@
  */
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import type { Config } from '../config';
+import { kafkaErrorOfType } from '../kafka/errors';
 import type { EnsureOutcome } from './outcome';
 
 export interface TopicSpec {
@@ -97,14 +98,6 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
 /** Errors a broker answers for a topic it has just created, until its metadata catches up. */
 const NOT_YET_VISIBLE = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
 
-/** Whether the error (or one it wraps: kafkajs retries, then wraps) says the topic is not visible yet. */
-function isNotYetVisible(error: unknown): boolean {
-  for (let e = error as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.type && NOT_YET_VISIBLE.has(e.type)) return true;
-  }
-  return false;
-}
-
 /** Waits until every partition of the new topics has a leader (what producers and consumers need). */
 async function waitForTopics(admin: Admin, specs: TopicSpec[], timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -119,7 +112,7 @@ async function waitForTopics(admin: Admin, specs: TopicSpec[], timeoutMs = 30_00
       if (notReady.length === 0) return;
       reason = `no leader yet for ${notReady.map((s) => s.topic).join(', ')}`;
     } catch (error) {
-      if (!isNotYetVisible(error)) throw error;
+      if (!kafkaErrorOfType(error, NOT_YET_VISIBLE)) throw error;
       reason = (error as Error).message;
     }
     if (Date.now() > deadline) throw new Error(`topics created but not ready after ${timeoutMs} ms: ${reason}`);

@@ -6,12 +6,12 @@ import {
   covers,
   formatPosition,
   parsePosition,
-  RecentIds,
   toCdcEvent,
   unrelayed,
 } from '../../src/streaming/cdc-relay/stream-records';
 import { startingPosition } from '../../src/streaming/cdc-relay/shard-reader';
 import { StreamRecordError } from '../../src/streaming/cdc-relay/errors';
+import { RecentIds } from '../../src/streaming/recent-ids';
 
 const record = (seq: string, eventID: string, eventName: 'INSERT' | 'MODIFY' | 'REMOVE' = 'MODIFY'): _Record => ({
   eventID,

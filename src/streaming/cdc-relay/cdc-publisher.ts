@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { CdcEvent } from '../../domain/lake-schema';
+import { kafkaErrorOfType } from '../../kafka/errors';
 import type { Logger } from '../../observability/logger';
 import { CdcPublishError, LeaseLostError } from './errors';
 import { covers, formatPosition, parsePosition, type RelayPosition } from './stream-records';
@@ -29,13 +30,7 @@ const SEND_CHUNK = 250;
 
 const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
 
-function isFenced(error: unknown): boolean {
-  for (let e = error as { type?: string; cause?: unknown; originalError?: unknown } | undefined; e; ) {
-    if (e.type && FENCED.has(e.type)) return true;
-    e = (e.cause ?? e.originalError) as typeof e;
-  }
-  return false;
-}
+const isFenced = (error: unknown): boolean => kafkaErrorOfType(error, FENCED) !== undefined;
 
 export function shardTransactionalId(clientId: string, leaseKey: string): string {
   return `${clientId}-cdc-relay-${createHash('sha256').update(leaseKey).digest('hex').slice(0, 20)}`;

@@ -20,7 +20,8 @@ import type { ShardPublisher } from './cdc-publisher';
 import { CdcPublishError, LeaseLostError } from './errors';
 import type { Lease, LeaseTable } from './lease-table';
 import type { CdcRelayMetrics } from './metrics';
-import { advance, compareSequenceNumbers, isSequenceNumber, RecentIds, toCdcEvent, unrelayed, type RelayPosition } from './stream-records';
+import { RecentIds } from '../recent-ids';
+import { advance, compareSequenceNumbers, isSequenceNumber, toCdcEvent, unrelayed, type RelayPosition } from './stream-records';
 
 /** Event ids remembered per reader to relay moto's late changes (far more than one poll's worth of writes). */
 const RECENT_IDS = 20_000;

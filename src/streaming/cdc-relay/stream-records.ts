@@ -7,6 +7,7 @@ import type { _Record, AttributeValue } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { CdcEvent, CdcOperation } from '../../domain/lake-schema';
 import { ORDERS_KEY } from '../../resources/dynamodb-tables';
+import type { RecentIds } from '../recent-ids';
 import { StreamRecordError } from './errors';
 
 const OPERATIONS = new Set<CdcOperation>(['INSERT', 'MODIFY', 'REMOVE']);
@@ -99,18 +100,6 @@ export function unrelayed(records: _Record[], position: RelayPosition | undefine
   });
 }
 
-/** The event ids a reader published, the most recent `capacity` of them (insertion order: oldest evicted). */
-export class RecentIds {
-  private readonly ids = new Set<string>();
-  constructor(private readonly capacity: number) {}
-  add(id: string): void {
-    this.ids.add(id);
-    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
-  }
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
-}
 
 /** Whether `committed` already includes everything up to `position` (same number: every one of its ids). */
 export function covers(committed: RelayPosition | undefined, position: RelayPosition): boolean {

@@ -20,6 +20,7 @@ import { Registry } from 'prom-client';
 import { createS3Client } from '../../aws/clients';
 import type { Config } from '../../config';
 import { createKafka } from '../../kafka/client';
+import { kafkaErrorOfType } from '../../kafka/errors';
 import type { Logger } from '../../observability/logger';
 import { createDeadLetterPublisher, type DeadLetter, type DeadLetterPublisher } from '../dlq';
 import type { StreamingComponent } from '../process';
@@ -80,13 +81,6 @@ const MEMBERSHIP_ERRORS = new Set([
   'NOT_COORDINATOR_FOR_GROUP',
 ]);
 
-/** The broker's membership error inside a (possibly wrapped) kafkajs error, if that is what it is. */
-export function groupMembershipError(error: unknown): Error | undefined {
-  for (let e = error as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.type && MEMBERSHIP_ERRORS.has(e.type)) return e as Error;
-  }
-  return undefined;
-}
 /** Records decoded and buffered between two checks of the buffer cap. */
 const BATCH_CHUNK = 250;
 
@@ -211,7 +205,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
           // The group is rebalancing or has dropped this member: kafkajs wraps that refusal in a non-retriable
           // error that would crash the consumer for good. Rethrown as the broker's own error, it makes kafkajs
           // rejoin instead; the new owner of the partition replays the uncommitted segment.
-          throw groupMembershipError(error) ?? error;
+          throw kafkaErrorOfType(error, MEMBERSHIP_ERRORS) ?? error;
         }
         // A rebalance while the commit was in flight: the new owner replays; this writer must not go on.
         if (epoch !== myEpoch)

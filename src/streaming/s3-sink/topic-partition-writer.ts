@@ -8,6 +8,7 @@
  * Calls are serialized by a per-writer lock, so the consumer loop and the flush timer never interleave.
  */
 import type { Logger } from '../../observability/logger';
+import { RecentIds } from '../recent-ids';
 import type { LakeFormat } from './formats';
 import type { LakeRow } from './lake-row';
 import type { S3SinkMetrics } from './metrics';
@@ -129,8 +130,7 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
   let closed = false;
   let busy = 0;
   let chain: Promise<unknown> = Promise.resolve();
-  // Insertion-ordered set: deleting the first entry evicts the oldest id.
-  const recentIds = new Set<string>();
+  const recentIds = new RecentIds(options.dedupCapacity);
 
   if (intent) log.info({ intent }, 'pending segment intent: the first segment ends where the previous owner cut it');
 
@@ -182,11 +182,6 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     }
   };
 
-  const remember = (id: string) => {
-    recentIds.add(id);
-    if (recentIds.size > options.dedupCapacity) recentIds.delete(recentIds.values().next().value as string);
-  };
-
   const append = (current: Segment, record: SinkRecord, partitionPath: string | undefined): RotationReason | undefined => {
     current.last = record.offset;
     current.bytes += record.bytes;
@@ -203,7 +198,7 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
       metrics.duplicateSkipped();
       return rotationDue();
     }
-    if (record.changeId !== undefined) remember(record.changeId);
+    if (record.changeId !== undefined) recentIds.add(record.changeId);
     file.rows.push(row);
     current.rows++;
     const changeMs = (row.change_time as Date).getTime();
