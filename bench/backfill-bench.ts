@@ -31,7 +31,7 @@ import { ensureOrdersTable } from '../src/resources/dynamodb-tables';
 import { ensureBucket } from '../src/resources/s3-bucket';
 import { controlPlaneWorkflowBundle, createControlPlaneWorker } from '../src/workers/control-plane-worker';
 import type { BackfillResult } from '../src/workflows/types';
-import type { BenchRow } from './types';
+import { benchScale, type BenchRow } from './types';
 
 export interface BackfillBenchOptions {
   /** Items in the table (default 1,000,000 on AWS, 20,000 on moto; × BENCH_SCALE). */
@@ -145,7 +145,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
     temporal: { taskQueue: `${id}-tq` },
     logLevel: 'warn',
   });
-  const scale = Number(process.env.BENCH_SCALE ?? '1') || 1;
+  const scale = benchScale();
   const onMoto = config.mode === 'local';
   const items = options.items ?? Math.max(1000, Math.round((onMoto ? 20_000 : 1_000_000) * scale));
   const layout = { segments: options.segments ?? 4, pageSize: options.pageSize ?? 500, pagesPerPart: options.pagesPerPart ?? 4 };

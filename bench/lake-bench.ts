@@ -19,14 +19,15 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type AthenaClient, GetQueryExecutionCommand, type QueryExecution, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { CreateCrawlerCommand, CreateDatabaseCommand, GetCrawlerCommand, type GlueClient, StartCrawlerCommand } from '@aws-sdk/client-glue';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { createAwsClients, destroyAwsClients } from '../src/aws/clients';
 import { type Config, loadConfig, withOverrides } from '../src/config';
 import { CDC_LAKE_COLUMNS } from '../src/domain/lake-schema';
 import { mapWithConcurrency } from '../src/local/lake/concurrency';
 import { startLakeServer } from '../src/local/lake/server';
-import { type BenchRow, median } from './types';
+import { emptyBucket } from '../test/support/cleanup';
+import { benchScale, median, type BenchRow } from './types';
 
 export interface LakeBenchOptions {
   /** Rows in the lake (default 1,000,000 × BENCH_SCALE). */
@@ -145,20 +146,9 @@ async function timedQuery(athena: AthenaClient, sql: string, database: string, o
   }
 }
 
-async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promise<void> {
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key ?? '' }));
-    if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
-}
-
 export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRow[]> {
-  // BENCH_SCALE is the bench runner's knob for a quick look (bench/run.ts); explicit options win.
-  const scale = Number(process.env.BENCH_SCALE ?? '1') || 1;
+  // Explicit options win over BENCH_SCALE.
+  const scale = benchScale();
   const rows = opts.rows ?? Math.round(1_000_000 * scale);
   const objectCount = Math.max(1, opts.objects ?? Math.round(1_000 * scale));
   const hourCount = Math.max(1, Math.min(opts.hours ?? 48, objectCount));
@@ -316,7 +306,7 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
     );
     return result;
   } finally {
-    await emptyAndDeleteBucket(aws.s3, bucket).catch((error: unknown) => log(`lake bench: cleanup of ${bucket} failed: ${(error as Error).message}`));
+    await emptyBucket(aws.s3, bucket, { deleteBucket: true }).catch((error: unknown) => log(`lake bench: cleanup of ${bucket} failed: ${(error as Error).message}`));
     destroyAwsClients(aws);
     await lake.close();
     rmSync(dataDir, { recursive: true, force: true });

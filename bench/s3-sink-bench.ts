@@ -32,15 +32,11 @@ import { toLakeRow } from '../src/streaming/s3-sink/lake-row';
 import { createHourlyPartitioner } from '../src/streaming/s3-sink/partitioner';
 import { createS3Sink } from '../src/streaming/s3-sink/s3-sink';
 import { cdcMessage, makeCdcEvents, produceMessages, waitFor, waitForCommittedToEnd } from '../test/streaming/s3-sink-support';
-import { median, type BenchRow } from './types';
+import { deletePipelineTopics } from '../test/support/cleanup';
+import { benchScale, median, runStandalone, type BenchRow } from './types';
 
 const REPETITIONS = 3;
 const MiB = 1024 * 1024;
-
-function scale(): number {
-  const value = Number(process.env.BENCH_SCALE ?? '1');
-  return Number.isFinite(value) && value > 0 ? value : 1;
-}
 
 function benchConfig(label: string, overrides: DeepPartial<Config> = {}): Config {
   const id = `bench-${label}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -65,13 +61,6 @@ async function prepare(config: Config, records: number): Promise<Kafka> {
     await produceMessages(kafka, config.topics.cdc, events.slice(i, i + 20_000).map(cdcMessage), 1000);
   }
   return kafka;
-}
-
-async function deleteTopics(kafka: Kafka, config: Config) {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: pipelineTopics(config).map((t) => t.topic) }).catch(() => undefined);
-  await admin.disconnect();
 }
 
 /** The baseline: a kafkajs consumer that only counts what it drains. */
@@ -160,7 +149,7 @@ async function throughput(records: number): Promise<BenchRow[]> {
       );
     }
   } finally {
-    await deleteTopics(kafka, config);
+    await deletePipelineTopics(kafka, config);
   }
   const value = median(sink);
   const baseline = median(raw);
@@ -284,7 +273,7 @@ async function memoryRun(records: number, cap: number, nodeFlags: string[]): Pro
   } finally {
     clearInterval(sampler);
     if (child.exitCode === null) child.kill('SIGKILL');
-    await deleteTopics(kafka, config);
+    await deletePipelineTopics(kafka, config);
   }
 }
 
@@ -330,19 +319,10 @@ async function memory(records: number): Promise<BenchRow[]> {
 }
 
 export async function runS3SinkBench(): Promise<BenchRow[]> {
-  const factor = scale();
+  const factor = benchScale();
   const rows = await throughput(Math.round(100_000 * factor));
   rows.push(...(await memory(Math.round(200_000 * factor))));
   return rows;
 }
 
-if (require.main === module) {
-  runS3SinkBench()
-    .then((rows) => {
-      for (const row of rows) console.log(JSON.stringify(row));
-    })
-    .catch((error) => {
-      console.error(error);
-      process.exit(1);
-    });
-}
+if (require.main === module) runStandalone(runS3SinkBench);

@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteTableCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { Partitioners, type Kafka } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../src/aws/clients';
 import { loadConfig, withOverrides, type Config, type DeepPartial } from '../src/config';
 import { createKafka } from '../src/kafka/client';
@@ -35,17 +35,13 @@ import { createGenerator } from '../src/streaming/generator/generator';
 import { cdcTableRoot } from '../src/streaming/s3-sink/partitioner';
 import { readLakeRecords } from '../src/streaming/s3-sink/lake-reader';
 import { createS3Sink } from '../src/streaming/s3-sink/s3-sink';
-import { median, percentile, type BenchRow } from './types';
+import { deletePipelineTopics } from '../test/support/cleanup';
+import { benchScale, median, percentile, runStandalone, type BenchRow } from './types';
 
 const REPETITIONS = 3;
 const BATCH_SIZE = 500;
 const logger = createLogger('streaming-bench', { logLevel: 'error' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function scale(): number {
-  const value = Number(process.env.BENCH_SCALE ?? '1');
-  return Number.isFinite(value) && value > 0 ? value : 1;
-}
 
 function benchConfig(label: string, overrides: DeepPartial<Config> = {}): Config {
   const id = `bench-${label}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -57,18 +53,6 @@ function benchConfig(label: string, overrides: DeepPartial<Config> = {}): Config
     logLevel: 'error',
   });
   return withOverrides(base, overrides);
-}
-
-async function deleteTopics(kafka: Kafka, config: Config): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const topics = pipelineTopics(config).map((t) => t.topic).filter((t) => existing.has(t));
-    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 async function deleteTables(dynamodb: DynamoDBClient, config: Config): Promise<void> {
@@ -102,7 +86,7 @@ async function generatorRun(events: number): Promise<{ rate: number; bytes: numb
     const report = await createGenerator({ config, kafka, logger, count: events, batchSize: BATCH_SIZE, seed: 1 }).run();
     return { rate: report.achievedRate, bytes: 0 };
   } finally {
-    await deleteTopics(kafka, config);
+    await deletePipelineTopics(kafka, config);
   }
 }
 
@@ -121,7 +105,7 @@ async function rawProducerRun(messages: number, sample: Buffer): Promise<number>
     return (messages * 1000) / (Date.now() - started);
   } finally {
     await producer.disconnect();
-    await deleteTopics(kafka, config);
+    await deletePipelineTopics(kafka, config);
   }
 }
 
@@ -195,7 +179,7 @@ async function sinkRun(events: number): Promise<SinkRun & { sampleItems: Record<
       sampleItems: [...report.expectedStates.values()] as unknown as Record<string, unknown>[],
     };
   } finally {
-    await deleteTopics(kafka, config);
+    await deletePipelineTopics(kafka, config);
     await deleteTables(aws.dynamodb, config);
     destroyAwsClients(aws);
   }
@@ -326,14 +310,14 @@ async function freshnessBench(rate: number, seconds: number): Promise<BenchRow[]
     watching = false;
     await watcher.catch(() => undefined);
     await Promise.allSettled([sink.stop(), relay.stop(), s3Sink.stop()]);
-    await deleteTopics(kafka, config);
+    await deletePipelineTopics(kafka, config);
     await deleteTables(aws.dynamodb, config);
     destroyAwsClients(aws);
   }
 }
 
 export async function runStreamingBench(): Promise<BenchRow[]> {
-  const factor = scale();
+  const factor = benchScale();
   const rows: BenchRow[] = [];
   rows.push(await generatorBench(Math.round(50_000 * factor)));
   rows.push(...(await sinkBench(Math.round(4_000 * factor))));
@@ -341,13 +325,4 @@ export async function runStreamingBench(): Promise<BenchRow[]> {
   return rows;
 }
 
-if (require.main === module) {
-  runStreamingBench()
-    .then((rows) => {
-      for (const row of rows) console.log(JSON.stringify(row));
-    })
-    .catch((error) => {
-      console.error(error);
-      process.exit(1);
-    });
-}
+if (require.main === module) runStandalone(runStreamingBench);

@@ -25,3 +25,21 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
+
+/** BENCH_SCALE, the runner's knob for a quick look (bench/run.ts): data sets are multiplied by it (default 1). */
+export function benchScale(): number {
+  const value = Number(process.env.BENCH_SCALE ?? '1');
+  return Number.isFinite(value) && value > 0 ? value : 1;
+}
+
+/** A section run on its own (`npx tsx bench/<section>-bench.ts`): one JSON line per row, exit 1 on failure. */
+export function runStandalone(run: () => Promise<BenchRow[]>): void {
+  run()
+    .then((rows) => {
+      for (const row of rows) console.log(JSON.stringify(row));
+    })
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}

@@ -3,6 +3,7 @@
  * a config pointing Glue/Athena at it (S3 stays moto), a fresh bucket per test file, Parquet/JSON fixtures,
  * and polling helpers for crawls and queries. Everything goes through the AWS SDK clients.
  */
+import { emptyBucket } from '../support/cleanup';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +19,6 @@ import { type Crawler, GetCrawlerCommand, type GlueClient, StartCrawlerCommand }
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -29,6 +28,8 @@ import { type Config, loadConfig, withOverrides } from '../../src/config';
 import { type LakeServer, startLakeServer } from '../../src/local/lake/server';
 
 export const suffix = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+
+export { emptyBucket };
 
 export interface LakeHarness {
   config: Config;
@@ -72,16 +73,6 @@ export async function startHarness(): Promise<LakeHarness> {
   point();
   await harness.aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   return harness;
-}
-
-export async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key ?? '' }));
-    if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
 }
 
 export interface OrderRow {

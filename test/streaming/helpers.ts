@@ -12,7 +12,6 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
-import { DeleteObjectsCommand, DeleteBucketCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { IHeaders, Kafka } from 'kafkajs';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
@@ -21,6 +20,7 @@ import { createKafka } from '../../src/kafka/client';
 import { ensureCheckpointTable, ensureOrdersTable, ordersStreamArn } from '../../src/resources/dynamodb-tables';
 import { ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
 import { ensureBucket } from '../../src/resources/s3-bucket';
+import { deletePipelineTopics, emptyBucket } from '../support/cleanup';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -85,12 +85,10 @@ export async function provision(
     kafka,
     aws,
     async cleanup() {
+      await deletePipelineTopics(kafka, config);
       const admin = kafka.admin();
       await admin.connect();
       try {
-        const existing = new Set(await admin.listTopics());
-        const topics = pipelineTopics(config).map((t) => t.topic).filter((t) => existing.has(t));
-        if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
         // The test's consumer groups (sinks, relay checkpoint groups) are all prefixed with its client id.
         const { groups } = await admin.listGroups();
         const ours = groups.map((g) => g.groupId).filter((id) => id.startsWith(config.kafka.clientId));
@@ -101,18 +99,10 @@ export async function provision(
       for (const table of [config.dynamodb.ordersTable, config.dynamodb.checkpointTable]) {
         await aws.dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
       }
-      if (what.bucket) await emptyAndDeleteBucket(aws.s3, config.lake.bucket).catch(() => undefined);
+      if (what.bucket) await emptyBucket(aws.s3, config.lake.bucket, { deleteBucket: true }).catch(() => undefined);
       destroyAwsClients(aws);
     },
   };
-}
-
-async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promise<void> {
-  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket })) {
-    const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (objects.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
-  }
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
 
 /**
