@@ -13,7 +13,7 @@ import { dynamoSinkGroupId } from '../../src/streaming/dynamo-sink/dynamo-sink';
 import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
 import { createGenerator } from '../../src/streaming/generator/generator';
 import { freshConfig } from '../support/fresh-config';
-import { plain, provision, readStream, readTopic, itemCount, waitForOrders, sleep, spawnProcess, waitFor, type ChildHandle, type StreamingEnv } from './helpers';
+import { plain, provision, readStream, readTopic, itemCount, waitForOrders, sleep, waitFor, ChildProcesses, type StreamingEnv } from './helpers';
 
 const logger = createLogger('test-crash', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
 const SINK = 'src/streaming/dynamo-sink/main.ts';
@@ -29,18 +29,13 @@ function crashConfig(label: string): Config {
 
 describe('crash recovery and scale-out', () => {
   let env: StreamingEnv;
-  const children: ChildHandle[] = [];
+  const children = new ChildProcesses(() => env.config);
+  const start = children.start.bind(children);
 
   afterEach(async () => {
-    await Promise.all(children.splice(0).map((c) => c.kill9()));
+    await children.killAll();
     await env?.cleanup();
   });
-
-  function start(name: string, entry: string, extraEnv: Record<string, string> = {}): ChildHandle {
-    const child = spawnProcess(name, entry, env.config, { env: extraEnv });
-    children.push(child);
-    return child;
-  }
 
   it('DynamoDB sink: two instances share the partitions; one killed with -9 mid-run and restarted; final state exact', async () => {
     env = await provision(crashConfig('crash-sink'));
@@ -65,7 +60,7 @@ describe('crash recovery and scale-out', () => {
     }).run();
     // Kill one instance while events are still flowing and items are being written.
     await waitFor('the sinks to be mid-run', async () => (await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) > 300, { intervalMs: 200 });
-    await children[0].kill9();
+    await children.all[0].kill9();
     const report = await generation;
     await sleep(1_000);
     start('sink-a-restarted', SINK);
@@ -74,7 +69,7 @@ describe('crash recovery and scale-out', () => {
     const items = await waitForOrders(aws.dynamodb, config.dynamodb.ordersTable, report.expectedStates, 120_000);
     expect(items).toEqual(expected);
     // SIGTERM: finish the chunk in hand, commit, leave the group, exit 0.
-    for (const child of children.filter((c) => c.child.exitCode === null && c.child.signalCode === null)) {
+    for (const child of children.all.filter((c) => c.child.exitCode === null && c.child.signalCode === null)) {
       expect(await child.terminate()).toBe(0);
     }
   }, 240_000);
@@ -114,7 +109,7 @@ describe('crash recovery and scale-out', () => {
       await admin.disconnect();
     }
     expect(written).toBeLessThan(total);
-    const victim = children.find((c) => c.name === first)!;
+    const victim = children.all.find((c) => c.name === first)!;
     await victim.kill9();
     // The survivor takes the shard over once the lease expires (3 s on its clock).
     const second = await waitFor('the other relay to take the shard over', async () => {
@@ -133,7 +128,7 @@ describe('crash recovery and scale-out', () => {
     expect(new Set(ids).size).toBe(ids.length); // no duplicates despite the kill
     expect(new Set(ids)).toEqual(new Set(records.map((r) => r.eventID!)));
     // SIGTERM: publish and checkpoint the page in hand, free the lease, exit 0.
-    for (const child of children.filter((c) => c.child.exitCode === null && c.child.signalCode === null)) {
+    for (const child of children.all.filter((c) => c.child.exitCode === null && c.child.signalCode === null)) {
       expect(await child.terminate()).toBe(0);
     }
     expect((await leases.list(streamArn)).filter((l) => l.leaseOwner)).toEqual([]);

@@ -24,7 +24,7 @@ import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
 import { createGenerator } from '../../src/streaming/generator/generator';
 import { readLakeRecords, type LakeRecord } from '../../src/streaming/s3-sink/lake-reader';
 import { freshConfig } from '../support/fresh-config';
-import { plain, provision, readStream, readTopic, itemCount, waitForOrders, sleep, spawnProcess, waitFor, within, type ChildHandle, type StreamingEnv } from './helpers';
+import { plain, provision, readStream, readTopic, itemCount, waitForOrders, sleep, waitFor, within, ChildProcesses, type StreamingEnv } from './helpers';
 
 const logger = createLogger('test-e2e', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
 const SINK = 'src/streaming/dynamo-sink/main.ts';
@@ -75,21 +75,15 @@ const identity = (row: Record<string, string | number | null>) =>
 
 describe('streaming end to end', () => {
   let env: StreamingEnv;
-  const children: ChildHandle[] = [];
+  const children = new ChildProcesses(() => env.config);
+  const start = children.start.bind(children);
   const logDir = join(tmpdir(), `streaming-e2e-${process.pid}`);
 
   afterEach(async () => {
     mkdirSync(logDir, { recursive: true });
-    for (const child of children) writeFileSync(join(logDir, `${child.name}-${child.child.pid}.log`), child.output());
-    await Promise.all(children.splice(0).map((c) => c.kill9()));
+    for (const child of await children.killAll()) writeFileSync(join(logDir, `${child.name}-${child.child.pid}.log`), child.output());
     await env?.cleanup();
   });
-
-  function start(name: string, entry: string, extraEnv: Record<string, string> = {}): ChildHandle {
-    const child = spawnProcess(name, entry, env.config, { env: extraEnv });
-    children.push(child);
-    return child;
-  }
 
   it('generator → sink → relay → S3: exact state, exactly one lake row per change, with every consumer killed once', async () => {
     env = await provision(e2eConfig(), { checkpoints: true, bucket: true });
@@ -141,7 +135,7 @@ describe('streaming end to end', () => {
       return out;
     });
     await admin.disconnect().catch(() => undefined);
-    for (const child of children) {
+    for (const child of children.all) {
       const state = child.child.exitCode !== null || child.child.signalCode !== null ? `exited ${child.child.exitCode ?? child.child.signalCode}` : 'running';
       const notable = child
         .output()
@@ -189,7 +183,7 @@ describe('streaming end to end', () => {
     } finally {
       await admin.disconnect();
     }
-    await children.find((c) => c.name === holder)!.kill9();
+    await children.all.find((c) => c.name === holder)!.kill9();
     step('relay killed');
     start(`${holder}-restarted`, RELAY, { CDC_WORKER_ID: `${holder}-restarted` });
 

@@ -292,6 +292,25 @@ export function spawnProcess(
   };
 }
 
+/** The pipeline processes one test started, configured by `config()` (the test's fresh config). */
+export class ChildProcesses {
+  readonly all: ChildHandle[] = [];
+  constructor(private readonly config: () => Config) {}
+
+  start(name: string, entry: string, extraEnv: Record<string, string> = {}): ChildHandle {
+    const child = spawnProcess(name, entry, this.config(), { env: extraEnv });
+    this.all.push(child);
+    return child;
+  }
+
+  /** kill -9 every one still running (in afterEach); returns them, their output still readable. */
+  async killAll(): Promise<ChildHandle[]> {
+    const killed = this.all.splice(0);
+    await Promise.all(killed.map((c) => c.kill9()));
+    return killed;
+  }
+}
+
 /** Drops fields a comparison should not see (undefined), so expected states compare with scanned items. */
 export function plain<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
