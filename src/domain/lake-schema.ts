@@ -10,6 +10,8 @@ export interface LakeColumn {
   type: LakeColumnType;
   /** Where the value comes from in an order item (OrderState); undefined for CDC metadata columns. */
   from?: string;
+  /** Where a CDC metadata column comes from in the change event (CdcEvent). */
+  fromChange?: 'op' | 'changeTime' | 'sequenceNumber';
 }
 
 /** Columns taken from the order item (the new image; for REMOVE the old image). */
@@ -30,9 +32,9 @@ export const ORDER_COLUMNS: LakeColumn[] = [
 
 /** CDC metadata columns appended after the order columns. */
 export const CDC_COLUMNS: LakeColumn[] = [
-  { name: 'op', type: 'string' },
-  { name: 'change_time', type: 'timestamp' },
-  { name: 'sequence_number', type: 'string' },
+  { name: 'op', type: 'string', fromChange: 'op' },
+  { name: 'change_time', type: 'timestamp', fromChange: 'changeTime' },
+  { name: 'sequence_number', type: 'string', fromChange: 'sequenceNumber' },
 ];
 
 export const CDC_LAKE_COLUMNS: LakeColumn[] = [...ORDER_COLUMNS, ...CDC_COLUMNS];

@@ -14,7 +14,8 @@ import { ensureBucket } from '../../src/resources/s3-bucket';
 import { decodeCdcRecord, InvalidCdcRecordError } from '../../src/streaming/s3-sink/cdc-record';
 import { createJsonLinesFormat } from '../../src/streaming/s3-sink/formats/jsonl';
 import { createParquetFormat } from '../../src/streaming/s3-sink/formats/parquet';
-import { toLakeRow } from '../../src/streaming/s3-sink/lake-row';
+import { changeLine, lakeRowOfLine } from '../../src/streaming/s3-sink/change-line';
+import { toLakeRow, type LakeRow } from '../../src/streaming/s3-sink/lake-row';
 import { cdcTableRoot, createHourlyPartitioner, objectKey, parseObjectKey } from '../../src/streaming/s3-sink/partitioner';
 import { createS3Storage } from '../../src/streaming/s3-sink/storage';
 import { freshConfig } from '../support/fresh-config';
@@ -74,7 +75,7 @@ describe('S3 sink: partitioner', () => {
   it('partitions by change time in UTC and builds deterministic, parseable keys', () => {
     const partitioner = createHourlyPartitioner();
     const row = toLakeRow({ ...makeCdcEvents(1)[0], changeTime: '2024-05-01T23:59:59.999-02:00' });
-    expect(partitioner.partitionPath(row)).toBe('dt=2024-05-02/hour=01');
+    expect(partitioner.partitionPath((row.change_time as Date).getTime())).toBe('dt=2024-05-02/hour=01');
     const root = cdcTableRoot({ lake: { prefix: 'lake' } as never });
     const key = objectKey(root, { partitionPath: 'dt=2024-05-02/hour=01', topic: 'orders.cdc', kafkaPartition: 3, startOffset: 42, extension: 'parquet' });
     expect(key).toBe('lake/orders_cdc/dt=2024-05-02/hour=01/orders.cdc+3+0000000042.parquet');
@@ -97,11 +98,15 @@ describe('S3 sink: format writers', () => {
     expect(back[0].change_time).toBeInstanceOf(Date);
   });
 
-  it('writes Parquet whose columns DuckDB reads as VARCHAR, BIGINT, DOUBLE and TIMESTAMP', async () => {
+  it.each([
+    ['the JavaScript writer', () => Promise.resolve(createParquetFormat().encode(rows))],
+    ['the native (DuckDB) writer', () => encodeNatively(makeCdcEvents(50, { orders: 5 }))],
+  ])('writes Parquet whose columns DuckDB reads as VARCHAR, BIGINT, DOUBLE and TIMESTAMP: %s', async (_name, encode) => {
+    const body = await encode();
     const dir = mkdtempSync(join(tmpdir(), 's3-sink-parquet-'));
     try {
       const file = join(dir, 'rows.parquet');
-      writeFileSync(file, createParquetFormat().encode(rows));
+      writeFileSync(file, body);
       const db = await DuckDBInstance.create(':memory:');
       const connection = await db.connect();
       const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`)).getRowObjects();
@@ -129,6 +134,81 @@ describe('S3 sink: format writers', () => {
     expect(body.equals(format.encode(rows))).toBe(true);
     expect(await format.decode(body)).toEqual(rows);
     if (!gzip) expect(body.toString('utf8').split('\n')[0]).toContain('"change_time":"2024-05-01 09:40:00.000"');
+  });
+});
+
+/** The sink's path: decode and validate each change, then encode its line natively. */
+async function encodeNatively(events: unknown[], onFallback?: (error: Error) => void): Promise<Buffer> {
+  const format = createParquetFormat({ onFallback });
+  try {
+    const lines = events.map((event) => {
+      const value = encode(event);
+      return changeLine(value, decodeCdcRecord(value));
+    });
+    return await format.encodeChanges(lines);
+  } finally {
+    format.close();
+  }
+}
+
+/** Strings as UTF-8 can carry them: a lone surrogate becomes U+FFFD (what either Parquet writer stores). */
+const wellFormed = (row: LakeRow): LakeRow =>
+  Object.fromEntries(Object.entries(row).map(([name, value]) => [name, typeof value === 'string' ? value.toWellFormed() : value]));
+
+describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows of the JavaScript mapping', () => {
+  const events = makeCdcEvents(40, { orders: 6 });
+  const [insert] = events;
+  const image = insert.newImage as Record<string, unknown>;
+  // Valid changes whose values are not all of their column's JSON type: JavaScript converts them.
+  const converted = [
+    { ...insert, newImage: { ...image, amount: '12.50', version: '7', itemCount: 3.0 } },
+    { ...insert, changeTime: '2024-05-01T11:40:00.123456+02:00' },
+    { ...insert, newImage: { ...image, createdAt: 1714556400123, customerId: 'a\u0007b \ud800 é "quoted"' } },
+  ];
+  // Plain, though not as the relay writes it: nulls, a missing column, a key the lake does not read.
+  const sparse = { ...insert, newImage: { ...image, amount: null, region: undefined, extra: { version: 'not read' } } };
+  const pretty = JSON.stringify({ ...insert, newImage: { ...image, status: 'PAID' } }, null, 2);
+
+  it('hands relay-shaped changes to the encoder as they are, and normalizes the others', () => {
+    for (const change of [insert, sparse]) {
+      const value = encode(change);
+      expect(changeLine(value, decodeCdcRecord(value))).toBe(value);
+    }
+    for (const change of [...converted, pretty]) {
+      const value = encode(change);
+      const line = changeLine(value, decodeCdcRecord(value));
+      expect(line).not.toBe(value);
+      expect(line.includes(0x0a)).toBe(false);
+      expect(lakeRowOfLine(line)).toEqual(wellFormed(toLakeRow(decodeCdcRecord(value))));
+    }
+  });
+
+  it('reads back, with hyparquet, the same rows toLakeRow builds (offsets, conversions, nulls, REMOVE)', async () => {
+    const all = [...events, ...converted, pretty, sparse];
+    const fallbacks: Error[] = [];
+    const body = await encodeNatively(all, (error) => fallbacks.push(error));
+    expect(fallbacks).toEqual([]);
+    const expected = all.map((event) => wellFormed(toLakeRow(decodeCdcRecord(encode(event)))));
+    expect(await createParquetFormat().decode(body)).toEqual(expected);
+    expect(expected.some((row) => row.op === 'REMOVE')).toBe(true);
+  });
+
+  it('falls back to the JavaScript writer for an object DuckDB refuses (duplicate keys), with the JavaScript values', async () => {
+    const duplicated = Buffer.from(`${JSON.stringify(insert).slice(0, -1)},"op":"MODIFY"}`);
+    const fallbacks: Error[] = [];
+    const body = await encodeNatively([duplicated.toString()], (error) => fallbacks.push(error));
+    expect(fallbacks).toHaveLength(1);
+    expect(await createParquetFormat().decode(body)).toEqual([toLakeRow(decodeCdcRecord(duplicated))]);
+    expect(toLakeRow(decodeCdcRecord(duplicated)).op).toBe('MODIFY');
+  });
+
+  it('writes an object with no rows (an anchor emptied by de-duplication)', async () => {
+    const format = createParquetFormat();
+    try {
+      expect(await format.decode(await format.encodeChanges([]))).toEqual([]);
+    } finally {
+      format.close();
+    }
   });
 });
 

@@ -212,6 +212,32 @@ describe('S3 sink', () => {
     expect(restarted.stats().flushes['replay-boundary']).toBe(1);
   });
 
+  it('rides out an S3 outage: failed uploads are retried, and every change is written once', async () => {
+    const h = await harness('s3sink-outage', { s3Sink: { flushRecords: 100, rotateMs: 500 } });
+    const events = makeCdcEvents(1200, { spacingMs: 1000, orders: 150 });
+    await produceMessages(h.kafka, h.config.topics.cdc, events.map(cdcMessage));
+    // PUTs 3 to 12 fail: segments are sealed and queued meanwhile, and each partition's queue stops at its failure.
+    let puts = 0;
+    const failed: string[] = [];
+    const flaky = storageBeforePut(h, async (key) => {
+      puts++;
+      if (puts >= 3 && puts <= 12) {
+        failed.push(key);
+        throw new StorageError(`injected outage before ${key}`);
+      }
+    });
+    const fatal: Error[] = [];
+    const sink = await h.startSink({ storage: flaky, onFatal: (error: Error) => fatal.push(error) });
+    const rows = await waitForLakeRows(h.s3, h.config, events.length);
+    await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc);
+    await stopSink(sink);
+    expect(failed).toHaveLength(10);
+    expect(fatal).toEqual([]);
+    expect(rows.length).toBe(events.length);
+    expectExactlyOnce(await readLakeRecords(h.s3, h.config), events.length);
+    expect(sink.stats().rowsOut).toBe(events.length);
+  });
+
   it('flushes an idle partition on the wall-clock timer, with no further records arriving', async () => {
     const h = await harness('s3sink-idle', { s3Sink: { flushRecords: 100_000, rotateMs: 1000, rotateRecordMs: 0 } });
     const sink = await h.startSink();

@@ -42,30 +42,66 @@ export function toColumnValue(column: LakeColumn, value: unknown): LakeValue {
   }
 }
 
-/** Where each CDC metadata column comes from; a column added to CDC_COLUMNS without a source fails at load. */
-const CDC_SOURCES: Record<string, (event: CdcEvent) => unknown> = {
-  op: (event) => event.op,
-  change_time: (event) => event.changeTime,
-  sequence_number: (event) => event.sequenceNumber,
-};
 for (const column of CDC_LAKE_COLUMNS) {
-  if (column.from === undefined && !CDC_SOURCES[column.name]) {
+  if (column.from === undefined && column.fromChange === undefined) {
     throw new Error(`lake column ${column.name} has no source in the S3 sink's row mapping`);
   }
 }
+
+/** The image a change's order columns come from: the new image, or the old one for a REMOVE. */
+export function changeImage(event: CdcEvent): Record<string, unknown> {
+  return (event.op === 'REMOVE' ? event.oldImage : event.newImage) ?? {};
+}
+
+const rawValue = (column: LakeColumn, event: CdcEvent, image: Record<string, unknown>): unknown =>
+  column.from !== undefined ? image[column.from] : event[column.fromChange!];
 
 /**
  * @example
  *   const row = toLakeRow(event); // { order_id: 'o-1', version: 3n, change_time: Date, op: 'MODIFY', ... }
  */
 export function toLakeRow(event: CdcEvent): LakeRow {
-  const image = (event.op === 'REMOVE' ? event.oldImage : event.newImage) ?? {};
+  const image = changeImage(event);
   const row: LakeRow = {};
-  for (const column of CDC_LAKE_COLUMNS) {
-    const raw = column.from !== undefined ? image[column.from] : CDC_SOURCES[column.name](event);
-    row[column.name] = toColumnValue(column, raw);
-  }
+  for (const column of CDC_LAKE_COLUMNS) row[column.name] = toColumnValue(column, rawValue(column, event, image));
   return row;
+}
+
+/**
+ * A timestamp both JavaScript's Date.parse and DuckDB's TIMESTAMPTZ cast read to the same instant: ISO-8601 with
+ * an explicit offset and at most millisecond precision (Date.parse drops finer digits, DuckDB keeps them).
+ */
+const PLAIN_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Whether a value already has its column's JSON type, so a typed JSON reader gets exactly toColumnValue's value. */
+function isPlainValue(type: LakeColumnType, value: unknown): boolean {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'bigint':
+      return typeof value === 'number' && Number.isSafeInteger(value);
+    case 'double':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'timestamp':
+      return typeof value === 'string' && PLAIN_TIMESTAMP.test(value) && Number.isFinite(Date.parse(value));
+  }
+}
+
+/**
+ * Validates every lake column of a change exactly as toLakeRow does (same errors), without building the row:
+ * the sink's hot path. Returns whether every value is plain (see isPlainValue): then the change's own JSON can
+ * be handed to the encoder as it is; otherwise it needs the normalized line (change-line.ts).
+ */
+export function checkLakeColumns(event: CdcEvent): boolean {
+  const image = changeImage(event);
+  let plain = true;
+  for (const column of CDC_LAKE_COLUMNS) {
+    const value = rawValue(column, event, image);
+    if (value === null || value === undefined || isPlainValue(column.type, value)) continue;
+    toColumnValue(column, value); // throws InvalidCdcRecordError when the value is invalid, not just converted
+    plain = false;
+  }
+  return plain;
 }
 
 /** The columns every format writes, in order. */

@@ -6,14 +6,13 @@
  */
 import { CDC_TABLE_FOLDER, type Config } from '../../config';
 import { CDC_PARTITION_KEYS } from '../../domain/lake-schema';
-import type { LakeRow } from './lake-row';
 
 const OFFSET_DIGITS = 10;
 const [DT_KEY, HOUR_KEY] = CDC_PARTITION_KEYS;
 
 export interface Partitioner {
-  /** `dt=2024-05-01/hour=09` for a row whose change_time is 2024-05-01T09:xx:xxZ. */
-  partitionPath(row: LakeRow): string;
+  /** `dt=2024-05-01/hour=09` for a change whose time (epoch ms) is 2024-05-01T09:xx:xxZ. */
+  partitionPath(changeMs: number): string;
 }
 
 export function hourlyPartitionPath(time: Date): string {
@@ -28,13 +27,12 @@ export function createHourlyPartitioner(): Partitioner {
   let lastHour = Number.NaN;
   let lastPath = '';
   return {
-    partitionPath(row) {
-      const time = row.change_time;
-      if (!(time instanceof Date)) throw new Error('row has no change_time: it cannot be partitioned');
-      const hour = Math.floor(time.getTime() / HOUR_MS);
+    partitionPath(changeMs) {
+      if (!Number.isFinite(changeMs)) throw new Error(`change time ${changeMs} is not a time: it cannot be partitioned`);
+      const hour = Math.floor(changeMs / HOUR_MS);
       if (hour !== lastHour) {
         lastHour = hour;
-        lastPath = hourlyPartitionPath(time);
+        lastPath = hourlyPartitionPath(new Date(changeMs));
       }
       return lastPath;
     },

@@ -4,11 +4,14 @@
  * only S3 code) and one topic-partition-writer.ts per assigned partition (buffer + rotation).
  *
  * - Consumer group with eachBatch and autoCommit off: offsets are committed only by a writer, after its
- *   objects are in S3 (with the segment intent first, see segment-intent.ts).
+ *   objects are in S3 (with the segment intent first, see segment-cuts.ts).
+ * - The consumer's thread only decodes and validates each record (cdc-record.ts, change-line.ts): Parquet is
+ *   encoded by DuckDB on its own thread, and cut segments upload in the background while records keep coming.
  * - Invalid messages go to the dead-letter topic with their reason before the segment holding them can
  *   be committed; the valid ones behind them carry on.
- * - Memory: when the bytes buffered over all partitions exceed S3_SINK_MAX_BUFFER_BYTES, fetching pauses
- *   and the largest open segments are flushed early until the buffer is at half the cap; then it resumes.
+ * - Memory: when the bytes buffered over all partitions (open segments and sealed ones not yet uploaded)
+ *   exceed S3_SINK_MAX_BUFFER_BYTES, fetching pauses and the largest writers are flushed early until the
+ *   buffer is at half the cap; then it resumes.
  * - Rebalance: every writer is closed and its uncommitted buffer dropped (kafkajs restarts every assigned
  *   partition at its committed offset after a rebalance anyway); the new owner replays from there.
  * - Idle partitions: a timer flushes segments open for S3_SINK_ROTATE_MS even when no record arrives.
@@ -25,8 +28,8 @@ import type { Logger } from '../../observability/logger';
 import { createDeadLetterPublisher, type DeadLetter, type DeadLetterPublisher } from '../dlq';
 import type { StreamingComponent } from '../process';
 import { changeId, decodeCdcRecord, InvalidCdcRecordError } from './cdc-record';
+import { changeLine } from './change-line';
 import { createLakeFormat } from './formats';
-import { toLakeRow } from './lake-row';
 import { createS3SinkMetrics, type S3SinkStats } from './metrics';
 import { cdcTableRoot, createHourlyPartitioner } from './partitioner';
 import { parseSegmentIntent } from './segment-cuts';
@@ -106,7 +109,10 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   const ownS3 = options.s3 === undefined;
   const s3 = options.s3 ?? createS3Client(config);
   const storage = options.storage ?? createS3Storage({ s3, bucket: config.lake.bucket, logger });
-  const format = createLakeFormat(config);
+  const format = createLakeFormat(config, {
+    onFallback: (error, rows) =>
+      log.warn({ error: error.message, rows }, 'DuckDB refused an object: encoded in JavaScript instead'),
+  });
   const partitioner = createHourlyPartitioner();
   const tableRoot = cdcTableRoot(config);
   const cap = config.s3Sink.maxBufferBytes;
@@ -221,7 +227,8 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
     const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
     try {
       const event = decodeCdcRecord(message.value);
-      return { record: { offset, row: toLakeRow(event), changeId: changeId(event), bytes } };
+      const line = changeLine(message.value!, event);
+      return { record: { offset, line, changeMs: Date.parse(event.changeTime), changeId: changeId(event), bytes } };
     } catch (error) {
       if (!(error instanceof InvalidCdcRecordError)) throw error;
       return {
@@ -253,7 +260,6 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
         const candidates = [...writers.values()].sort((a, b) => b.bufferedBytes() - a.bufferedBytes());
         for (const writer of candidates) {
           if (totalBuffered() <= cap / 2) break;
-          if (!writer.canCutEarly()) continue;
           await writer.flush('memory');
           updateBuffered();
         }
@@ -392,6 +398,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       await consumer.disconnect();
       await producer.disconnect();
       await admin.disconnect();
+      format.close();
       if (ownS3) s3.destroy();
       log.info(metrics.snapshot(), 's3 sink stopped');
     },

@@ -5,25 +5,32 @@
  * how every cut is replayed exactly, which keeps the objects exactly-once either way. Offsets are committed
  * only after every object of the segment is in S3.
  *
- * Calls are serialized by a per-writer lock, so the consumer loop and the flush timer never interleave.
+ * A cut segment is sealed and handed to an upload queue, and the writer takes records again at once: its
+ * objects encode in the background (DuckDB, off the consumer's thread) while the next segment fills. The queue
+ * uploads and commits one segment at a time, in offset order, so the committed offset only ever moves past
+ * segments whose objects are all in S3. At most MAX_SEALED segments wait per partition (back-pressure); a failed
+ * upload stops the queue and is retried, before anything else, by the next write or timer tick.
+ *
+ * Record intake is serialized by a per-writer lock, so the consumer loop and the flush timer never interleave.
  */
 import type { Logger } from '../../observability/logger';
 import { RecentIds } from '../recent-ids';
 import type { LakeFormat } from './formats';
-import type { LakeRow } from './lake-row';
 import type { S3SinkMetrics } from './metrics';
-import { objectKey, type Partitioner } from './partitioner';
+import { objectKey, parseObjectKey, type Partitioner } from './partitioner';
 import { encodeSegmentIntent, parseSegmentMetadata, segmentMetadata, type SegmentBounds } from './segment-cuts';
 import type { LakeStorage } from './storage';
 
 export type RotationReason = 'records' | 'bytes' | 'record-time' | 'wall-clock' | 'memory' | 'replay-boundary' | 'stop';
 
-/** One consumed Kafka record, already decoded. */
+/** One consumed Kafka record, already decoded and validated. */
 export interface SinkRecord {
   offset: number;
-  /** Undefined for a record that yields no row (it was dead-lettered): it still moves the offset. */
-  row?: LakeRow;
-  /** shardId/sequenceNumber: identifies the change for de-duplication. */
+  /** The change's encoder line (change-line.ts); undefined for a record that yields no row (it was dead-lettered): it still moves the offset. */
+  line?: Buffer;
+  /** The change time (epoch ms) of a record with a line: its Hive partition and record-time rotation. */
+  changeMs?: number;
+  /** Identifies the change for de-duplication (cdc-record.ts changeId). */
   changeId?: string;
   /** Size of the record, for the buffer accounting. */
   bytes: number;
@@ -65,41 +72,32 @@ export interface TopicPartitionWriterOptions {
   now?: () => number;
 }
 
-export interface FlushSummary {
-  reason: RotationReason;
-  startOffset: number;
-  endOffset: number;
-  keys: string[];
-  rows: number;
-  bytes: number;
-}
-
 export interface TopicPartitionWriter {
   readonly topic: string;
   readonly partition: number;
   readonly closed: boolean;
-  /** Buffered record bytes of the open segment. */
+  /** Bytes of the records held: the open segment and the sealed ones not yet uploaded. */
   bufferedBytes(): number;
-  /** Whether the open segment may be cut now (false while it replays a previous run's cut). */
-  canCutEarly(): boolean;
   /**
-   * Appends records in offset order (records below the next offset are ignored: a retried batch), flushing on
-   * rotation. `heartbeat` runs between the PUTs of a flush, so a slow store does not get the member evicted.
+   * Appends records in offset order (records below the next offset are ignored: a retried batch), sealing a
+   * segment on rotation. It waits only when MAX_SEALED segments are already queued (calling `heartbeat` while it
+   * waits), and throws when a failed upload fails again on its retry.
    */
   write(records: SinkRecord[], heartbeat?: () => Promise<void>): Promise<void>;
-  /** Flushes the open segment if it has been open for rotateMs of wall-clock time. */
-  flushIfDue(): Promise<FlushSummary | undefined>;
-  /** Flushes the open segment now (memory cap, stop) unless it replays a previous cut. */
-  flush(reason: RotationReason): Promise<FlushSummary | undefined>;
-  /** Drops the buffer and refuses further work: the partition was revoked, its new owner replays. */
+  /** Seals the open segment if it has been open for rotateMs of wall-clock time, then uploads what is sealed. */
+  flushIfDue(): Promise<void>;
+  /** Seals the open segment now (memory cap, stop) unless it replays a previous cut, and uploads everything sealed. */
+  flush(reason: RotationReason): Promise<void>;
+  /** Drops the buffers and refuses further work: the partition was revoked, its new owner replays. */
   close(): void;
+  /** Whether a write or flush holds the intake lock (the timer skips the writer then). */
   isBusy(): boolean;
 }
 
 interface OpenFile {
   partitionPath: string;
   startOffset: number;
-  rows: LakeRow[];
+  lines: Buffer[];
 }
 
 interface Segment {
@@ -116,8 +114,27 @@ interface Segment {
   anchorChecked: boolean;
 }
 
+interface EncodedObject {
+  key: string;
+  body: Buffer;
+  rows: number;
+}
+
+/** A cut segment waiting for its upload; its objects encode from the moment it is sealed. */
+interface SealedSegment {
+  reason: RotationReason;
+  bounds: SegmentBounds;
+  bytes: number;
+  objects: Promise<EncodedObject[]>;
+  sealedAt: bigint;
+}
+
 /** Uploads of one flush in flight at once (a segment touches few Hive partitions, usually one or two). */
 const PUT_CONCURRENCY = 4;
+/** Sealed segments queued per partition before write() waits: encoding of the next overlaps the upload of one. */
+const MAX_SEALED = 2;
+/** Hive partitions whose object listing a writer keeps (the oldest is dropped; a replay lists it again). */
+const MAX_LISTINGS = 48;
 
 export function createTopicPartitionWriter(options: TopicPartitionWriterOptions): TopicPartitionWriter {
   const { topic, partition, format, storage, partitioner, limits, metrics } = options;
@@ -131,6 +148,12 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
   let busy = 0;
   let chain: Promise<unknown> = Promise.resolve();
   const recentIds = new RecentIds(options.dedupCapacity);
+  const sealed: SealedSegment[] = [];
+  let uploading: Promise<void> | undefined;
+  /** The error that stopped the upload queue; cleared when a retry gets through. */
+  let failure: Error | undefined;
+  let progressWaiters: (() => void)[] = [];
+  const listings = new Map<string, Promise<Set<number>>>();
 
   if (intent) log.info({ intent }, 'pending segment intent: the first segment ends where the previous owner cut it');
 
@@ -144,6 +167,14 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
   const ensureOpen = () => {
     if (closed) throw new PartitionRevokedError(`${topic}[${partition}] was revoked from this writer`);
   };
+
+  /** Wakes whoever waits for the queue to move (an upload finished or failed, or the writer closed). */
+  const progressed = () => {
+    const waiters = progressWaiters;
+    progressWaiters = [];
+    for (const wake of waiters) wake();
+  };
+  const nextProgress = () => new Promise<void>((resolve) => progressWaiters.push(resolve));
 
   const keyOf = (file: { partitionPath: string; startOffset: number }) =>
     objectKey(options.tableRoot, { partitionPath: file.partitionPath, topic, kafkaPartition: partition, startOffset: file.startOffset, extension: format.extension });
@@ -166,14 +197,44 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     return { start: offset, last: offset, files: new Map(), rows: 0, bytes: 0, firstChangeMs: undefined, openedAt: now(), forcedEnd, anchorChecked: false };
   };
 
+  /**
+   * Start offsets of this topic-partition's objects in one Hive partition, listed once per writer. A segment's
+   * anchor lookup then costs a round trip only when its key exists (a replay) or its hour is new to this
+   * writer, instead of one HEAD per segment that would hold up the partition's records. Only the partition's
+   * owner writes these keys, and a new owner starts a new writer (and listing), so the listing stays true.
+   */
+  const existingStarts = (partitionPath: string): Promise<Set<number>> => {
+    let listed = listings.get(partitionPath);
+    if (!listed) {
+      const prefix = `${options.tableRoot}${partitionPath}/${topic}+${partition}+`;
+      const listing = storage.list(prefix).then((objects) => {
+        const starts = new Set<number>();
+        for (const object of objects) {
+          const location = parseObjectKey(object.key);
+          if (location?.topic === topic && location.kafkaPartition === partition) starts.add(location.startOffset);
+        }
+        return starts;
+      });
+      // A failed listing is not kept: the next lookup lists again.
+      listing.catch(() => {
+        if (listings.get(partitionPath) === listing) listings.delete(partitionPath);
+      });
+      listings.set(partitionPath, listing);
+      if (listings.size > MAX_LISTINGS) listings.delete(listings.keys().next().value!);
+      listed = listing;
+    }
+    return listed;
+  };
+
   /** The first row of a segment: if a previous run wrote the object it anchors, replay that run's cut. */
   const checkAnchor = async (current: Segment, partitionPath: string, offset: number) => {
     if (current.forcedEnd !== undefined) {
       current.anchorChecked = true;
       return;
     }
-    const head = await storage.head(keyOf({ partitionPath, startOffset: offset }));
-    // Only once the lookup succeeded: a failed HEAD is retried with the batch, never skipped.
+    const key = keyOf({ partitionPath, startOffset: offset });
+    const head = (await existingStarts(partitionPath)).has(offset) ? await storage.head(key) : undefined;
+    // Only once the lookup succeeded: a failed lookup is retried with the batch, never skipped.
     current.anchorChecked = true;
     const bounds = parseSegmentMetadata(head?.metadata, offset);
     if (bounds) {
@@ -186,12 +247,12 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     current.last = record.offset;
     current.bytes += record.bytes;
     nextOffset = record.offset + 1;
-    const row = record.row;
-    if (!row || partitionPath === undefined) return rotationDue();
+    const line = record.line;
+    if (!line || partitionPath === undefined) return rotationDue();
     let file = current.files.get(partitionPath);
     if (!file) {
       // The key's start offset is the first record routed here, duplicate or not, so de-duplication never moves keys.
-      file = { partitionPath, startOffset: record.offset, rows: [] };
+      file = { partitionPath, startOffset: record.offset, lines: [] };
       current.files.set(partitionPath, file);
     }
     if (record.changeId !== undefined && recentIds.has(record.changeId)) {
@@ -199,9 +260,9 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
       return rotationDue();
     }
     if (record.changeId !== undefined) recentIds.add(record.changeId);
-    file.rows.push(row);
+    file.lines.push(line);
     current.rows++;
-    const changeMs = (row.change_time as Date).getTime();
+    const changeMs = record.changeMs!;
     current.firstChangeMs ??= changeMs;
     // Record-time rotation (Confluent's rotate.interval.ms): a pure function of the records, so replays cut alike.
     if (current.forcedEnd === undefined && limits.rotateRecordMs > 0 && changeMs - current.firstChangeMs >= limits.rotateRecordMs) {
@@ -210,24 +271,35 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     return rotationDue();
   };
 
-  const flushLocked = async (reason: RotationReason, heartbeat?: () => Promise<void>): Promise<FlushSummary | undefined> => {
-    ensureOpen();
+  /** Cuts the open segment: its objects start encoding now, and it joins the upload queue. */
+  const seal = (reason: RotationReason) => {
     const current = segment;
-    if (!current) return undefined;
-    const started = process.hrtime.bigint();
-    const bounds = { start: current.start, end: current.last };
+    if (!current) return;
+    segment = undefined;
     // The anchor (first row's file) goes first and is written even if de-duplication emptied it.
-    const files = [...current.files.values()].sort((a, b) => a.startOffset - b.startOffset);
-    const objects = files
-      .filter((file, index) => index === 0 || file.rows.length > 0)
-      .map((file) => ({ key: keyOf(file), body: format.encode(file.rows), rows: file.rows.length }));
+    const files = [...current.files.values()]
+      .sort((a, b) => a.startOffset - b.startOffset)
+      .filter((file, index) => index === 0 || file.lines.length > 0);
+    const objects = Promise.all(
+      files.map(async (file) => ({ key: keyOf(file), body: await format.encodeChanges(file.lines), rows: file.lines.length })),
+    );
+    objects.catch(() => undefined); // awaited by the upload; a failure surfaces there
+    sealed.push({ reason, bounds: { start: current.start, end: current.last }, bytes: current.bytes, objects, sealedAt: process.hrtime.bigint() });
+    void upload().catch(() => undefined); // the failure is kept in `failure` and retried by the next write or tick
+  };
+
+  /** Commits the intent, PUTs the objects (anchor first), commits past the segment. */
+  const uploadSegment = async (job: SealedSegment) => {
+    ensureOpen();
+    const objects = await job.objects;
+    const { bounds } = job;
     if (objects.length > 0) {
       const metadata = segmentMetadata(bounds);
+      ensureOpen();
       await options.commit(bounds.start, encodeSegmentIntent(bounds));
       ensureOpen();
       await storage.put(objects[0].key, objects[0].body, format.contentType, metadata);
       metrics.objectWritten(objects[0].body.length);
-      await heartbeat?.();
       let next = 1;
       const uploader = async () => {
         while (next < objects.length) {
@@ -235,40 +307,88 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
           ensureOpen();
           await storage.put(object.key, object.body, format.contentType, metadata);
           metrics.objectWritten(object.body.length);
-          await heartbeat?.();
         }
       };
       await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, objects.length - 1) }, uploader));
     }
     ensureOpen();
     await options.commit(bounds.end + 1, null);
-    segment = undefined;
     const rows = objects.reduce((sum, o) => sum + o.rows, 0);
     const bytes = objects.reduce((sum, o) => sum + o.body.length, 0);
     metrics.rowsOut(rows);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.flushed(reason, seconds);
-    const summary = { reason, startOffset: bounds.start, endOffset: bounds.end, keys: objects.map((o) => o.key), rows, bytes };
-    log.debug({ ...summary, keys: summary.keys.length, ms: Math.round(seconds * 1000) }, 'segment flushed');
-    return summary;
+    const seconds = Number(process.hrtime.bigint() - job.sealedAt) / 1e9;
+    metrics.flushed(job.reason, seconds);
+    log.debug(
+      { reason: job.reason, startOffset: bounds.start, endOffset: bounds.end, keys: objects.length, rows, bytes, ms: Math.round(seconds * 1000) },
+      'segment flushed',
+    );
+  };
+
+  /** Uploads the queue until it is empty or an upload fails. */
+  const runQueue = async () => {
+    await Promise.resolve(); // `uploading` is set before this run can end
+    try {
+      while (sealed.length > 0) {
+        await uploadSegment(sealed[0]);
+        sealed.shift();
+        failure = undefined;
+        progressed();
+      }
+    } catch (error) {
+      if (!(error instanceof PartitionRevokedError) && failure?.message !== (error as Error).message) {
+        log.warn({ error: (error as Error).message, queued: sealed.length }, 'segment upload failed; retried before more records are taken');
+      }
+      failure = error as Error;
+      throw error;
+    } finally {
+      uploading = undefined;
+      progressed();
+    }
+  };
+
+  /** Starts the upload queue, or joins the run in progress: one run at a time keeps the commits in order. */
+  const upload = (): Promise<void> => {
+    uploading ??= runQueue();
+    return uploading;
+  };
+
+  /** Back-pressure: waits while too many segments are queued; retries a failed upload rather than waiting on it. */
+  const waitForRoom = async (heartbeat?: () => Promise<void>) => {
+    while (sealed.length > MAX_SEALED) {
+      ensureOpen();
+      if (failure && !uploading) await upload();
+      else await nextProgress();
+      await heartbeat?.();
+    }
   };
 
   const writeLocked = async (records: SinkRecord[], heartbeat?: () => Promise<void>) => {
     ensureOpen();
-    // A flush that failed before (an S3 outage) left its segment due: retry it before taking more.
-    const pending = rotationDue();
-    if (pending) await flushLocked(pending, heartbeat);
+    // An upload that failed before (an S3 outage) is retried before more records are taken.
+    if (failure && !uploading) await upload();
     for (const record of records) {
       if (record.offset < nextOffset) continue;
       if (segment?.forcedEnd !== undefined && record.offset > segment.forcedEnd) {
         // The offsets up to the replayed cut are gone (retention): cut where the previous run cut anyway.
-        await flushLocked('replay-boundary', heartbeat);
+        seal('replay-boundary');
+        await waitForRoom(heartbeat);
       }
       segment ??= openSegment(record.offset);
-      const partitionPath = record.row ? partitioner.partitionPath(record.row) : undefined;
+      const partitionPath = record.line && record.changeMs !== undefined ? partitioner.partitionPath(record.changeMs) : undefined;
       if (partitionPath !== undefined && !segment.anchorChecked) await checkAnchor(segment, partitionPath, record.offset);
       const reason = append(segment, record, partitionPath);
-      if (reason) await flushLocked(reason, heartbeat);
+      if (reason) {
+        seal(reason);
+        await waitForRoom(heartbeat);
+      }
+    }
+  };
+
+  /** Uploads everything sealed (outside the intake lock, so records keep coming in meanwhile). */
+  const uploadAll = async () => {
+    while (sealed.length > 0) {
+      ensureOpen();
+      await upload();
     }
   };
 
@@ -278,23 +398,26 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     get closed() {
       return closed;
     },
-    bufferedBytes: () => segment?.bytes ?? 0,
-    canCutEarly: () => segment !== undefined && segment.forcedEnd === undefined,
+    bufferedBytes: () => (segment?.bytes ?? 0) + sealed.reduce((sum, job) => sum + job.bytes, 0),
     isBusy: () => busy > 0,
     write: (records, heartbeat) => exclusive(() => writeLocked(records, heartbeat)),
-    flushIfDue: () =>
-      exclusive(async () => {
-        if (closed || !segment || segment.forcedEnd !== undefined || now() - segment.openedAt < limits.rotateMs) return undefined;
-        return flushLocked('wall-clock');
-      }),
-    flush: (reason) =>
-      exclusive(async () => {
-        if (closed || !segment || segment.forcedEnd !== undefined) return undefined;
-        return flushLocked(reason);
-      }),
+    async flushIfDue() {
+      await exclusive(async () => {
+        if (!closed && segment && segment.forcedEnd === undefined && now() - segment.openedAt >= limits.rotateMs) seal('wall-clock');
+      });
+      if (!closed) await uploadAll();
+    },
+    async flush(reason) {
+      await exclusive(async () => {
+        if (!closed && segment && segment.forcedEnd === undefined) seal(reason);
+      });
+      if (!closed) await uploadAll();
+    },
     close() {
       closed = true;
       segment = undefined;
+      sealed.length = 0;
+      progressed();
     },
   };
 }

@@ -2,13 +2,13 @@
 import type { Config } from '../../../config';
 import type { LakeFormat } from './format';
 import { createJsonLinesFormat } from './jsonl';
-import { createParquetFormat } from './parquet';
+import { createParquetFormat, type ParquetFormatOptions } from './parquet';
 
 export type { LakeFormat, LakeFormatName } from './format';
 
-export function createLakeFormat(config: Pick<Config, 'lake' | 's3Sink'>): LakeFormat {
+export function createLakeFormat(config: Pick<Config, 'lake' | 's3Sink'>, options: ParquetFormatOptions = {}): LakeFormat {
   return config.lake.format === 'parquet'
-    ? createParquetFormat()
+    ? createParquetFormat(options)
     : createJsonLinesFormat({ gzip: config.s3Sink.jsonlGzip });
 }
 

@@ -6,6 +6,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CDC_LAKE_COLUMNS } from '../../../domain/lake-schema';
+import { lakeRowOfLine } from '../change-line';
 import type { LakeRow, LakeValue } from '../lake-row';
 import type { LakeFormat } from './format';
 
@@ -51,14 +52,18 @@ export function decodeJsonLines(text: string): LakeRow[] {
 }
 
 export function createJsonLinesFormat(options: { gzip: boolean }): LakeFormat {
+  const encode = (rows: LakeRow[]) => {
+    const text = Buffer.from(encodeJsonLines(rows), 'utf8');
+    return options.gzip ? gzipSync(text) : text;
+  };
   return {
     name: 'jsonl',
     extension: options.gzip ? 'jsonl.gz' : 'jsonl',
     contentType: options.gzip ? 'application/gzip' : 'application/x-ndjson',
-    encode: (rows) => {
-      const text = Buffer.from(encodeJsonLines(rows), 'utf8');
-      return options.gzip ? gzipSync(text) : text;
-    },
+    encode,
+    // The optional format: encoded in JavaScript from the rows (Parquet, the default, is encoded natively).
+    encodeChanges: async (lines) => encode(lines.map(lakeRowOfLine)),
+    close: () => undefined,
     decode: async (body) => {
       const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
       return decodeJsonLines((options.gzip ? gunzipSync(bytes) : bytes).toString('utf8'));

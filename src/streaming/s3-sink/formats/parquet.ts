@@ -1,5 +1,6 @@
 /**
- * Parquet with typed columns: STRING (UTF8 byte arrays), INT64 for bigint, DOUBLE, and TIMESTAMP as INT64
+ * Parquet with typed columns. The sink encodes natively with DuckDB (duckdb-encoder.ts); this file's JavaScript
+ * writer (hyparquet-writer) is the fallback for an object DuckDB refuses, and writes test fixtures. Both write: STRING (UTF8 byte arrays), INT64 for bigint, DOUBLE, and TIMESTAMP as INT64
  * TIMESTAMP_MILLIS. TIMESTAMP_MILLIS is what DuckDB's read_parquet reports as TIMESTAMP (checked by a test)
  * and what the Glue crawler catalogs as `timestamp` for Athena; the legacy INT96 encoding is not needed.
  * Snappy is the compression hyparquet-writer ships built in (and Athena's default for Parquet).
@@ -7,7 +8,9 @@
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer, type BasicType, type ColumnSource } from 'hyparquet-writer';
 import { CDC_LAKE_COLUMNS, type LakeColumnType } from '../../../domain/lake-schema';
+import { lakeRowOfLine } from '../change-line';
 import type { LakeRow, LakeValue } from '../lake-row';
+import { createDuckDbChangeEncoder, type DuckDbChangeEncoder } from './duckdb-encoder';
 import type { LakeFormat } from './format';
 
 const PARQUET_TYPES: Record<LakeColumnType, BasicType> = {
@@ -42,12 +45,32 @@ export async function decodeParquet(body: Uint8Array): Promise<LakeRow[]> {
   return (await parquetReadObjects({ file })) as LakeRow[];
 }
 
-export function createParquetFormat(): LakeFormat {
+export interface ParquetFormatOptions {
+  /** DuckDB refused an object and the JavaScript writer encoded it instead. */
+  onFallback?: (error: Error, rows: number) => void;
+}
+
+export function createParquetFormat(options: ParquetFormatOptions = {}): LakeFormat {
+  // Created on the first object: the lake reader and the tests use this format without ever encoding changes.
+  let native: DuckDbChangeEncoder | undefined;
   return {
     name: 'parquet',
     extension: 'parquet',
     contentType: 'application/vnd.apache.parquet',
     encode: encodeParquet,
+    async encodeChanges(lines) {
+      native ??= createDuckDbChangeEncoder();
+      try {
+        return await native.encodeParquet(lines);
+      } catch (error) {
+        options.onFallback?.(error as Error, lines.length);
+        return encodeParquet(lines.map(lakeRowOfLine));
+      }
+    },
     decode: decodeParquet,
+    close() {
+      native?.close();
+      native = undefined;
+    },
   };
 }
