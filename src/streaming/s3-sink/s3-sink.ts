@@ -84,6 +84,8 @@ const MEMBERSHIP_ERRORS = new Set([
   'NOT_COORDINATOR_FOR_GROUP',
 ]);
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Records decoded and buffered between two checks of the buffer cap. */
 const BATCH_CHUNK = 250;
 
@@ -297,6 +299,9 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
         updateBuffered();
         await relieveMemory();
         await heartbeat();
+        // A turn of the event loop between chunks: a fetch's batches would otherwise be processed in one go
+        // (all microtasks), holding back the I/O of the uploads behind them.
+        await yieldToEventLoop();
       }
       metrics.lag(partition, Math.max(0, Number(batch.highWatermark) - (Number(batch.lastOffset()) + 1)));
     } catch (error) {

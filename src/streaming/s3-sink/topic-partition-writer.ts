@@ -281,7 +281,12 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
       .sort((a, b) => a.startOffset - b.startOffset)
       .filter((file, index) => index === 0 || file.lines.length > 0);
     const objects = Promise.all(
-      files.map(async (file) => ({ key: keyOf(file), body: await format.encodeChanges(file.lines), rows: file.lines.length })),
+      files.map(async (file) => {
+        const rows = file.lines.length;
+        const body = await format.encodeChanges(file.lines);
+        file.lines = []; // encoded: only the body is kept until the upload
+        return { key: keyOf(file), body, rows };
+      }),
     );
     objects.catch(() => undefined); // awaited by the upload; a failure surfaces there
     sealed.push({ reason, bounds: { start: current.start, end: current.last }, bytes: current.bytes, objects, sealedAt: process.hrtime.bigint() });

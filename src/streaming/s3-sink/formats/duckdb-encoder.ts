@@ -10,8 +10,7 @@
  * A line DuckDB refuses (duplicate keys, invalid UTF-8, an odd value in an image the change does not use) fails
  * the whole object: the caller falls back to the JavaScript encoder for that object (formats/parquet.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -24,6 +23,13 @@ const READ_TYPES: Record<LakeColumnType, string> = {
   // TIMESTAMPTZ honours the offset of the ISO string, as Date.parse does (a plain TIMESTAMP would drop it).
   timestamp: 'TIMESTAMPTZ',
 };
+
+/**
+ * The longest line the reader takes (its read buffer is sized from it). A change holds at most two DynamoDB items
+ * of 400 KB; a longer line fails the object, which then goes through the JavaScript writer.
+ */
+const MAX_LINE_BYTES = 4 * 1024 * 1024;
+const NEWLINE = Buffer.from('\n');
 
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
@@ -65,16 +71,33 @@ export interface DuckDbChangeEncoderOptions {
   threads?: number;
 }
 
-function joinLines(lines: Buffer[]): Buffer {
-  let total = 0;
-  for (const line of lines) total += line.length + 1;
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const line of lines) {
-    at += line.copy(out, at);
-    out[at++] = 0x0a;
+/** Bytes gathered per write: the lines go to the file a slice at a time, never as one copy of the whole object. */
+const WRITE_CHUNK_BYTES = 1024 * 1024;
+
+function writeLines(path: string, lines: Buffer[]) {
+  const fd = openSync(path, 'w');
+  try {
+    const chunk = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
+    let used = 0;
+    const flush = () => {
+      if (used > 0) writeSync(fd, chunk, 0, used);
+      used = 0;
+    };
+    for (const line of lines) {
+      if (line.length + 1 > WRITE_CHUNK_BYTES) {
+        flush();
+        writeSync(fd, line);
+        writeSync(fd, NEWLINE);
+        continue;
+      }
+      if (used + line.length + 1 > WRITE_CHUNK_BYTES) flush();
+      used += line.copy(chunk, used);
+      chunk[used++] = 0x0a;
+    }
+    flush();
+  } finally {
+    closeSync(fd);
   }
-  return out;
 }
 
 /**
@@ -97,7 +120,11 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
   const open = () => {
     connections ??= (async () => {
       dir = mkdtempSync(join(tmpdir(), 'orders-s3-sink-'));
-      const instance = await DuckDBInstance.create(':memory:', { threads: String(options.threads ?? 1) });
+      const instance = await DuckDBInstance.create(':memory:', {
+        threads: String(options.threads ?? 1),
+        // Give freed memory back soon: the sink encodes small objects all day, and its RSS is what is budgeted.
+        allocator_flush_threshold: '4MB',
+      });
       const opened: DuckDBConnection[] = [];
       for (let i = 0; i < concurrency; i++) {
         const connection = await instance.connect();
@@ -130,15 +157,23 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
       const input = `${name}.ndjson`;
       const output = `${name}.parquet`;
       try {
-        await writeFile(input, joinLines(lines));
+        // Synchronous on purpose: a write of a few MB into the page cache takes about a millisecond, while the
+        // asynchronous calls each wait for a turn of the busy consumer's event loop (measured: hundreds of ms).
+        writeLines(input, lines);
         await connection.run(
-          `COPY (SELECT ${select} FROM read_json(${sqlString(input)}, format = 'newline_delimited', columns = ${columns})) ` +
+          `COPY (SELECT ${select} FROM read_json(${sqlString(input)}, format = 'newline_delimited', maximum_object_size = ${MAX_LINE_BYTES}, columns = ${columns})) ` +
             `TO ${sqlString(output)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 100000)`,
         );
-        return await readFile(output);
+        return readFileSync(output);
       } finally {
         release(connection);
-        await Promise.all([unlink(input).catch(() => undefined), unlink(output).catch(() => undefined)]);
+        for (const file of [input, output]) {
+          try {
+            unlinkSync(file);
+          } catch {
+            // not created (the COPY failed before writing it)
+          }
+        }
       }
     },
     close() {
