@@ -161,7 +161,8 @@ describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows o
   const image = insert.newImage as Record<string, unknown>;
   // Valid changes whose values are not all of their column's JSON type: JavaScript converts them.
   const converted = [
-    { ...insert, newImage: { ...image, amount: '12.50', version: '7', itemCount: 3.0 } },
+    // An integer as a string past 2^53: exact as BigInt, and must stay exact in the normalized line.
+    { ...insert, newImage: { ...image, amount: '12.50', version: '9007199254740993', itemCount: 3.0 } },
     { ...insert, changeTime: '2024-05-01T11:40:00.123456+02:00' },
     { ...insert, newImage: { ...image, createdAt: 1714556400123, customerId: 'a\u0007b \ud800 é "quoted"' } },
   ];
@@ -191,6 +192,30 @@ describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows o
     const expected = all.map((event) => wellFormed(toLakeRow(decodeCdcRecord(encode(event)))));
     expect(await createParquetFormat().decode(body)).toEqual(expected);
     expect(expected.some((row) => row.op === 'REMOVE')).toBe(true);
+  });
+
+  it('keeps integers past 2^53 exact on every path: DuckDB, the JavaScript fallback and JSON lines', async () => {
+    const value = encode(converted[0]);
+    const line = changeLine(value, decodeCdcRecord(value));
+    expect(lakeRowOfLine(line).version).toBe(9007199254740993n);
+    const jsonl = createJsonLinesFormat({ gzip: false });
+    expect((await jsonl.encodeChanges([line])).toString('utf8')).toContain('"version":9007199254740993,');
+    // Forced through the fallback by a second line DuckDB refuses (duplicate keys).
+    const duplicated = Buffer.from(`${JSON.stringify(insert).slice(0, -1)},"op":"MODIFY"}`);
+    const format = createParquetFormat();
+    try {
+      const rows = await format.decode(await format.encodeChanges([line, duplicated]));
+      expect(rows[0].version).toBe(9007199254740993n);
+    } finally {
+      format.close();
+    }
+  });
+
+  it('rejects a timestamp outside the range of a Date as an invalid column, never a crash', () => {
+    const value = encode({ ...insert, newImage: { ...image, createdAt: 1e20 } });
+    const event = decodeCdcRecord(value);
+    expect(() => changeLine(value, event)).toThrow(InvalidCdcRecordError);
+    expect(() => changeLine(value, event)).toThrow(/column-invalid: created_at \(createdAt\): expected an ISO-8601 timestamp/);
   });
 
   it('falls back to the JavaScript writer for an object DuckDB refuses (duplicate keys), with the JavaScript values', async () => {

@@ -18,7 +18,8 @@ const UNICODE_ESCAPE = Buffer.from('\\u');
 /** A JSON value a typed reader reads back to exactly this lake value. */
 function plainJson(value: LakeValue): string {
   if (value === null) return 'null';
-  if (typeof value === 'bigint') return value.toString();
+  // As a string: beyond 2^53 a JSON number would lose digits in JSON.parse (the fallback encoder's reader).
+  if (typeof value === 'bigint') return `"${value.toString()}"`;
   if (value instanceof Date) return JSON.stringify(value.toISOString());
   if (typeof value === 'string') return JSON.stringify(value.toWellFormed());
   return JSON.stringify(value);

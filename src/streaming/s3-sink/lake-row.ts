@@ -12,6 +12,8 @@ import { InvalidCdcRecordError } from './cdc-record';
 export type LakeValue = string | number | bigint | Date | null;
 export type LakeRow = Record<string, LakeValue>;
 
+const MAX_DATE_MS = 8.64e15;
+
 function invalid(column: LakeColumn, value: unknown, expected: string): never {
   const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
   throw new InvalidCdcRecordError('column-invalid', `${column.name} (${column.from ?? column.name}): expected ${expected}, got ${shown}`);
@@ -36,7 +38,8 @@ export function toColumnValue(column: LakeColumn, value: unknown): LakeValue {
     }
     case 'timestamp': {
       const ms = typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : Number.NaN;
-      if (Number.isFinite(ms)) return new Date(ms);
+      // Within the range a Date can hold (±8.64e15 ms): beyond it new Date() is an Invalid Date.
+      if (Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS) return new Date(ms);
       return invalid(column, value, 'an ISO-8601 timestamp');
     }
   }

@@ -251,7 +251,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   };
 
   /** Over the cap: pause fetching, cut the largest segments until half the cap is left, resume. */
-  const relieveMemory = async () => {
+  const relieveMemory = async (heartbeat: () => Promise<void>) => {
     if (totalBuffered() <= cap) return;
     if (relieving) return relieving;
     relieving = (async () => {
@@ -262,7 +262,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
         const candidates = [...writers.values()].sort((a, b) => b.bufferedBytes() - a.bufferedBytes());
         for (const writer of candidates) {
           if (totalBuffered() <= cap / 2) break;
-          await writer.flush('memory');
+          await writer.flush('memory', heartbeat);
           updateBuffered();
         }
       } finally {
@@ -297,7 +297,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
           heartbeat,
         );
         updateBuffered();
-        await relieveMemory();
+        await relieveMemory(heartbeat);
         await heartbeat();
         // A turn of the event loop between chunks: a fetch's batches would otherwise be processed in one go
         // (all microtasks), holding back the I/O of the uploads behind them.

@@ -86,8 +86,11 @@ export interface TopicPartitionWriter {
   write(records: SinkRecord[], heartbeat?: () => Promise<void>): Promise<void>;
   /** Seals the open segment if it has been open for rotateMs of wall-clock time, then uploads what is sealed. */
   flushIfDue(): Promise<void>;
-  /** Seals the open segment now (memory cap, stop) unless it replays a previous cut, and uploads everything sealed. */
-  flush(reason: RotationReason): Promise<void>;
+  /**
+   * Seals the open segment now (memory cap, stop) unless it replays a previous cut, and uploads everything sealed,
+   * calling `heartbeat` while it waits.
+   */
+  flush(reason: RotationReason, heartbeat?: () => Promise<void>): Promise<void>;
   /** Drops the buffers and refuses further work: the partition was revoked, its new owner replays. */
   close(): void;
   /** Whether a write or flush holds the intake lock (the timer skips the writer then). */
@@ -133,6 +136,8 @@ interface SealedSegment {
 const PUT_CONCURRENCY = 4;
 /** Sealed segments queued per partition before write() waits: encoding of the next overlaps the upload of one. */
 const MAX_SEALED = 2;
+/** How often a wait on the upload queue heartbeats the consumer group (kafkajs sends one per heartbeatInterval). */
+const HEARTBEAT_EVERY_MS = 500;
 /** Hive partitions whose object listing a writer keeps (the oldest is dropped; a replay lists it again). */
 const MAX_LISTINGS = 48;
 
@@ -357,14 +362,32 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     return uploading;
   };
 
+  /**
+   * Awaits an upload, or the queue's next move, heartbeating every HEARTBEAT_EVERY_MS meanwhile: kafkajs only
+   * heartbeats between batches, and a slow store must not get the member evicted while a batch waits on it.
+   */
+  const awaitHeartbeating = async (pending: Promise<void>, heartbeat?: () => Promise<void>) => {
+    if (!heartbeat) return pending;
+    let settled = false;
+    const done = pending.finally(() => {
+      settled = true;
+    });
+    while (!settled) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, HEARTBEAT_EVERY_MS)))]);
+      clearTimeout(timer);
+      if (!settled) await heartbeat();
+    }
+    return done;
+  };
+
   /** Back-pressure: waits while too many segments are queued; retries a failed upload rather than waiting on it. */
   const waitForRoom = async (heartbeat?: () => Promise<void>) => {
     while (sealed.length > MAX_SEALED) {
       ensureOpen();
-      if (failure && !uploading) await upload();
-      else await nextProgress();
-      await heartbeat?.();
+      await awaitHeartbeating(failure && !uploading ? upload() : nextProgress(), heartbeat);
     }
+    ensureOpen();
   };
 
   const writeLocked = async (records: SinkRecord[], heartbeat?: () => Promise<void>) => {
@@ -372,6 +395,7 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     // An upload that failed before (an S3 outage) is retried before more records are taken.
     if (failure && !uploading) await upload();
     for (const record of records) {
+      ensureOpen();
       if (record.offset < nextOffset) continue;
       if (segment?.forcedEnd !== undefined && record.offset > segment.forcedEnd) {
         // The offsets up to the replayed cut are gone (retention): cut where the previous run cut anyway.
@@ -390,10 +414,10 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
   };
 
   /** Uploads everything sealed (outside the intake lock, so records keep coming in meanwhile). */
-  const uploadAll = async () => {
+  const uploadAll = async (heartbeat?: () => Promise<void>) => {
     while (sealed.length > 0) {
       ensureOpen();
-      await upload();
+      await awaitHeartbeating(upload(), heartbeat);
     }
   };
 
@@ -412,11 +436,11 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
       });
       if (!closed) await uploadAll();
     },
-    async flush(reason) {
+    async flush(reason, heartbeat) {
       await exclusive(async () => {
         if (!closed && segment && segment.forcedEnd === undefined) seal(reason);
       });
-      if (!closed) await uploadAll();
+      if (!closed) await uploadAll(heartbeat);
     },
     close() {
       closed = true;

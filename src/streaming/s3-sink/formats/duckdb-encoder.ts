@@ -111,7 +111,7 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
   const columns = readColumns();
   const select = selectList();
   let dir: string | undefined;
-  let connections: Promise<DuckDBConnection[]> | undefined;
+  let connections: Promise<{ instance: DuckDBInstance; opened: DuckDBConnection[] }> | undefined;
   const idle: DuckDBConnection[] = [];
   const waiting: ((connection: DuckDBConnection) => void)[] = [];
   let sequence = 0;
@@ -132,7 +132,7 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
         opened.push(connection);
       }
       idle.push(...opened);
-      return opened;
+      return { instance, opened };
     })();
     return connections;
   };
@@ -178,10 +178,15 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
     },
     close() {
       closed = true;
-      void connections?.then((opened) => {
-        for (const connection of opened) connection.closeSync();
-      });
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      connections
+        ?.then(({ instance, opened }) => {
+          for (const connection of opened) connection.closeSync();
+          instance.closeSync();
+        })
+        .catch(() => undefined) // it never opened: nothing to close
+        .finally(() => {
+          if (dir) rmSync(dir, { recursive: true, force: true });
+        });
     },
   };
 }

@@ -53,12 +53,15 @@ export interface ParquetFormatOptions {
 export function createParquetFormat(options: ParquetFormatOptions = {}): LakeFormat {
   // Created on the first object: the lake reader and the tests use this format without ever encoding changes.
   let native: DuckDbChangeEncoder | undefined;
+  let closed = false;
   return {
     name: 'parquet',
     extension: 'parquet',
     contentType: 'application/vnd.apache.parquet',
     encode: encodeParquet,
     async encodeChanges(lines) {
+      // Nothing to read (an anchor emptied by de-duplication), or closed: the JavaScript writer, no DuckDB.
+      if (lines.length === 0 || closed) return encodeParquet(lines.map(lakeRowOfLine));
       native ??= createDuckDbChangeEncoder();
       try {
         return await native.encodeParquet(lines);
@@ -69,8 +72,8 @@ export function createParquetFormat(options: ParquetFormatOptions = {}): LakeFor
     },
     decode: decodeParquet,
     close() {
+      closed = true;
       native?.close();
-      native = undefined;
     },
   };
 }
