@@ -2,7 +2,8 @@
  * The S3 sink's pure parts (record decoding, the row mapping, the partitioner, the format writers) and its
  * storage against moto S3. Parquet is checked with both readers that matter: hyparquet and DuckDB.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -12,6 +13,7 @@ import { CDC_LAKE_COLUMNS } from '../../src/domain/lake-schema';
 import { createLogger } from '../../src/observability/logger';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { decodeCdcRecord, InvalidCdcRecordError } from '../../src/streaming/s3-sink/cdc-record';
+import { createDuckDbChangeEncoder } from '../../src/streaming/s3-sink/formats/duckdb-encoder';
 import { createJsonLinesFormat } from '../../src/streaming/s3-sink/formats/jsonl';
 import { createParquetFormat } from '../../src/streaming/s3-sink/formats/parquet';
 import { changeLine, lakeRowOfLine } from '../../src/streaming/s3-sink/change-line';
@@ -225,6 +227,22 @@ describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows o
     expect(fallbacks).toHaveLength(1);
     expect(await createParquetFormat().decode(body)).toEqual([toLakeRow(decodeCdcRecord(duplicated))]);
     expect(toLakeRow(decodeCdcRecord(duplicated)).op).toBe('MODIFY');
+  });
+
+  it('keeps its temporary files in its own folder, removed on close, and removes the folders of dead sinks', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const orphan = mkdtempSync(join(tmpdir(), `orders-s3-sink-${dead}-`));
+    writeFileSync(join(orphan, 'left-by-kill-9.ndjson'), '{}\n');
+    const ours = () => readdirSync(tmpdir()).filter((name) => name.startsWith(`orders-s3-sink-${process.pid}-`));
+    const before = ours();
+    const encoder = createDuckDbChangeEncoder();
+    await encoder.encodeParquet([encode(insert)]);
+    expect(existsSync(orphan)).toBe(false);
+    const created = ours().filter((name) => !before.includes(name));
+    expect(created).toHaveLength(1);
+    expect(readdirSync(join(tmpdir(), created[0]))).toEqual([]); // each object's files are removed once read
+    encoder.close();
+    expect(ours()).toEqual(before);
   });
 
   it('writes an object with no rows (an anchor emptied by de-duplication)', async () => {

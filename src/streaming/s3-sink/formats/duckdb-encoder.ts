@@ -10,7 +10,7 @@
  * A line DuckDB refuses (duplicate keys, invalid UTF-8, an odd value in an image the change does not use) fails
  * the whole object: the caller falls back to the JavaScript encoder for that object (formats/parquet.ts).
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -100,6 +100,29 @@ function writeLines(path: string, lines: Buffer[]) {
   }
 }
 
+const TEMP_PREFIX = 'orders-s3-sink-';
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Temporary folders of sinks that died without closing their encoder (kill -9): their pid is gone. */
+function removeOrphanedDirs() {
+  try {
+    for (const name of readdirSync(tmpdir())) {
+      const pid = Number(/^orders-s3-sink-(\d+)-/.exec(name)?.[1]);
+      if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  } catch {
+    // best effort: a folder left behind costs only disk space
+  }
+}
+
 /**
  * @example
  *   const encoder = createDuckDbChangeEncoder();
@@ -112,6 +135,7 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
   const select = selectList();
   let dir: string | undefined;
   let connections: Promise<{ instance: DuckDBInstance; opened: DuckDBConnection[] }> | undefined;
+  let ready: { instance: DuckDBInstance; opened: DuckDBConnection[] } | undefined;
   const idle: DuckDBConnection[] = [];
   const waiting: ((connection: DuckDBConnection) => void)[] = [];
   let sequence = 0;
@@ -119,7 +143,8 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
 
   const open = () => {
     connections ??= (async () => {
-      dir = mkdtempSync(join(tmpdir(), 'orders-s3-sink-'));
+      removeOrphanedDirs();
+      dir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
       const instance = await DuckDBInstance.create(':memory:', {
         threads: String(options.threads ?? 1),
         // Give freed memory back soon: the sink encodes small objects all day, and its RSS is what is budgeted.
@@ -132,7 +157,8 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
         opened.push(connection);
       }
       idle.push(...opened);
-      return { instance, opened };
+      ready = { instance, opened };
+      return ready;
     })();
     return connections;
   };
@@ -178,15 +204,14 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
     },
     close() {
       closed = true;
-      connections
-        ?.then(({ instance, opened }) => {
-          for (const connection of opened) connection.closeSync();
-          instance.closeSync();
-        })
-        .catch(() => undefined) // it never opened: nothing to close
-        .finally(() => {
-          if (dir) rmSync(dir, { recursive: true, force: true });
-        });
+      const shut = ({ instance, opened }: { instance: DuckDBInstance; opened: DuckDBConnection[] }) => {
+        for (const connection of opened) connection.closeSync();
+        instance.closeSync();
+      };
+      if (ready) shut(ready);
+      else connections?.then(shut).catch(() => undefined); // still opening (or it failed to: nothing to close)
+      // Synchronously: a stopping process may exit right after.
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
