@@ -52,8 +52,5 @@ export function changeLine(value: Buffer, event: CdcEvent): Buffer {
 
 /** The lake row of a change line: what the encoder writes for it, computed in JavaScript (the fallback encoder). */
 export function lakeRowOfLine(line: Buffer): LakeRow {
-  const event = JSON.parse(line.toString('utf8')) as CdcEvent;
-  event.newImage ??= null;
-  event.oldImage ??= null;
-  return toLakeRow(event);
+  return toLakeRow(JSON.parse(line.toString('utf8')) as CdcEvent);
 }

@@ -19,6 +19,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { createS3Client } from '../../aws/clients';
 import type { Config } from '../../config';
@@ -83,8 +84,6 @@ const MEMBERSHIP_ERRORS = new Set([
   'UNKNOWN_MEMBER_ID',
   'NOT_COORDINATOR_FOR_GROUP',
 ]);
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Records decoded and buffered between two checks of the buffer cap. */
 const BATCH_CHUNK = 250;

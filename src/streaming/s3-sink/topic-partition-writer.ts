@@ -381,44 +381,50 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     return done;
   };
 
-  /** Back-pressure: waits while too many segments are queued; retries a failed upload rather than waiting on it. */
-  const waitForRoom = async (heartbeat?: () => Promise<void>) => {
+  /** An upload that failed before (an S3 outage) is retried, when no run is in progress. */
+  const retryFailedUpload = () => (failure && !uploading ? upload() : undefined);
+
+  /**
+   * Seals the open segment, then applies back-pressure: waits while too many segments are queued, retrying a
+   * failed upload rather than waiting on it.
+   */
+  const sealAndWaitForRoom = async (reason: RotationReason, heartbeat?: () => Promise<void>) => {
+    seal(reason);
     while (sealed.length > MAX_SEALED) {
       ensureOpen();
-      await awaitHeartbeating(failure && !uploading ? upload() : nextProgress(), heartbeat);
+      await awaitHeartbeating(retryFailedUpload() ?? nextProgress(), heartbeat);
     }
     ensureOpen();
   };
 
   const writeLocked = async (records: SinkRecord[], heartbeat?: () => Promise<void>) => {
     ensureOpen();
-    // An upload that failed before (an S3 outage) is retried before more records are taken.
-    if (failure && !uploading) await upload();
+    // Before more records are taken.
+    await retryFailedUpload();
     for (const record of records) {
       ensureOpen();
       if (record.offset < nextOffset) continue;
       if (segment?.forcedEnd !== undefined && record.offset > segment.forcedEnd) {
         // The offsets up to the replayed cut are gone (retention): cut where the previous run cut anyway.
-        seal('replay-boundary');
-        await waitForRoom(heartbeat);
+        await sealAndWaitForRoom('replay-boundary', heartbeat);
       }
       segment ??= openSegment(record.offset);
       const partitionPath = record.line && record.changeMs !== undefined ? partitioner.partitionPath(record.changeMs) : undefined;
       if (partitionPath !== undefined && !segment.anchorChecked) await checkAnchor(segment, partitionPath, record.offset);
       const reason = append(segment, record, partitionPath);
-      if (reason) {
-        seal(reason);
-        await waitForRoom(heartbeat);
-      }
+      if (reason) await sealAndWaitForRoom(reason, heartbeat);
     }
   };
 
-  /** Uploads everything sealed (outside the intake lock, so records keep coming in meanwhile). */
-  const uploadAll = async (heartbeat?: () => Promise<void>) => {
-    while (sealed.length > 0) {
-      ensureOpen();
-      await awaitHeartbeating(upload(), heartbeat);
-    }
+  /**
+   * Seals the open segment if it may be cut early (not while it replays a previous cut) and `due` says so, then
+   * uploads everything sealed: outside the intake lock, so records keep coming in meanwhile.
+   */
+  const cutAndUpload = async (reason: RotationReason, due: (open: Segment) => boolean, heartbeat?: () => Promise<void>) => {
+    await exclusive(async () => {
+      if (!closed && segment && segment.forcedEnd === undefined && due(segment)) seal(reason);
+    });
+    while (!closed && sealed.length > 0) await awaitHeartbeating(upload(), heartbeat);
   };
 
   return {
@@ -430,18 +436,8 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     bufferedBytes: () => (segment?.bytes ?? 0) + sealed.reduce((sum, job) => sum + job.bytes, 0),
     isBusy: () => busy > 0,
     write: (records, heartbeat) => exclusive(() => writeLocked(records, heartbeat)),
-    async flushIfDue() {
-      await exclusive(async () => {
-        if (!closed && segment && segment.forcedEnd === undefined && now() - segment.openedAt >= limits.rotateMs) seal('wall-clock');
-      });
-      if (!closed) await uploadAll();
-    },
-    async flush(reason, heartbeat) {
-      await exclusive(async () => {
-        if (!closed && segment && segment.forcedEnd === undefined) seal(reason);
-      });
-      if (!closed) await uploadAll(heartbeat);
-    },
+    flushIfDue: () => cutAndUpload('wall-clock', (open) => now() - open.openedAt >= limits.rotateMs),
+    flush: (reason, heartbeat) => cutAndUpload(reason, () => true, heartbeat),
     close() {
       closed = true;
       segment = undefined;

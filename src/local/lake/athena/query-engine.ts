@@ -10,6 +10,7 @@
  */
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { quoteIdent, quoteString } from '../../../duckdb/sql-literals';
 import type { Logger } from '../../../observability/logger';
 import type { GlueCatalog } from '../glue/catalog';
 import { asNode, columnRefName, partitionValueMap } from '../glue/partition-expression';
@@ -21,7 +22,7 @@ import { type Cell, type ColumnInfo, columnInfo, formatValue } from './result-fo
 import { classifyStatement, QueryRejectedError } from './sql-guard';
 import { joinTokens, type Token } from './sql-tokens';
 import { translateTrinoToDuckDb } from './sql-translate';
-import { createTableView, quoteIdent, quoteString, type TableFile, tableFormat, UnsupportedTableError } from './table-views';
+import { createTableView, type TableFile, tableFormat, UnsupportedTableError } from './table-views';
 import { runUtilityStatement } from './utility-statements';
 
 export interface QueryRequest {

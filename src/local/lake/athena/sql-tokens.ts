@@ -73,7 +73,6 @@ export const joinTokens = (tokens: Token[]) => tokens.map((t) => t.text).join(''
 /** The value of a string literal token ('it''s' → it's). */
 export const stringValue = (t: Token) => t.text.slice(1, t.text.endsWith("'") && t.text.length > 1 ? -1 : undefined).replace(/''/g, "'");
 
-export const sqlString = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
 /** An identifier's name: unquoted words lower-cased (Trino/Athena are case-insensitive), quotes removed. */
 export function identifierName(t: Token): string {

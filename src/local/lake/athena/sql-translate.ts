@@ -20,7 +20,8 @@
  * | `timestamp(3)` type | `timestamp` |
  * Integer division (`7/2 = 3`) is a session setting of the engine, not a rewrite.
  */
-import { isTrivia, matchingParen, soleToken, splitArguments, sqlString, stringValue, type Token, tokenize } from './sql-tokens';
+import { quoteString } from '../../../duckdb/sql-literals';
+import { isTrivia, matchingParen, soleToken, splitArguments, stringValue, type Token, tokenize } from './sql-tokens';
 
 const RENAMES: Record<string, string> = {
   approx_distinct: 'approx_count_distinct',
@@ -132,7 +133,7 @@ export function jodaFormatToStrftime(pattern: string): string {
 /** A format argument rewritten when it is a literal; otherwise left to the engine. */
 function convertFormatArgument(arg: Token[], convert: (f: string) => string, translate: (t: Token[]) => string): string {
   const only = soleToken(arg);
-  return only?.kind === 'string' ? sqlString(convert(stringValue(only))) : translate(arg);
+  return only?.kind === 'string' ? quoteString(convert(stringValue(only))) : translate(arg);
 }
 
 const INTERVAL_UNITS = new Set(['millisecond', 'second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year']);

@@ -4,6 +4,7 @@
  * columns from each file's partition values.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdent, quoteString } from '../../../duckdb/sql-literals';
 import { glueTypeStringToDuckDb } from '../glue/glue-types';
 import type { TableRecord } from '../lake-state';
 import type { ParquetFileSchema } from './object-cache';
@@ -18,8 +19,6 @@ export class UnsupportedTableError extends Error {
   override readonly name = 'UnsupportedTableError';
 }
 
-export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
-export const quoteString = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
 const FILE_COLUMN = '__lake_file';
 

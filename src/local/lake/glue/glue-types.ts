@@ -3,6 +3,7 @@
  * merge two inferred types (what the crawler does across files), and translate to DuckDB's type syntax
  * (what the query engine casts to).
  */
+import { quoteIdent } from '../../../duckdb/sql-literals';
 
 export type GlueType =
   | { kind: 'primitive'; name: string }
@@ -188,7 +189,6 @@ const DUCKDB_PRIMITIVES: Record<string, string> = {
   binary: 'BLOB',
 };
 
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** DuckDB's spelling of a Glue type (unknown primitives read as VARCHAR). */
 export function glueTypeToDuckDb(type: GlueType): string {

@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CDC_LAKE_COLUMNS, ORDER_COLUMNS, type LakeColumnType } from '../../../domain/lake-schema';
+import { quoteIdent, quoteString } from '../../../duckdb/sql-literals';
+import { isProcessAlive } from '../../../local/processes';
 
 const READ_TYPES: Record<LakeColumnType, string> = {
   string: 'VARCHAR',
@@ -31,8 +33,6 @@ const READ_TYPES: Record<LakeColumnType, string> = {
 const MAX_LINE_BYTES = 4 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
 
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** The JSON reader's schema: the change fields the lake columns come from, typed. */
 function readColumns(): string {
@@ -42,7 +42,7 @@ function readColumns(): string {
     ['newImage', image],
     ['oldImage', image],
   ];
-  return `{${fields.map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}`;
+  return `{${fields.map(([name, type]) => `${quoteString(name)}: ${quoteString(type)}`).join(', ')}}`;
 }
 
 /** The lake columns in order, each from its source; order columns from the image the change uses. */
@@ -102,21 +102,12 @@ function writeLines(path: string, lines: Buffer[]) {
 
 const TEMP_PREFIX = 'orders-s3-sink-';
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** Temporary folders of sinks that died without closing their encoder (kill -9): their pid is gone. */
 function removeOrphanedDirs() {
   try {
     for (const name of readdirSync(tmpdir())) {
       const pid = Number(/^orders-s3-sink-(\d+)-/.exec(name)?.[1]);
-      if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+      if (Number.isInteger(pid) && pid !== process.pid && !isProcessAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
     }
   } catch {
     // best effort: a folder left behind costs only disk space
@@ -187,8 +178,8 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
         // asynchronous calls each wait for a turn of the busy consumer's event loop (measured: hundreds of ms).
         writeLines(input, lines);
         await connection.run(
-          `COPY (SELECT ${select} FROM read_json(${sqlString(input)}, format = 'newline_delimited', maximum_object_size = ${MAX_LINE_BYTES}, columns = ${columns})) ` +
-            `TO ${sqlString(output)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 100000)`,
+          `COPY (SELECT ${select} FROM read_json(${quoteString(input)}, format = 'newline_delimited', maximum_object_size = ${MAX_LINE_BYTES}, columns = ${columns})) ` +
+            `TO ${quoteString(output)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 100000)`,
         );
         return readFileSync(output);
       } finally {
