@@ -6,7 +6,9 @@
  *    3 repetitions each, medians. Both are timed from connect to the last record done (for the sink: in S3
  *    and committed), so both include the group join. The same backlog is also drained as JSON lines, by a
  *    "ceiling" consumer that does only the unavoidable part (values → DuckDB Parquet → PUT → commit, no
- *    decoding or validation), and the cost per record of each sink stage is measured in process.
+ *    decoding or validation), and the cost per record of each sink stage is measured in process. Every drain's
+ *    CPU time is measured too (this process and the local broker and S3 endpoint, cpu-meter.ts) and set against
+ *    the machine's budget at the target: its cores / (0.7 × the raw rate) of CPU per record.
  * 2. Memory: the sink as its own process (`node --import tsx src/streaming/s3-sink/main.ts`) draining a
  *    200k-record backlog with S3_SINK_MAX_BUFFER_BYTES = 32 MiB and count/size rotation out of the way, so
  *    only the cap bounds the buffer: peak buffered bytes, peak RSS (VmHWM) and peak heap against the cap,
@@ -35,6 +37,7 @@ import { createParquetFormat, encodeParquet } from '../src/streaming/s3-sink/for
 import { createS3Sink } from '../src/streaming/s3-sink/s3-sink';
 import { cdcMessage, makeCdcEvents, produceMessages, waitFor, waitForCommittedToEnd } from '../test/streaming/s3-sink-support';
 import { deletePipelineTopics } from '../test/support/cleanup';
+import { createCpuMeter, type CpuMeter } from './cpu-meter';
 import { benchScale, median, runStandalone, type BenchRow } from './types';
 
 const REPETITIONS = 3;
@@ -198,37 +201,67 @@ async function stageCosts(records: number): Promise<{ decode: number; native: nu
   return best;
 }
 
+/** Runs a drain and measures the CPU every party spent on it, per record. */
+async function metered<T>(meter: CpuMeter, records: number, drain: () => Promise<T>): Promise<{ result: T; cpu: Map<string, number> }> {
+  const before = await meter.snapshot();
+  const result = await drain();
+  return { result, cpu: meter.perRecordMicros(before, await meter.snapshot(), records) };
+}
+
+/** Median µs of CPU per record of each party over the repetitions. */
+function medianCpu(runs: Map<string, number>[]): Map<string, number> {
+  return new Map([...runs[0].keys()].map((party) => [party, median(runs.map((run) => run.get(party)!))]));
+}
+
+function describeCpu(cpu: Map<string, number>): string {
+  const parts = [...cpu].filter(([party]) => party !== 'total').map(([party, us]) => `${party} ${us.toFixed(1)}`);
+  return `${cpu.get('total')!.toFixed(1)} µs (${parts.join(', ')})`;
+}
+
 async function throughput(records: number): Promise<BenchRow[]> {
   // rotateMs 500: the tail of each partition waits at most that (plus a tick) for the wall-clock flush.
   const config = benchConfig('s3tput', { s3Sink: { rotateMs: 500 } });
   const kafka = await prepare(config, records);
+  const meter = await createCpuMeter(config);
   const raw: number[] = [];
   const sink: number[] = [];
   const jsonl: number[] = [];
   const ceiling: number[] = [];
+  const cpu = { raw: [] as Map<string, number>[], sink: [] as Map<string, number>[], jsonl: [] as Map<string, number>[], ceiling: [] as Map<string, number>[] };
   let objects = 0;
   try {
     for (let rep = 1; rep <= REPETITIONS; rep++) {
-      raw.push(await rawDrain(kafka, config, `${config.kafka.clientId}-raw-${rep}`, records));
+      const rawRun = await metered(meter, records, () => rawDrain(kafka, config, `${config.kafka.clientId}-raw-${rep}`, records));
+      raw.push(rawRun.result);
+      cpu.raw.push(rawRun.cpu);
       // A fresh prefix per repetition: each run writes a new lake (no earlier cuts to replay).
       const parquetConfig = withOverrides(config, { lake: { prefix: `bench-rep-${rep}` } });
-      const result = await sinkDrain(kafka, parquetConfig, `${config.kafka.clientId}-sink-${rep}`, records);
-      sink.push(result.rate);
-      objects = result.objects;
+      const sinkRun = await metered(meter, records, () => sinkDrain(kafka, parquetConfig, `${config.kafka.clientId}-sink-${rep}`, records));
+      sink.push(sinkRun.result.rate);
+      cpu.sink.push(sinkRun.cpu);
+      objects = sinkRun.result.objects;
       const jsonlConfig = withOverrides(config, { lake: { prefix: `bench-jsonl-${rep}`, format: 'jsonl' } });
-      jsonl.push((await sinkDrain(kafka, jsonlConfig, `${config.kafka.clientId}-jsonl-${rep}`, records)).rate);
-      ceiling.push(await ceilingDrain(kafka, config, `${config.kafka.clientId}-ceiling-${rep}`, records));
+      const jsonlRun = await metered(meter, records, () => sinkDrain(kafka, jsonlConfig, `${config.kafka.clientId}-jsonl-${rep}`, records));
+      jsonl.push(jsonlRun.result.rate);
+      cpu.jsonl.push(jsonlRun.cpu);
+      const ceilingRun = await metered(meter, records, () => ceilingDrain(kafka, config, `${config.kafka.clientId}-ceiling-${rep}`, records));
+      ceiling.push(ceilingRun.result);
+      cpu.ceiling.push(ceilingRun.cpu);
       console.error(
-        `  rep ${rep}: raw ${Math.round(raw[rep - 1])}, sink parquet ${Math.round(result.rate)} (${result.objects} objects), sink jsonl ${Math.round(jsonl[rep - 1])}, ceiling ${Math.round(ceiling[rep - 1])} records/s`,
+        `  rep ${rep}: raw ${Math.round(raw[rep - 1])}, sink parquet ${Math.round(sinkRun.result.rate)} (${objects} objects), sink jsonl ${Math.round(jsonl[rep - 1])}, ceiling ${Math.round(ceiling[rep - 1])} records/s; CPU µs/record raw ${rawRun.cpu.get('total')!.toFixed(1)}, sink ${sinkRun.cpu.get('total')!.toFixed(1)}, ceiling ${ceilingRun.cpu.get('total')!.toFixed(1)}`,
       );
     }
   } finally {
+    meter.close();
     await deletePipelineTopics(kafka, config);
   }
   const value = median(sink);
   const baseline = median(raw);
   const stages = await stageCosts(Math.min(records, 30_000));
   const runs = (rates: number[]) => rates.map((r) => Math.round(r)).join(', ');
+  const cpuOf = { raw: medianCpu(cpu.raw), sink: medianCpu(cpu.sink), jsonl: medianCpu(cpu.jsonl), ceiling: medianCpu(cpu.ceiling) };
+  // At 0.7 of the raw rate, every core of the machine busy all the time gives each record this much CPU.
+  const budget = (meter.cores * 1e6) / (0.7 * baseline);
   return [
     {
       name: `S3 sink records/s (Parquet+snappy, ${config.topics.partitions} partitions, ${records.toLocaleString('en-US')}-record backlog, flush ${config.s3Sink.flushRecords})`,
@@ -257,6 +290,16 @@ async function throughput(records: number): Promise<BenchRow[]> {
       baselineName: 'raw kafkajs eachBatch consumer draining the same topic',
       ratio: median(jsonl) / baseline,
       note: `median of ${REPETITIONS}; runs ${runs(jsonl)}`,
+    },
+    {
+      name: `S3 sink CPU per record, over this process and the local services it uses (${meter.parties.map((p) => p.name).join(', ')})`,
+      value: cpuOf.sink.get('total')!,
+      unit: 'µs CPU/record',
+      baseline: budget,
+      baselineName: `the machine's budget at 0.7 of the raw rate: ${meter.cores} cores / (0.7 × raw records/s)`,
+      ratio: cpuOf.sink.get('total')! / budget,
+      target: '<= 1, or 0.7 cannot be reached on this machine',
+      note: `medians of ${REPETITIONS}: sink ${describeCpu(cpuOf.sink)}; ceiling ${describeCpu(cpuOf.ceiling)}; JSON lines ${describeCpu(cpuOf.jsonl)}; raw consumer ${describeCpu(cpuOf.raw)}`,
     },
     {
       name: 'S3 sink cost per record by stage (in process, no I/O, best of 3)',

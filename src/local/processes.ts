@@ -65,12 +65,6 @@ export function commandLine(pid: number): string {
   }
 }
 
-/** True for a live process; a zombie (exited, not yet reaped) is not alive. */
-export function isProcessAlive(pid: number): boolean {
-  const stat = readStat(pid);
-  return stat !== undefined && stat.state !== 'Z';
-}
-
 /** True when the recorded process is still the same live (non-zombie) process. */
 export function isRecordAlive(record: PidRecord): boolean {
   const stat = readStat(record.pid);

@@ -24,7 +24,8 @@ import {
   type ServiceContext,
   type StackEvent,
 } from '../../src/local';
-import { groupMembers, isPortListening, isProcessAlive } from '../../src/local/processes';
+import { groupMembers, isPortListening } from '../../src/local/processes';
+import { isProcessAlive } from '../../src/system/process-liveness';
 
 const dirs: string[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];

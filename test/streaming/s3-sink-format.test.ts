@@ -2,7 +2,7 @@
  * The S3 sink's pure parts (record decoding, the row mapping, the partitioner, the format writers) and its
  * storage against moto S3. Parquet is checked with both readers that matter: hyparquet and DuckDB.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -243,6 +243,20 @@ describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows o
     expect(readdirSync(join(tmpdir(), created[0]))).toEqual([]); // each object's files are removed once read
     encoder.close();
     expect(ours()).toEqual(before);
+  });
+
+  it('keeps the temporary folder of a sink that is still running', async () => {
+    const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    const folder = mkdtempSync(join(tmpdir(), `orders-s3-sink-${live.pid}-`));
+    try {
+      const encoder = createDuckDbChangeEncoder();
+      await encoder.encodeParquet([encode(insert)]);
+      encoder.close();
+      expect(existsSync(folder)).toBe(true);
+    } finally {
+      live.kill('SIGKILL');
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('writes an object with no rows (an anchor emptied by de-duplication)', async () => {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CDC_LAKE_COLUMNS, ORDER_COLUMNS, type LakeColumnType } from '../../../domain/lake-schema';
 import { quoteIdent, quoteString } from '../../../duckdb/sql-literals';
-import { isProcessAlive } from '../../../local/processes';
+import { isProcessAlive } from '../../../system/process-liveness';
 
 const READ_TYPES: Record<LakeColumnType, string> = {
   string: 'VARCHAR',

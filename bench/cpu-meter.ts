@@ -1,0 +1,80 @@
+/**
+ * The CPU time a piece of work costs: this process (all its threads, DuckDB's and V8's included) and the local
+ * services it talks to (the Kafka broker, the S3 endpoint), from the kernel's per-process counters (pidusage).
+ * On a machine with few cores a consumer's throughput is bounded by what all of them spend per record, so the
+ * benchmark shows this beside the rates: it tells a target the machine cannot reach from one the code misses.
+ *
+ * @example
+ *   const meter = await createCpuMeter(config);
+ *   const before = await meter.snapshot();
+ *   await drain();
+ *   const perRecord = meter.perRecordMicros(before, await meter.snapshot(), records);
+ */
+import { availableParallelism } from 'node:os';
+import pidusage from 'pidusage';
+import type { Config } from '../src/config';
+import { findPortOwner } from '../src/local/processes';
+
+export interface CpuParty {
+  name: string;
+  pid: number;
+}
+
+/** CPU seconds of each party, by name. */
+export type CpuSnapshot = Map<string, number>;
+
+export interface CpuMeter {
+  readonly parties: CpuParty[];
+  readonly cores: number;
+  snapshot(): Promise<CpuSnapshot>;
+  /** µs of CPU per record between two snapshots, by party, plus their `total`. */
+  perRecordMicros(before: CpuSnapshot, after: CpuSnapshot, records: number): Map<string, number>;
+  close(): void;
+}
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** The process serving a local endpoint, when it is the service itself (not a container's port proxy). */
+async function localService(
+  name: string,
+  host: string,
+  port: number,
+  command: RegExp,
+): Promise<CpuParty | undefined> {
+  if (!LOCAL_HOSTS.has(host)) return undefined;
+  const owner = await findPortOwner(port);
+  return owner && command.test(owner.command) ? { name, pid: owner.pid } : undefined;
+}
+
+export async function createCpuMeter(config: Config): Promise<CpuMeter> {
+  const [brokerHost, brokerPort] = config.kafka.brokers[0].split(':');
+  const s3 = config.aws.endpoints.s3 ? new URL(config.aws.endpoints.s3) : undefined;
+  const services = await Promise.all([
+    localService('Kafka broker', brokerHost, Number(brokerPort), /kafka/i),
+    s3 ? localService('S3 endpoint', s3.hostname, Number(s3.port), /moto/i) : undefined,
+  ]);
+  const parties: CpuParty[] = [
+    { name: 'this process', pid: process.pid },
+    ...services.filter((p) => p !== undefined),
+  ];
+  return {
+    parties,
+    cores: availableParallelism(),
+    async snapshot() {
+      const stats = await pidusage(parties.map((party) => party.pid));
+      return new Map(parties.map((party) => [party.name, stats[party.pid].ctime / 1000]));
+    },
+    perRecordMicros(before, after, records) {
+      const micros = new Map<string, number>();
+      let total = 0;
+      for (const { name } of parties) {
+        const value = ((after.get(name)! - before.get(name)!) / records) * 1e6;
+        micros.set(name, value);
+        total += value;
+      }
+      micros.set('total', total);
+      return micros;
+    },
+    close: () => pidusage.clear(),
+  };
+}
