@@ -3,7 +3,7 @@
  *
  * Search attributes `PipelineWorkflowKind` and `PipelineRunTarget` (Keyword) make runs easy to filter in the Web
  * UI (`PipelineWorkflowKind = "crawl"`). A namespace may not have them registered: starters then set only the memo
- * (same fields), see `src/workers/search-attributes.ts`.
+ * (same fields), see `src/resources/search-attributes.ts`.
  */
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';

@@ -7,6 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ENV_SPEC, LOCAL_HOST, LOCAL_PORTS } from '../../src/config';
+import { parseLakeArgs } from '../../src/local/lake/main';
+import { KAFKA_VERSION, PYTHON_PACKAGES } from '../../src/local/installer';
 import { ALL_PIPELINE_PROCESSES } from '../../src/streaming/processes';
 
 interface ComposeService {
@@ -61,5 +63,20 @@ describe('docker-compose.yml', () => {
     expect(env.AWS_ENDPOINT_URL_S3).toBe(`http://moto:${LOCAL_PORTS.moto}`);
     expect(env.AWS_ENDPOINT_URL_GLUE).toBe(`http://lake:${LOCAL_PORTS.lake}`);
     expect(env.TEMPORAL_ADDRESS).toBe(`temporal:${LOCAL_PORTS.temporal}`);
+  });
+
+  it('runs the versions the local stack installs', () => {
+    const pinned = (spec: string) => spec.split('==')[1];
+    expect(services.temporal.image).toBe(`temporalio/temporal:${pinned(PYTHON_PACKAGES.temporal)}`);
+    expect(services.kafka.image).toBe(`apache/kafka:${KAFKA_VERSION}`);
+    expect(services.moto.image).toBe(`motoserver/moto:${pinned(PYTHON_PACKAGES.moto)}`);
+  });
+
+  it('has the lake endpoint listen on the network inside its container, the only way the worker reaches it', () => {
+    const args = services.lake.command!.slice(services.lake.command!.indexOf('src/local/lake/main.ts') + 1);
+    expect(parseLakeArgs(args)).toEqual({ host: '0.0.0.0' });
+    // Outside a container (the local stack) it keeps to the loopback, and refuses what is not an address.
+    expect(parseLakeArgs([])).toEqual({ host: LOCAL_HOST });
+    expect(() => parseLakeArgs(['--host', 'everywhere'])).toThrow('expected an IP address, got "everywhere"');
   });
 });
