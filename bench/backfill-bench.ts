@@ -25,7 +25,7 @@ import { Command } from 'commander';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../src/aws/clients';
 import { configToEnv, loadConfig, withOverrides, type Config } from '../src/config';
 import type { OrderState } from '../src/domain/order-event';
-import { snapshotPartKey } from '../src/activities/backfill-activities';
+import { snapshotFolder, snapshotPartKey } from '../src/domain/snapshot-layout';
 import { encodeSnapshotParquet } from '../src/activities/snapshot-parquet';
 import { ensureOrdersTable } from '../src/resources/dynamodb-tables';
 import { ensureBucket } from '../src/resources/s3-bucket';
@@ -170,7 +170,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
 
     log('raw parallel Scan + Parquet + PutObject loop...');
     t = Date.now();
-    const rawRows = await rawExport(aws, config, `${config.lake.snapshotPrefix}/raw`, layout);
+    const rawRows = await rawExport(aws, config, snapshotFolder(config.lake.snapshotPrefix, 'raw'), layout);
     const rawSeconds = (Date.now() - t) / 1000;
     if (rawRows !== items) throw new Error(`raw export read ${rawRows} of ${items} items`);
 
@@ -231,7 +231,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
         workflowId: `${id}-killed`,
         args: [{ ...args, snapshotId: 'killed' }],
       });
-      const prefix = `${config.lake.snapshotPrefix}/killed/`;
+      const prefix = `${snapshotFolder(config.lake.snapshotPrefix, 'killed')}/`;
       while ((await countObjects(aws, config.lake.bucket, prefix)) < expectedParts * 0.4) await new Promise((r) => setTimeout(r, 200));
       child.kill('SIGKILL');
       await exited;

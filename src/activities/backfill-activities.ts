@@ -1,7 +1,7 @@
 /**
  * Backfill activities: a retry-safe export of the orders table to S3 as a Parquet snapshot.
  *
- * Layout: `<snapshotPrefix>/<snapshotId>/segment=<i>/part-<nnnnn>.parquet`. Part n of a segment holds the items of
+ * Layout (src/domain/snapshot-layout.ts): `<snapshotPrefix>/snapshot_id=<id>/segment=<i>/part-<nnnnn>.parquet`. Part n of a segment holds the items of
  * Scan pages [n·pagesPerPart, (n+1)·pagesPerPart) of that segment with a fixed page size (Limit), so part
  * boundaries depend only on the table's content, not on timing. After each part is in S3 the activity heartbeats
  * `{ part, startKey }` (the LastEvaluatedKey at that boundary); an attempt that replaces a crashed one resumes
@@ -11,6 +11,7 @@ import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBCl
 import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { activityInfo, Context } from '@temporalio/activity';
 import type { Config } from '../config';
+import { snapshotManifestKey, snapshotPartKey } from '../domain/snapshot-layout';
 import type { Logger } from '../observability/logger';
 import type { DynamoKey } from '../workflows/types';
 import { permanentFailure, withAwsErrors } from './errors';
@@ -19,7 +20,7 @@ import { encodeSnapshotParquet, SnapshotItemError } from './snapshot-parquet';
 export interface ExportSegmentInput {
   table: string;
   bucket: string;
-  /** `<snapshotPrefix>/<snapshotId>` */
+  /** The snapshot's folder (snapshotFolder): every object of it is under this key prefix. */
   prefix: string;
   segment: number;
   totalSegments: number;
@@ -53,18 +54,6 @@ interface SegmentHeartbeat {
   rows: number;
   bytes: number;
   done: boolean;
-}
-
-export function snapshotPrefix(config: Config, snapshotId: string): string {
-  return `${config.lake.snapshotPrefix}/${snapshotId}`;
-}
-
-export function snapshotPartKey(prefix: string, segment: number, part: number): string {
-  return `${prefix}/segment=${segment}/part-${String(part).padStart(5, '0')}.parquet`;
-}
-
-export function snapshotManifestKey(prefix: string): string {
-  return `${prefix}/_manifest.json`;
 }
 
 export interface SnapshotManifest {

@@ -12,7 +12,7 @@ import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import { ensureWorkgroup } from '../resources/athena';
 import { ensureCheckpointTable, ensureOrdersTable } from '../resources/dynamodb-tables';
-import { ensureCdcCrawler, ensureGlueDatabase } from '../resources/glue';
+import { ensureLakeCrawler, ensureGlueDatabase } from '../resources/glue';
 import { ensureTopics, pipelineTopics } from '../resources/kafka-topics';
 import type { EnsureOutcome } from '../resources/outcome';
 import { ensureBucket } from '../resources/s3-bucket';
@@ -71,7 +71,7 @@ export function createProvisionActivities(deps: ProvisionDeps) {
 
     async ensureGlueCatalog(): Promise<EnsureOutcome[]> {
       const database = await withAwsErrors('glue.ensureDatabase', () => ensureGlueDatabase(deps.glue, config));
-      const crawler = await withAwsErrors('glue.ensureCrawler', () => ensureCdcCrawler(deps.glue, config));
+      const crawler = await withAwsErrors('glue.ensureCrawler', () => ensureLakeCrawler(deps.glue, config));
       return log([database, crawler]);
     },
 

@@ -67,7 +67,7 @@ export const ENV_SPEC = {
   REPORTS_PREFIX: { default: 'reports', doc: 'Key prefix of the reports' },
   ATHENA_RESULTS_PREFIX: { default: 'athena-results', doc: 'Key prefix of Athena query results' },
   GLUE_DATABASE: { default: 'orders_lake', doc: 'Glue database' },
-  GLUE_CRAWLER: { default: 'orders-cdc-crawler', doc: 'Glue crawler over the CDC prefix' },
+  GLUE_CRAWLER: { default: 'orders-cdc-crawler', doc: 'Glue crawler over the CDC and snapshot prefixes' },
   GLUE_CRAWLER_ROLE: { default: 'arn:aws:iam::000000000000:role/orders-pipeline-crawler', doc: 'IAM role the crawler assumes (AWS mode)' },
   ATHENA_WORKGROUP: { default: 'orders-pipeline', doc: 'Athena workgroup' },
   TEMPORAL_ADDRESS: { default: `${LOCAL_HOST}:${LOCAL_PORTS.temporal}`, doc: 'Temporal frontend' },
@@ -96,6 +96,11 @@ export const ENV_SPEC = {
 export type EnvName = keyof typeof ENV_SPEC;
 
 const modeSchema = z.enum(['local', 'aws']);
+
+/** Whether one key prefix is the other or a folder inside it ("lake" and "lake/snapshots"; not "lake" and "lakes"). */
+function nestedFolders(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+}
 
 export const configSchema = z.object({
   mode: modeSchema,
@@ -135,14 +140,20 @@ export const configSchema = z.object({
     retentionHours: int(1),
   }),
   dynamodb: z.object({ ordersTable: z.string().min(3), checkpointTable: z.string().min(3) }),
-  lake: z.object({
-    bucket: z.string().min(3),
-    prefix: z.string().min(1),
-    format: z.enum(['parquet', 'jsonl']),
-    snapshotPrefix: z.string().min(1),
-    reportsPrefix: z.string().min(1),
-    athenaResultsPrefix: z.string().min(1),
-  }),
+  lake: z
+    .object({
+      bucket: z.string().min(3),
+      prefix: z.string().min(1),
+      format: z.enum(['parquet', 'jsonl']),
+      snapshotPrefix: z.string().min(1),
+      reportsPrefix: z.string().min(1),
+      athenaResultsPrefix: z.string().min(1),
+    })
+    // The crawler crawls both prefixes, each into its own table: one inside the other would mix them.
+    .refine(({ prefix, snapshotPrefix }) => !nestedFolders(prefix, snapshotPrefix), {
+      message: 'LAKE_PREFIX and SNAPSHOT_PREFIX must be separate folders (neither inside the other)',
+      path: ['snapshotPrefix'],
+    }),
   glue: z.object({ database: z.string().min(1), crawler: z.string().min(1), crawlerRole: z.string().min(1) }),
   athena: z.object({ workgroup: z.string().min(1) }),
   temporal: z.object({

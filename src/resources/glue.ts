@@ -31,9 +31,12 @@ export const CRAWLER_SCHEMA_CHANGE_POLICY = {
   DeleteBehavior: 'DEPRECATE_IN_DATABASE',
 } as const;
 
-/** The S3 path the crawler crawls: the parent of the CDC table folder. */
-export function cdcCrawlerTargetPath(config: Config): string {
-  return `s3://${config.lake.bucket}/${config.lake.prefix}/`;
+/**
+ * The S3 paths the crawler crawls, sorted: the parent of the CDC table folder (table `orders_cdc`), and the backfill
+ * snapshots' prefix (one table named after it, partitioned by snapshot, see src/domain/snapshot-layout.ts).
+ */
+export function lakeCrawlerTargetPaths(config: Config): string[] {
+  return [`s3://${config.lake.bucket}/${config.lake.prefix}/`, `s3://${config.lake.bucket}/${config.lake.snapshotPrefix}/`].sort();
 }
 
 export async function ensureGlueDatabase(glue: GlueClient, config: Config): Promise<EnsureOutcome> {
@@ -68,13 +71,13 @@ interface CrawlerSpec {
   Configuration: string;
 }
 
-export function cdcCrawlerSpec(config: Config): CrawlerSpec {
+export function lakeCrawlerSpec(config: Config): CrawlerSpec {
   return {
     Name: config.glue.crawler,
     Role: config.glue.crawlerRole,
     DatabaseName: config.glue.database,
-    Description: 'Crawls the CDC Parquet folders of the orders pipeline (scheduled by Temporal)',
-    Targets: { S3Targets: [{ Path: cdcCrawlerTargetPath(config) }] },
+    Description: 'Crawls the CDC Parquet folders and the backfill snapshots of the orders pipeline (scheduled by Temporal)',
+    Targets: { S3Targets: lakeCrawlerTargetPaths(config).map((Path) => ({ Path })) },
     SchemaChangePolicy: CRAWLER_SCHEMA_CHANGE_POLICY,
     RecrawlPolicy: { RecrawlBehavior: 'CRAWL_EVERYTHING' },
     Configuration: JSON.stringify(CRAWLER_CONFIGURATION),
@@ -102,7 +105,7 @@ export function crawlerDrift(crawler: Crawler, spec: CrawlerSpec): string[] {
   if (crawler.DatabaseName !== spec.DatabaseName) drift.push(`database ${crawler.DatabaseName} -> ${spec.DatabaseName}`);
   if (!sameRole(crawler.Role, spec.Role)) drift.push('role');
   const paths = (crawler.Targets?.S3Targets ?? []).map((t) => t.Path ?? '').sort();
-  const wanted = spec.Targets.S3Targets.map((t) => t.Path);
+  const wanted = spec.Targets.S3Targets.map((t) => t.Path).sort();
   if (JSON.stringify(paths) !== JSON.stringify(wanted)) drift.push(`targets ${paths.join(',')} -> ${wanted.join(',')}`);
   if (!sameJson(crawler.Configuration, spec.Configuration)) drift.push('configuration');
   const policy = crawler.SchemaChangePolicy;
@@ -116,14 +119,14 @@ export function crawlerDrift(crawler: Crawler, spec: CrawlerSpec): string[] {
 }
 
 /**
- * Creates the CDC crawler or brings it back to its spec. Updating a running crawler fails with
+ * Creates the lake's crawler (CDC folders and snapshots) or brings it back to its spec. Updating a running crawler fails with
  * CrawlerRunningException; the provisioning activity retries that.
  *
  * @example
- *   await ensureCdcCrawler(aws.glue, config); // { kind: 'glue-crawler', name: 'orders-cdc-crawler', action: 'exists' }
+ *   await ensureLakeCrawler(aws.glue, config); // { kind: 'glue-crawler', name: 'orders-cdc-crawler', action: 'exists' }
  */
-export async function ensureCdcCrawler(glue: GlueClient, config: Config): Promise<EnsureOutcome> {
-  const spec = cdcCrawlerSpec(config);
+export async function ensureLakeCrawler(glue: GlueClient, config: Config): Promise<EnsureOutcome> {
+  const spec = lakeCrawlerSpec(config);
   let current: Crawler | undefined;
   try {
     current = (await glue.send(new GetCrawlerCommand({ Name: spec.Name }))).Crawler;

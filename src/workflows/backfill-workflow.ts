@@ -13,6 +13,7 @@
  */
 import { continueAsNew, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/backfill-activities';
+import { snapshotFolder } from '../domain/snapshot-layout';
 import { backfillArgsSchema, type BackfillArgs } from './args';
 import { crawl } from './crawl-workflow';
 import { tagRun, workerDefaults } from './defaults';
@@ -86,7 +87,7 @@ async function initialState(args: BackfillArgs): Promise<BackfillState> {
     snapshotId,
     table,
     bucket,
-    prefix: `${defaults.snapshotPrefix}/${snapshotId}`,
+    prefix: snapshotFolder(defaults.snapshotPrefix, snapshotId),
     totalSegments,
     pageSize: args.pageSize ?? 1000,
     pagesPerPart: args.pagesPerPart ?? 10,

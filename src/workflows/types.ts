@@ -144,7 +144,7 @@ export interface BackfillProgress {
   snapshotId: string;
   table: string;
   bucket: string;
-  /** `<snapshotPrefix>/<snapshotId>`: every object of the snapshot is under it. */
+  /** The snapshot's folder, `<snapshotPrefix>/snapshot_id=<id>` (src/domain/snapshot-layout.ts): every object of it is under it. */
   prefix: string;
   /** DescribeTable ItemCount when the backfill started (approximate on AWS). */
   estimatedItems: number;

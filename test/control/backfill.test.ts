@@ -7,7 +7,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { backfillProgressQuery } from '../../src/workflows/definitions';
-import type { BackfillResult } from '../../src/workflows/types';
+import type { BackfillResult, QueryResult } from '../../src/workflows/types';
 import {
   cleanupAws,
   connectClient,
@@ -23,6 +23,10 @@ import {
 } from './support';
 import { createAwsClients, destroyAwsClients } from '../../src/aws/clients';
 import { uniqueSuffix } from '../support/fresh-config';
+import { GetTableCommand } from '@aws-sdk/client-glue';
+import { SNAPSHOT_PARTITION_KEYS, snapshotFolder, snapshotTableName } from '../../src/domain/snapshot-layout';
+import { ensureWorkgroup } from '../../src/resources/athena';
+import { ensureGlueDatabase, ensureLakeCrawler } from '../../src/resources/glue';
 
 /** moto scans at well under 1,000 items/s on this machine: enough to show the mechanics, small enough to be quick. */
 const ITEMS = 2000;
@@ -66,7 +70,7 @@ describe('backfill workflow', () => {
           },
         ],
       });
-      const prefix = `${config.lake.snapshotPrefix}/killed/`;
+      const prefix = `${snapshotFolder(config.lake.snapshotPrefix, 'killed')}/`;
       // Parts exist in S3 and the (throttled) heartbeats of several parts have reached the server.
       await waitFor('a few parts of the killed run', async () => (await listKeys(aws.s3, config.lake.bucket, prefix)).length >= 3, {
         timeoutMs: 60_000,
@@ -90,9 +94,9 @@ describe('backfill workflow', () => {
       expect(reference.rows).toBe(ITEMS);
       expect(reference.resumes).toBe(0);
 
-      const killedObjects = await readObjects(aws.s3, config.lake.bucket, `${config.lake.snapshotPrefix}/killed/`);
-      const referenceObjects = await readObjects(aws.s3, config.lake.bucket, `${config.lake.snapshotPrefix}/reference/`);
-      const strip = (key: string, id: string) => key.slice(`${config.lake.snapshotPrefix}/${id}/`.length);
+      const killedObjects = await readObjects(aws.s3, config.lake.bucket, `${snapshotFolder(config.lake.snapshotPrefix, 'killed')}/`);
+      const referenceObjects = await readObjects(aws.s3, config.lake.bucket, `${snapshotFolder(config.lake.snapshotPrefix, 'reference')}/`);
+      const strip = (key: string, id: string) => key.slice(`${snapshotFolder(config.lake.snapshotPrefix, id)}/`.length);
       expect(killedObjects.map((o) => strip(o.key, 'killed'))).toEqual(referenceObjects.map((o) => strip(o.key, 'reference')));
       const parts = referenceObjects.filter((o) => o.key.endsWith('.parquet'));
       expect(parts.length).toBe(reference.parts);
@@ -146,10 +150,36 @@ describe('backfill workflow', () => {
     const result = (await handle.result()) as BackfillResult;
     expect(result.rows).toBe(ITEMS);
     expect(result.runs).toBeGreaterThanOrEqual(1);
-    const keys = await listKeys(aws.s3, config.lake.bucket, `${config.lake.snapshotPrefix}/can/`);
+    const keys = await listKeys(aws.s3, config.lake.bucket, `${snapshotFolder(config.lake.snapshotPrefix, 'can')}/`);
     expect(keys.filter((k) => k.endsWith('.parquet'))).toHaveLength(result.parts);
-    expect(keys).toContain(`${config.lake.snapshotPrefix}/can/_manifest.json`);
+    expect(keys).toContain(`${snapshotFolder(config.lake.snapshotPrefix, 'can')}/_manifest.json`);
   }, 120_000);
+
+  it('catalogs the snapshot when asked to crawl: one table, partitioned by snapshot and segment, that Athena reads', async () => {
+    harness ??= await startHarness(config);
+    await ensureGlueDatabase(aws.glue, config);
+    await ensureLakeCrawler(aws.glue, config);
+    await ensureWorkgroup(aws.athena, config);
+    const execute = <T>(type: string, args: unknown) =>
+      harness!.client.workflow.execute(type, {
+        taskQueue: config.temporal.taskQueue,
+        workflowId: `${type}-crawled-${uniqueSuffix()}`,
+        args: [args],
+      }) as Promise<T>;
+    const result = await execute<BackfillResult>('backfill', { snapshotId: 'crawled', segments: 2, pageSize: 500, crawl: true });
+    expect(result.crawl).toMatchObject({ crawler: config.glue.crawler, status: 'SUCCEEDED' });
+
+    const name = snapshotTableName(config.lake.snapshotPrefix);
+    const table = (await aws.glue.send(new GetTableCommand({ DatabaseName: config.glue.database, Name: name }))).Table;
+    expect(table?.PartitionKeys?.map((k) => k.Name)).toEqual([...SNAPSHOT_PARTITION_KEYS]);
+    expect(table?.StorageDescriptor?.Columns?.map((c) => c.Name)).toEqual(expect.arrayContaining(['order_id', 'status', 'version']));
+
+    const counted = await execute<QueryResult>('query', {
+      sql: `SELECT count(*) AS items, count(DISTINCT order_id) AS orders FROM ${name} WHERE snapshot_id = 'crawled'`,
+      database: config.glue.database,
+    });
+    expect(counted.rows).toEqual([[String(ITEMS), String(ITEMS)]]);
+  }, 180_000);
 
   it('rejects bad arguments at once, naming the field, and a missing table as TableNotFound', async () => {
     harness ??= await startHarness(config);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { configToEnv, type Config } from '../../src/config';
 import { ensureWorkgroup } from '../../src/resources/athena';
-import { ensureCdcCrawler, ensureGlueDatabase } from '../../src/resources/glue';
+import { ensureLakeCrawler, ensureGlueDatabase } from '../../src/resources/glue';
 import type { BackfillResult, QueryResult } from '../../src/workflows/types';
 import { cdcFixture, writeCdcFixture } from './lake-fixture';
 import {
@@ -23,6 +23,7 @@ import {
 } from './support';
 import { StartCrawlerCommand, GetCrawlerCommand } from '@aws-sdk/client-glue';
 import { waitFor } from './support';
+import { snapshotFolder } from '../../src/domain/snapshot-layout';
 
 interface CliRun {
   code: number | null;
@@ -55,7 +56,7 @@ describe('pipeline CLI', () => {
     const { aws, config } = harness;
     await createTableAndBucket(aws, config);
     await ensureGlueDatabase(aws.glue, config);
-    await ensureCdcCrawler(aws.glue, config);
+    await ensureLakeCrawler(aws.glue, config);
     await ensureWorkgroup(aws.athena, config);
     await writeCdcFixture(aws.s3, config, cdcFixture(20));
     await aws.glue.send(new StartCrawlerCommand({ Name: config.glue.crawler }));
@@ -114,7 +115,7 @@ describe('pipeline CLI', () => {
     const run = await cli(harness.config, ['--json', 'backfill', '--snapshot-id', 'cli', '--segments', '2', '--page-size', '50']);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as BackfillResult;
-    expect(result).toMatchObject({ snapshotId: 'cli', rows: 300, prefix: `${harness.config.lake.snapshotPrefix}/cli` });
+    expect(result).toMatchObject({ snapshotId: 'cli', rows: 300, prefix: snapshotFolder(harness.config.lake.snapshotPrefix, 'cli') });
     expect(run.stderr).toContain(`backfill-${harness.config.dynamodb.ordersTable}-cli`);
   }, 90_000);
 

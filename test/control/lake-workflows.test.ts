@@ -17,7 +17,7 @@ import { CDC_TABLE_FOLDER, withOverrides } from '../../src/config';
 import { reportObjectKeys } from '../../src/activities/report-activities';
 import { encodeParquet } from '../../src/streaming/s3-sink/formats/parquet';
 import { ensureWorkgroup } from '../../src/resources/athena';
-import { ensureCdcCrawler, ensureGlueDatabase } from '../../src/resources/glue';
+import { ensureLakeCrawler, ensureGlueDatabase } from '../../src/resources/glue';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { controlSchedules, ensureSchedule } from '../../src/resources/schedules';
 import type { BackfillResult, CrawlResult, QueryResult, ReportSummary } from '../../src/workflows/types';
@@ -66,7 +66,7 @@ describe('crawl, report and query workflows', () => {
     const { aws, config } = harness;
     await ensureBucket(aws.s3, config);
     await ensureGlueDatabase(aws.glue, config);
-    await ensureCdcCrawler(aws.glue, config);
+    await ensureLakeCrawler(aws.glue, config);
     await ensureWorkgroup(aws.athena, config);
     fixture = cdcFixture(ORDERS);
     await writeCdcFixture(aws.s3, config, fixture);
@@ -94,7 +94,7 @@ describe('crawl, report and query workflows', () => {
       const { aws, config } = harness;
       // A crawler over many small objects, so that its crawl lasts long enough to be joined.
       const slow = withOverrides(config, { lake: { prefix: 'slow' }, glue: { crawler: `${config.glue.crawler}-slow` } });
-      await ensureCdcCrawler(aws.glue, slow);
+      await ensureLakeCrawler(aws.glue, slow);
       const rows = fixture.rows.slice(0, 4);
       await Promise.all(
         Array.from({ length: 240 }, (_, i) =>
@@ -122,7 +122,7 @@ describe('crawl, report and query workflows', () => {
       const { aws, config } = harness;
       // A crawler over a bucket that does not exist: the crawl itself fails.
       const broken = withOverrides(config, { lake: { bucket: `missing-${uniqueSuffix()}` }, glue: { crawler: `${config.glue.crawler}-broken` } });
-      await ensureCdcCrawler(aws.glue, broken);
+      await ensureLakeCrawler(aws.glue, broken);
       const error = await failure(execute('crawl', { crawler: broken.glue.crawler, pollIntervalSeconds: 1 }));
       const cause = error.cause as ApplicationFailure;
       expect(cause).toBeInstanceOf(ApplicationFailure);

@@ -89,7 +89,10 @@ describe('provision workflow', () => {
     await aws.s3.send(new HeadBucketCommand({ Bucket: config.lake.bucket }));
     await aws.glue.send(new GetDatabaseCommand({ Name: config.glue.database }));
     const crawler = (await aws.glue.send(new GetCrawlerCommand({ Name: config.glue.crawler }))).Crawler;
-    expect(crawler?.Targets?.S3Targets?.[0]?.Path).toBe(`s3://${config.lake.bucket}/${config.lake.prefix}/`);
+    expect(crawler?.Targets?.S3Targets?.map((t) => t.Path).sort()).toEqual([
+      `s3://${config.lake.bucket}/${config.lake.prefix}/`,
+      `s3://${config.lake.bucket}/${config.lake.snapshotPrefix}/`,
+    ]);
     expect(crawler?.DatabaseName).toBe(config.glue.database);
     const wg = (await aws.athena.send(new GetWorkGroupCommand({ WorkGroup: config.athena.workgroup }))).WorkGroup;
     expect(wg?.Configuration?.ResultConfiguration?.OutputLocation).toBe(`s3://${config.lake.bucket}/${config.lake.athenaResultsPrefix}/`);

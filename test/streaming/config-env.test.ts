@@ -21,4 +21,13 @@ describe('configToEnv', () => {
     const reloaded = loadConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:1', ...configToEnv(config) });
     expect(reloaded.aws.endpoints).toEqual(config.aws.endpoints);
   });
+
+  it('refuses a snapshot prefix inside the lake prefix, which the crawler would mix into one table', () => {
+    const env = configToEnv(freshConfig('env'));
+    expect(() => loadConfig({ ...env, LAKE_PREFIX: 'lake', SNAPSHOT_PREFIX: 'lake/snapshots' })).toThrow(
+      'lake.snapshotPrefix: LAKE_PREFIX and SNAPSHOT_PREFIX must be separate folders (neither inside the other)',
+    );
+    expect(() => loadConfig({ ...env, LAKE_PREFIX: 'data/lake', SNAPSHOT_PREFIX: 'data' })).toThrow('separate folders');
+    expect(loadConfig({ ...env, LAKE_PREFIX: 'lake', SNAPSHOT_PREFIX: 'lakes' }).lake.snapshotPrefix).toBe('lakes');
+  });
 });
