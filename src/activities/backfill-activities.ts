@@ -1,11 +1,12 @@
 /**
  * Backfill activities: a retry-safe export of the orders table to S3 as a Parquet snapshot.
  *
- * Layout (src/domain/snapshot-layout.ts): `<snapshotPrefix>/snapshot_id=<id>/segment=<i>/part-<nnnnn>.parquet`. Part n of a segment holds the items of
- * Scan pages [n·pagesPerPart, (n+1)·pagesPerPart) of that segment with a fixed page size (Limit), so part
- * boundaries depend only on the table's content, not on timing. After each part is in S3 the activity heartbeats
- * `{ part, startKey }` (the LastEvaluatedKey at that boundary); an attempt that replaces a crashed one resumes
- * from there and rewrites at most the parts after the last heartbeat the server kept — same keys, same bytes.
+ * Layout (src/domain/snapshot-layout.ts): `<snapshotPrefix>/snapshot_id=<id>/segment=<i>/part-<nnnnn>.parquet`.
+ * Part n of a segment holds the items of Scan pages [n·pagesPerPart, (n+1)·pagesPerPart) of that segment with a
+ * fixed page size (Limit), so part boundaries depend only on the table's content, not on timing. After each part
+ * is in S3 the activity heartbeats `{ part, startKey }` (the LastEvaluatedKey at that boundary); an attempt that
+ * replaces a crashed one resumes from there and rewrites at most the parts after the last heartbeat the server
+ * kept — same keys, same bytes.
  */
 import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';

@@ -36,7 +36,8 @@ export const CRAWLER_SCHEMA_CHANGE_POLICY = {
  * snapshots' prefix (one table named after it, partitioned by snapshot, see src/domain/snapshot-layout.ts).
  */
 export function lakeCrawlerTargetPaths(config: Config): string[] {
-  return [`s3://${config.lake.bucket}/${config.lake.prefix}/`, `s3://${config.lake.bucket}/${config.lake.snapshotPrefix}/`].sort();
+  const { bucket, prefix, snapshotPrefix } = config.lake;
+  return [`s3://${bucket}/${prefix}/`, `s3://${bucket}/${snapshotPrefix}/`].sort();
 }
 
 export async function ensureGlueDatabase(glue: GlueClient, config: Config): Promise<EnsureOutcome> {
@@ -76,7 +77,7 @@ export function lakeCrawlerSpec(config: Config): CrawlerSpec {
     Name: config.glue.crawler,
     Role: config.glue.crawlerRole,
     DatabaseName: config.glue.database,
-    Description: 'Crawls the CDC Parquet folders and the backfill snapshots of the orders pipeline (scheduled by Temporal)',
+    Description: 'Crawls the CDC folders and the backfill snapshots of the orders pipeline (scheduled by Temporal)',
     Targets: { S3Targets: lakeCrawlerTargetPaths(config).map((Path) => ({ Path })) },
     SchemaChangePolicy: CRAWLER_SCHEMA_CHANGE_POLICY,
     RecrawlPolicy: { RecrawlBehavior: 'CRAWL_EVERYTHING' },
@@ -119,8 +120,8 @@ export function crawlerDrift(crawler: Crawler, spec: CrawlerSpec): string[] {
 }
 
 /**
- * Creates the lake's crawler (CDC folders and snapshots) or brings it back to its spec. Updating a running crawler fails with
- * CrawlerRunningException; the provisioning activity retries that.
+ * Creates the lake's crawler (CDC folders and snapshots) or brings it back to its spec. Updating a running crawler
+ * fails with CrawlerRunningException; the provisioning activity retries that.
  *
  * @example
  *   await ensureLakeCrawler(aws.glue, config); // { kind: 'glue-crawler', name: 'orders-cdc-crawler', action: 'exists' }
