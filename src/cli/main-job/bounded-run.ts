@@ -112,9 +112,10 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
     say(`  ${crawl.status}: ${crawl.metrics.tablesCreated} table(s) created, ${crawl.metrics.tablesUpdated} updated`);
 
     say('Reporting (report workflow)...');
+    // A report's window ends at a whole minute, exclusive: the next minute includes every change of this run.
     const summary = await client.workflow.execute<(a: unknown) => Promise<ReportSummary>>('report', {
       ...workflowOptions('report'),
-      args: [{ database: config.glue.database, reportTime: new Date(Date.now() + 60 * 60_000).toISOString() }],
+      args: [{ database: config.glue.database, reportTime: new Date(Date.now() + 60_000).toISOString() }],
     });
     await printReport(deps, summary);
 
