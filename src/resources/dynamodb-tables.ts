@@ -70,6 +70,13 @@ export async function ensureTable(dynamodb: DynamoDBClient, spec: TableSpec): Pr
   if (keyName !== spec.key) {
     throw new Error(`table ${spec.name} exists with partition key "${keyName}", expected "${spec.key}"`);
   }
+  const keyType = table.AttributeDefinitions?.find((a) => a.AttributeName === spec.key)?.AttributeType;
+  const sortKey = table.KeySchema?.find((k) => k.KeyType === 'RANGE')?.AttributeName;
+  if (keyType !== 'S' || sortKey !== undefined) {
+    throw new Error(
+      `table ${spec.name} exists with key ${spec.key} (${keyType})${sortKey ? ` and sort key ${sortKey}` : ''}; expected only ${spec.key} (S)`,
+    );
+  }
   const view = table.StreamSpecification?.StreamEnabled ? table.StreamSpecification.StreamViewType : undefined;
   if (spec.stream && view !== 'NEW_AND_OLD_IMAGES') {
     if (view) {

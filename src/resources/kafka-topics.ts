@@ -1,6 +1,6 @@
 /**
  * Idempotently ensures the pipeline's Kafka topics: creates missing ones, adds partitions when the
- * configured count grew, and keeps retention as configured.
+ * configured count grew, and keeps retention (and the dead-letter topics' larger message size) as configured.
  */
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import type { Config } from '../config';
@@ -11,6 +11,23 @@ export interface TopicSpec {
   topic: string;
   numPartitions: number;
   retentionMs: number;
+  /** The topic's max.message.bytes (default: the broker's message.max.bytes). */
+  maxMessageBytes?: number;
+}
+
+/**
+ * max.message.bytes of the dead-letter topics. A dead letter is a source message (at most the broker's default
+ * message.max.bytes, 1 MiB + 12 bytes) plus the dlq-* headers (a reason of up to 2,000 characters): with the
+ * default limit, a source message near it could never be dead-lettered, and its partition would stall.
+ */
+export const DLQ_MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
+
+/** The topic configs this module manages, as the broker spells them. */
+function topicConfigs(spec: TopicSpec): Record<string, string> {
+  return {
+    'retention.ms': String(spec.retentionMs),
+    ...(spec.maxMessageBytes !== undefined ? { 'max.message.bytes': String(spec.maxMessageBytes) } : {}),
+  };
 }
 
 /** The topics of the pipeline, from config: the two data topics and their dead-letter topics. */
@@ -21,8 +38,8 @@ export function pipelineTopics(config: Config): TopicSpec[] {
     { topic: config.topics.events, numPartitions: partitions, retentionMs },
     { topic: config.topics.cdc, numPartitions: partitions, retentionMs },
     // Dead letters are few and read by people: one partition, kept as long as the data.
-    { topic: config.topics.eventsDlq, numPartitions: 1, retentionMs },
-    { topic: config.topics.cdcDlq, numPartitions: 1, retentionMs },
+    { topic: config.topics.eventsDlq, numPartitions: 1, retentionMs, maxMessageBytes: DLQ_MAX_MESSAGE_BYTES },
+    { topic: config.topics.cdcDlq, numPartitions: 1, retentionMs, maxMessageBytes: DLQ_MAX_MESSAGE_BYTES },
   ];
 }
 
@@ -45,7 +62,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
           numPartitions: s.numPartitions,
           // -1 = the broker's default.replication.factor (1 locally, 3 on MSK)
           replicationFactor,
-          configEntries: [{ name: 'retention.ms', value: String(s.retentionMs) }],
+          configEntries: Object.entries(topicConfigs(s)).map(([name, value]) => ({ name, value })),
         })),
       });
     }
@@ -57,7 +74,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
     const configs = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: ['retention.ms'] })),
+      resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: Object.keys(topicConfigs(s)) })),
     });
     for (const spec of present) {
       const changes: string[] = [];
@@ -66,21 +83,26 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
         await admin.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.numPartitions }] });
         changes.push(`partitions ${current} -> ${spec.numPartitions}`);
       }
-      const retention = configs.resources
-        .find((r) => r.resourceName === spec.topic)
-        ?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
-      if (retention !== String(spec.retentionMs)) {
+      const wanted = topicConfigs(spec);
+      const entries = configs.resources.find((r) => r.resourceName === spec.topic)?.configEntries ?? [];
+      const drift = Object.entries(wanted).flatMap(([name, value]) => {
+        const current = entries.find((e) => e.configName === name)?.configValue;
+        return current === value ? [] : [`${name} ${current} -> ${value}`];
+      });
+      if (drift.length > 0) {
+        // AlterConfigs sets the whole set of a topic's overrides: every managed config goes in at once.
         await admin.alterConfigs({
           validateOnly: false,
           resources: [
             {
               type: ConfigResourceTypes.TOPIC,
               name: spec.topic,
-              configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+              configEntries: Object.entries(wanted).map(([name, value]) => ({ name, value })),
             },
           ],
         });
-        changes.push(`retention.ms ${retention} -> ${spec.retentionMs}`);
+        await waitForConfigs(admin, spec.topic, wanted);
+        changes.push(...drift);
       }
       outcomes.push({
         kind: 'kafka-topic',
@@ -92,6 +114,25 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     return outcomes;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until the broker describes the topic with the configs just altered: a KRaft broker applies them from the
+ * controller's log a moment later, and a provisioning run right after must not see the old values as drift.
+ */
+async function waitForConfigs(admin: Admin, topic: string, wanted: Record<string, string>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: Object.keys(wanted) }],
+    });
+    const entries = described.resources[0]?.configEntries ?? [];
+    const pending = Object.entries(wanted).filter(([name, value]) => entries.find((e) => e.configName === name)?.configValue !== value);
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`configs of ${topic} altered but not applied after ${timeoutMs} ms: ${pending.map(([n]) => n).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -6,6 +6,13 @@
  * saying why it was rejected and where it came from. Publishing waits for the broker's acknowledgement
  * from all in-sync replicas: a consumer commits the source offset only after the dead letter is durable.
  *
+ * Whatever the source message was, its letter must get through, or its partition stalls:
+ * - A header with a null value (the protocol allows it, and kafkajs decodes it) is sent as an empty value and
+ *   named in `dlq-null-headers`: kafkajs cannot encode a null header value.
+ * - Letters go out in requests of at most MAX_REQUEST_BYTES (one alone if it is larger), and the dead-letter
+ *   topics take larger messages than the source topics (resources/kafka-topics.ts DLQ_MAX_MESSAGE_BYTES), so a
+ *   source message near the broker's limit still fits once the dlq-* headers are added.
+ *
  * @example
  *   const dlq = createDeadLetterPublisher({ producer, topic: config.topics.eventsDlq, logger });
  *   await dlq.publish({ reason: 'schema-invalid: seq: expected number', original: { topic, partition, offset, key, value, headers } });
@@ -20,10 +27,17 @@ export const DLQ_HEADERS = {
   sourcePartition: 'dlq-source-partition',
   sourceOffset: 'dlq-source-offset',
   failedAt: 'dlq-failed-at',
+  /** Comma-separated names of the original headers whose value was null (sent as empty). */
+  nullHeaders: 'dlq-null-headers',
 } as const;
 
 /** Kafka message header values are bytes; a reason longer than this is truncated (a header is not a log). */
 const MAX_REASON_LENGTH = 2_000;
+
+/** Bytes of letters per produce request: below the broker's default 1 MiB, whatever the topic allows. */
+const MAX_REQUEST_BYTES = 900 * 1024;
+
+const EMPTY = Buffer.alloc(0);
 
 export interface DeadLetterOriginal {
   topic: string;
@@ -43,7 +57,7 @@ export interface DeadLetter {
 
 export interface DeadLetterPublisher {
   publish(letter: DeadLetter): Promise<void>;
-  /** Publishes several letters in one acknowledged request (one per batch of the consumer). */
+  /** Publishes several letters, acknowledged, in as few requests as their size allows (one per batch, usually). */
   publishAll(letters: DeadLetter[]): Promise<void>;
 }
 
@@ -62,21 +76,65 @@ export interface DeadLetterPublisherOptions {
   now?: () => Date;
 }
 
+/** The original headers as kafkajs can send them: null values (single or repeated headers) become empty. */
+function sendableHeaders(headers: IHeaders | undefined): { headers: IHeaders; nullNames: string[] } {
+  const sendable: IHeaders = {};
+  const nullNames: string[] = [];
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const values = Array.isArray(value) ? value : [value];
+    if (values.some((v) => v === null || v === undefined)) nullNames.push(name);
+    const cleaned = values.map((v) => v ?? EMPTY);
+    sendable[name] = Array.isArray(value) ? cleaned : cleaned[0];
+  }
+  return { headers: sendable, nullNames };
+}
+
 /** Builds the Kafka message of a dead letter: original key and bytes, original headers plus the dlq-* headers. */
 export function deadLetterMessage(letter: DeadLetter, failedAt: Date): Message {
   const { original } = letter;
+  const { headers, nullNames } = sendableHeaders(original.headers);
   return {
     key: original.key,
     value: original.value,
     headers: {
-      ...(original.headers ?? {}),
+      ...headers,
       [DLQ_HEADERS.reason]: letter.reason.slice(0, MAX_REASON_LENGTH),
       [DLQ_HEADERS.sourceTopic]: original.topic,
       [DLQ_HEADERS.sourcePartition]: String(original.partition),
       [DLQ_HEADERS.sourceOffset]: original.offset,
       [DLQ_HEADERS.failedAt]: failedAt.toISOString(),
+      ...(nullNames.length > 0 ? { [DLQ_HEADERS.nullHeaders]: nullNames.join(',') } : {}),
     },
   };
+}
+
+/** About the bytes a message takes in a request: key, value and headers. */
+function messageBytes(message: Message): number {
+  const size = (value: Buffer | string | null | undefined) => (value ? Buffer.byteLength(value) : 0);
+  let bytes = size(message.key) + size(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) bytes += Buffer.byteLength(name) + size(v);
+  }
+  return bytes;
+}
+
+/** Consecutive groups of at most MAX_REQUEST_BYTES (a larger message alone), in order. */
+function requests(messages: Message[]): Message[][] {
+  const groups: Message[][] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = messageBytes(message);
+    if (current.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }
 
 export function createDeadLetterPublisher(options: DeadLetterPublisherOptions): DeadLetterPublisher {
@@ -88,7 +146,10 @@ export function createDeadLetterPublisher(options: DeadLetterPublisherOptions): 
     if (letters.length === 0) return;
     const failedAt = now();
     try {
-      await producer.send({ topic, acks: -1, messages: letters.map((letter) => deadLetterMessage(letter, failedAt)) });
+      // One request after the other: a retry of the batch after a failure resends at most what was sent already.
+      for (const messages of requests(letters.map((letter) => deadLetterMessage(letter, failedAt)))) {
+        await producer.send({ topic, acks: -1, messages });
+      }
     } catch (error) {
       throw new DeadLetterPublishError(
         `could not publish ${letters.length} dead letter(s) to ${topic}: ${(error as Error).message}`,

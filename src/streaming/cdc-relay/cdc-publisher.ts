@@ -74,7 +74,16 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
     return parsePosition(offsets?.partitions.find((p) => p.partition === 0)?.metadata);
   };
 
+  const reset = async () => {
+    const old = producer;
+    producer = undefined;
+    await old?.disconnect().catch(() => undefined);
+  };
+
   const init = async (): Promise<RelayPosition | undefined> => {
+    // One producer at a time: init runs again after failures (retried every few seconds while Kafka's
+    // transaction coordinator is down), and each attempt's producer holds connections until disconnected.
+    await reset();
     const next = kafka.producer({
       transactionalId,
       idempotent: true,
@@ -82,19 +91,19 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
-    await next.connect();
-    // kafkajs initialises the transactional id lazily: an empty transaction makes it happen now, which
-    // fences the previous holder and resolves its open transaction before the checkpoint is read.
-    const fence = await next.transaction();
-    await fence.abort();
-    producer = next;
-    return kafkaCheckpoint();
-  };
-
-  const reset = async () => {
-    const old = producer;
-    producer = undefined;
-    await old?.disconnect().catch(() => undefined);
+    try {
+      await next.connect();
+      // kafkajs initialises the transactional id lazily: an empty transaction makes it happen now, which
+      // fences the previous holder and resolves its open transaction before the checkpoint is read.
+      const fence = await next.transaction();
+      await fence.abort();
+      const committed = await kafkaCheckpoint();
+      producer = next;
+      return committed;
+    } catch (error) {
+      await next.disconnect().catch(() => undefined);
+      throw error;
+    }
   };
 
   return {

@@ -35,7 +35,10 @@ export interface OrderWriterOptions {
 }
 
 export interface OrderWriter {
-  /** Throws InvalidOrderEventError when DynamoDB rejects the item itself, OrderWriteError otherwise. */
+  /**
+   * Throws InvalidOrderEventError when DynamoDB rejects the item itself (its size or values), OrderWriteError
+   * otherwise (not retriable when the table's key schema is not the sink's).
+   */
   write(state: OrderState): Promise<WriteOutcome>;
 }
 
@@ -70,6 +73,9 @@ export function isRetriableAwsError(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** DynamoDB's ValidationException messages about the table's key schema rather than about the item's values. */
+const TABLE_MISMATCH = /key element does not match the schema|type mismatch for key|missing the key|required keys/i;
+
 export function createOrderWriter(options: OrderWriterOptions): OrderWriter {
   const { dynamodb, table } = options;
   const maxAttempts = options.maxAttempts ?? 6;
@@ -92,7 +98,9 @@ export function createOrderWriter(options: OrderWriterOptions): OrderWriter {
       // The stored version is as new or newer: a duplicate or an out-of-order event. Not an error.
       if (error instanceof ConditionalCheckFailedException) return 'stale';
       const e = error as SdkErrorShape;
-      if (e.name === 'ValidationException') {
+      // A rejection of the table's key means the table is not what the sink writes to (e.g. made elsewhere with a
+      // Number or composite key): every event would fail alike, so stop rather than dead-letter them all.
+      if (e.name === 'ValidationException' && !TABLE_MISMATCH.test(e.message ?? '')) {
         const sizeProblem = /size/i.test(e.message ?? '');
         throw new InvalidOrderEventError(sizeProblem ? 'item-too-large' : 'dynamodb-rejected', e.message ?? 'ValidationException', error);
       }
