@@ -106,6 +106,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
             pollIntervalMs,
             logger: log,
             metrics,
+            shardInStream: async () => (await listStreamShards(dynamodbStreams, streamArn)).some((s) => s.shardId === lease.shardId),
           }),
       });
       coordinator.run();

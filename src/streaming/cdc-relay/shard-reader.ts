@@ -5,7 +5,10 @@
  * Where it starts: the later of the lease table's checkpoint and the checkpoint committed with the last
  * Kafka transaction, with AFTER_SEQUENCE_NUMBER; a shard never read starts at TRIM_HORIZON.
  * Expired iterators (15 min) are re-acquired from the last published sequence number; trimmed data
- * (older than 24 h, never relayed) is logged as lost and reading resumes at TRIM_HORIZON.
+ * (older than 24 h, never relayed) is logged as lost and reading resumes at TRIM_HORIZON. A shard that has aged
+ * out of the stream altogether (a closed shard left unread for 24 h) cannot be read again: once it fails and two
+ * listings of the stream in a row no longer hold it, the loss is logged and the shard is marked finished, so its
+ * children are read instead of waiting on it forever.
  */
 import {
   ExpiredIteratorException,
@@ -47,7 +50,12 @@ export interface ShardReaderOptions {
   metrics: CdcRelayMetrics;
   /** Records per GetRecords call (the service maximum is 1000). */
   limit?: number;
+  /** Whether the stream still lists this shard (asked only after a read failed). */
+  shardInStream: () => Promise<boolean>;
 }
+
+/** Listings in a row, each after a failed read, that must miss a shard before it is given up as gone. */
+const MISSING_LISTINGS_TO_GIVE_UP = 2;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -89,6 +97,17 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
       }),
     );
     return response.ShardIterator;
+  };
+
+  let missingListings = 0;
+  /** After a failed read: whether the stream has stopped listing the shard (a listing that fails says nothing). */
+  const goneFromStream = async (): Promise<boolean> => {
+    try {
+      missingListings = (await options.shardInStream()) ? 0 : missingListings + 1;
+    } catch {
+      return false;
+    }
+    return missingListings >= MISSING_LISTINGS_TO_GIVE_UP;
   };
 
   const run = async (): Promise<ReaderExit> => {
@@ -174,6 +193,15 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
           continue;
         }
         failures += 1;
+        if (!(error instanceof CdcPublishError) && (await goneFromStream())) {
+          metrics.trimmed();
+          log.error(
+            { lostAfter: position?.sequenceNumber ?? 'TRIM_HORIZON', error: (error as Error).message },
+            'the shard is no longer in the stream (aged out past the 24 h retention) before it was fully relayed: its remaining records are lost. Marking it finished so its children are read',
+          );
+          await leases.markShardEnd(leaseKey, workerId);
+          return 'shard-end';
+        }
         if (error instanceof CdcPublishError) metrics.publishRetry();
         const level = error instanceof ResourceNotFoundException || failures > 5 ? 'error' : 'warn';
         log[level]({ error: (error as Error).message, errorName: (error as Error).name, failures }, 'shard read failed; retrying from the last checkpoint');
