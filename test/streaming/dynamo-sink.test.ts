@@ -9,7 +9,8 @@ import { DLQ_HEADERS } from '../../src/streaming/dlq';
 import { createGenerator, type GeneratorReport } from '../../src/streaming/generator/generator';
 import { createLogger } from '../../src/observability/logger';
 import { freshConfig } from '../support/fresh-config';
-import { plain, provision, readTopic, waitForOrders, waitFor, type StreamingEnv } from './helpers';
+import { createAwsClients } from '../../src/aws/clients';
+import { plain, provision, readTopic, sleep, waitForOrders, waitFor, type StreamingEnv } from './helpers';
 
 const logger = createLogger('test-dynamo-sink', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
 
@@ -55,6 +56,35 @@ describe('DynamoDB sink', () => {
     expect(stats.staleSkips).toBeGreaterThan(0);
     expect(stats.applied).toBeGreaterThanOrEqual(report.orders);
   });
+
+  it('keeps its group membership while writes are slower than the session timeout (no eviction, no replay)', async () => {
+    env = await provision(freshConfig('sink-slow'));
+    const { config, kafka } = env;
+    const report = await createGenerator({ config, kafka, logger, count: 30, concurrentOrders: 30, seed: 3 }).run();
+    expect(report.duplicates + report.outOfOrder).toBe(0);
+    // Every PutItem of the first chunk waits 8 s, past the 6 s session timeout (the broker's minimum), as writes
+    // being throttled and retried would: only heartbeats sent during the wait keep the member in the group.
+    const slow = createAwsClients(config).dynamodb;
+    const delayedUntil = Date.now() + 60_000;
+    slow.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand' && Date.now() < delayedUntil) await sleep(8_000);
+        return next(args);
+      },
+      { step: 'initialize', name: 'slowPutItem' },
+    );
+    sink = createDynamoSink({ config, kafka, dynamodb: slow, logger, sessionTimeoutMs: 6_000 });
+    await sink.start();
+    await expectExactState(env, report);
+    const stats = await waitFor('every message accounted for', async () => {
+      const s = sink!.stats();
+      return s.applied + s.staleSkips + s.superseded >= report.messagesSent ? s : undefined;
+    }, { timeoutMs: 60_000 });
+    // Evicted, the member would have lost its commit and replayed the chunk: the replay shows as stale skips.
+    expect(stats.staleSkips).toBe(0);
+    expect(stats.recordsIn).toBe(report.messagesSent);
+    slow.destroy();
+  }, 120_000);
 
   it('dead-letters malformed JSON, schema-invalid and oversized messages with reason and original bytes', async () => {
     env = await provision(freshConfig('sink-dlq'));

@@ -23,6 +23,7 @@ import { createDeadLetterPublisher, type DeadLetter, type DeadLetterPublisher } 
 import type { StreamingComponent } from '../process';
 import { forEachConcurrently } from './concurrency';
 import { decodeOrderEvent, type DecodedEvent } from './decode';
+import { awaitHeartbeating } from '../heartbeat';
 import { InvalidOrderEventError } from './errors';
 import { createDynamoSinkMetrics, type DynamoSinkStats } from './metrics';
 import { createOrderWriter, type OrderWriter } from './order-writer';
@@ -65,6 +66,8 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
   const topic = config.topics.events;
   const concurrency = options.concurrency ?? config.sink.concurrency;
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const sessionTimeout = options.sessionTimeoutMs ?? config.kafka.sessionTimeoutMs;
+  const heartbeatInterval = Math.max(500, Math.floor(sessionTimeout / 10));
   const log = options.logger.child({ component: 'dynamo-sink', topic, groupId });
   const metrics = createDynamoSinkMetrics(options.registry ?? new Registry());
   const writer: OrderWriter = createOrderWriter({
@@ -140,7 +143,8 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
       const chunk = messages.slice(start, start + chunkSize);
       const endTimer = metrics.chunkTimer();
       metrics.recordsIn(chunk.length);
-      await applyChunk(partition, chunk, heartbeat);
+      // Heartbeats while the chunk's writes retry (throttling) or its dead letters publish, not only between them.
+      await awaitHeartbeating(applyChunk(partition, chunk, heartbeat), heartbeat, heartbeatInterval);
       const last = chunk[chunk.length - 1].offset;
       resolveOffset(last);
       await commitOffsetsIfNecessary();
@@ -157,12 +161,11 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
       producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       dlq = createDeadLetterPublisher({ producer, topic: config.topics.eventsDlq, logger: log });
-      const sessionTimeout = options.sessionTimeoutMs ?? config.kafka.sessionTimeoutMs;
       consumer = kafka.consumer({
         groupId,
         sessionTimeout,
         rebalanceTimeout: Math.max(sessionTimeout * 2, 20_000),
-        heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
+        heartbeatInterval,
         maxWaitTimeInMs: 250,
         allowAutoTopicCreation: false,
       });

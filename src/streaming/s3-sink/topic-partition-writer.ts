@@ -14,6 +14,7 @@
  * Record intake is serialized by a per-writer lock, so the consumer loop and the flush timer never interleave.
  */
 import type { Logger } from '../../observability/logger';
+import { awaitHeartbeating } from '../heartbeat';
 import { RecentIds } from '../recent-ids';
 import type { LakeFormat } from './formats';
 import type { S3SinkMetrics } from './metrics';
@@ -362,25 +363,6 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     return uploading;
   };
 
-  /**
-   * Awaits an upload, or the queue's next move, heartbeating every HEARTBEAT_EVERY_MS meanwhile: kafkajs only
-   * heartbeats between batches, and a slow store must not get the member evicted while a batch waits on it.
-   */
-  const awaitHeartbeating = async (pending: Promise<void>, heartbeat?: () => Promise<void>) => {
-    if (!heartbeat) return pending;
-    let settled = false;
-    const done = pending.finally(() => {
-      settled = true;
-    });
-    while (!settled) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, HEARTBEAT_EVERY_MS)))]);
-      clearTimeout(timer);
-      if (!settled) await heartbeat();
-    }
-    return done;
-  };
-
   /** An upload that failed before (an S3 outage) is retried, when no run is in progress. */
   const retryFailedUpload = () => (failure && !uploading ? upload() : undefined);
 
@@ -392,7 +374,7 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     seal(reason);
     while (sealed.length > MAX_SEALED) {
       ensureOpen();
-      await awaitHeartbeating(retryFailedUpload() ?? nextProgress(), heartbeat);
+      await awaitHeartbeating(retryFailedUpload() ?? nextProgress(), heartbeat, HEARTBEAT_EVERY_MS);
     }
     ensureOpen();
   };
@@ -424,7 +406,7 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     await exclusive(async () => {
       if (!closed && segment && segment.forcedEnd === undefined && due(segment)) seal(reason);
     });
-    while (!closed && sealed.length > 0) await awaitHeartbeating(upload(), heartbeat);
+    while (!closed && sealed.length > 0) await awaitHeartbeating(upload(), heartbeat, HEARTBEAT_EVERY_MS);
   };
 
   return {
