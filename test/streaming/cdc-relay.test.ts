@@ -14,7 +14,7 @@ import { CDC_HEADERS, createShardPublisher } from '../../src/streaming/cdc-relay
 import { createCdcRelay, listStreamShards, type CdcRelay } from '../../src/streaming/cdc-relay/cdc-relay';
 import { LeaseLostError } from '../../src/streaming/cdc-relay/errors';
 import { createLeaseCoordinator } from '../../src/streaming/cdc-relay/lease-coordinator';
-import { createLeaseTable, leaseKeyOf, SHARD_END, type Lease } from '../../src/streaming/cdc-relay/lease-table';
+import { createLeaseTable, leaseKeyOf, SHARD_END, type Lease, type LeaseTable } from '../../src/streaming/cdc-relay/lease-table';
 import { createCdcRelayMetrics } from '../../src/streaming/cdc-relay/metrics';
 import type { ReaderExit, ShardReaderHandle } from '../../src/streaming/cdc-relay/shard-reader';
 import { advance, toCdcEvent } from '../../src/streaming/cdc-relay/stream-records';
@@ -312,5 +312,60 @@ describe('lease coordinator (real lease table, synthetic shards)', () => {
     expect(a.heldShards().sort()).toEqual(['s-2', 's-3', 's-4', 's-5']);
     await a.stop();
     expect((await leases.list('arn:test')).filter((l) => l.leaseOwner === 'A')).toHaveLength(0);
+  });
+
+  it('after a renewal whose reply was lost, reads the shard again only once the old reader is done', async () => {
+    env = await provision(relayConfig('leases-lost'), { tables: false, checkpoints: true });
+    const table = createLeaseTable(env.aws.dynamodb, env.config.dynamodb.checkpointTable);
+    let loseNextReply = false;
+    // The renewal is applied, but its reply is lost: to the coordinator it looks refused (taken over).
+    const leases: LeaseTable = {
+      ...table,
+      renew: async (lease, worker) => {
+        const renewed = await table.renew(lease, worker);
+        if (!loseNextReply) return renewed;
+        loseNextReply = false;
+        return undefined;
+      },
+    };
+    const readers: { isValid: () => boolean; stopping: boolean; finishPage: () => void }[] = [];
+    const startReader = (_lease: Lease, isLeaseValid: () => boolean): ShardReaderHandle => {
+      let finishPage!: () => void;
+      const pageDone = new Promise<void>((resolve) => (finishPage = resolve));
+      const reader = { isValid: isLeaseValid, stopping: false, finishPage };
+      readers.push(reader);
+      let exit!: (value: ReaderExit) => void;
+      const done = new Promise<ReaderExit>((resolve) => (exit = resolve));
+      // Stopping finishes the page in hand first (publish + checkpoint), which takes a while.
+      return { done, stop: async () => { reader.stopping = true; await pageDone; exit('stopped'); await done; } };
+    };
+    let clock = 0;
+    const coordinator = createLeaseCoordinator({
+      leases, streamArn: 'arn:test', workerId: 'A', leaseDurationMs: 3_000, listShards: async () => [{ shardId: 's-1' }],
+      startReader, logger, metrics: createCdcRelayMetrics(new Registry()), now: () => clock,
+    });
+    await coordinator.tick();
+    expect(readers).toHaveLength(1);
+    expect(readers[0].isValid()).toBe(true);
+
+    loseNextReply = true;
+    clock += 1_000;
+    await coordinator.tick();
+    // Dropped: the reader stops after its page, and is no longer valid. The table still names A as the owner,
+    // but no second reader starts while the first one is still on its page.
+    expect(readers[0].stopping).toBe(true);
+    expect(readers[0].isValid()).toBe(false);
+    expect(readers).toHaveLength(1);
+    await coordinator.tick();
+    expect(readers).toHaveLength(1);
+
+    readers[0].finishPage();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await coordinator.tick();
+    expect(readers).toHaveLength(2);
+    expect(readers[1].isValid()).toBe(true);
+    expect(readers[0].isValid()).toBe(false); // a later holding of the same lease does not revive the old reader
+    readers[1].finishPage();
+    await coordinator.stop();
   });
 });

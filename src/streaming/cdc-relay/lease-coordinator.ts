@@ -67,17 +67,23 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
   let loop: Promise<void> | undefined;
   let wakeLoop: (() => void) | undefined;
 
-  const isValid = (leaseKey: string) => {
-    const entry = held.get(leaseKey);
-    return entry !== undefined && now() - entry.renewedAt < leaseDurationMs;
-  };
+  /**
+   * Readers of dropped leases that have not finished their page yet, by lease key. A key is not held again
+   * until its old reader is done: a renewal whose reply was lost looks like a takeover, and the lease can come
+   * straight back to this instance while the old reader is still publishing.
+   */
+  const stopping = new Map<string, Promise<unknown>>();
+
+  /** Validity belongs to one holding: a later holding of the same key does not make an old reader valid. */
+  const isValid = (entry: Held) => held.get(entry.lease.leaseKey) === entry && now() - entry.renewedAt < leaseDurationMs;
 
   const updateGauge = () => metrics.leasesHeld(held.size);
 
   const hold = (lease: Lease, renewedAt: number) => {
-    const reader = options.startReader(lease, () => isValid(lease.leaseKey));
-    const entry: Held = { lease, renewedAt, reader, handingOver: false };
+    const entry = { lease, renewedAt, handingOver: false } as Held;
     held.set(lease.leaseKey, entry);
+    const reader = options.startReader(lease, () => isValid(entry));
+    entry.reader = reader;
     updateGauge();
     reader.done
       .then((exit: ReaderExit) => {
@@ -101,7 +107,12 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
     metrics.leaseLost();
     updateGauge();
     log.warn({ shardId: entry.lease.shardId, why }, 'lease lost; reader stopping');
-    entry.reader.stop().catch(() => undefined);
+    const key = entry.lease.leaseKey;
+    const done = entry.reader.stop().catch(() => undefined);
+    stopping.set(key, done);
+    void done.then(() => {
+      if (stopping.get(key) === done) stopping.delete(key);
+    });
   };
 
   const handOver = async (entry: Held) => {
@@ -168,7 +179,7 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
 
     // Leases handed to us by their previous holder: confirm with a renewal, then read.
     for (const lease of active) {
-      if (lease.leaseOwner !== workerId || held.has(lease.leaseKey)) continue;
+      if (lease.leaseOwner !== workerId || held.has(lease.leaseKey) || stopping.has(lease.leaseKey)) continue;
       const sentAt = now();
       const confirmed = await leases.renew(lease, workerId);
       if (confirmed) {
@@ -190,7 +201,7 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
 
     // Free leases first, then those of dead instances; parents (lower shard ids) before their children.
     const available = active
-      .filter((l) => l.leaseOwner !== workerId && expired(l))
+      .filter((l) => l.leaseOwner !== workerId && expired(l) && !stopping.has(l.leaseKey))
       .sort((a, b) => Number(Boolean(a.leaseOwner)) - Number(Boolean(b.leaseOwner)) || a.shardId.localeCompare(b.shardId));
     for (const lease of available) {
       if (missing <= 0 || stopped) break;
@@ -257,6 +268,8 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
         }),
       );
       held.clear();
+      // Readers of leases lost just before: their page in hand ends (published and checkpointed, or not) first.
+      await Promise.all(stopping.values());
       updateGauge();
     },
   };
