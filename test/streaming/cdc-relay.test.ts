@@ -196,6 +196,35 @@ describe('CDC relay', () => {
     expectExactlyOnce(messages, records);
   });
 
+  it('publishes only the new part of a page that another holder published in part while it recovered', async () => {
+    env = await provision(relayConfig('relay-overlap'), { checkpoints: true });
+    const { config, aws, kafka } = env;
+    await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'v', 10);
+    const records = await readStream(aws, config);
+    const streamArn = await ordersStreamArn(aws.dynamodb, config);
+    const [shard] = await listStreamShards(aws.dynamodbStreams, streamArn);
+    const events = records.map((r) => toCdcEvent(r, shard.shardId));
+    const admin = kafka.admin();
+    await admin.connect();
+    const publisher = () =>
+      createShardPublisher({ kafka, admin, topic: config.topics.cdc, clientId: config.kafka.clientId, leaseKey: leaseKeyOf(streamArn, shard.shardId), logger });
+    try {
+      // A's producer is gone after a failed publish; meanwhile B took the lease and published the first 6
+      // changes (its page). A then retries its own, larger page: it must publish only the 7th change onwards.
+      const a = publisher();
+      const b = publisher();
+      await b.init();
+      await b.publish(events.slice(0, 6), advance(undefined, events.slice(0, 6)));
+      await a.publish(events, advance(undefined, events));
+      await a.close();
+      await b.close();
+    } finally {
+      await admin.disconnect();
+    }
+    const messages = await readTopic(kafka, config.topics.cdc, { expected: records.length });
+    expectExactlyOnce(messages, records);
+  });
+
   it('fences a zombie: after another relay initialised the shard, the old publisher cannot publish', async () => {
     env = await provision(relayConfig('relay-fence'), { tables: false });
     const { config, kafka } = env;

@@ -11,6 +11,10 @@
  * - A new owner of the shard initialises a producer with the same transactional id, which fences the old
  *   one: a relay that lost its lease but has not noticed yet can no longer publish, and its open
  *   transaction is aborted (read-committed consumers never see it).
+ * - A publisher that initialises again after a failed publish learns what Kafka holds (the checkpoint
+ *   committed last, by whichever holder) and publishes only the changes past it until its next commit: a
+ *   page read before another holder published part of it (page sizes differ between reads) goes out only
+ *   for its new part, never twice.
  * Consumers of `orders.cdc` must read committed (kafkajs' default) and must not assume contiguous offsets
  * (transaction markers take offsets).
  */
@@ -20,7 +24,7 @@ import type { CdcEvent } from '../../domain/lake-schema';
 import { kafkaErrorOfType } from '../../kafka/errors';
 import type { Logger } from '../../observability/logger';
 import { CdcPublishError, LeaseLostError } from './errors';
-import { covers, formatPosition, parsePosition, type RelayPosition } from './stream-records';
+import { compareSequenceNumbers, covers, formatPosition, parsePosition, type RelayPosition } from './stream-records';
 
 /** Headers that identify a change without parsing the value (its identity is shard + sequence number). */
 export const CDC_HEADERS = { shardId: 'cdc-shard-id', sequenceNumber: 'cdc-sequence-number', op: 'cdc-op' } as const;
@@ -53,6 +57,13 @@ export interface ShardPublisherOptions {
   logger: Logger;
 }
 
+/** Whether Kafka already holds this change: at or before the committed position (sequence numbers grow per shard). */
+function isCommitted(committed: RelayPosition | undefined, event: CdcEvent): boolean {
+  if (!committed) return false;
+  const order = compareSequenceNumbers(event.sequenceNumber, committed.sequenceNumber);
+  return order < 0 || (order === 0 && event.eventId !== undefined && committed.eventIds.includes(event.eventId));
+}
+
 export function toCdcMessage(event: CdcEvent): Message {
   return {
     // Keyed by order: all changes of an order (and any replay of one) land in the same partition, in order.
@@ -68,6 +79,8 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
   const checkpointGroup = `${transactionalId}-checkpoint`;
   const log = options.logger.child({ transactionalId });
   let producer: Producer | undefined;
+  /** Set by an initialisation after a failed publish: changes up to here are in Kafka already. */
+  let fence: RelayPosition | undefined;
 
   const kafkaCheckpoint = async (): Promise<RelayPosition | undefined> => {
     const [offsets] = await admin.fetchOffsets({ groupId: checkpointGroup, topics: [topic] });
@@ -108,13 +121,18 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
 
   return {
     init,
-    async publish(events, position) {
+    async publish(page, position) {
       const lastSequenceNumber = position.sequenceNumber;
       // A new producer (after a failed publish) first learns what Kafka has: a page whose transaction did
-      // commit, with its response lost, must not be published twice.
-      if (!producer && covers(await init(), position)) {
-        log.warn({ lastSequenceNumber }, 'page already committed by an earlier attempt: not published again');
+      // commit, with its response lost, or that another holder published meanwhile, must not go out twice.
+      if (!producer) fence = await init();
+      const events = page.filter((event) => !isCommitted(fence, event));
+      if (events.length === 0 || covers(fence, position)) {
+        log.warn({ lastSequenceNumber }, 'page already in Kafka (an earlier attempt or another holder committed it): not published again');
         return;
+      }
+      if (events.length < page.length) {
+        log.warn({ lastSequenceNumber, alreadyInKafka: page.length - events.length, published: events.length }, 'part of the page was already in Kafka: publishing only the rest');
       }
       const transaction = await producer!.transaction();
       try {
@@ -127,14 +145,15 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
           topics: [{ topic, partitions: [{ partition: 0, offset: '0', metadata: formatPosition(position) } as { partition: number; offset: string }] }],
         });
         await transaction.commit();
+        fence = undefined;
       } catch (error) {
         await transaction.abort().catch(() => undefined);
         await reset();
         if (isFenced(error)) throw new LeaseLostError(leaseKey, 'another relay initialised this shard\'s producer (fenced)', error);
         // The commit may have succeeded with its response lost: the checkpoint in Kafka says for sure.
         try {
-          const committed = await init();
-          if (covers(committed, position)) {
+          fence = await init();
+          if (covers(fence, position)) {
             log.warn({ lastSequenceNumber }, 'publish reported an error but its transaction had committed');
             return;
           }

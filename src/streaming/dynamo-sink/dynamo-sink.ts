@@ -130,6 +130,7 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
     });
     metrics.superseded(superseded);
     if (rejected.length > 0) {
+      await heartbeat(); // still a member: else the partition's new owner publishes these letters
       await dlq!.publishAll(rejected);
       for (const reason of reasons) metrics.deadLettered(reason);
     }
@@ -144,7 +145,18 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
       const endTimer = metrics.chunkTimer();
       metrics.recordsIn(chunk.length);
       // Heartbeats while the chunk's writes retry (throttling) or its dead letters publish, not only between them.
-      await awaitHeartbeating(applyChunk(partition, chunk, heartbeat), heartbeat, heartbeatInterval);
+      // A failed heartbeat (a rebalance) is kept: the chunk then publishes no dead letters (a replay by the new
+      // owner would publish them again) and fails once its writes settle, so nothing of it is resolved.
+      let rebalanced: unknown;
+      const chunkHeartbeat = async () => {
+        if (rebalanced) throw rebalanced;
+        await heartbeat().catch((error: unknown) => {
+          rebalanced ??= error;
+          throw error;
+        });
+      };
+      await awaitHeartbeating(applyChunk(partition, chunk, chunkHeartbeat), () => chunkHeartbeat().catch(() => undefined), heartbeatInterval);
+      if (rebalanced) throw rebalanced;
       const last = chunk[chunk.length - 1].offset;
       resolveOffset(last);
       await commitOffsetsIfNecessary();
