@@ -13,6 +13,7 @@
 import { availableParallelism } from 'node:os';
 import pidusage from 'pidusage';
 import type { Config } from '../src/config';
+import { stackEndpoints, type Endpoint } from '../src/local/ports';
 import { findPortOwner } from '../src/local/processes';
 
 export interface CpuParty {
@@ -32,26 +33,18 @@ export interface CpuMeter {
   close(): void;
 }
 
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
-
 /** The process serving a local endpoint, when it is the service itself (not a container's port proxy). */
-async function localService(
-  name: string,
-  host: string,
-  port: number,
-  command: RegExp,
-): Promise<CpuParty | undefined> {
-  if (!LOCAL_HOSTS.has(host)) return undefined;
-  const owner = await findPortOwner(port);
+async function localService(name: string, at: Endpoint | undefined, command: RegExp): Promise<CpuParty | undefined> {
+  if (!at?.local) return undefined;
+  const owner = await findPortOwner(at.port);
   return owner && command.test(owner.command) ? { name, pid: owner.pid } : undefined;
 }
 
 export async function createCpuMeter(config: Config): Promise<CpuMeter> {
-  const [brokerHost, brokerPort] = config.kafka.brokers[0].split(':');
-  const s3 = config.aws.endpoints.s3 ? new URL(config.aws.endpoints.s3) : undefined;
+  const { kafka, moto } = stackEndpoints(config);
   const services = await Promise.all([
-    localService('Kafka broker', brokerHost, Number(brokerPort), /kafka/i),
-    s3 ? localService('S3 endpoint', s3.hostname, Number(s3.port), /moto/i) : undefined,
+    localService('Kafka broker', kafka, /kafka/i),
+    localService('S3 endpoint', moto, /moto/i),
   ]);
   const parties: CpuParty[] = [
     { name: 'this process', pid: process.pid },

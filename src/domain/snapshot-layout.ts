@@ -11,16 +11,19 @@
  * crawlers skip, as they skip Spark's `_SUCCESS`.
  */
 
+import { sanitizeTableName } from './glue-names';
+
 /** The partition keys of the snapshot table, in folder order. */
 export const SNAPSHOT_PARTITION_KEYS = ['snapshot_id', 'segment'] as const;
+const [SNAPSHOT_ID, SEGMENT] = SNAPSHOT_PARTITION_KEYS;
 
 /** The folder of one snapshot: every object of it is under this key prefix. */
 export function snapshotFolder(snapshotPrefix: string, snapshotId: string): string {
-  return `${snapshotPrefix}/snapshot_id=${snapshotId}`;
+  return `${snapshotPrefix}/${SNAPSHOT_ID}=${snapshotId}`;
 }
 
 export function snapshotPartKey(folder: string, segment: number, part: number): string {
-  return `${folder}/segment=${segment}/part-${String(part).padStart(5, '0')}.parquet`;
+  return `${folder}/${SEGMENT}=${segment}/part-${String(part).padStart(5, '0')}.parquet`;
 }
 
 export function snapshotManifestKey(folder: string): string {
@@ -29,5 +32,5 @@ export function snapshotManifestKey(folder: string): string {
 
 /** The Glue table a crawl of the snapshot prefix creates: its last folder, as the crawler names tables. */
 export function snapshotTableName(snapshotPrefix: string): string {
-  return snapshotPrefix.slice(snapshotPrefix.lastIndexOf('/') + 1).toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  return sanitizeTableName(snapshotPrefix.slice(snapshotPrefix.lastIndexOf('/') + 1));
 }

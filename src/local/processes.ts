@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { connect } from 'node:net';
+import { readProcStat } from '../system/process-liveness';
 import { StackError, type PortOwner } from './errors';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -36,25 +37,8 @@ export interface PidRecord {
   logFile: string;
 }
 
-interface ProcStat {
-  state: string;
-  pgrp: number;
-  startTime: string;
-}
-
-function readStat(pid: number): ProcStat | undefined {
-  try {
-    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    const rest = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0], pgrp: Number(rest[2]), startTime: rest[19] };
-  } catch {
-    return undefined;
-  }
-}
-
 export function processStartTime(pid: number): string | undefined {
-  return readStat(pid)?.startTime;
+  return readProcStat(pid)?.startTime;
 }
 
 export function commandLine(pid: number): string {
@@ -67,7 +51,7 @@ export function commandLine(pid: number): string {
 
 /** True when the recorded process is still the same live (non-zombie) process. */
 export function isRecordAlive(record: PidRecord): boolean {
-  const stat = readStat(record.pid);
+  const stat = readProcStat(record.pid);
   return stat !== undefined && stat.state !== 'Z' && stat.startTime === record.startTime;
 }
 
@@ -76,7 +60,7 @@ export function groupMembers(pgid: number): number[] {
   const members: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
+    const stat = readProcStat(Number(entry));
     if (stat && stat.pgrp === pgid && stat.state !== 'Z') members.push(Number(entry));
   }
   return members;

@@ -32,12 +32,12 @@ export const CRAWLER_SCHEMA_CHANGE_POLICY = {
 } as const;
 
 /**
- * The S3 paths the crawler crawls, sorted: the parent of the CDC table folder (table `orders_cdc`), and the backfill
+ * The S3 paths the crawler crawls: the parent of the CDC table folder (table `orders_cdc`), and the backfill
  * snapshots' prefix (one table named after it, partitioned by snapshot, see src/domain/snapshot-layout.ts).
  */
-export function lakeCrawlerTargetPaths(config: Config): string[] {
+function lakeCrawlerTargetPaths(config: Config): string[] {
   const { bucket, prefix, snapshotPrefix } = config.lake;
-  return [`s3://${bucket}/${prefix}/`, `s3://${bucket}/${snapshotPrefix}/`].sort();
+  return [`s3://${bucket}/${prefix}/`, `s3://${bucket}/${snapshotPrefix}/`];
 }
 
 export async function ensureGlueDatabase(glue: GlueClient, config: Config): Promise<EnsureOutcome> {
@@ -72,7 +72,7 @@ interface CrawlerSpec {
   Configuration: string;
 }
 
-export function lakeCrawlerSpec(config: Config): CrawlerSpec {
+function lakeCrawlerSpec(config: Config): CrawlerSpec {
   return {
     Name: config.glue.crawler,
     Role: config.glue.crawlerRole,

@@ -62,7 +62,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
           numPartitions: s.numPartitions,
           // -1 = the broker's default.replication.factor (1 locally, 3 on MSK)
           replicationFactor,
-          configEntries: Object.entries(topicConfigs(s)).map(([name, value]) => ({ name, value })),
+          configEntries: configEntries(s),
         })),
       });
     }
@@ -72,10 +72,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     if (present.length === 0) return outcomes;
 
     const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
-    const configs = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: Object.keys(topicConfigs(s)) })),
-    });
+    const drifts = await configDrift(admin, present);
     for (const spec of present) {
       const changes: string[] = [];
       const current = metadata.topics.find((t) => t.name === spec.topic)?.partitions.length ?? 0;
@@ -83,12 +80,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
         await admin.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.numPartitions }] });
         changes.push(`partitions ${current} -> ${spec.numPartitions}`);
       }
-      const wanted = topicConfigs(spec);
-      const entries = configs.resources.find((r) => r.resourceName === spec.topic)?.configEntries ?? [];
-      const drift = Object.entries(wanted).flatMap(([name, value]) => {
-        const current = entries.find((e) => e.configName === name)?.configValue;
-        return current === value ? [] : [`${name} ${current} -> ${value}`];
-      });
+      const drift = drifts.get(spec.topic) ?? [];
       if (drift.length > 0) {
         // AlterConfigs sets the whole set of a topic's overrides: every managed config goes in at once.
         await admin.alterConfigs({
@@ -97,11 +89,11 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
             {
               type: ConfigResourceTypes.TOPIC,
               name: spec.topic,
-              configEntries: Object.entries(wanted).map(([name, value]) => ({ name, value })),
+              configEntries: configEntries(spec),
             },
           ],
         });
-        await waitForConfigs(admin, spec.topic, wanted);
+        await waitForConfigs(admin, spec);
         changes.push(...drift);
       }
       outcomes.push({
@@ -117,21 +109,39 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
   }
 }
 
+/** The managed configs of a topic as kafkajs takes them. */
+function configEntries(spec: TopicSpec): { name: string; value: string }[] {
+  return Object.entries(topicConfigs(spec)).map(([name, value]) => ({ name, value }));
+}
+
+/** Per topic, each managed config whose value on the broker is not the spec's, as `name current -> wanted`. */
+async function configDrift(admin: Admin, specs: TopicSpec[]): Promise<Map<string, string[]>> {
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: specs.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: Object.keys(topicConfigs(s)) })),
+  });
+  return new Map(
+    specs.map((spec) => {
+      const entries = described.resources.find((r) => r.resourceName === spec.topic)?.configEntries ?? [];
+      const drift = Object.entries(topicConfigs(spec)).flatMap(([name, value]) => {
+        const current = entries.find((e) => e.configName === name)?.configValue;
+        return current === value ? [] : [`${name} ${current} -> ${value}`];
+      });
+      return [spec.topic, drift];
+    }),
+  );
+}
+
 /**
  * Waits until the broker describes the topic with the configs just altered: a KRaft broker applies them from the
  * controller's log a moment later, and a provisioning run right after must not see the old values as drift.
  */
-async function waitForConfigs(admin: Admin, topic: string, wanted: Record<string, string>, timeoutMs = 30_000): Promise<void> {
+async function waitForConfigs(admin: Admin, spec: TopicSpec, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const described = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: Object.keys(wanted) }],
-    });
-    const entries = described.resources[0]?.configEntries ?? [];
-    const pending = Object.entries(wanted).filter(([name, value]) => entries.find((e) => e.configName === name)?.configValue !== value);
-    if (pending.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`configs of ${topic} altered but not applied after ${timeoutMs} ms: ${pending.map(([n]) => n).join(', ')}`);
+    const drift = (await configDrift(admin, [spec])).get(spec.topic) ?? [];
+    if (drift.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`configs of ${spec.topic} altered but not applied after ${timeoutMs} ms: ${drift.join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

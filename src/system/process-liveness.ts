@@ -6,12 +6,22 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** Field 3 of /proc/<pid>/stat (R, S, Z, ...), or undefined where there is no such file. */
-function procState(pid: number): string | undefined {
+/** The fields of /proc/<pid>/stat this project reads (Linux). */
+export interface ProcStat {
+  /** R, S, Z, ... */
+  state: string;
+  pgrp: number;
+  /** Field 22, the start time: distinguishes a process from a later one that reuses its pid. */
+  startTime: string;
+}
+
+/** /proc/<pid>/stat, or undefined where there is no such file (no such process, or not Linux). */
+export function readProcStat(pid: number): ProcStat | undefined {
   try {
     const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: the state follows the last ')'.
-    return raw.slice(raw.lastIndexOf(')') + 2).split(' ')[0];
+    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    const rest = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0], pgrp: Number(rest[2]), startTime: rest[19] };
   } catch {
     return undefined;
   }
@@ -25,5 +35,5 @@ export function isProcessAlive(pid: number): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  return procState(pid) !== 'Z';
+  return readProcStat(pid)?.state !== 'Z';
 }

@@ -24,7 +24,7 @@ import {
 import { createAwsClients, destroyAwsClients } from '../../src/aws/clients';
 import { uniqueSuffix } from '../support/fresh-config';
 import { GetTableCommand } from '@aws-sdk/client-glue';
-import { SNAPSHOT_PARTITION_KEYS, snapshotFolder, snapshotTableName } from '../../src/domain/snapshot-layout';
+import { SNAPSHOT_PARTITION_KEYS, snapshotFolder, snapshotManifestKey, snapshotTableName } from '../../src/domain/snapshot-layout';
 import { ensureWorkgroup } from '../../src/resources/athena';
 import { ensureGlueDatabase, ensureLakeCrawler } from '../../src/resources/glue';
 
@@ -34,6 +34,8 @@ const ITEMS = 2000;
 describe('backfill workflow', () => {
   const config = controlConfig('ctl-backfill');
   const aws = createAwsClients(config);
+  /** The key prefix of every object of a snapshot. */
+  const objectsOf = (snapshotId: string) => `${snapshotFolder(config.lake.snapshotPrefix, snapshotId)}/`;
   let harness: ControlPlaneHarness | undefined;
 
   beforeAll(async () => {
@@ -70,7 +72,7 @@ describe('backfill workflow', () => {
           },
         ],
       });
-      const prefix = `${snapshotFolder(config.lake.snapshotPrefix, 'killed')}/`;
+      const prefix = objectsOf('killed');
       // Parts exist in S3 and the (throttled) heartbeats of several parts have reached the server.
       await waitFor('a few parts of the killed run', async () => (await listKeys(aws.s3, config.lake.bucket, prefix)).length >= 3, {
         timeoutMs: 60_000,
@@ -94,9 +96,9 @@ describe('backfill workflow', () => {
       expect(reference.rows).toBe(ITEMS);
       expect(reference.resumes).toBe(0);
 
-      const killedObjects = await readObjects(aws.s3, config.lake.bucket, `${snapshotFolder(config.lake.snapshotPrefix, 'killed')}/`);
-      const referenceObjects = await readObjects(aws.s3, config.lake.bucket, `${snapshotFolder(config.lake.snapshotPrefix, 'reference')}/`);
-      const strip = (key: string, id: string) => key.slice(`${snapshotFolder(config.lake.snapshotPrefix, id)}/`.length);
+      const killedObjects = await readObjects(aws.s3, config.lake.bucket, objectsOf('killed'));
+      const referenceObjects = await readObjects(aws.s3, config.lake.bucket, objectsOf('reference'));
+      const strip = (key: string, id: string) => key.slice(objectsOf(id).length);
       expect(killedObjects.map((o) => strip(o.key, 'killed'))).toEqual(referenceObjects.map((o) => strip(o.key, 'reference')));
       const parts = referenceObjects.filter((o) => o.key.endsWith('.parquet'));
       expect(parts.length).toBe(reference.parts);
@@ -150,9 +152,9 @@ describe('backfill workflow', () => {
     const result = (await handle.result()) as BackfillResult;
     expect(result.rows).toBe(ITEMS);
     expect(result.runs).toBeGreaterThanOrEqual(1);
-    const keys = await listKeys(aws.s3, config.lake.bucket, `${snapshotFolder(config.lake.snapshotPrefix, 'can')}/`);
+    const keys = await listKeys(aws.s3, config.lake.bucket, objectsOf('can'));
     expect(keys.filter((k) => k.endsWith('.parquet'))).toHaveLength(result.parts);
-    expect(keys).toContain(`${snapshotFolder(config.lake.snapshotPrefix, 'can')}/_manifest.json`);
+    expect(keys).toContain(snapshotManifestKey(snapshotFolder(config.lake.snapshotPrefix, 'can')));
   }, 120_000);
 
   it('catalogs the snapshot when asked to crawl: one table, partitioned by snapshot and segment, that Athena reads', async () => {

@@ -2,7 +2,8 @@
 import type { ClassifiedObject } from '../../src/local/lake/glue/classify';
 import { formatGlueType, glueTypeStringToDuckDb, mergeGlueTypes, parseGlueType } from '../../src/local/lake/glue/glue-types';
 import { inferJsonColumns, mergeColumns, type ColumnSchema } from '../../src/local/lake/glue/schema-merge';
-import { layoutTables, sanitizeTableName } from '../../src/local/lake/glue/table-layout';
+import { sanitizeTableName } from '../../src/domain/glue-names';
+import { layoutTables } from '../../src/local/lake/glue/table-layout';
 import { globToRegExp } from '../../src/local/lake/s3-objects';
 
 const t = parseGlueType;

@@ -4,31 +4,30 @@
  * and source messages near the broker's 1 MiB limit, which the dlq-* headers would push over it.
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigResourceTypes, type IHeaders } from 'kafkajs';
-import { createKafka } from '../../src/kafka/client';
+import { ConfigResourceTypes, type IHeaders, type Producer } from 'kafkajs';
 import { createLogger } from '../../src/observability/logger';
-import { DLQ_MAX_MESSAGE_BYTES, ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
+import { DLQ_MAX_MESSAGE_BYTES, ensureTopics } from '../../src/resources/kafka-topics';
 import { createDeadLetterPublisher, DLQ_HEADERS, type DeadLetter } from '../../src/streaming/dlq';
-import { deletePipelineTopics } from '../support/cleanup';
 import { freshConfig } from '../support/fresh-config';
-import { readTopic } from './helpers';
+import { provision, readTopic, type StreamingEnv } from './helpers';
 
 describe('dead-letter publisher', () => {
-  const config = freshConfig('dlq');
-  const kafka = createKafka(config, 'dlq-test');
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  let env: StreamingEnv;
+  let producer: Producer;
 
   beforeAll(async () => {
-    await ensureTopics(kafka.admin(), pipelineTopics(config));
+    env = await provision(freshConfig('dlq'), { tables: false });
+    producer = env.kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
   });
 
   afterAll(async () => {
     await producer.disconnect();
-    await deletePipelineTopics(kafka, config);
+    await env.cleanup();
   });
 
   it('gets letters through for null header values and for source messages near the 1 MiB limit', async () => {
+    const { config, kafka } = env;
     const dlq = createDeadLetterPublisher({ producer, topic: config.topics.eventsDlq, logger: createLogger('dlq-test', config) });
     // Just under the broker's default message.max.bytes (1 MiB + 12 bytes): the source topic took them.
     const values = [0, 1, 2].map(() => randomBytes(1024 * 1024 - 100));
@@ -60,6 +59,7 @@ describe('dead-letter publisher', () => {
   }, 60_000);
 
   it('gives a dead-letter topic found at the default message size the larger one', async () => {
+    const { config, kafka } = env;
     const topic = `${config.topics.eventsDlq}.made-elsewhere`;
     const admin = kafka.admin();
     await admin.connect();

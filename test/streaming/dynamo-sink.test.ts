@@ -9,7 +9,6 @@ import { DLQ_HEADERS } from '../../src/streaming/dlq';
 import { createGenerator, type GeneratorReport } from '../../src/streaming/generator/generator';
 import { createLogger } from '../../src/observability/logger';
 import { freshConfig } from '../support/fresh-config';
-import { createAwsClients } from '../../src/aws/clients';
 import { plain, provision, readTopic, sleep, waitForOrders, waitFor, type StreamingEnv } from './helpers';
 
 const logger = createLogger('test-dynamo-sink', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
@@ -64,7 +63,7 @@ describe('DynamoDB sink', () => {
     expect(report.duplicates + report.outOfOrder).toBe(0);
     // Every PutItem of the first chunk waits 8 s, past the 6 s session timeout (the broker's minimum), as writes
     // being throttled and retried would: only heartbeats sent during the wait keep the member in the group.
-    const slow = createAwsClients(config).dynamodb;
+    const slow = env.aws.dynamodb;
     const delayedUntil = Date.now() + 60_000;
     slow.middlewareStack.add(
       (next, context) => async (args) => {
@@ -83,7 +82,6 @@ describe('DynamoDB sink', () => {
     // Evicted, the member would have lost its commit and replayed the chunk: the replay shows as stale skips.
     expect(stats.staleSkips).toBe(0);
     expect(stats.recordsIn).toBe(report.messagesSent);
-    slow.destroy();
   }, 120_000);
 
   it('dead-letters malformed JSON, schema-invalid and oversized messages with reason and original bytes', async () => {

@@ -17,6 +17,7 @@ import {
   PartitionRevokedError,
   type SinkRecord,
 } from '../../src/streaming/s3-sink/topic-partition-writer';
+import { sleep } from './helpers';
 import { makeCdcEvents } from './s3-sink-support';
 
 const logger = createLogger('s3-sink-writer-test', { logLevel: 'warn' });
@@ -34,7 +35,7 @@ function recorder(putMs: number) {
   const storage: LakeStorage = {
     bucket: 'memory',
     put: async (key) => {
-      await new Promise((resolve) => setTimeout(resolve, putMs));
+      await sleep(putMs);
       log.push(`put ${key.split('+').pop()}`);
     },
     head: async () => undefined,
@@ -97,10 +98,10 @@ describe('S3 sink writer: the upload queue', () => {
   it('stops taking records once closed, even while it waits for room', async () => {
     const { log, partitionWriter } = writer(300);
     const writing = partitionWriter.write(records(60));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     partitionWriter.close();
     await expect(writing).rejects.toThrow(PartitionRevokedError);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await sleep(400);
     // Nothing was committed past what was uploaded before the close, and nothing after it.
     const commits = log.filter((entry) => entry.startsWith('commit'));
     expect(commits.length).toBeLessThanOrEqual(1);

@@ -108,8 +108,8 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
       await next.connect();
       // kafkajs initialises the transactional id lazily: an empty transaction makes it happen now, which
       // fences the previous holder and resolves its open transaction before the checkpoint is read.
-      const fence = await next.transaction();
-      await fence.abort();
+      const fencing = await next.transaction();
+      await fencing.abort();
       const committed = await kafkaCheckpoint();
       producer = next;
       return committed;
@@ -159,7 +159,6 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
           }
         } catch (initError) {
           if (isFenced(initError)) throw new LeaseLostError(leaseKey, 'fenced while recovering', initError);
-          await reset();
         }
         throw new CdcPublishError(
           `publishing ${events.length} changes of ${leaseKey} failed (transaction aborted): ${(error as Error).message}`,

@@ -26,7 +26,7 @@ function plainJson(value: LakeValue): string {
 }
 
 /** The change with every lake value in its plain JSON form, in the shape the encoder reads. */
-export function normalizedChangeLine(event: CdcEvent): Buffer {
+function normalizedChangeLine(event: CdcEvent): Buffer {
   const row = toLakeRow(event);
   const image = ORDER_COLUMNS.map((column) => `${JSON.stringify(column.from)}:${plainJson(row[column.name])}`).join(',');
   const imageField = event.op === 'REMOVE' ? 'oldImage' : 'newImage';

@@ -52,7 +52,7 @@ for (const column of CDC_LAKE_COLUMNS) {
 }
 
 /** The image a change's order columns come from: the new image, or the old one for a REMOVE. */
-export function changeImage(event: CdcEvent): Record<string, unknown> {
+function changeImage(event: CdcEvent): Record<string, unknown> {
   return (event.op === 'REMOVE' ? event.oldImage : event.newImage) ?? {};
 }
 

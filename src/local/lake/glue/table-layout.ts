@@ -9,6 +9,7 @@
  *
  * Pure: no S3, no catalog. The crawl engine feeds it and writes its result.
  */
+import { sanitizeTableName } from '../../../domain/glue-names';
 import type { ClassifiedObject, DataFormat } from './classify';
 import { type ColumnSchema, mergeAllColumns, schemaSimilarity } from './schema-merge';
 
@@ -45,12 +46,6 @@ interface Folder {
   prefix: string;
   files: ClassifiedObject[];
   children: Map<string, Folder>;
-}
-
-/** Table names as Glue writes them: lower case, anything but letters, digits and `_` becomes `_`. */
-export function sanitizeTableName(name: string): string {
-  const cleaned = name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  return cleaned || 'table';
 }
 
 function decodeHiveValue(value: string): string {

@@ -64,12 +64,10 @@ export interface DuckDbChangeEncoder {
   close(): void;
 }
 
-export interface DuckDbChangeEncoderOptions {
-  /** Objects encoded at once (one DuckDB connection each). */
-  concurrency?: number;
-  /** DuckDB worker threads; one is enough for objects of a few thousand rows and leaves the consumer a core. */
-  threads?: number;
-}
+/** Objects encoded at once (one DuckDB connection each). */
+const CONCURRENCY = 2;
+/** DuckDB worker threads: one is enough for objects of a few thousand rows and leaves the consumer a core. */
+const THREADS = 1;
 
 /** Bytes gathered per write: the lines go to the file a slice at a time, never as one copy of the whole object. */
 const WRITE_CHUNK_BYTES = 1024 * 1024;
@@ -120,8 +118,7 @@ function removeOrphanedDirs() {
  *   const body = await encoder.encodeParquet(lines);
  *   encoder.close();
  */
-export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = {}): DuckDbChangeEncoder {
-  const concurrency = options.concurrency ?? 2;
+export function createDuckDbChangeEncoder(): DuckDbChangeEncoder {
   const columns = readColumns();
   const select = selectList();
   let dir: string | undefined;
@@ -137,12 +134,12 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
       removeOrphanedDirs();
       dir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
       const instance = await DuckDBInstance.create(':memory:', {
-        threads: String(options.threads ?? 1),
+        threads: String(THREADS),
         // Give freed memory back soon: the sink encodes small objects all day, and its RSS is what is budgeted.
         allocator_flush_threshold: '4MB',
       });
       const opened: DuckDBConnection[] = [];
-      for (let i = 0; i < concurrency; i++) {
+      for (let i = 0; i < CONCURRENCY; i++) {
         const connection = await instance.connect();
         await connection.run(`SET TimeZone = 'UTC'`);
         opened.push(connection);
@@ -170,7 +167,7 @@ export function createDuckDbChangeEncoder(options: DuckDbChangeEncoderOptions = 
     async encodeParquet(lines) {
       if (closed) throw new Error('the DuckDB encoder is closed');
       const connection = await acquire();
-      const name = join(dir!, `${process.pid}-${sequence++}`);
+      const name = join(dir!, String(sequence++)); // the folder already names the process
       const input = `${name}.ndjson`;
       const output = `${name}.parquet`;
       try {
