@@ -16,8 +16,18 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { BatchWriteItemCommand, DeleteTableCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteBucketCommand, DeleteObjectsCommand, paginateListObjectsV2, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  BatchWriteItemCommand,
+  DeleteTableCommand,
+  ScanCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  paginateListObjectsV2,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -25,12 +35,12 @@ import { Command } from 'commander';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../src/aws/clients';
 import { configToEnv, loadConfig, withOverrides, type Config } from '../src/config';
 import type { OrderState } from '../src/domain/order-event';
-import { snapshotFolder, snapshotPartKey } from '../src/domain/snapshot-layout';
-import { encodeSnapshotParquet } from '../src/activities/snapshot-parquet';
+import { snapshotFolder, snapshotPartKey } from '../src/lake-format/snapshot-layout';
+import { encodeSnapshotParquet } from '../src/lake-format/snapshot-parquet';
 import { ensureOrdersTable } from '../src/resources/dynamodb-tables';
 import { ensureBucket } from '../src/resources/s3-bucket';
 import { controlPlaneWorkflowBundle, createControlPlaneWorker } from '../src/workers/control-plane-worker';
-import type { BackfillResult } from '../src/workflows/types';
+import type { BackfillResult } from '../src/contract/types';
 import { benchScale, type BenchRow } from './types';
 
 export interface BackfillBenchOptions {
@@ -77,9 +87,13 @@ async function seed(aws: AwsClients, table: string, count: number): Promise<void
       const start = next;
       if (start >= count) return;
       next += 25;
-      let requests = Array.from({ length: Math.min(25, count - start) }, (_, j) => ({ PutRequest: { Item: marshall(item(start + j)) } }));
+      let requests = Array.from({ length: Math.min(25, count - start) }, (_, j) => ({
+        PutRequest: { Item: marshall(item(start + j)) },
+      }));
       for (let attempt = 0; requests.length > 0; attempt++) {
-        const response = await aws.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [table]: requests } }));
+        const response = await aws.dynamodb.send(
+          new BatchWriteItemCommand({ RequestItems: { [table]: requests } }),
+        );
         requests = (response.UnprocessedItems?.[table] ?? []) as typeof requests;
         if (requests.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** Math.min(attempt, 5)));
       }
@@ -89,7 +103,12 @@ async function seed(aws: AwsClients, table: string, count: number): Promise<void
 }
 
 /** The baseline: the same export as the workflow's activities, in a plain loop (no Temporal, no heartbeats). */
-async function rawExport(aws: AwsClients, config: Config, prefix: string, o: Required<Pick<BackfillBenchOptions, 'segments' | 'pageSize' | 'pagesPerPart'>>): Promise<number> {
+async function rawExport(
+  aws: AwsClients,
+  config: Config,
+  prefix: string,
+  o: Required<Pick<BackfillBenchOptions, 'segments' | 'pageSize' | 'pagesPerPart'>>,
+): Promise<number> {
   const counts = await Promise.all(
     Array.from({ length: o.segments }, async (_, segment) => {
       let key: Record<string, AttributeValue> | undefined;
@@ -99,14 +118,26 @@ async function rawExport(aws: AwsClients, config: Config, prefix: string, o: Req
         const items: Record<string, AttributeValue>[] = [];
         for (let page = 0; page < o.pagesPerPart; page++) {
           const response = await aws.dynamodb.send(
-            new ScanCommand({ TableName: config.dynamodb.ordersTable, Segment: segment, TotalSegments: o.segments, Limit: o.pageSize, ExclusiveStartKey: key }),
+            new ScanCommand({
+              TableName: config.dynamodb.ordersTable,
+              Segment: segment,
+              TotalSegments: o.segments,
+              Limit: o.pageSize,
+              ExclusiveStartKey: key,
+            }),
           );
           items.push(...(response.Items ?? []));
           key = response.LastEvaluatedKey;
           if (!key) break;
         }
         if (items.length > 0) {
-          await aws.s3.send(new PutObjectCommand({ Bucket: config.lake.bucket, Key: snapshotPartKey(prefix, segment, part++), Body: encodeSnapshotParquet(items) }));
+          await aws.s3.send(
+            new PutObjectCommand({
+              Bucket: config.lake.bucket,
+              Key: snapshotPartKey(prefix, segment, part++),
+              Body: encodeSnapshotParquet(items),
+            }),
+          );
           rows += items.length;
         }
       } while (key);
@@ -118,16 +149,22 @@ async function rawExport(aws: AwsClients, config: Config, prefix: string, o: Req
 
 async function countObjects(aws: AwsClients, bucket: string, prefix: string): Promise<number> {
   let n = 0;
-  for await (const page of paginateListObjectsV2({ client: aws.s3 }, { Bucket: bucket, Prefix: prefix })) n += page.KeyCount ?? 0;
+  for await (const page of paginateListObjectsV2({ client: aws.s3 }, { Bucket: bucket, Prefix: prefix }))
+    n += page.KeyCount ?? 0;
   return n;
 }
 
 async function cleanup(aws: AwsClients, config: Config): Promise<void> {
-  await aws.dynamodb.send(new DeleteTableCommand({ TableName: config.dynamodb.ordersTable })).catch(() => undefined);
+  await aws.dynamodb
+    .send(new DeleteTableCommand({ TableName: config.dynamodb.ordersTable }))
+    .catch(() => undefined);
   try {
     for await (const page of paginateListObjectsV2({ client: aws.s3 }, { Bucket: config.lake.bucket })) {
       const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-      if (objects.length > 0) await aws.s3.send(new DeleteObjectsCommand({ Bucket: config.lake.bucket, Delete: { Objects: objects } }));
+      if (objects.length > 0)
+        await aws.s3.send(
+          new DeleteObjectsCommand({ Bucket: config.lake.bucket, Delete: { Objects: objects } }),
+        );
     }
     await aws.s3.send(new DeleteBucketCommand({ Bucket: config.lake.bucket }));
   } catch {
@@ -148,7 +185,11 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
   const scale = benchScale();
   const onMoto = config.mode === 'local';
   const items = options.items ?? Math.max(1000, Math.round((onMoto ? 20_000 : 1_000_000) * scale));
-  const layout = { segments: options.segments ?? 4, pageSize: options.pageSize ?? 500, pagesPerPart: options.pagesPerPart ?? 4 };
+  const layout = {
+    segments: options.segments ?? 4,
+    pageSize: options.pageSize ?? 500,
+    pagesPerPart: options.pagesPerPart ?? 4,
+  };
   const heartbeatTimeoutSeconds = options.heartbeatTimeoutSeconds ?? 10;
   const aws = createAwsClients(config);
   const rows: BenchRow[] = [];
@@ -166,7 +207,12 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
     let t = Date.now();
     await seed(aws, config.dynamodb.ordersTable, items);
     const seedSeconds = (Date.now() - t) / 1000;
-    rows.push({ name: 'seeding (BatchWriteItem, 8 in flight) items/s', value: items / seedSeconds, unit: 'items/s', note: `${items} items${onMoto ? ', moto' : ''}` });
+    rows.push({
+      name: 'seeding (BatchWriteItem, 8 in flight) items/s',
+      value: items / seedSeconds,
+      unit: 'items/s',
+      note: `${items} items${onMoto ? ', moto' : ''}`,
+    });
 
     log('raw parallel Scan + Parquet + PutObject loop...');
     t = Date.now();
@@ -208,11 +254,15 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
 
     if (!options.skipResume) {
       log('backfill workflow, worker killed at ~40 % and replaced...');
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/workers/control-plane-worker.ts')], {
-        cwd: ROOT,
-        env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'src/workers/control-plane-worker.ts')],
+        {
+          cwd: ROOT,
+          env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let output = '';
       const exited = new Promise((resolve) => child.once('exit', resolve));
       await new Promise<void>((resolve, reject) => {
@@ -232,7 +282,8 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
         args: [{ ...args, snapshotId: 'killed' }],
       });
       const prefix = `${snapshotFolder(config.lake.snapshotPrefix, 'killed')}/`;
-      while ((await countObjects(aws, config.lake.bucket, prefix)) < expectedParts * 0.4) await new Promise((r) => setTimeout(r, 200));
+      while ((await countObjects(aws, config.lake.bucket, prefix)) < expectedParts * 0.4)
+        await new Promise((r) => setTimeout(r, 200));
       child.kill('SIGKILL');
       await exited;
       const killedAt = (Date.now() - t) / 1000;
@@ -242,7 +293,8 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
       try {
         const result = (await handle.result()) as BackfillResult;
         const resumedSeconds = (Date.now() - t) / 1000;
-        if (result.rows !== items) throw new Error(`resumed backfill exported ${result.rows} of ${items} items`);
+        if (result.rows !== items)
+          throw new Error(`resumed backfill exported ${result.rows} of ${items} items`);
         rows.push({
           name: 'backfill with a worker killed at ~40 % and replaced: wall time',
           value: resumedSeconds,
@@ -281,8 +333,20 @@ if (require.main === module) {
     .option('--pages-per-part <n>', 'pages per Parquet object', (v) => Number(v))
     .option('--no-resume', 'skip the kill/resume measurement')
     .parse(process.argv);
-  const o = program.opts<{ items?: number; segments?: number; pageSize?: number; pagesPerPart?: number; resume: boolean }>();
-  runBackfillBench({ items: o.items, segments: o.segments, pageSize: o.pageSize, pagesPerPart: o.pagesPerPart, skipResume: !o.resume })
+  const o = program.opts<{
+    items?: number;
+    segments?: number;
+    pageSize?: number;
+    pagesPerPart?: number;
+    resume: boolean;
+  }>();
+  runBackfillBench({
+    items: o.items,
+    segments: o.segments,
+    pageSize: o.pageSize,
+    pagesPerPart: o.pagesPerPart,
+    skipResume: !o.resume,
+  })
     .then((rows) => {
       for (const r of rows) {
         console.log(

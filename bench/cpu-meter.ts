@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import pidusage from 'pidusage';
 import type { Config } from '../src/config';
 import { stackEndpoints, type Endpoint } from '../src/local/ports';
-import { findPortOwner } from '../src/local/processes';
+import { findPortOwner } from '../src/local/os-processes';
 
 export interface CpuParty {
   name: string;
@@ -34,7 +34,11 @@ export interface CpuMeter {
 }
 
 /** The process serving a local endpoint, when it is the service itself (not a container's port proxy). */
-async function localService(name: string, at: Endpoint | undefined, command: RegExp): Promise<CpuParty | undefined> {
+async function localService(
+  name: string,
+  at: Endpoint | undefined,
+  command: RegExp,
+): Promise<CpuParty | undefined> {
   if (!at?.local) return undefined;
   const owner = await findPortOwner(at.port);
   return owner && command.test(owner.command) ? { name, pid: owner.pid } : undefined;

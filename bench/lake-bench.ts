@@ -17,15 +17,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type AthenaClient, GetQueryExecutionCommand, type QueryExecution, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
-import { CreateCrawlerCommand, CreateDatabaseCommand, GetCrawlerCommand, type GlueClient, StartCrawlerCommand } from '@aws-sdk/client-glue';
+import {
+  type AthenaClient,
+  GetQueryExecutionCommand,
+  type QueryExecution,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import {
+  CreateCrawlerCommand,
+  CreateDatabaseCommand,
+  GetCrawlerCommand,
+  type GlueClient,
+  StartCrawlerCommand,
+} from '@aws-sdk/client-glue';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { createAwsClients, destroyAwsClients } from '../src/aws/clients';
 import { type Config, loadConfig, withOverrides } from '../src/config';
-import { CDC_LAKE_COLUMNS } from '../src/domain/lake-schema';
-import { mapWithConcurrency } from '../src/local/lake/concurrency';
-import { startLakeServer } from '../src/local/lake/server';
+import { CDC_LAKE_COLUMNS } from '../src/lake-format/lake-schema';
+import { mapWithConcurrency } from '../src/lake-endpoint/concurrency';
+import { startLakeServer } from '../src/lake-endpoint/server';
 import { emptyBucket } from '../test/support/cleanup';
 import { benchScale, median, type BenchRow } from './types';
 
@@ -64,7 +75,11 @@ export function partitions(hours: number): Partition[] {
 }
 
 /** Deterministic CDC rows of one object: every lake column, change_time inside the object's hour. */
-export function columnsFor(objectIndex: number, rows: number, partition: Partition): Record<string, unknown[]> {
+export function columnsFor(
+  objectIndex: number,
+  rows: number,
+  partition: Partition,
+): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = Object.fromEntries(CDC_LAKE_COLUMNS.map((c) => [c.name, []]));
   for (let i = 0; i < rows; i++) {
     const n = objectIndex * rows + i;
@@ -97,7 +112,10 @@ export function parquetObject(columns: Record<string, unknown[]>): Uint8Array {
     parquetWriteBuffer({
       columnData: CDC_LAKE_COLUMNS.map((c) => ({
         name: c.name,
-        data: c.type === 'bigint' ? BigInt64Array.from(columns[c.name] as bigint[]) : (columns[c.name] as (string | number | Date)[]),
+        data:
+          c.type === 'bigint'
+            ? BigInt64Array.from(columns[c.name] as bigint[])
+            : (columns[c.name] as (string | number | Date)[]),
         type: typeOf[c.type],
       })),
     }),
@@ -125,23 +143,35 @@ async function timedCrawl(glue: GlueClient, name: string): Promise<number> {
   for (;;) {
     const { Crawler } = await glue.send(new GetCrawlerCommand({ Name: name }));
     if (Crawler?.State === 'READY') {
-      if (Crawler.LastCrawl?.Status !== 'SUCCEEDED') throw new Error(`crawl ${name} ${Crawler.LastCrawl?.Status}: ${Crawler.LastCrawl?.ErrorMessage}`);
+      if (Crawler.LastCrawl?.Status !== 'SUCCEEDED')
+        throw new Error(`crawl ${name} ${Crawler.LastCrawl?.Status}: ${Crawler.LastCrawl?.ErrorMessage}`);
       return (Date.now() - started) / 1000;
     }
     await sleep(20);
   }
 }
 
-async function timedQuery(athena: AthenaClient, sql: string, database: string, output: string): Promise<{ seconds: number; execution: QueryExecution }> {
+async function timedQuery(
+  athena: AthenaClient,
+  sql: string,
+  database: string,
+  output: string,
+): Promise<{ seconds: number; execution: QueryExecution }> {
   const started = Date.now();
   const { QueryExecutionId } = await athena.send(
-    new StartQueryExecutionCommand({ QueryString: sql, QueryExecutionContext: { Database: database }, ResultConfiguration: { OutputLocation: output } }),
+    new StartQueryExecutionCommand({
+      QueryString: sql,
+      QueryExecutionContext: { Database: database },
+      ResultConfiguration: { OutputLocation: output },
+    }),
   );
   for (;;) {
     const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId }));
     const state = QueryExecution?.Status?.State;
-    if (QueryExecution && state === 'SUCCEEDED') return { seconds: (Date.now() - started) / 1000, execution: QueryExecution };
-    if (state === 'FAILED' || state === 'CANCELLED') throw new Error(`query ${state}: ${QueryExecution?.Status?.StateChangeReason}\n${sql}`);
+    if (QueryExecution && state === 'SUCCEEDED')
+      return { seconds: (Date.now() - started) / 1000, execution: QueryExecution };
+    if (state === 'FAILED' || state === 'CANCELLED')
+      throw new Error(`query ${state}: ${QueryExecution?.Status?.StateChangeReason}\n${sql}`);
     await sleep(10);
   }
 }
@@ -170,7 +200,9 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
   try {
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const hours = partitions(hourCount);
-    log(`lake bench: writing ${rows.toLocaleString('en-US')} rows as ${objectCount} Parquet + ${objectCount} JSON-lines (gzip) objects over ${hourCount} hours`);
+    log(
+      `lake bench: writing ${rows.toLocaleString('en-US')} rows as ${objectCount} Parquet + ${objectCount} JSON-lines (gzip) objects over ${hourCount} hours`,
+    );
     const sizes = { parquet: 0, json: 0 };
     const hourBytes = { parquet: 0 };
     const probe = hours[Math.min(5, hours.length - 1)];
@@ -188,11 +220,25 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
         sizes.json += json.length;
         if (partition === probe) hourBytes.parquet += parquet.length;
         const name = `part-${String(i).padStart(5, '0')}`;
-        await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `parquet/orders_cdc/${folder}/${name}.parquet`, Body: parquet }));
-        await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `jsonl/orders_cdc_json/${folder}/${name}.json.gz`, Body: json }));
+        await aws.s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: `parquet/orders_cdc/${folder}/${name}.parquet`,
+            Body: parquet,
+          }),
+        );
+        await aws.s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: `jsonl/orders_cdc_json/${folder}/${name}.json.gz`,
+            Body: json,
+          }),
+        );
       },
     );
-    log(`lake bench: ${(sizes.parquet / MB).toFixed(1)} MB Parquet, ${(sizes.json / MB).toFixed(1)} MB JSON lines (gzip)`);
+    log(
+      `lake bench: ${(sizes.parquet / MB).toFixed(1)} MB Parquet, ${(sizes.json / MB).toFixed(1)} MB JSON lines (gzip)`,
+    );
 
     await aws.glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: database } }));
     const crawlerConfiguration = JSON.stringify({
@@ -205,7 +251,13 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
       ['jsonl', `s3://${bucket}/jsonl/`],
     ]) {
       await aws.glue.send(
-        new CreateCrawlerCommand({ Name: `${database}-${name}`, Role: 'bench', DatabaseName: database, Targets: { S3Targets: [{ Path: path }] }, Configuration: crawlerConfiguration }),
+        new CreateCrawlerCommand({
+          Name: `${database}-${name}`,
+          Role: 'bench',
+          DatabaseName: database,
+          Targets: { S3Targets: [{ Path: path }] },
+          Configuration: crawlerConfiguration,
+        }),
       );
     }
 
@@ -222,10 +274,12 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
     const cold = await timedQuery(aws.athena, groupBy('orders_cdc'), database, output);
     log(`lake bench: cold group-by (downloads ${objectCount} objects): ${cold.seconds} s`);
     const warm: number[] = [];
-    for (let r = 0; r < repeats; r++) warm.push((await timedQuery(aws.athena, groupBy('orders_cdc'), database, output)).seconds);
+    for (let r = 0; r < repeats; r++)
+      warm.push((await timedQuery(aws.athena, groupBy('orders_cdc'), database, output)).seconds);
     const jsonCold = await timedQuery(aws.athena, groupBy('orders_cdc_json'), database, output);
     const jsonWarm: number[] = [];
-    for (let r = 0; r < repeats; r++) jsonWarm.push((await timedQuery(aws.athena, groupBy('orders_cdc_json'), database, output)).seconds);
+    for (let r = 0; r < repeats; r++)
+      jsonWarm.push((await timedQuery(aws.athena, groupBy('orders_cdc_json'), database, output)).seconds);
 
     const hourStart = new Date(probe.start).toISOString().replace('T', ' ').slice(0, 19);
     const hourEnd = new Date(probe.start + 3_600_000).toISOString().replace('T', ' ').slice(0, 19);
@@ -239,7 +293,8 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
     }
     const prunedBytes = prunedRuns[0].execution.Statistics?.DataScannedInBytes ?? 0;
     const unprunedBytes = unprunedRuns[0].execution.Statistics?.DataScannedInBytes ?? 0;
-    if (prunedBytes !== hourBytes.parquet) log(`lake bench: WARNING pruned bytes ${prunedBytes} != objects of the hour ${hourBytes.parquet}`);
+    if (prunedBytes !== hourBytes.parquet)
+      log(`lake bench: WARNING pruned bytes ${prunedBytes} != objects of the hour ${hourBytes.parquet}`);
 
     const scale1 = `${(rows / 1e6).toLocaleString('en-US')}M rows, ${objectCount.toLocaleString('en-US')} objects, ${hourCount} hours`;
     const parquetScan = cold.execution.Statistics?.DataScannedInBytes ?? 0;
@@ -251,7 +306,11 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
         value: crawlTimes.parquet[0],
         unit: 's',
         ...(repeats > 1
-          ? { baseline: m(crawlTimes.parquet.slice(1)), baselineName: 're-crawl', ratio: crawlTimes.parquet[0] / m(crawlTimes.parquet.slice(1)) }
+          ? {
+              baseline: m(crawlTimes.parquet.slice(1)),
+              baselineName: 're-crawl',
+              ratio: crawlTimes.parquet[0] / m(crawlTimes.parquet.slice(1)),
+            }
           : {}),
       },
       {
@@ -306,7 +365,9 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
     );
     return result;
   } finally {
-    await emptyBucket(aws.s3, bucket, { deleteBucket: true }).catch((error: unknown) => log(`lake bench: cleanup of ${bucket} failed: ${(error as Error).message}`));
+    await emptyBucket(aws.s3, bucket, { deleteBucket: true }).catch((error: unknown) =>
+      log(`lake bench: cleanup of ${bucket} failed: ${(error as Error).message}`),
+    );
     destroyAwsClients(aws);
     await lake.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -318,13 +379,21 @@ async function main(): Promise<void> {
     const at = process.argv.indexOf(`--${name}`);
     return at !== -1 ? Number(process.argv[at + 1]) : undefined;
   };
-  const rows = await runLakeBench({ rows: arg('rows'), objects: arg('objects'), hours: arg('hours'), repeats: arg('repeats') });
-  const fmt = (v: number | undefined) => (v === undefined ? '' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3));
+  const rows = await runLakeBench({
+    rows: arg('rows'),
+    objects: arg('objects'),
+    hours: arg('hours'),
+    repeats: arg('repeats'),
+  });
+  const fmt = (v: number | undefined) =>
+    v === undefined ? '' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3);
   console.log('| measurement | value | baseline | ratio |');
   console.log('|---|---|---|---|');
   for (const r of rows) {
     const baseline = r.baseline !== undefined ? `${fmt(r.baseline)} ${r.unit} (${r.baselineName})` : '';
-    console.log(`| ${r.name}${r.note ? ` — ${r.note}` : ''} | ${fmt(r.value)} ${r.unit} | ${baseline} | ${fmt(r.ratio)} |`);
+    console.log(
+      `| ${r.name}${r.note ? ` — ${r.note}` : ''} | ${fmt(r.value)} ${r.unit} | ${baseline} | ${fmt(r.ratio)} |`,
+    );
   }
 }
 

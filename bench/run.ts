@@ -25,8 +25,16 @@ const sections: Section[] = [
     title: 'Streaming: generator and DynamoDB sink',
     run: async () => (await import('./streaming-bench')).runStreamingBench(),
   },
-  { key: 's3', title: 'Streaming: S3 sink', run: async () => (await import('./s3-sink-bench')).runS3SinkBench() },
-  { key: 'lake', title: 'Local Glue + Athena', run: async () => (await import('./lake-bench')).runLakeBench({}) },
+  {
+    key: 's3',
+    title: 'Streaming: S3 sink',
+    run: async () => (await import('./s3-sink-bench')).runS3SinkBench(),
+  },
+  {
+    key: 'lake',
+    title: 'Local Glue + Athena',
+    run: async () => (await import('./lake-bench')).runLakeBench({}),
+  },
   {
     key: 'backfill',
     title: 'Backfill workflow',
@@ -74,7 +82,10 @@ async function run() {
       try {
         const rows = await section.run();
         for (const row of rows) {
-          const baseline = row.baseline !== undefined ? `${format(row.baseline)} ${row.unit} (${row.baselineName ?? 'baseline'})` : '';
+          const baseline =
+            row.baseline !== undefined
+              ? `${format(row.baseline)} ${row.unit} (${row.baselineName ?? 'baseline'})`
+              : '';
           lines.push(
             `| ${section.title} | ${row.name}${row.note ? ` — ${row.note}` : ''} | ${format(row.value)} ${row.unit} | ${baseline} | ${format(row.ratio)} | ${row.target ?? ''} |`,
           );

@@ -30,12 +30,18 @@ import { createLogger } from '../src/observability/logger';
 import { scrapeMetrics } from '../src/observability/metrics-scrape';
 import { ensureTopics, pipelineTopics } from '../src/resources/kafka-topics';
 import { ensureBucket } from '../src/resources/s3-bucket';
-import { decodeCdcRecord } from '../src/streaming/s3-sink/cdc-record';
-import { changeLine, lakeRowOfLine } from '../src/streaming/s3-sink/change-line';
-import { createDuckDbChangeEncoder } from '../src/streaming/s3-sink/formats/duckdb-encoder';
-import { createParquetFormat, encodeParquet } from '../src/streaming/s3-sink/formats/parquet';
+import { decodeCdcRecord } from '../src/lake-format/cdc-record';
+import { changeLine, lakeRowOfLine } from '../src/lake-format/change-line';
+import { createDuckDbChangeEncoder } from '../src/lake-format/formats/duckdb-encoder';
+import { createParquetFormat, encodeParquet } from '../src/lake-format/formats/parquet';
 import { createS3Sink } from '../src/streaming/s3-sink/s3-sink';
-import { cdcMessage, makeCdcEvents, produceMessages, waitFor, waitForCommittedToEnd } from '../test/streaming/s3-sink-support';
+import {
+  cdcMessage,
+  makeCdcEvents,
+  produceMessages,
+  waitFor,
+  waitForCommittedToEnd,
+} from '../test/streaming/s3-sink-support';
 import { deletePipelineTopics } from '../test/support/cleanup';
 import { createCpuMeter, type CpuMeter } from './cpu-meter';
 import { benchScale, median, runStandalone, type BenchRow } from './types';
@@ -46,7 +52,12 @@ const MiB = 1024 * 1024;
 function benchConfig(label: string, overrides: DeepPartial<Config> = {}): Config {
   const id = `bench-${label}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const base = withOverrides(loadConfig(), {
-    topics: { events: `${id}.events`, eventsDlq: `${id}.events.dlq`, cdc: `${id}.cdc`, cdcDlq: `${id}.cdc.dlq` },
+    topics: {
+      events: `${id}.events`,
+      eventsDlq: `${id}.events.dlq`,
+      cdc: `${id}.cdc`,
+      cdcDlq: `${id}.cdc.dlq`,
+    },
     lake: { bucket: id.slice(0, 63) },
     kafka: { clientId: id },
     logLevel: 'warn',
@@ -101,7 +112,12 @@ async function rawDrain(kafka: Kafka, config: Config, groupId: string, records: 
  * reaches against the raw consumer bounds what the real sink can reach on this machine.
  */
 async function ceilingDrain(kafka: Kafka, config: Config, groupId: string, records: number): Promise<number> {
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 1000, maxBytesPerPartition: MiB, maxBytes: 10 * MiB });
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 1000,
+    maxBytesPerPartition: MiB,
+    maxBytes: 10 * MiB,
+  });
   const encoder = createDuckDbChangeEncoder();
   const s3 = createS3Client(config);
   let uploaded = 0;
@@ -109,7 +125,11 @@ async function ceilingDrain(kafka: Kafka, config: Config, groupId: string, recor
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
   const partitions = new Map<number, { lines: Buffer[]; start: number; queue: Promise<void> }>();
-  const cut = (partition: number, state: { lines: Buffer[]; start: number; queue: Promise<void> }, end: number) => {
+  const cut = (
+    partition: number,
+    state: { lines: Buffer[]; start: number; queue: Promise<void> },
+    end: number,
+  ) => {
     const { lines, start } = state;
     state.lines = [];
     const body = encoder.encodeParquet(lines);
@@ -135,7 +155,8 @@ async function ceilingDrain(kafka: Kafka, config: Config, groupId: string, recor
     partitionsConsumedConcurrently: config.topics.partitions,
     eachBatch: async ({ batch }) => {
       let state = partitions.get(batch.partition);
-      if (!state) partitions.set(batch.partition, (state = { lines: [], start: 0, queue: Promise.resolve() }));
+      if (!state)
+        partitions.set(batch.partition, (state = { lines: [], start: 0, queue: Promise.resolve() }));
       for (const message of batch.messages) {
         if (state.lines.length === 0) state.start = Number(message.offset);
         state.lines.push(message.value!);
@@ -157,11 +178,21 @@ async function ceilingDrain(kafka: Kafka, config: Config, groupId: string, recor
 }
 
 /** The sink, in process, from start to the last record in S3 (committed). */
-async function sinkDrain(kafka: Kafka, config: Config, groupId: string, records: number): Promise<{ rate: number; objects: number }> {
+async function sinkDrain(
+  kafka: Kafka,
+  config: Config,
+  groupId: string,
+  records: number,
+): Promise<{ rate: number; objects: number }> {
   const sink = createS3Sink({ config, logger: createLogger('bench-s3-sink', config), kafka, groupId });
   const started = process.hrtime.bigint();
   await sink.start();
-  await waitFor('the sink to write every record', async () => (sink.stats().rowsOut >= records ? true : undefined), 600_000, 10);
+  await waitFor(
+    'the sink to write every record',
+    async () => (sink.stats().rowsOut >= records ? true : undefined),
+    600_000,
+    10,
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const { objectsWritten, rowsOut } = sink.stats();
   await sink.stop();
@@ -202,7 +233,11 @@ async function stageCosts(records: number): Promise<{ decode: number; native: nu
 }
 
 /** Runs a drain and measures the CPU every party spent on it, per record. */
-async function metered<T>(meter: CpuMeter, records: number, drain: () => Promise<T>): Promise<{ result: T; cpu: Map<string, number> }> {
+async function metered<T>(
+  meter: CpuMeter,
+  records: number,
+  drain: () => Promise<T>,
+): Promise<{ result: T; cpu: Map<string, number> }> {
   const before = await meter.snapshot();
   const result = await drain();
   return { result, cpu: meter.perRecordMicros(before, await meter.snapshot(), records) };
@@ -214,7 +249,9 @@ function medianCpu(runs: Map<string, number>[]): Map<string, number> {
 }
 
 function describeCpu(cpu: Map<string, number>): string {
-  const parts = [...cpu].filter(([party]) => party !== 'total').map(([party, us]) => `${party} ${us.toFixed(1)}`);
+  const parts = [...cpu]
+    .filter(([party]) => party !== 'total')
+    .map(([party, us]) => `${party} ${us.toFixed(1)}`);
   return `${cpu.get('total')!.toFixed(1)} µs (${parts.join(', ')})`;
 }
 
@@ -227,24 +264,37 @@ async function throughput(records: number): Promise<BenchRow[]> {
   const sink: number[] = [];
   const jsonl: number[] = [];
   const ceiling: number[] = [];
-  const cpu = { raw: [] as Map<string, number>[], sink: [] as Map<string, number>[], jsonl: [] as Map<string, number>[], ceiling: [] as Map<string, number>[] };
+  const cpu = {
+    raw: [] as Map<string, number>[],
+    sink: [] as Map<string, number>[],
+    jsonl: [] as Map<string, number>[],
+    ceiling: [] as Map<string, number>[],
+  };
   let objects = 0;
   try {
     for (let rep = 1; rep <= REPETITIONS; rep++) {
-      const rawRun = await metered(meter, records, () => rawDrain(kafka, config, `${config.kafka.clientId}-raw-${rep}`, records));
+      const rawRun = await metered(meter, records, () =>
+        rawDrain(kafka, config, `${config.kafka.clientId}-raw-${rep}`, records),
+      );
       raw.push(rawRun.result);
       cpu.raw.push(rawRun.cpu);
       // A fresh prefix per repetition: each run writes a new lake (no earlier cuts to replay).
       const parquetConfig = withOverrides(config, { lake: { prefix: `bench-rep-${rep}` } });
-      const sinkRun = await metered(meter, records, () => sinkDrain(kafka, parquetConfig, `${config.kafka.clientId}-sink-${rep}`, records));
+      const sinkRun = await metered(meter, records, () =>
+        sinkDrain(kafka, parquetConfig, `${config.kafka.clientId}-sink-${rep}`, records),
+      );
       sink.push(sinkRun.result.rate);
       cpu.sink.push(sinkRun.cpu);
       objects = sinkRun.result.objects;
       const jsonlConfig = withOverrides(config, { lake: { prefix: `bench-jsonl-${rep}`, format: 'jsonl' } });
-      const jsonlRun = await metered(meter, records, () => sinkDrain(kafka, jsonlConfig, `${config.kafka.clientId}-jsonl-${rep}`, records));
+      const jsonlRun = await metered(meter, records, () =>
+        sinkDrain(kafka, jsonlConfig, `${config.kafka.clientId}-jsonl-${rep}`, records),
+      );
       jsonl.push(jsonlRun.result.rate);
       cpu.jsonl.push(jsonlRun.cpu);
-      const ceilingRun = await metered(meter, records, () => ceilingDrain(kafka, config, `${config.kafka.clientId}-ceiling-${rep}`, records));
+      const ceilingRun = await metered(meter, records, () =>
+        ceilingDrain(kafka, config, `${config.kafka.clientId}-ceiling-${rep}`, records),
+      );
       ceiling.push(ceilingRun.result);
       cpu.ceiling.push(ceilingRun.cpu);
       console.error(
@@ -259,7 +309,12 @@ async function throughput(records: number): Promise<BenchRow[]> {
   const baseline = median(raw);
   const stages = await stageCosts(Math.min(records, 30_000));
   const runs = (rates: number[]) => rates.map((r) => Math.round(r)).join(', ');
-  const cpuOf = { raw: medianCpu(cpu.raw), sink: medianCpu(cpu.sink), jsonl: medianCpu(cpu.jsonl), ceiling: medianCpu(cpu.ceiling) };
+  const cpuOf = {
+    raw: medianCpu(cpu.raw),
+    sink: medianCpu(cpu.sink),
+    jsonl: medianCpu(cpu.jsonl),
+    ceiling: medianCpu(cpu.ceiling),
+  };
   // At 0.7 of the raw rate, every core of the machine busy all the time gives each record this much CPU.
   const budget = (meter.cores * 1e6) / (0.7 * baseline);
   return [
@@ -316,7 +371,8 @@ async function throughput(records: number): Promise<BenchRow[]> {
 function procStatus(pid: number): { rss: number; hwm: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 'NaN') * 1024;
+    const kib = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 'NaN') * 1024;
     const status = { rss: kib('VmRSS'), hwm: kib('VmHWM') };
     // A process that has exited but is not reaped yet has no memory lines.
     return Number.isFinite(status.rss) && Number.isFinite(status.hwm) ? status : undefined;
@@ -338,7 +394,13 @@ interface MemoryRun {
 async function memoryRun(records: number, cap: number, nodeFlags: string[]): Promise<MemoryRun> {
   const config = benchConfig('s3mem', {
     // Count and size rotation out of the way: only the cap (and, at the very end, the clock) flushes.
-    s3Sink: { maxBufferBytes: cap, flushRecords: 10_000_000, flushBytes: 1024 * MiB, rotateMs: 5000, rotateRecordMs: 0 },
+    s3Sink: {
+      maxBufferBytes: cap,
+      flushRecords: 10_000_000,
+      flushBytes: 1024 * MiB,
+      rotateMs: 5000,
+      rotateRecordMs: 0,
+    },
     metricsPort: 0,
     logLevel: 'info',
   });

@@ -32,8 +32,8 @@ import { ensureBucket } from '../src/resources/s3-bucket';
 import { createCdcRelay } from '../src/streaming/cdc-relay/cdc-relay';
 import { createDynamoSink } from '../src/streaming/dynamo-sink/dynamo-sink';
 import { createGenerator } from '../src/streaming/generator/generator';
-import { cdcTableRoot } from '../src/streaming/s3-sink/partitioner';
-import { readLakeRecords } from '../src/streaming/s3-sink/lake-reader';
+import { cdcTableRoot } from '../src/lake-format/cdc-layout';
+import { readLakeRecords } from '../src/lake-format/lake-reader';
 import { createS3Sink } from '../src/streaming/s3-sink/s3-sink';
 import { deletePipelineTopics } from '../test/support/cleanup';
 import { benchScale, median, percentile, runStandalone, type BenchRow } from './types';
@@ -46,7 +46,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function benchConfig(label: string, overrides: DeepPartial<Config> = {}): Config {
   const id = `bench-${label}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const base = withOverrides(loadConfig(), {
-    topics: { events: `${id}.events`, eventsDlq: `${id}.events.dlq`, cdc: `${id}.cdc`, cdcDlq: `${id}.cdc.dlq` },
+    topics: {
+      events: `${id}.events`,
+      eventsDlq: `${id}.events.dlq`,
+      cdc: `${id}.cdc`,
+      cdcDlq: `${id}.cdc.dlq`,
+    },
     dynamodb: { ordersTable: `${id}-orders`, checkpointTable: `${id}-checkpoints` },
     lake: { bucket: id.slice(0, 63) },
     kafka: { clientId: id },
@@ -83,7 +88,14 @@ async function generatorRun(events: number): Promise<{ rate: number; bytes: numb
   const kafka = createKafka(config, 'bench');
   await ensureTopics(kafka.admin(), pipelineTopics(config));
   try {
-    const report = await createGenerator({ config, kafka, logger, count: events, batchSize: BATCH_SIZE, seed: 1 }).run();
+    const report = await createGenerator({
+      config,
+      kafka,
+      logger,
+      count: events,
+      batchSize: BATCH_SIZE,
+      seed: 1,
+    }).run();
     return { rate: report.achievedRate, bytes: 0 };
   } finally {
     await deletePipelineTopics(kafka, config);
@@ -94,13 +106,23 @@ async function rawProducerRun(messages: number, sample: Buffer): Promise<number>
   const config = benchConfig('raw');
   const kafka = createKafka(config, 'bench');
   await ensureTopics(kafka.admin(), pipelineTopics(config));
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   try {
     const started = Date.now();
     for (let sent = 0; sent < messages; sent += BATCH_SIZE) {
-      const batch = Array.from({ length: Math.min(BATCH_SIZE, messages - sent) }, (_, i) => ({ key: `ord-${(sent + i) % 2000}`, value: sample }));
-      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: config.topics.events, messages: batch }] });
+      const batch = Array.from({ length: Math.min(BATCH_SIZE, messages - sent) }, (_, i) => ({
+        key: `ord-${(sent + i) % 2000}`,
+        value: sample,
+      }));
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [{ topic: config.topics.events, messages: batch }],
+      });
     }
     return (messages * 1000) / (Date.now() - started);
   } finally {
@@ -113,9 +135,18 @@ async function generatorBench(events: number): Promise<BenchRow> {
   // A representative event for the raw loop: the same size as the generator's messages.
   const sample = Buffer.from(
     JSON.stringify({
-      schemaVersion: 1, eventId: 'evt-ord-0123abcd-1234-2', eventType: 'PAYMENT_CAPTURED', orderId: 'ord-0123abcd-1234',
-      customerId: 'cust-01234', seq: 2, eventTime: new Date().toISOString(), orderCreatedAt: new Date().toISOString(),
-      amount: 123.45, currency: 'EUR', region: 'eu-west', itemCount: 3,
+      schemaVersion: 1,
+      eventId: 'evt-ord-0123abcd-1234-2',
+      eventType: 'PAYMENT_CAPTURED',
+      orderId: 'ord-0123abcd-1234',
+      customerId: 'cust-01234',
+      seq: 2,
+      eventTime: new Date().toISOString(),
+      orderCreatedAt: new Date().toISOString(),
+      amount: 123.45,
+      currency: 'EUR',
+      region: 'eu-west',
+      itemCount: 3,
     }),
   );
   const generator: number[] = [];
@@ -155,7 +186,14 @@ async function sinkRun(events: number): Promise<SinkRun & { sampleItems: Record<
   await ensureTopics(kafka.admin(), pipelineTopics(config));
   await ensureOrdersTable(aws.dynamodb, config);
   try {
-    const report = await createGenerator({ config, kafka, logger, count: events, concurrentOrders: 500, seed: 3 }).run();
+    const report = await createGenerator({
+      config,
+      kafka,
+      logger,
+      count: events,
+      concurrentOrders: 500,
+      seed: 3,
+    }).run();
     const sink = createDynamoSink({ config, kafka, dynamodb: aws.dynamodb, logger });
     await sink.start();
     let first = 0;
@@ -166,7 +204,8 @@ async function sinkRun(events: number): Promise<SinkRun & { sampleItems: Record<
       await sleep(5);
     }
     // recordsIn counts a chunk when it starts: wait until its writes are done too.
-    while (sink.stats().applied + sink.stats().staleSkips + sink.stats().superseded < report.messagesSent) await sleep(5);
+    while (sink.stats().applied + sink.stats().staleSkips + sink.stats().superseded < report.messagesSent)
+      await sleep(5);
     const elapsed = Date.now() - first;
     const stats = sink.stats();
     await sink.stop();
@@ -186,7 +225,11 @@ async function sinkRun(events: number): Promise<SinkRun & { sampleItems: Record<
 }
 
 /** The same call the sink makes (conditional whole-item PutItem), as fast as the endpoint allows. */
-async function rawWriteRun(items: Record<string, unknown>[], writes: number, concurrency: number): Promise<number> {
+async function rawWriteRun(
+  items: Record<string, unknown>[],
+  writes: number,
+  concurrency: number,
+): Promise<number> {
   const config = benchConfig('rawdb');
   const aws = createAwsClients(config);
   await ensureOrdersTable(aws.dynamodb, config);
@@ -225,7 +268,9 @@ async function sinkBench(events: number): Promise<BenchRow[]> {
     const run = await attempt('sink run', () => sinkRun(events));
     sink.push(run);
     raw.push(await rawWriteRun(run.sampleItems, run.writes, run.concurrency));
-    console.error(`sink ${Math.round(run.writesPerSecond)} writes/s (${Math.round(run.eventsPerSecond)} events/s), raw ${Math.round(raw[i])} writes/s`);
+    console.error(
+      `sink ${Math.round(run.writesPerSecond)} writes/s (${Math.round(run.eventsPerSecond)} events/s), raw ${Math.round(raw[i])} writes/s`,
+    );
   }
   const value = median(sink.map((s) => s.writesPerSecond));
   const baseline = median(raw);
@@ -270,15 +315,25 @@ async function freshnessBench(rate: number, seconds: number): Promise<BenchRow[]
   await ensureCheckpointTable(aws.dynamodb, config);
   await ensureBucket(aws.s3, config);
   const sink = createDynamoSink({ config, kafka, dynamodb: aws.dynamodb, logger });
-  const relay = createCdcRelay({ config, kafka, dynamodb: aws.dynamodb, dynamodbStreams: aws.dynamodbStreams, logger });
+  const relay = createCdcRelay({
+    config,
+    kafka,
+    dynamodb: aws.dynamodb,
+    dynamodbStreams: aws.dynamodbStreams,
+    logger,
+  });
   const s3Sink = createS3Sink({ config, logger, kafka, s3: aws.s3 });
   const firstSeen = new Map<string, number>();
   let watching = true;
   const watcher = (async () => {
     while (watching) {
-      for await (const page of paginateListObjectsV2({ client: aws.s3 }, { Bucket: config.lake.bucket, Prefix: cdcTableRoot(config) })) {
+      for await (const page of paginateListObjectsV2(
+        { client: aws.s3 },
+        { Bucket: config.lake.bucket, Prefix: cdcTableRoot(config) },
+      )) {
         const now = Date.now();
-        for (const object of page.Contents ?? []) if (object.Key && !firstSeen.has(object.Key)) firstSeen.set(object.Key, now);
+        for (const object of page.Contents ?? [])
+          if (object.Key && !firstSeen.has(object.Key)) firstSeen.set(object.Key, now);
       }
       await sleep(250);
     }
@@ -286,14 +341,25 @@ async function freshnessBench(rate: number, seconds: number): Promise<BenchRow[]
   try {
     await Promise.all([sink.start(), relay.start(), s3Sink.start()]);
     await sleep(3_000); // group joins and the first lease: not part of steady-state freshness
-    const report = await createGenerator({ config, kafka, logger, rate, durationMs: seconds * 1000, concurrentOrders: 300 }).run();
+    const report = await createGenerator({
+      config,
+      kafka,
+      logger,
+      rate,
+      durationMs: seconds * 1000,
+      concurrentOrders: 300,
+    }).run();
     // Until every order's final version is in the lake (then a few more listings).
     const expectedVersions = report.expectedStates;
     const deadline = Date.now() + 120_000;
     let rows = await readLakeRecords(aws.s3, config);
     while (Date.now() < deadline) {
       const latest = new Map<string, number>();
-      for (const row of rows) latest.set(String(row.order_id), Math.max(latest.get(String(row.order_id)) ?? 0, Number(row.version)));
+      for (const row of rows)
+        latest.set(
+          String(row.order_id),
+          Math.max(latest.get(String(row.order_id)) ?? 0, Number(row.version)),
+        );
       if ([...expectedVersions.values()].every((s) => (latest.get(s.orderId) ?? 0) >= s.version)) break;
       await sleep(1_000);
       rows = await readLakeRecords(aws.s3, config);
@@ -303,7 +369,12 @@ async function freshnessBench(rate: number, seconds: number): Promise<BenchRow[]
       .map((row) => (firstSeen.get(String(row.object_key))! - (row.updated_at as Date).getTime()) / 1000);
     const note = `${rate} events/s for ${seconds} s, ${ages.length.toLocaleString('en-US')} lake rows, S3 sink rotation 1 s, objects listed every 250 ms`;
     return [
-      { name: 'End-to-end freshness p50 (event time → its row in an S3 object)', value: percentile(ages, 50), unit: 's', note },
+      {
+        name: 'End-to-end freshness p50 (event time → its row in an S3 object)',
+        value: percentile(ages, 50),
+        unit: 's',
+        note,
+      },
       { name: 'End-to-end freshness p99', value: percentile(ages, 99), unit: 's', note },
     ];
   } finally {

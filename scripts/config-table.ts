@@ -6,7 +6,8 @@ import { ENV_SPEC } from '../src/config';
 
 export function configTable(): string {
   const rows = Object.entries(ENV_SPEC).map(
-    ([name, spec]) => `| \`${name}\` | ${spec.default === '' ? '(empty)' : `\`${spec.default}\``} | ${spec.doc.replace(/\|/g, '\\|')} |`,
+    ([name, spec]) =>
+      `| \`${name}\` | ${spec.default === '' ? '(empty)' : `\`${spec.default}\``} | ${spec.doc.replace(/\|/g, '\\|')} |`,
   );
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }

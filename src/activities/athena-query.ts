@@ -16,7 +16,7 @@ import {
   type QueryExecution,
 } from '@aws-sdk/client-athena';
 import { permanentFailure, withAwsErrors } from './errors';
-import type { AthenaRunInfo, QueryColumn } from '../workflows/types';
+import type { AthenaRunInfo, QueryColumn } from '../contract/types';
 
 export interface StartQueryInput {
   sql: string;
@@ -42,7 +42,8 @@ export async function startQuery(athena: AthenaClient, input: StartQueryInput): 
       }),
     ),
   );
-  if (!response.QueryExecutionId) throw permanentFailure('AthenaProtocolError', 'StartQueryExecution returned no id');
+  if (!response.QueryExecutionId)
+    throw permanentFailure('AthenaProtocolError', 'StartQueryExecution returned no id');
   return response.QueryExecutionId;
 }
 
@@ -50,12 +51,15 @@ export async function getQueryExecution(athena: AthenaClient, id: string): Promi
   const response = await withAwsErrors('athena.GetQueryExecution', () =>
     athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id })),
   );
-  if (!response.QueryExecution) throw permanentFailure('AthenaProtocolError', `GetQueryExecution ${id} returned nothing`);
+  if (!response.QueryExecution)
+    throw permanentFailure('AthenaProtocolError', `GetQueryExecution ${id} returned nothing`);
   return response.QueryExecution;
 }
 
 export async function stopQuery(athena: AthenaClient, id: string): Promise<void> {
-  await withAwsErrors('athena.StopQueryExecution', () => athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id })));
+  await withAwsErrors('athena.StopQueryExecution', () =>
+    athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id })),
+  );
 }
 
 export interface WaitOptions {
@@ -71,7 +75,11 @@ export interface WaitOptions {
  * Polls until the query ends: 200 ms at first, backing off to 2 s (most lake queries take seconds).
  * FAILED and CANCELLED become non-retryable failures carrying Athena's StateChangeReason.
  */
-export async function waitForQuery(athena: AthenaClient, id: string, options: WaitOptions): Promise<QueryExecution> {
+export async function waitForQuery(
+  athena: AthenaClient,
+  id: string,
+  options: WaitOptions,
+): Promise<QueryExecution> {
   const startedAt = options.startedAt ?? Date.now();
   let delay = 200;
   for (;;) {
@@ -79,22 +87,34 @@ export async function waitForQuery(athena: AthenaClient, id: string, options: Wa
     const state = execution.Status?.State;
     if (state === 'SUCCEEDED') return execution;
     if (state === 'FAILED') {
-      throw permanentFailure('QueryFailed', `Athena query ${id} failed: ${execution.Status?.StateChangeReason ?? 'no reason given'}`, {
-        queryExecutionId: id,
-        reason: execution.Status?.StateChangeReason,
-        errorType: execution.Status?.AthenaError?.ErrorType,
-      });
+      throw permanentFailure(
+        'QueryFailed',
+        `Athena query ${id} failed: ${execution.Status?.StateChangeReason ?? 'no reason given'}`,
+        {
+          queryExecutionId: id,
+          reason: execution.Status?.StateChangeReason,
+          errorType: execution.Status?.AthenaError?.ErrorType,
+        },
+      );
     }
     if (state === 'CANCELLED') {
-      throw permanentFailure('QueryCancelled', `Athena query ${id} was cancelled: ${execution.Status?.StateChangeReason ?? ''}`.trim(), {
-        queryExecutionId: id,
-      });
+      throw permanentFailure(
+        'QueryCancelled',
+        `Athena query ${id} was cancelled: ${execution.Status?.StateChangeReason ?? ''}`.trim(),
+        {
+          queryExecutionId: id,
+        },
+      );
     }
     if (Date.now() - startedAt > options.timeoutMs) {
       await stopQuery(athena, id);
-      throw permanentFailure('QueryTimeout', `Athena query ${id} did not finish within ${options.timeoutMs / 1000} s (stopped)`, {
-        queryExecutionId: id,
-      });
+      throw permanentFailure(
+        'QueryTimeout',
+        `Athena query ${id} did not finish within ${options.timeoutMs / 1000} s (stopped)`,
+        {
+          queryExecutionId: id,
+        },
+      );
     }
     options.heartbeat();
     await options.sleep(delay);
@@ -119,7 +139,11 @@ export interface FetchedRows {
  * Pages GetQueryResults (1,000 rows a page). Athena's first row of a SELECT result is the header: it is dropped
  * when it repeats the column names.
  */
-export async function fetchQueryRows(athena: AthenaClient, id: string, options: FetchOptions): Promise<FetchedRows> {
+export async function fetchQueryRows(
+  athena: AthenaClient,
+  id: string,
+  options: FetchOptions,
+): Promise<FetchedRows> {
   const rows: (string | null)[][] = [];
   let columns: QueryColumn[] = [];
   let nextToken: string | undefined;
@@ -142,7 +166,12 @@ export async function fetchQueryRows(athena: AthenaClient, id: string, options: 
       }));
     }
     let pageRows = (page.ResultSet?.Rows ?? []).map((r) => (r.Data ?? []).map((d) => d.VarCharValue ?? null));
-    if (first && pageRows.length > 0 && columns.length > 0 && pageRows[0].every((v, i) => v === columns[i]?.name)) {
+    if (
+      first &&
+      pageRows.length > 0 &&
+      columns.length > 0 &&
+      pageRows[0].every((v, i) => v === columns[i]?.name)
+    ) {
       pageRows = pageRows.slice(1);
     }
     first = false;

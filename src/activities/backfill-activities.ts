@@ -1,22 +1,27 @@
 /**
  * Backfill activities: a retry-safe export of the orders table to S3 as a Parquet snapshot.
  *
- * Layout (src/domain/snapshot-layout.ts): `<snapshotPrefix>/snapshot_id=<id>/segment=<i>/part-<nnnnn>.parquet`.
+ * Layout (src/lake-format/snapshot-layout.ts): `<snapshotPrefix>/snapshot_id=<id>/segment=<i>/part-<nnnnn>.parquet`.
  * Part n of a segment holds the items of Scan pages [n·pagesPerPart, (n+1)·pagesPerPart) of that segment with a
  * fixed page size (Limit), so part boundaries depend only on the table's content, not on timing. After each part
  * is in S3 the activity heartbeats `{ part, startKey }` (the LastEvaluatedKey at that boundary); an attempt that
  * replaces a crashed one resumes from there and rewrites at most the parts after the last heartbeat the server
  * kept — same keys, same bytes.
  */
-import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  ScanCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { activityInfo, Context } from '@temporalio/activity';
 import type { Config } from '../config';
-import { snapshotManifestKey, snapshotPartKey } from '../domain/snapshot-layout';
+import { snapshotManifestKey, snapshotPartKey } from '../lake-format/snapshot-layout';
 import type { Logger } from '../observability/logger';
-import type { DynamoKey } from '../workflows/types';
+import type { DynamoKey } from '../contract/types';
 import { permanentFailure, withAwsErrors } from './errors';
-import { encodeSnapshotParquet, SnapshotItemError } from './snapshot-parquet';
+import { encodeSnapshotParquet, SnapshotItemError } from '../lake-format/snapshot-parquet';
 
 export interface ExportSegmentInput {
   table: string;
@@ -68,7 +73,12 @@ export interface SnapshotManifest {
   segments: { segment: number; parts: number; rows: number; bytes: number }[];
 }
 
-export function createBackfillActivities(deps: { dynamodb: DynamoDBClient; s3: S3Client; config: Config; logger: Logger }) {
+export function createBackfillActivities(deps: {
+  dynamodb: DynamoDBClient;
+  s3: S3Client;
+  config: Config;
+  logger: Logger;
+}) {
   const { dynamodb, s3, logger } = deps;
 
   return {
@@ -78,20 +88,30 @@ export function createBackfillActivities(deps: { dynamodb: DynamoDBClient; s3: S
         dynamodb.send(new DescribeTableCommand({ TableName: input.table })),
       ).catch((error: { type?: string }) => {
         if (error.type === 'ResourceNotFound') {
-          throw permanentFailure('TableNotFound', `table ${input.table} does not exist`, { table: input.table });
+          throw permanentFailure('TableNotFound', `table ${input.table} does not exist`, {
+            table: input.table,
+          });
         }
         throw error;
       });
-      await withAwsErrors(`s3.HeadBucket ${input.bucket}`, () => s3.send(new HeadBucketCommand({ Bucket: input.bucket }))).catch(
-        (error: { type?: string }) => {
-          if (error.type === 'ResourceNotFound' || error.type === 'BucketNotFound' || error.type === 'AwsClientError') {
-            throw permanentFailure('BucketNotFound', `bucket ${input.bucket} does not exist (run the provision workflow)`, {
+      await withAwsErrors(`s3.HeadBucket ${input.bucket}`, () =>
+        s3.send(new HeadBucketCommand({ Bucket: input.bucket })),
+      ).catch((error: { type?: string }) => {
+        if (
+          error.type === 'ResourceNotFound' ||
+          error.type === 'BucketNotFound' ||
+          error.type === 'AwsClientError'
+        ) {
+          throw permanentFailure(
+            'BucketNotFound',
+            `bucket ${input.bucket} does not exist (run the provision workflow)`,
+            {
               bucket: input.bucket,
-            });
-          }
-          throw error;
-        },
-      );
+            },
+          );
+        }
+        throw error;
+      });
       return { estimatedItems: table.Table?.ItemCount ?? 0 };
     },
 
@@ -103,7 +123,10 @@ export function createBackfillActivities(deps: { dynamodb: DynamoDBClient; s3: S
         : { part: input.startPart, startKey: input.startKey, rows: 0, bytes: 0, done: false };
       const resumedFromPart = previous ? previous.part : undefined;
       if (previous) {
-        logger.info({ segment: input.segment, part: previous.part, attempt: activityInfo().attempt }, 'resuming segment from heartbeat');
+        logger.info(
+          { segment: input.segment, part: previous.part, attempt: activityInfo().attempt },
+          'resuming segment from heartbeat',
+        );
       }
       const started = Date.now();
       let itemsRead = 0;
@@ -177,7 +200,11 @@ export function createBackfillActivities(deps: { dynamodb: DynamoDBClient; s3: S
     },
 
     /** Written last: its presence says the snapshot is complete. Deterministic content (no wall-clock time). */
-    async writeSnapshotManifest(input: { bucket: string; prefix: string; manifest: SnapshotManifest }): Promise<string> {
+    async writeSnapshotManifest(input: {
+      bucket: string;
+      prefix: string;
+      manifest: SnapshotManifest;
+    }): Promise<string> {
       const key = snapshotManifestKey(input.prefix);
       await withAwsErrors(`s3.PutObject ${key}`, () =>
         s3.send(

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-glue';
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
-import type { CrawlerMetricsInfo, CrawlerState, CrawlerStatus } from '../workflows/types';
+import type { CrawlerMetricsInfo, CrawlerState, CrawlerStatus } from '../contract/types';
 import { permanentFailure, withAwsErrors } from './errors';
 
 export function createCrawlerActivities(deps: { glue: GlueClient; config: Config; logger: Logger }) {
@@ -78,9 +78,13 @@ export function createCrawlerActivities(deps: { glue: GlueClient; config: Config
       return await withAwsErrors(operation, fn);
     } catch (error) {
       if ((error as { type?: string }).type === 'ResourceNotFound') {
-        throw permanentFailure('CrawlerNotFound', `crawler ${crawler} does not exist (run the provision workflow first)`, {
-          crawler,
-        });
+        throw permanentFailure(
+          'CrawlerNotFound',
+          `crawler ${crawler} does not exist (run the provision workflow first)`,
+          {
+            crawler,
+          },
+        );
       }
       throw error;
     }

@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { CDC_TABLE_FOLDER, type Config } from '../config';
 import { hasPipelineSearchAttributes } from '../resources/search-attributes';
-import type { ControlPlaneDefaults } from '../workflows/types';
+import type { ControlPlaneDefaults } from '../contract/types';
 import { listReports, REPORTS_DIR } from './report-catalog';
 
 export function createDefaultsActivities(deps: { config: Config; reportsDir?: string; temporal?: Client }) {

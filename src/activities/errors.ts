@@ -87,5 +87,10 @@ export async function withAwsErrors<T>(operation: string, fn: () => Promise<T>):
 
 /** A named, non-retryable failure for an outcome that another attempt cannot change. */
 export function permanentFailure(type: string, message: string, details?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? [] : [details] });
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: true,
+    details: details === undefined ? [] : [details],
+  });
 }

@@ -48,7 +48,12 @@ export function createControlPlaneActivities(deps: ControlPlaneActivityDeps) {
       logger: logger.child({ activities: 'report' }),
       reportsDir: deps.reportsDir,
     }),
-    ...createBackfillActivities({ dynamodb: aws.dynamodb, s3: aws.s3, config, logger: logger.child({ activities: 'backfill' }) }),
+    ...createBackfillActivities({
+      dynamodb: aws.dynamodb,
+      s3: aws.s3,
+      config,
+      logger: logger.child({ activities: 'backfill' }),
+    }),
   };
 }
 

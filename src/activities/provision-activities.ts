@@ -14,10 +14,14 @@ import { ensureWorkgroup } from '../resources/athena';
 import { ensureCheckpointTable, ensureOrdersTable } from '../resources/dynamodb-tables';
 import { ensureLakeCrawler, ensureGlueDatabase } from '../resources/glue';
 import { ensureTopics, pipelineTopics } from '../resources/kafka-topics';
-import type { EnsureOutcome } from '../resources/outcome';
+import type { EnsureOutcome } from '../contract/outcome';
 import { ensureBucket } from '../resources/s3-bucket';
 import { ensureControlSchedules } from '../resources/schedules';
-import { ensureSearchAttributes, hasPipelineSearchAttributes, SearchAttributesUnavailableError } from '../resources/search-attributes';
+import {
+  ensureSearchAttributes,
+  hasPipelineSearchAttributes,
+  SearchAttributesUnavailableError,
+} from '../resources/search-attributes';
 import { permanentFailure, withAwsErrors } from './errors';
 
 export interface ProvisionDeps {
@@ -35,14 +39,16 @@ export interface ProvisionDeps {
 /** Existing resources that contradict the spec (e.g. a table with another key) need a human: no retry. */
 function conflicts(error: unknown): never {
   const message = (error as Error).message ?? String(error);
-  if (/exists with|has a .* stream|expected/.test(message)) throw permanentFailure('ResourceConflict', message);
+  if (/exists with|has a .* stream|expected/.test(message))
+    throw permanentFailure('ResourceConflict', message);
   throw error;
 }
 
 export function createProvisionActivities(deps: ProvisionDeps) {
   const { config, logger } = deps;
   const log = (outcomes: EnsureOutcome[]) => {
-    for (const o of outcomes) logger.info({ kind: o.kind, name: o.name, action: o.action, detail: o.detail }, 'ensured');
+    for (const o of outcomes)
+      logger.info({ kind: o.kind, name: o.name, action: o.action, detail: o.detail }, 'ensured');
     return outcomes;
   };
   return {
@@ -60,7 +66,10 @@ export function createProvisionActivities(deps: ProvisionDeps) {
 
     async ensureDynamoTables(): Promise<EnsureOutcome[]> {
       const outcomes = await withAwsErrors('dynamodb.ensureTables', () =>
-        Promise.all([ensureOrdersTable(deps.dynamodb, config), ensureCheckpointTable(deps.dynamodb, config)]).catch(conflicts),
+        Promise.all([
+          ensureOrdersTable(deps.dynamodb, config),
+          ensureCheckpointTable(deps.dynamodb, config),
+        ]).catch(conflicts),
       );
       return log(outcomes);
     },
@@ -70,7 +79,9 @@ export function createProvisionActivities(deps: ProvisionDeps) {
     },
 
     async ensureGlueCatalog(): Promise<EnsureOutcome[]> {
-      const database = await withAwsErrors('glue.ensureDatabase', () => ensureGlueDatabase(deps.glue, config));
+      const database = await withAwsErrors('glue.ensureDatabase', () =>
+        ensureGlueDatabase(deps.glue, config),
+      );
       const crawler = await withAwsErrors('glue.ensureCrawler', () => ensureLakeCrawler(deps.glue, config));
       return log([database, crawler]);
     },
@@ -83,7 +94,10 @@ export function createProvisionActivities(deps: ProvisionDeps) {
      * Registers the search attributes when the namespace allows it, then creates/updates the schedules with
      * them (or with the memo only). Intervals default to the worker's configuration.
      */
-    async ensureSchedules(input: { crawlIntervalMinutes?: number; reportIntervalMinutes?: number }): Promise<EnsureOutcome[]> {
+    async ensureSchedules(input: {
+      crawlIntervalMinutes?: number;
+      reportIntervalMinutes?: number;
+    }): Promise<EnsureOutcome[]> {
       const { connection } = deps.temporal;
       const namespace = config.temporal.namespace;
       let attributes: EnsureOutcome[] = [];
@@ -91,7 +105,10 @@ export function createProvisionActivities(deps: ProvisionDeps) {
         attributes = await ensureSearchAttributes(connection, namespace);
       } catch (error) {
         if (!(error instanceof SearchAttributesUnavailableError)) throw error;
-        logger.warn({ namespace, error: error.message }, 'search attributes unavailable: runs carry the memo only');
+        logger.warn(
+          { namespace, error: error.message },
+          'search attributes unavailable: runs carry the memo only',
+        );
       }
       const searchAttributes = await hasPipelineSearchAttributes(connection, namespace);
       const schedules = await ensureControlSchedules(deps.temporal, config, { ...input, searchAttributes });

@@ -9,9 +9,16 @@ import { activityInfo, cancellationDetails, CancelledFailure, Context } from '@t
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
-import { checkReadOnlySql, ReadOnlySqlError } from '../workflows/read-only-sql';
-import type { QueryResult } from '../workflows/types';
-import { fetchQueryRows, getQueryExecution, runInfo, startQuery, stopQuery, waitForQuery } from './athena-query';
+import { checkReadOnlySql, ReadOnlySqlError } from '../contract/read-only-sql';
+import type { QueryResult } from '../contract/types';
+import {
+  fetchQueryRows,
+  getQueryExecution,
+  runInfo,
+  startQuery,
+  stopQuery,
+  waitForQuery,
+} from './athena-query';
 import { permanentFailure } from './errors';
 
 export interface RunQueryInput {
@@ -52,9 +59,15 @@ export function createQueryActivities(deps: { athena: AthenaClient; config: Conf
         if (state !== 'CANCELLED' && state !== 'FAILED') {
           queryId = previous.queryExecutionId;
           startedAt = previous.startedAt;
-          logger.info({ queryExecutionId: queryId, attempt: info.attempt }, 'resuming Athena query after retry');
+          logger.info(
+            { queryExecutionId: queryId, attempt: info.attempt },
+            'resuming Athena query after retry',
+          );
         } else {
-          ({ queryId, startedAt } = await start(input, `${info.workflowExecution?.runId}/${info.activityId}/${info.attempt}`));
+          ({ queryId, startedAt } = await start(
+            input,
+            `${info.workflowExecution?.runId}/${info.activityId}/${info.attempt}`,
+          ));
         }
       } else {
         ({ queryId, startedAt } = await start(input, `${info.workflowExecution?.runId}/${info.activityId}`));

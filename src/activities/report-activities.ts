@@ -12,10 +12,17 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'csv-stringify/sync';
 import { CDC_TABLE_FOLDER, type Config } from '../config';
 import type { Logger } from '../observability/logger';
-import type { ReportOutput } from '../workflows/types';
+import type { ReportOutput } from '../contract/types';
 import { fetchQueryRows, getQueryExecution, runInfo, startQuery, waitForQuery } from './athena-query';
 import { permanentFailure, withAwsErrors } from './errors';
-import { loadReport, renderReportSql, reportSqlParams, ReportNotFoundError, REPORTS_DIR, ReportTemplateError } from './report-catalog';
+import {
+  loadReport,
+  renderReportSql,
+  reportSqlParams,
+  ReportNotFoundError,
+  REPORTS_DIR,
+  ReportTemplateError,
+} from './report-catalog';
 import { renderReportHtml } from './report-html';
 
 export interface RunReportInput {
@@ -41,7 +48,11 @@ export function reportStamp(reportTime: string): string {
 export function reportObjectKeys(reportsPrefix: string, name: string, reportTime: string) {
   const day = new Date(reportTime).toISOString().slice(0, 10);
   const base = `${name}/dt=${day}/${name}_${reportStamp(reportTime)}`;
-  return { csvKey: `${reportsPrefix}/${base}.csv`, htmlKey: `${reportsPrefix}/${base}.html`, relativeBase: base };
+  return {
+    csvKey: `${reportsPrefix}/${base}.csv`,
+    htmlKey: `${reportsPrefix}/${base}.html`,
+    relativeBase: base,
+  };
 }
 
 interface ReportHeartbeat {
@@ -77,7 +88,8 @@ export function createReportActivities(deps: {
         );
       } catch (error) {
         if (error instanceof ReportNotFoundError) throw permanentFailure('UnknownReport', error.message);
-        if (error instanceof ReportTemplateError) throw permanentFailure('ReportTemplateError', error.message);
+        if (error instanceof ReportTemplateError)
+          throw permanentFailure('ReportTemplateError', error.message);
         throw error;
       }
 
@@ -113,11 +125,17 @@ export function createReportActivities(deps: {
         heartbeat: () => ctx.heartbeat(details),
       });
       if (fetched.truncated) {
-        throw permanentFailure('ReportTooLarge', `report ${input.name} returned more than ${MAX_REPORT_ROWS} rows`);
+        throw permanentFailure(
+          'ReportTooLarge',
+          `report ${input.name} returned more than ${MAX_REPORT_ROWS} rows`,
+        );
       }
       const run = runInfo(execution);
       const keys = reportObjectKeys(config.lake.reportsPrefix, input.name, input.reportTime);
-      const csv = stringify([fetched.columns.map((c) => c.name), ...fetched.rows.map((r) => r.map((v) => v ?? ''))]);
+      const csv = stringify([
+        fetched.columns.map((c) => c.name),
+        ...fetched.rows.map((r) => r.map((v) => v ?? '')),
+      ]);
       const html = renderReportHtml({
         report,
         columns: fetched.columns,
@@ -131,12 +149,24 @@ export function createReportActivities(deps: {
       const metadata = { 'report-time': input.reportTime, 'athena-query-id': run.queryExecutionId };
       await withAwsErrors('s3.PutObject', () =>
         s3.send(
-          new PutObjectCommand({ Bucket: config.lake.bucket, Key: keys.csvKey, Body: csv, ContentType: 'text/csv; charset=utf-8', Metadata: metadata }),
+          new PutObjectCommand({
+            Bucket: config.lake.bucket,
+            Key: keys.csvKey,
+            Body: csv,
+            ContentType: 'text/csv; charset=utf-8',
+            Metadata: metadata,
+          }),
         ),
       );
       await withAwsErrors('s3.PutObject', () =>
         s3.send(
-          new PutObjectCommand({ Bucket: config.lake.bucket, Key: keys.htmlKey, Body: html, ContentType: 'text/html; charset=utf-8', Metadata: metadata }),
+          new PutObjectCommand({
+            Bucket: config.lake.bucket,
+            Key: keys.htmlKey,
+            Body: html,
+            ContentType: 'text/html; charset=utf-8',
+            Metadata: metadata,
+          }),
         ),
       );
       let localHtmlPath: string | undefined;
@@ -144,10 +174,19 @@ export function createReportActivities(deps: {
         localHtmlPath = resolve(config.dataDir, 'reports', `${keys.relativeBase}.html`);
         await mkdir(dirname(localHtmlPath), { recursive: true });
         await writeFile(localHtmlPath, html);
-        await writeFile(join(dirname(localHtmlPath), `${input.name}_${reportStamp(input.reportTime)}.csv`), csv);
+        await writeFile(
+          join(dirname(localHtmlPath), `${input.name}_${reportStamp(input.reportTime)}.csv`),
+          csv,
+        );
       }
       logger.info(
-        { report: input.name, reportTime: input.reportTime, rows: fetched.rows.length, key: keys.csvKey, queryExecutionId: run.queryExecutionId },
+        {
+          report: input.name,
+          reportTime: input.reportTime,
+          rows: fetched.rows.length,
+          key: keys.csvKey,
+          queryExecutionId: run.queryExecutionId,
+        },
         'report written',
       );
       return {

@@ -75,7 +75,9 @@ export function loadReport(dir: string, name: string): ReportDefinition {
   try {
     text = readFileSync(join(dir, `${name}.sql`), 'utf8');
   } catch {
-    throw new ReportNotFoundError(`report "${name}" not found in ${dir} (available: ${listReports(dir).join(', ')})`);
+    throw new ReportNotFoundError(
+      `report "${name}" not found in ${dir} (available: ${listReports(dir).join(', ')})`,
+    );
   }
   return parseReport(name, text);
 }
@@ -93,7 +95,12 @@ export interface ReportSqlParams {
 
 const sqlTimestamp = (d: Date) => d.toISOString().slice(0, 19).replace('T', ' ');
 
-export function reportSqlParams(input: { database: string; cdcTable: string; windowStart: Date; windowEnd: Date }): ReportSqlParams {
+export function reportSqlParams(input: {
+  database: string;
+  cdcTable: string;
+  windowStart: Date;
+  windowEnd: Date;
+}): ReportSqlParams {
   return {
     database: input.database,
     cdc_table: input.cdcTable,
@@ -112,8 +119,10 @@ export function renderReportSql(report: ReportDefinition, params: ReportSqlParam
   const values = params as unknown as Record<string, string>;
   return report.template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (_, key: string) => {
     const value = values[key];
-    if (value === undefined) throw new ReportTemplateError(`report ${report.name}: unknown placeholder {{${key}}}`);
-    if (!SAFE_VALUE.test(value)) throw new ReportTemplateError(`report ${report.name}: unsafe value for {{${key}}}`);
+    if (value === undefined)
+      throw new ReportTemplateError(`report ${report.name}: unknown placeholder {{${key}}}`);
+    if (!SAFE_VALUE.test(value))
+      throw new ReportTemplateError(`report ${report.name}: unsafe value for {{${key}}}`);
     return value;
   });
 }

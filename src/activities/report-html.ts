@@ -6,7 +6,7 @@
  * @example
  *   const html = renderReportHtml({ report, columns, rows, reportTime, windowStart, windowEnd });
  */
-import type { QueryColumn } from '../workflows/types';
+import type { QueryColumn } from '../contract/types';
 import type { ChartSpec, ReportDefinition } from './report-catalog';
 
 export interface ReportPage {
@@ -20,10 +20,24 @@ export interface ReportPage {
   bytesScanned?: number;
 }
 
-const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 /** Round tick step (1, 2, 5 × 10^n) giving about `count` ticks up to `max`. */
@@ -57,7 +71,11 @@ export interface ChartData {
 }
 
 /** Pivots rows into categories × series using the chart spec's column names. */
-export function chartData(spec: ChartSpec, columns: QueryColumn[], rows: (string | null)[][]): ChartData | undefined {
+export function chartData(
+  spec: ChartSpec,
+  columns: QueryColumn[],
+  rows: (string | null)[][],
+): ChartData | undefined {
   const index = (name: string) => columns.findIndex((c) => c.name.toLowerCase() === name.toLowerCase());
   const xi = index(spec.x);
   const yi = index(spec.y);
@@ -102,8 +120,12 @@ export function renderBarChartSvg(data: ChartData, spec: ChartSpec): string {
   );
   for (let tick = 0; tick <= top + step / 2; tick += step) {
     const ty = y(tick).toFixed(1);
-    parts.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${ty}" y2="${ty}" stroke="#e5e5e5"/>`);
-    parts.push(`<text x="${margin.left - 6}" y="${ty}" text-anchor="end" dominant-baseline="middle" fill="#555">${formatNumber(tick)}</text>`);
+    parts.push(
+      `<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${ty}" y2="${ty}" stroke="#e5e5e5"/>`,
+    );
+    parts.push(
+      `<text x="${margin.left - 6}" y="${ty}" text-anchor="end" dominant-baseline="middle" fill="#555">${formatNumber(tick)}</text>`,
+    );
   }
   const labelEvery = Math.max(1, Math.ceil(data.categories.length / 24));
   data.categories.forEach((category, ci) => {
@@ -138,12 +160,18 @@ export function renderBarChartSvg(data: ChartData, spec: ChartSpec): string {
     data.series.forEach((series, si) => {
       const ly = margin.top + 10 + si * 18;
       const lx = width - margin.right + 20;
-      parts.push(`<rect x="${lx}" y="${ly - 8}" width="12" height="12" fill="${PALETTE[si % PALETTE.length]}"/>`);
-      parts.push(`<text x="${lx + 18}" y="${ly}" dominant-baseline="middle" fill="#333">${escapeHtml(series)}</text>`);
+      parts.push(
+        `<rect x="${lx}" y="${ly - 8}" width="12" height="12" fill="${PALETTE[si % PALETTE.length]}"/>`,
+      );
+      parts.push(
+        `<text x="${lx + 18}" y="${ly}" dominant-baseline="middle" fill="#333">${escapeHtml(series)}</text>`,
+      );
     });
   }
   if (data.categories.length === 0) {
-    parts.push(`<text x="${margin.left + plotW / 2}" y="${margin.top + plotH / 2}" text-anchor="middle" fill="#888">no data in this window</text>`);
+    parts.push(
+      `<text x="${margin.left + plotW / 2}" y="${margin.top + plotH / 2}" text-anchor="middle" fill="#888">no data in this window</text>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('\n');

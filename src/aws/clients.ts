@@ -44,7 +44,9 @@ export function createS3Client(config: Config): S3Client {
     ...clientConfig(config, 's3'),
     // Local S3 (moto) wants path-style addressing and does not speak the SDK's default CRC32 checksums.
     forcePathStyle: custom,
-    ...(custom ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    ...(custom
+      ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+      : {}),
   });
 }
 

@@ -24,19 +24,21 @@ import { scheduleIds } from '../resources/schedules';
 import { createLogger } from '../observability/logger';
 import { createMetricsRegistry, serveMetrics } from '../observability/metrics';
 import { createGenerator, type GeneratorReport } from '../streaming/generator/generator';
-import { STREAMING_PROCESSES, WORKER_PROCESS, type PipelineProcess } from '../streaming/processes';
-import type { ProvisionResult } from '../workflows/types';
+import { STREAMING_PROCESSES, WORKER_PROCESS, type PipelineProcess } from '../local/pipeline-processes';
+import type { ProvisionResult } from '../contract/types';
 import { runBoundedChecks } from './main-job/bounded-run';
 import { renderStatus, takeSnapshot, type ProcessEndpoint } from './main-job/live-status';
 import { newRunId, runScopedConfig } from './main-job/run-scope';
 
-const number = (min: number, max = Number.MAX_SAFE_INTEGER) => (raw: string) => {
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`expected a number in [${min}, ${max}]`);
-  }
-  return value;
-};
+const number =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (raw: string) => {
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected a number in [${min}, ${max}]`);
+    }
+    return value;
+  };
 
 interface MainOptions {
   duration?: number;
@@ -70,7 +72,12 @@ async function startPipelineProcesses(
   const ports = new Map<string, number>();
   for (const proc of processes) if (proc.name !== WORKER_PROCESS.name) ports.set(proc.name, await freePort());
   const names = processes.map((p) => p.name);
-  const options = { owner: 'main', report, extraServices: (ctx: Parameters<typeof createPipelineServices>[0]) => createPipelineServices(ctx, processes, ports) };
+  const options = {
+    owner: 'main',
+    report,
+    extraServices: (ctx: Parameters<typeof createPipelineServices>[0]) =>
+      createPipelineServices(ctx, processes, ports),
+  };
   const handle = await startStack(config, names, options);
   const endpoints = processes
     .filter((p) => p.name !== WORKER_PROCESS.name)
@@ -80,7 +87,9 @@ async function startPipelineProcesses(
    * kafkajs gives up for good; started again it resumes from its committed offsets, so nothing is lost.
    */
   const restartExited = async () => {
-    const exited = (await stackStatus(config, names, options)).filter((s) => s.state === 'stopped').map((s) => s.name);
+    const exited = (await stackStatus(config, names, options))
+      .filter((s) => s.state === 'stopped')
+      .map((s) => s.name);
     if (exited.length > 0) await startStack(config, exited, options);
     return exited;
   };
@@ -92,11 +101,20 @@ async function run() {
   process.stdout.on('error', () => undefined);
   const program = new Command('npm start')
     .description('Run the order pipeline locally (or against AWS with PIPELINE_MODE=aws)')
-    .option('--duration <seconds>', 'generate for this long, drain, crawl, report, check every count and exit', number(1))
+    .option(
+      '--duration <seconds>',
+      'generate for this long, drain, crawl, report, check every count and exit',
+      number(1),
+    )
     .option('--rate <events/s>', 'generator rate', number(1), 50)
     .option('--duplicates <p>', 'share of events the generator sends twice', number(0, 1), 0.01)
     .option('--out-of-order <p>', 'share of events sent after their successor', number(0, 1), 0.02)
-    .option('--malformed <p>', 'share of malformed messages (they go to the dead-letter topic)', number(0, 1), 0.005)
+    .option(
+      '--malformed <p>',
+      'share of malformed messages (they go to the dead-letter topic)',
+      number(0, 1),
+      0.005,
+    )
     .option('--status-interval <seconds>', 'how often the live status refreshes', number(1), 2)
     .parse(process.argv);
   const options = program.opts<MainOptions>();
@@ -118,16 +136,20 @@ async function run() {
   let stopping = false;
   let exitCode = 0;
   const stopAll = async () => {
-    for (const handle of started.reverse()) await handle.stopStarted().catch((e: Error) => say(`stop failed: ${e.message}`));
+    for (const handle of started.reverse())
+      await handle.stopStarted().catch((e: Error) => say(`stop failed: ${e.message}`));
   };
 
   try {
-    say(`orders pipeline — ${config.mode} mode${bounded ? `, bounded run ${runId} (${options.duration} s)` : ''}`);
+    say(
+      `orders pipeline — ${config.mode} mode${bounded ? `, bounded run ${runId} (${options.duration} s)` : ''}`,
+    );
     if (config.mode === 'local') {
       say('Starting the local stack (installs what is missing on first run)...');
       const stack = await startStack(config, undefined, { owner: 'main', report: stackReport });
       started.push(stack);
-      for (const status of stack.services) for (const address of status.addresses) say(`  ${status.name.padEnd(9)} ${address}`);
+      for (const status of stack.services)
+        for (const address of status.addresses) say(`  ${status.name.padEnd(9)} ${address}`);
     }
 
     say('Starting the control-plane worker...');
@@ -150,7 +172,9 @@ async function run() {
       await client.schedule
         .getHandle(scheduleIds(config).crawl)
         .trigger()
-        .catch((error: Error) => logger.warn({ error: error.message }, 'could not trigger the crawl schedule'));
+        .catch((error: Error) =>
+          logger.warn({ error: error.message }, 'could not trigger the crawl schedule'),
+        );
     }
 
     say('Starting the streaming processes...');
@@ -184,7 +208,9 @@ async function run() {
       `  temporal workflow start --address ${config.temporal.address} --task-queue ${config.temporal.taskQueue} --type query ` +
         `--input '${JSON.stringify({ sql: `SELECT status, count(*) AS orders FROM ${config.glue.database}.orders_cdc GROUP BY status`, database: config.glue.database })}'`,
     );
-    say(`Logs of each process: ${config.dataDir}/logs/<name>.log${bounded ? '' : '   (Ctrl-C stops everything)'}`);
+    say(
+      `Logs of each process: ${config.dataDir}/logs/<name>.log${bounded ? '' : '   (Ctrl-C stops everything)'}`,
+    );
     say('');
 
     const interactive = process.stdout.isTTY === true;
@@ -202,9 +228,12 @@ async function run() {
       restarting = true;
       Promise.all([worker.restartExited(), streaming.restartExited()])
         .then(([a, b]) => {
-          for (const name of [...a, ...b]) say(`${name} had exited: started again (its log: ${config.dataDir}/logs/${name}.log)`);
+          for (const name of [...a, ...b])
+            say(`${name} had exited: started again (its log: ${config.dataDir}/logs/${name}.log)`);
         })
-        .catch((e: Error) => logger.warn({ error: e.message }, 'restart of an exited process failed; retried'))
+        .catch((e: Error) =>
+          logger.warn({ error: e.message }, 'restart of an exited process failed; retried'),
+        )
         .finally(() => (restarting = false));
     }, 5_000);
     keeper.unref();

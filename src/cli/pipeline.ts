@@ -31,16 +31,16 @@ import {
   provisionArgsSchema,
   queryArgsSchema,
   reportArgsSchema,
-} from '../workflows/args';
-import { checkReadOnlySql, ReadOnlySqlError } from '../workflows/read-only-sql';
+} from '../contract/args';
+import { checkReadOnlySql, ReadOnlySqlError } from '../contract/read-only-sql';
 import type {
   BackfillResult,
   CrawlResult,
   ProvisionResult,
   QueryResult,
   ReportSummary,
-} from '../workflows/types';
-import { followBackfill } from './commands/backfill-progress';
+} from '../contract/types';
+import { followBackfill } from './shared/backfill-progress';
 import {
   describeBackfill,
   describeCrawl,
@@ -52,8 +52,8 @@ import {
   reportTable,
   resultTable,
   say,
-} from './commands/output';
-import { CliError, compactTime, openSession, workflowIdFor, type Session } from './commands/session';
+} from './shared/output';
+import { CliError, compactTime, openSession, workflowIdFor, type Session } from './shared/session';
 
 interface GlobalOptions {
   withWorker?: boolean;

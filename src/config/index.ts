@@ -10,9 +10,12 @@
  */
 import { z } from 'zod';
 
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean),
+);
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -36,22 +39,46 @@ export const LOCAL_HOST = '127.0.0.1';
  * are checked against this table, so it is the source of truth for variable names.
  */
 export const ENV_SPEC = {
-  PIPELINE_MODE: { default: 'local', doc: '`local` fills in the local stack endpoints and dummy credentials; `aws` uses AWS defaults' },
+  PIPELINE_MODE: {
+    default: 'local',
+    doc: '`local` fills in the local stack endpoints and dummy credentials; `aws` uses AWS defaults',
+  },
   AWS_REGION: { default: 'us-east-1', doc: 'AWS region' },
-  AWS_ENDPOINT_URL: { default: '', doc: 'Endpoint override for every AWS service (per-service variables win)' },
-  AWS_ENDPOINT_URL_DYNAMODB: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.moto}`, doc: 'DynamoDB endpoint (local mode default: moto)' },
-  AWS_ENDPOINT_URL_DYNAMODB_STREAMS: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.moto}`, doc: 'DynamoDB Streams endpoint' },
+  AWS_ENDPOINT_URL: {
+    default: '',
+    doc: 'Endpoint override for every AWS service (per-service variables win)',
+  },
+  AWS_ENDPOINT_URL_DYNAMODB: {
+    default: `http://${LOCAL_HOST}:${LOCAL_PORTS.moto}`,
+    doc: 'DynamoDB endpoint (local mode default: moto)',
+  },
+  AWS_ENDPOINT_URL_DYNAMODB_STREAMS: {
+    default: `http://${LOCAL_HOST}:${LOCAL_PORTS.moto}`,
+    doc: 'DynamoDB Streams endpoint',
+  },
   AWS_ENDPOINT_URL_S3: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.moto}`, doc: 'S3 endpoint' },
-  AWS_ENDPOINT_URL_GLUE: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`, doc: 'Glue endpoint (local mode default: the project lake endpoint)' },
+  AWS_ENDPOINT_URL_GLUE: {
+    default: `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`,
+    doc: 'Glue endpoint (local mode default: the project lake endpoint)',
+  },
   AWS_ENDPOINT_URL_ATHENA: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`, doc: 'Athena endpoint' },
-  AWS_REQUEST_TIMEOUT_MS: { default: '30000', doc: 'An AWS request whose socket is silent this long fails and is retried (a hung endpoint never stalls a process)' },
-  KAFKA_BROKERS: { default: `${LOCAL_HOST}:${LOCAL_PORTS.kafka}`, doc: 'Comma-separated bootstrap brokers (e.g. MSK)' },
+  AWS_REQUEST_TIMEOUT_MS: {
+    default: '30000',
+    doc: 'An AWS request whose socket is silent this long fails and is retried (a hung endpoint never stalls a process)',
+  },
+  KAFKA_BROKERS: {
+    default: `${LOCAL_HOST}:${LOCAL_PORTS.kafka}`,
+    doc: 'Comma-separated bootstrap brokers (e.g. MSK)',
+  },
   KAFKA_CLIENT_ID: { default: 'orders-pipeline', doc: 'kafkajs client id prefix' },
   KAFKA_SSL: { default: 'false', doc: 'Use TLS to the brokers' },
   KAFKA_SASL_MECHANISM: { default: '', doc: '`plain`, `scram-sha-256` or `scram-sha-512` (empty: no SASL)' },
   KAFKA_SASL_USERNAME: { default: '', doc: 'SASL user name' },
   KAFKA_SASL_PASSWORD: { default: '', doc: 'SASL password (never logged)' },
-  KAFKA_SESSION_TIMEOUT_MS: { default: '30000', doc: 'Consumer group session timeout: how long a dead consumer keeps its partitions' },
+  KAFKA_SESSION_TIMEOUT_MS: {
+    default: '30000',
+    doc: 'Consumer group session timeout: how long a dead consumer keeps its partitions',
+  },
   TOPIC_EVENTS: { default: 'orders.events', doc: 'Order events topic' },
   TOPIC_EVENTS_DLQ: { default: 'orders.events.dlq', doc: 'Dead letters of the DynamoDB sink' },
   TOPIC_CDC: { default: 'orders.cdc', doc: 'Change events relayed from DynamoDB Streams' },
@@ -59,7 +86,10 @@ export const ENV_SPEC = {
   TOPIC_PARTITIONS: { default: '6', doc: 'Partitions of the pipeline topics' },
   TOPIC_RETENTION_HOURS: { default: '168', doc: 'Retention of the pipeline topics' },
   ORDERS_TABLE: { default: 'orders', doc: 'DynamoDB table with the current state of each order' },
-  CDC_CHECKPOINT_TABLE: { default: 'orders-cdc-checkpoints', doc: 'DynamoDB table with the relay shard leases and checkpoints' },
+  CDC_CHECKPOINT_TABLE: {
+    default: 'orders-cdc-checkpoints',
+    doc: 'DynamoDB table with the relay shard leases and checkpoints',
+  },
   LAKE_BUCKET: { default: 'orders-lake', doc: 'S3 bucket of the data lake, reports and Athena results' },
   LAKE_PREFIX: { default: 'lake', doc: 'Key prefix of the CDC data in the bucket' },
   LAKE_FORMAT: { default: 'parquet', doc: '`parquet` or `jsonl`' },
@@ -68,29 +98,56 @@ export const ENV_SPEC = {
   ATHENA_RESULTS_PREFIX: { default: 'athena-results', doc: 'Key prefix of Athena query results' },
   GLUE_DATABASE: { default: 'orders_lake', doc: 'Glue database' },
   GLUE_CRAWLER: { default: 'orders-cdc-crawler', doc: 'Glue crawler over the CDC and snapshot prefixes' },
-  GLUE_CRAWLER_ROLE: { default: 'arn:aws:iam::000000000000:role/orders-pipeline-crawler', doc: 'IAM role the crawler assumes (AWS mode)' },
+  GLUE_CRAWLER_ROLE: {
+    default: 'arn:aws:iam::000000000000:role/orders-pipeline-crawler',
+    doc: 'IAM role the crawler assumes (AWS mode)',
+  },
   ATHENA_WORKGROUP: { default: 'orders-pipeline', doc: 'Athena workgroup' },
   TEMPORAL_ADDRESS: { default: `${LOCAL_HOST}:${LOCAL_PORTS.temporal}`, doc: 'Temporal frontend' },
   TEMPORAL_NAMESPACE: { default: 'default', doc: 'Temporal namespace' },
   TEMPORAL_TASK_QUEUE: { default: 'orders-control-plane', doc: 'Task queue of the control-plane worker' },
-  TEMPORAL_UI_URL: { default: `http://${LOCAL_HOST}:${LOCAL_PORTS.temporalUi}`, doc: 'Temporal Web UI (printed for users)' },
+  TEMPORAL_UI_URL: {
+    default: `http://${LOCAL_HOST}:${LOCAL_PORTS.temporalUi}`,
+    doc: 'Temporal Web UI (printed for users)',
+  },
   CRAWL_INTERVAL_MINUTES: { default: '15', doc: 'Schedule of the crawl workflow' },
   REPORT_INTERVAL_MINUTES: { default: '60', doc: 'Schedule of the report workflow' },
   SINK_CONCURRENCY: { default: '16', doc: 'Concurrent conditional writes of the DynamoDB sink' },
   SINK_PARTITIONS_CONCURRENTLY: { default: '3', doc: 'Kafka partitions the DynamoDB sink processes at once' },
-  CDC_LEASE_DURATION_MS: { default: '10000', doc: 'Relay shard lease: a lease not renewed for this long moves to another relay' },
-  CDC_POLL_INTERVAL_MS: { default: '500', doc: 'Relay pause between GetRecords calls on a shard with no new records' },
+  CDC_LEASE_DURATION_MS: {
+    default: '10000',
+    doc: 'Relay shard lease: a lease not renewed for this long moves to another relay',
+  },
+  CDC_POLL_INTERVAL_MS: {
+    default: '500',
+    doc: 'Relay pause between GetRecords calls on a shard with no new records',
+  },
   CDC_WORKER_ID: { default: '', doc: 'Relay instance id in the lease table (empty: host-pid-random)' },
-  S3_SINK_FLUSH_RECORDS: { default: '5000', doc: 'Rotate an S3 object after this many records per partition' },
+  S3_SINK_FLUSH_RECORDS: {
+    default: '5000',
+    doc: 'Rotate an S3 object after this many records per partition',
+  },
   S3_SINK_FLUSH_BYTES: { default: '16777216', doc: 'Rotate after this many buffered bytes per partition' },
   S3_SINK_ROTATE_MS: { default: '30000', doc: 'Rotate an open object after this long (idle partitions too)' },
-  S3_SINK_ROTATE_RECORD_MS: { default: '900000', doc: 'Rotate when a change time is this far past the first one in the open object (deterministic; 0: off)' },
-  S3_SINK_MAX_BUFFER_BYTES: { default: '134217728', doc: 'Buffered bytes over all partitions before fetching pauses' },
+  S3_SINK_ROTATE_RECORD_MS: {
+    default: '900000',
+    doc: 'Rotate when a change time is this far past the first one in the open object (deterministic; 0: off)',
+  },
+  S3_SINK_MAX_BUFFER_BYTES: {
+    default: '134217728',
+    doc: 'Buffered bytes over all partitions before fetching pauses',
+  },
   S3_SINK_JSONL_GZIP: { default: 'false', doc: 'Gzip the objects when LAKE_FORMAT=jsonl (`.jsonl.gz`)' },
   METRICS_PORT: { default: '0', doc: 'Prometheus port of a streaming process (0: pick a free one; -1: off)' },
   LOG_LEVEL: { default: 'info', doc: 'pino log level' },
-  DATA_DIR: { default: '.data', doc: 'Local data, logs and reports (local stack and local copies of reports)' },
-  STACK_DIR: { default: '.stack', doc: 'Installed local stack tools (Python venv, Kafka jars); shareable between stacks' },
+  DATA_DIR: {
+    default: '.data',
+    doc: 'Local data, logs and reports (local stack and local copies of reports)',
+  },
+  STACK_DIR: {
+    default: '.stack',
+    doc: 'Installed local stack tools (Python venv, Kafka jars); shareable between stacks',
+  },
 } as const satisfies Record<string, { default: string; doc: string }>;
 
 export type EnvName = keyof typeof ENV_SPEC;
@@ -193,7 +250,8 @@ export const CDC_TABLE_FOLDER = 'orders_cdc';
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const mode = modeSchema.safeParse(env.PIPELINE_MODE ?? ENV_SPEC.PIPELINE_MODE.default);
-  if (!mode.success) throw new ConfigError(`PIPELINE_MODE must be "local" or "aws", got "${env.PIPELINE_MODE}"`);
+  if (!mode.success)
+    throw new ConfigError(`PIPELINE_MODE must be "local" or "aws", got "${env.PIPELINE_MODE}"`);
   const local = mode.data === 'local';
 
   const get = (name: EnvName): string => {
@@ -210,13 +268,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parse = <T>(name: EnvName, schema: z.ZodType<T>): T => {
     const result = schema.safeParse(get(name));
     if (!result.success) {
-      throw new ConfigError(`${name}: ${result.error.issues.map((i) => i.message).join('; ')} (got "${get(name)}")`);
+      throw new ConfigError(
+        `${name}: ${result.error.issues.map((i) => i.message).join('; ')} (got "${get(name)}")`,
+      );
     }
     return result.data;
   };
 
   const saslMechanism = get('KAFKA_SASL_MECHANISM');
-  const hasEnvCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE);
+  const hasEnvCredentials = Boolean(
+    env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE,
+  );
 
   const raw = {
     mode: mode.data,
@@ -229,7 +291,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         glue: endpoint('AWS_ENDPOINT_URL_GLUE'),
         athena: endpoint('AWS_ENDPOINT_URL_ATHENA'),
       },
-      localCredentials: local && !hasEnvCredentials ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+      localCredentials:
+        local && !hasEnvCredentials ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
       requestTimeoutMs: parse('AWS_REQUEST_TIMEOUT_MS', int(1000, 3_600_000)),
     },
     kafka: {
@@ -237,7 +300,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       clientId: get('KAFKA_CLIENT_ID'),
       ssl: parse('KAFKA_SSL', bool),
       sasl: saslMechanism
-        ? { mechanism: saslMechanism, username: get('KAFKA_SASL_USERNAME'), password: get('KAFKA_SASL_PASSWORD') }
+        ? {
+            mechanism: saslMechanism,
+            username: get('KAFKA_SASL_USERNAME'),
+            password: get('KAFKA_SASL_PASSWORD'),
+          }
         : undefined,
       sessionTimeoutMs: parse('KAFKA_SESSION_TIMEOUT_MS', int(3000, 300_000)),
     },
@@ -258,7 +325,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reportsPrefix: get('REPORTS_PREFIX').replace(/^\/+|\/+$/g, ''),
       athenaResultsPrefix: get('ATHENA_RESULTS_PREFIX').replace(/^\/+|\/+$/g, ''),
     },
-    glue: { database: get('GLUE_DATABASE'), crawler: get('GLUE_CRAWLER'), crawlerRole: get('GLUE_CRAWLER_ROLE') },
+    glue: {
+      database: get('GLUE_DATABASE'),
+      crawler: get('GLUE_CRAWLER'),
+      crawlerRole: get('GLUE_CRAWLER_ROLE'),
+    },
     athena: { workgroup: get('ATHENA_WORKGROUP') },
     temporal: {
       address: get('TEMPORAL_ADDRESS'),
@@ -310,7 +381,13 @@ export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartia
 
 function deepMerge<T>(base: T, patch: unknown): T {
   if (patch === undefined) return base;
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof patch !== 'object' || patch === null) {
+  if (
+    typeof base !== 'object' ||
+    base === null ||
+    Array.isArray(base) ||
+    typeof patch !== 'object' ||
+    patch === null
+  ) {
     return patch as T;
   }
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
@@ -390,5 +467,7 @@ export function configToEnv(config: Config): Record<string, string> {
     DATA_DIR: config.dataDir,
     STACK_DIR: config.stackDir,
   };
-  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }

@@ -6,7 +6,13 @@ import { z } from 'zod';
 
 export const ORDER_EVENT_SCHEMA_VERSION = 1;
 
-export const ORDER_EVENT_TYPES = ['ORDER_CREATED', 'PAYMENT_CAPTURED', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
+export const ORDER_EVENT_TYPES = [
+  'ORDER_CREATED',
+  'PAYMENT_CAPTURED',
+  'SHIPPED',
+  'DELIVERED',
+  'CANCELLED',
+] as const;
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 
 export const ORDER_STATUSES = ['CREATED', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;

@@ -19,7 +19,9 @@ export function createKafka(config: Config, clientIdSuffix?: string): Kafka {
     clientId: clientIdSuffix ? `${config.kafka.clientId}-${clientIdSuffix}` : config.kafka.clientId,
     brokers: config.kafka.brokers,
     ssl: config.kafka.ssl,
-    sasl: sasl ? ({ mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions) : undefined,
+    sasl: sasl
+      ? ({ mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions)
+      : undefined,
     // kafkajs logs through pino so its lines are structured like ours; it is chatty at INFO.
     logLevel: KafkaLogLevel.WARN,
     logCreator:

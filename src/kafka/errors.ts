@@ -6,7 +6,7 @@
 
 /** The first error in the chain (the error itself, then its `cause` / `originalError`) whose type is in `types`. */
 export function kafkaErrorOfType(error: unknown, types: ReadonlySet<string>): Error | undefined {
-  for (let e = error as { type?: string; cause?: unknown; originalError?: unknown } | undefined; e; ) {
+  for (let e = error as { type?: string; cause?: unknown; originalError?: unknown } | undefined; e;) {
     if (e.type && types.has(e.type)) return e as unknown as Error;
     e = (e.cause ?? e.originalError) as typeof e;
   }

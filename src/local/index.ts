@@ -1,6 +1,6 @@
 /**
  * The local stack's public API: start, stop and inspect the stack from code (the main job, tests, benchmarks).
- * The CLI (`npm run stack -- up|down|status|install`) is src/local/cli.ts.
+ * The CLI (`npm run stack -- up|down|status|install`) is src/cli/stack.ts.
  */
 export {
   startStack,
@@ -18,7 +18,7 @@ export {
 export { createNodeProcessService, type NodeProcessOptions } from './services';
 export type { StackService, ServiceContext, LaunchSpec, ServicePort } from './service';
 export { ensureTemporalTestServer, temporalTestServerPath } from './temporal-test-server';
-export { TEMPORAL_SEARCH_ATTRIBUTES } from './temporal-search-attributes';
+export { TEMPORAL_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 export { stackEndpoints, type StackEndpoints, type Endpoint } from './ports';
 export { stackPaths, PROJECT_ROOT, type StackPaths } from './paths';
 export * from './errors';

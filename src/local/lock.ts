@@ -6,7 +6,7 @@
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StackLockTimeoutError } from './errors';
-import { processStartTime } from './processes';
+import { processStartTime } from './os-processes';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -38,7 +38,7 @@ import {
   stopGroup,
   writePidFile,
   type PidRecord,
-} from './processes';
+} from './os-processes';
 import type { ServiceContext, StackService } from './service';
 import { createStackServices, STACK_SERVICE_NAMES } from './services';
 

@@ -14,7 +14,10 @@ export function createMetricsRegistry(component: string): Registry {
 /**
  * Serves the registry on 127.0.0.1:port (0 picks a free port). Resolves with the bound port.
  */
-export async function serveMetrics(registry: Registry, port: number): Promise<{ server: Server; port: number }> {
+export async function serveMetrics(
+  registry: Registry,
+  port: number,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();

@@ -13,7 +13,7 @@ import {
   type WorkGroup,
 } from '@aws-sdk/client-athena';
 import type { Config } from '../config';
-import type { EnsureOutcome } from './outcome';
+import type { EnsureOutcome } from '../contract/outcome';
 
 export function athenaOutputLocation(config: Config): string {
   return `s3://${config.lake.bucket}/${config.lake.athenaResultsPrefix}/`;
@@ -52,14 +52,17 @@ export async function ensureWorkgroup(athena: AthenaClient, config: Config): Pro
       );
     } catch (error) {
       // A concurrent provisioning run created it first.
-      if (!(error instanceof InvalidRequestException && /already (created|exists)/i.test(error.message))) throw error;
+      if (!(error instanceof InvalidRequestException && /already (created|exists)/i.test(error.message)))
+        throw error;
     }
     return { kind: 'athena-workgroup', name, action: 'created' };
   }
   const drift: string[] = [];
   const configured = current.Configuration?.ResultConfiguration?.OutputLocation;
-  if (configured !== outputLocation) drift.push(`output location ${configured ?? '(none)'} -> ${outputLocation}`);
-  if (current.Configuration?.EnforceWorkGroupConfiguration === false) drift.push('enforce workgroup configuration');
+  if (configured !== outputLocation)
+    drift.push(`output location ${configured ?? '(none)'} -> ${outputLocation}`);
+  if (current.Configuration?.EnforceWorkGroupConfiguration === false)
+    drift.push('enforce workgroup configuration');
   if (current.State === 'DISABLED') drift.push('enabled');
   if (drift.length === 0) return { kind: 'athena-workgroup', name, action: 'exists' };
   await athena.send(

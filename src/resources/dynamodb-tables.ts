@@ -13,10 +13,8 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config';
-import type { EnsureOutcome } from './outcome';
-
-export const ORDERS_KEY = 'orderId';
-export const CHECKPOINT_KEY = 'leaseKey';
+import type { EnsureOutcome } from '../contract/outcome';
+import { CHECKPOINT_KEY, ORDERS_KEY } from '../domain/table-keys';
 
 interface TableSpec {
   name: string;
@@ -35,7 +33,10 @@ async function describe(dynamodb: DynamoDBClient, name: string): Promise<TableDe
 }
 
 async function waitActive(dynamodb: DynamoDBClient, name: string): Promise<TableDescription> {
-  await waitUntilTableExists({ client: dynamodb, maxWaitTime: 300, minDelay: 1, maxDelay: 5 }, { TableName: name });
+  await waitUntilTableExists(
+    { client: dynamodb, maxWaitTime: 300, minDelay: 1, maxDelay: 5 },
+    { TableName: name },
+  );
   for (let attempt = 0; attempt < 300; attempt++) {
     const table = await describe(dynamodb, name);
     if (table?.TableStatus === 'ACTIVE') return table;
@@ -77,14 +78,23 @@ export async function ensureTable(dynamodb: DynamoDBClient, spec: TableSpec): Pr
       `table ${spec.name} exists with key ${spec.key} (${keyType})${sortKey ? ` and sort key ${sortKey}` : ''}; expected only ${spec.key} (S)`,
     );
   }
-  const view = table.StreamSpecification?.StreamEnabled ? table.StreamSpecification.StreamViewType : undefined;
+  const view = table.StreamSpecification?.StreamEnabled
+    ? table.StreamSpecification.StreamViewType
+    : undefined;
   if (spec.stream && view !== 'NEW_AND_OLD_IMAGES') {
     if (view) {
-      throw new Error(`table ${spec.name} has a ${view} stream; the CDC relay needs NEW_AND_OLD_IMAGES (disable it first)`);
+      throw new Error(
+        `table ${spec.name} has a ${view} stream; the CDC relay needs NEW_AND_OLD_IMAGES (disable it first)`,
+      );
     }
     await dynamodb.send(new UpdateTableCommand({ TableName: spec.name, StreamSpecification: streamSpec }));
     await waitActive(dynamodb, spec.name);
-    return { kind: 'dynamodb-table', name: spec.name, action: 'updated', detail: 'stream NEW_AND_OLD_IMAGES enabled' };
+    return {
+      kind: 'dynamodb-table',
+      name: spec.name,
+      action: 'updated',
+      detail: 'stream NEW_AND_OLD_IMAGES enabled',
+    };
   }
   return { kind: 'dynamodb-table', name: spec.name, action: 'exists' };
 }
@@ -100,6 +110,7 @@ export function ensureCheckpointTable(dynamodb: DynamoDBClient, config: Config):
 /** The ARN of the orders table's current stream (the relay reads it). */
 export async function ordersStreamArn(dynamodb: DynamoDBClient, config: Config): Promise<string> {
   const table = await describe(dynamodb, config.dynamodb.ordersTable);
-  if (!table?.LatestStreamArn) throw new Error(`table ${config.dynamodb.ordersTable} has no stream (run provisioning)`);
+  if (!table?.LatestStreamArn)
+    throw new Error(`table ${config.dynamodb.ordersTable} has no stream (run provisioning)`);
   return table.LatestStreamArn;
 }

@@ -17,7 +17,7 @@ import {
   type GlueClient,
 } from '@aws-sdk/client-glue';
 import type { Config } from '../config';
-import type { EnsureOutcome } from './outcome';
+import type { EnsureOutcome } from '../contract/outcome';
 
 /** Crawler settings from the AWS guide: one table per compatible folder, partitions inherit the table schema. */
 export const CRAWLER_CONFIGURATION = {
@@ -33,7 +33,7 @@ export const CRAWLER_SCHEMA_CHANGE_POLICY = {
 
 /**
  * The S3 paths the crawler crawls: the parent of the CDC table folder (table `orders_cdc`), and the backfill
- * snapshots' prefix (one table named after it, partitioned by snapshot, see src/domain/snapshot-layout.ts).
+ * snapshots' prefix (one table named after it, partitioned by snapshot, see src/lake-format/snapshot-layout.ts).
  */
 function lakeCrawlerTargetPaths(config: Config): string[] {
   const { bucket, prefix, snapshotPrefix } = config.lake;
@@ -77,7 +77,8 @@ function lakeCrawlerSpec(config: Config): CrawlerSpec {
     Name: config.glue.crawler,
     Role: config.glue.crawlerRole,
     DatabaseName: config.glue.database,
-    Description: 'Crawls the CDC folders and the backfill snapshots of the orders pipeline (scheduled by Temporal)',
+    Description:
+      'Crawls the CDC folders and the backfill snapshots of the orders pipeline (scheduled by Temporal)',
     Targets: { S3Targets: lakeCrawlerTargetPaths(config).map((Path) => ({ Path })) },
     SchemaChangePolicy: CRAWLER_SCHEMA_CHANGE_POLICY,
     RecrawlPolicy: { RecrawlBehavior: 'CRAWL_EVERYTHING' },
@@ -103,11 +104,13 @@ function sameRole(actual: string | undefined, wanted: string): boolean {
 /** What differs between the crawler and its spec, in words (empty: nothing). */
 export function crawlerDrift(crawler: Crawler, spec: CrawlerSpec): string[] {
   const drift: string[] = [];
-  if (crawler.DatabaseName !== spec.DatabaseName) drift.push(`database ${crawler.DatabaseName} -> ${spec.DatabaseName}`);
+  if (crawler.DatabaseName !== spec.DatabaseName)
+    drift.push(`database ${crawler.DatabaseName} -> ${spec.DatabaseName}`);
   if (!sameRole(crawler.Role, spec.Role)) drift.push('role');
   const paths = (crawler.Targets?.S3Targets ?? []).map((t) => t.Path ?? '').sort();
   const wanted = spec.Targets.S3Targets.map((t) => t.Path).sort();
-  if (JSON.stringify(paths) !== JSON.stringify(wanted)) drift.push(`targets ${paths.join(',')} -> ${wanted.join(',')}`);
+  if (JSON.stringify(paths) !== JSON.stringify(wanted))
+    drift.push(`targets ${paths.join(',')} -> ${wanted.join(',')}`);
   if (!sameJson(crawler.Configuration, spec.Configuration)) drift.push('configuration');
   const policy = crawler.SchemaChangePolicy;
   if (

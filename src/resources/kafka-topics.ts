@@ -5,7 +5,7 @@
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import type { Config } from '../config';
 import { kafkaErrorOfType } from '../kafka/errors';
-import type { EnsureOutcome } from './outcome';
+import type { EnsureOutcome } from '../contract/outcome';
 
 export interface TopicSpec {
   topic: string;
@@ -47,7 +47,11 @@ export function pipelineTopics(config: Config): TopicSpec[] {
  * @example
  *   const outcomes = await ensureTopics(kafka.admin(), pipelineTopics(config));
  */
-export async function ensureTopics(admin: Admin, specs: TopicSpec[], replicationFactor = -1): Promise<EnsureOutcome[]> {
+export async function ensureTopics(
+  admin: Admin,
+  specs: TopicSpec[],
+  replicationFactor = -1,
+): Promise<EnsureOutcome[]> {
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
@@ -67,7 +71,11 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
       });
     }
     if (missing.length > 0) await waitForTopics(admin, missing);
-    const outcomes: EnsureOutcome[] = missing.map((s) => ({ kind: 'kafka-topic', name: s.topic, action: 'created' }));
+    const outcomes: EnsureOutcome[] = missing.map((s) => ({
+      kind: 'kafka-topic',
+      name: s.topic,
+      action: 'created',
+    }));
     const present = specs.filter((s) => existing.has(s.topic));
     if (present.length === 0) return outcomes;
 
@@ -118,7 +126,11 @@ function configEntries(spec: TopicSpec): { name: string; value: string }[] {
 async function configDrift(admin: Admin, specs: TopicSpec[]): Promise<Map<string, string[]>> {
   const described = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: specs.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: Object.keys(topicConfigs(s)) })),
+    resources: specs.map((s) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: s.topic,
+      configNames: Object.keys(topicConfigs(s)),
+    })),
   });
   return new Map(
     specs.map((spec) => {
@@ -141,7 +153,10 @@ async function waitForConfigs(admin: Admin, spec: TopicSpec, timeoutMs = 30_000)
   for (;;) {
     const drift = (await configDrift(admin, [spec])).get(spec.topic) ?? [];
     if (drift.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`configs of ${spec.topic} altered but not applied after ${timeoutMs} ms: ${drift.join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `configs of ${spec.topic} altered but not applied after ${timeoutMs} ms: ${drift.join(', ')}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -166,7 +181,8 @@ async function waitForTopics(admin: Admin, specs: TopicSpec[], timeoutMs = 30_00
       if (!kafkaErrorOfType(error, NOT_YET_VISIBLE)) throw error;
       reason = (error as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`topics created but not ready after ${timeoutMs} ms: ${reason}`);
+    if (Date.now() > deadline)
+      throw new Error(`topics created but not ready after ${timeoutMs} ms: ${reason}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -8,15 +8,20 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
-import type { EnsureOutcome } from './outcome';
+import type { EnsureOutcome } from '../contract/outcome';
 
-export async function ensureBucket(s3: S3Client, config: Config, bucket = config.lake.bucket): Promise<EnsureOutcome> {
+export async function ensureBucket(
+  s3: S3Client,
+  config: Config,
+  bucket = config.lake.bucket,
+): Promise<EnsureOutcome> {
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
     return { kind: 's3-bucket', name: bucket, action: 'exists' };
   } catch (error) {
     const notFound =
-      error instanceof NotFound || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404);
+      error instanceof NotFound ||
+      (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404);
     if (!notFound) throw error;
   }
   try {

@@ -18,8 +18,13 @@ import {
   type Workflow,
 } from '@temporalio/client';
 import type { Config } from '../config';
-import { pipelineMemo, pipelineSearchAttributes, PIPELINE_KIND, PIPELINE_TARGET } from '../workflows/definitions';
-import type { EnsureOutcome } from './outcome';
+import {
+  pipelineMemo,
+  pipelineSearchAttributes,
+  PIPELINE_KIND,
+  PIPELINE_TARGET,
+} from '../contract/definitions';
+import type { EnsureOutcome } from '../contract/outcome';
 
 export type ControlScheduleName = 'crawl' | 'report';
 
@@ -37,7 +42,10 @@ export interface ControlScheduleOptions {
 type StartAction = ScheduleOptionsStartWorkflowAction<Workflow>;
 
 /** The two schedules as they should be. */
-export function controlSchedules(config: Config, options: ControlScheduleOptions): ScheduleOptions<StartAction>[] {
+export function controlSchedules(
+  config: Config,
+  options: ControlScheduleOptions,
+): ScheduleOptions<StartAction>[] {
   const ids = scheduleIds(config);
   const taskQueue = config.temporal.taskQueue;
   const crawlMinutes = options.crawlIntervalMinutes ?? config.schedules.crawlIntervalMinutes;
@@ -86,7 +94,9 @@ export function controlSchedules(config: Config, options: ControlScheduleOptions
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
       : v,
   );
 }
@@ -104,37 +114,52 @@ export function scheduleDrift(current: ScheduleDescription, wanted: ScheduleOpti
   const everyMs = minutesMs(String(wanted.spec.intervals?.[0]?.every));
   const intervals = current.spec.intervals ?? [];
   if (intervals.length !== 1 || intervals[0].every !== everyMs || (intervals[0].offset ?? 0) !== 0) {
-    drift.push(`interval ${intervals.map((i) => `${i.every / 60_000}m`).join(',') || '(none)'} -> ${everyMs / 60_000}m`);
+    drift.push(
+      `interval ${intervals.map((i) => `${i.every / 60_000}m`).join(',') || '(none)'} -> ${everyMs / 60_000}m`,
+    );
   }
   if ((current.spec.calendars ?? []).length > 0) {
     drift.push('calendars removed');
   }
   const action = current.action;
   const want = wanted.action;
-  if (action.workflowType !== want.workflowType) drift.push(`workflow type ${action.workflowType} -> ${String(want.workflowType)}`);
+  if (action.workflowType !== want.workflowType)
+    drift.push(`workflow type ${action.workflowType} -> ${String(want.workflowType)}`);
   if (action.taskQueue !== want.taskQueue) drift.push(`task queue ${action.taskQueue} -> ${want.taskQueue}`);
-  if (action.workflowId !== want.workflowId) drift.push(`workflow id ${action.workflowId} -> ${want.workflowId}`);
+  if (action.workflowId !== want.workflowId)
+    drift.push(`workflow id ${action.workflowId} -> ${want.workflowId}`);
   if (canonical(action.args ?? []) !== canonical(want.args ?? [])) drift.push('arguments');
   if (canonical(action.memo ?? {}) !== canonical(want.memo ?? {})) drift.push('memo');
   const wantedAttrs = want.typedSearchAttributes !== undefined;
   const attrs = action.typedSearchAttributes;
   const read = (key: typeof PIPELINE_KIND) =>
-    attrs === undefined ? undefined : Array.isArray(attrs) ? attrs.find((p) => p.key.name === key.name)?.value : attrs.get(key);
+    attrs === undefined
+      ? undefined
+      : Array.isArray(attrs)
+        ? attrs.find((p) => p.key.name === key.name)?.value
+        : attrs.get(key);
   const kind = read(PIPELINE_KIND);
   const target = read(PIPELINE_TARGET);
   const memo = want.memo as Record<string, string>;
-  if (wantedAttrs ? kind !== memo.pipelineWorkflowKind || target !== memo.pipelineRunTarget : kind !== undefined) {
+  if (
+    wantedAttrs ? kind !== memo.pipelineWorkflowKind || target !== memo.pipelineRunTarget : kind !== undefined
+  ) {
     drift.push('search attributes');
   }
   const policies = wanted.policies ?? {};
-  if (current.policies.overlap !== policies.overlap) drift.push(`overlap ${current.policies.overlap} -> ${policies.overlap}`);
-  if (current.policies.catchupWindow !== minutesMs(String(policies.catchupWindow))) drift.push('catchup window');
+  if (current.policies.overlap !== policies.overlap)
+    drift.push(`overlap ${current.policies.overlap} -> ${policies.overlap}`);
+  if (current.policies.catchupWindow !== minutesMs(String(policies.catchupWindow)))
+    drift.push('catchup window');
   if (current.policies.pauseOnFailure !== Boolean(policies.pauseOnFailure)) drift.push('pause on failure');
   return drift;
 }
 
 /** Creates the schedule, or updates it when it drifted. Never creates a second one with the same id. */
-export async function ensureSchedule(client: Client, wanted: ScheduleOptions<StartAction>): Promise<EnsureOutcome> {
+export async function ensureSchedule(
+  client: Client,
+  wanted: ScheduleOptions<StartAction>,
+): Promise<EnsureOutcome> {
   const handle = client.schedule.getHandle(wanted.scheduleId);
   let current: ScheduleDescription | undefined;
   try {

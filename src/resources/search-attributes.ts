@@ -6,8 +6,8 @@
  */
 import type { ConnectionLike } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { TEMPORAL_SEARCH_ATTRIBUTES } from '../local/temporal-search-attributes';
-import type { EnsureOutcome } from './outcome';
+import { TEMPORAL_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
+import type { EnsureOutcome } from '../contract/outcome';
 
 type Connection = Pick<ConnectionLike, 'operatorService'>;
 type AttributeName = keyof typeof TEMPORAL_SEARCH_ATTRIBUTES;
@@ -27,7 +27,10 @@ async function registered(connection: Connection, namespace: string): Promise<Se
 }
 
 /** True when both pipeline search attributes are registered on the namespace (false if that cannot be read). */
-export async function hasPipelineSearchAttributes(connection: Connection, namespace: string): Promise<boolean> {
+export async function hasPipelineSearchAttributes(
+  connection: Connection,
+  namespace: string,
+): Promise<boolean> {
   try {
     const names = await registered(connection, namespace);
     return PIPELINE_SEARCH_ATTRIBUTES.every((n) => names.has(n));
@@ -44,7 +47,10 @@ export class SearchAttributesUnavailableError extends Error {
  * Registers the missing pipeline search attributes and waits until the server lists them.
  * Throws SearchAttributesUnavailableError when the namespace does not allow it (callers fall back to the memo).
  */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<EnsureOutcome[]> {
+export async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+): Promise<EnsureOutcome[]> {
   let names: Set<string>;
   try {
     names = await registered(connection, namespace);
@@ -58,18 +64,27 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     try {
       await connection.operatorService.addSearchAttributes({
         namespace,
-        searchAttributes: Object.fromEntries(missing.map((n) => [n, INDEXED_TYPES[TEMPORAL_SEARCH_ATTRIBUTES[n]]])),
+        searchAttributes: Object.fromEntries(
+          missing.map((n) => [n, INDEXED_TYPES[TEMPORAL_SEARCH_ATTRIBUTES[n]]]),
+        ),
       });
     } catch (error) {
       // Another run registered them in between: fine. Anything else: the namespace does not let us.
       if (!/already exists/i.test((error as Error).message)) {
-        throw new SearchAttributesUnavailableError(`cannot add search attributes: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new SearchAttributesUnavailableError(
+          `cannot add search attributes: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       }
     }
     // Registration reaches the namespace cache asynchronously; starting a run with them before that fails.
-    for (let attempt = 0; attempt < 50 && !(await hasPipelineSearchAttributes(connection, namespace)); attempt++) {
+    for (
+      let attempt = 0;
+      attempt < 50 && !(await hasPipelineSearchAttributes(connection, namespace));
+      attempt++
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

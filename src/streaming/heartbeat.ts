@@ -11,7 +11,11 @@
  * @example
  *   await awaitHeartbeating(applyChunk(chunk), heartbeat, 500);
  */
-export async function awaitHeartbeating<T>(pending: Promise<T>, heartbeat: (() => Promise<void>) | undefined, everyMs: number): Promise<T> {
+export async function awaitHeartbeating<T>(
+  pending: Promise<T>,
+  heartbeat: (() => Promise<void>) | undefined,
+  everyMs: number,
+): Promise<T> {
   if (!heartbeat) return pending;
   let settled = false;
   const done = pending.finally(() => {
@@ -19,7 +23,9 @@ export async function awaitHeartbeating<T>(pending: Promise<T>, heartbeat: (() =
   });
   while (!settled) {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, everyMs)))]).catch(() => undefined);
+    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, everyMs)))]).catch(
+      () => undefined,
+    );
     clearTimeout(timer);
     if (!settled) await heartbeat();
   }

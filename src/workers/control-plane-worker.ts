@@ -14,7 +14,13 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { Duration, LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import type { Kafka } from 'kafkajs';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../aws/clients';
 import { loadConfig, type Config } from '../config';
@@ -55,7 +61,8 @@ export function temporalLogger(logger: Logger): TemporalLogger {
     WARN: 'warn',
     ERROR: 'error',
   };
-  const log = (level: LogLevel, message: string, meta?: LogMetadata) => logger[levels[level]](meta ?? {}, message);
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
+    logger[levels[level]](meta ?? {}, message);
   return {
     log,
     trace: (m, meta) => log('TRACE', m, meta),
@@ -75,7 +82,12 @@ export function controlPlaneWorkflowBundle(logger?: Logger): Promise<WorkflowBun
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
     // webpack's statistics are noise in the worker's log: warnings and errors only.
-    logger: temporalLogger((logger ?? createLogger('workflow-bundler')).child({ component: 'workflow-bundler' }, { level: 'warn' })),
+    logger: temporalLogger(
+      (logger ?? createLogger('workflow-bundler')).child(
+        { component: 'workflow-bundler' },
+        { level: 'warn' },
+      ),
+    ),
   }).catch((error: unknown) => {
     bundle = undefined;
     throw error;
@@ -83,7 +95,9 @@ export function controlPlaneWorkflowBundle(logger?: Logger): Promise<WorkflowBun
   return bundle;
 }
 
-export async function createControlPlaneWorker(options: ControlPlaneWorkerOptions): Promise<ControlPlaneWorker> {
+export async function createControlPlaneWorker(
+  options: ControlPlaneWorkerOptions,
+): Promise<ControlPlaneWorker> {
   const { config } = options;
   const logger = options.logger ?? createLogger('control-plane-worker', config);
   const owned: (() => Promise<void> | void)[] = [];
@@ -105,7 +119,14 @@ export async function createControlPlaneWorker(options: ControlPlaneWorkerOption
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowBundle: await controlPlaneWorkflowBundle(logger),
-      activities: createControlPlaneActivities({ config, aws, kafka, temporal: client, logger, reportsDir: options.reportsDir }),
+      activities: createControlPlaneActivities({
+        config,
+        aws,
+        kafka,
+        temporal: client,
+        logger,
+        reportsDir: options.reportsDir,
+      }),
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
       shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
     });
@@ -120,7 +141,10 @@ async function run(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('control-plane-worker', config);
   // SIGINT/SIGTERM make the Runtime shut the worker down gracefully; worker.run() then resolves.
-  Runtime.install({ logger: temporalLogger(createLogger('temporal-sdk', config)), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({
+    logger: temporalLogger(createLogger('temporal-sdk', config)),
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => logger.info({ signal }, 'shutting down: finishing running activities'));
   }
@@ -128,7 +152,12 @@ async function run(): Promise<void> {
   try {
     const { worker, close } = await createControlPlaneWorker({ config, connection, logger });
     logger.info(
-      { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, address: config.temporal.address, ui: config.temporal.uiUrl },
+      {
+        taskQueue: config.temporal.taskQueue,
+        namespace: config.temporal.namespace,
+        address: config.temporal.address,
+        ui: config.temporal.uiUrl,
+      },
       'control-plane worker started',
     );
     try {

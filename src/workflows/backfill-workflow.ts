@@ -13,12 +13,17 @@
  */
 import { continueAsNew, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/backfill-activities';
-import { snapshotFolder } from '../domain/snapshot-layout';
-import { backfillArgsSchema, type BackfillArgs } from './args';
+import { snapshotFolder } from '../lake-format/snapshot-layout';
+import { backfillArgsSchema, type BackfillArgs } from '../contract/args';
 import { crawl } from './crawl-workflow';
 import { tagRun, workerDefaults } from './defaults';
-import { backfillProgressQuery, PIPELINE_KIND, pipelineMemo, pipelineSearchAttributes } from './definitions';
-import type { BackfillProgress, BackfillResult, CrawlResult, SegmentCursor } from './types';
+import {
+  backfillProgressQuery,
+  PIPELINE_KIND,
+  pipelineMemo,
+  pipelineSearchAttributes,
+} from '../contract/definitions';
+import type { BackfillProgress, BackfillResult, CrawlResult, SegmentCursor } from '../contract/types';
 import { parseWorkflowArgs } from './validation';
 
 /** Everything a continued run needs; passed as the second argument of continue-as-new. */
@@ -128,7 +133,14 @@ export async function backfill(input?: unknown, continued?: BackfillState): Prom
       backoffCoefficient: 2,
       maximumInterval: '1 minute',
       maximumAttempts: 20,
-      nonRetryableErrorTypes: ['TableNotFound', 'BucketNotFound', 'InvalidItem', 'ResourceNotFound', 'AccessDenied', 'InvalidRequest'],
+      nonRetryableErrorTypes: [
+        'TableNotFound',
+        'BucketNotFound',
+        'InvalidItem',
+        'ResourceNotFound',
+        'AccessDenied',
+        'InvalidRequest',
+      ],
     },
   });
 
@@ -169,7 +181,12 @@ export async function backfill(input?: unknown, continued?: BackfillState): Prom
 
   const rows = st.segments.reduce((sum, s) => sum + s.rows, 0);
   const parts = st.segments.reduce((sum, s) => sum + s.nextPart, 0);
-  const segments = st.segments.map((s) => ({ segment: s.segment, parts: s.nextPart, rows: s.rows, bytes: s.bytes }));
+  const segments = st.segments.map((s) => ({
+    segment: s.segment,
+    parts: s.nextPart,
+    rows: s.rows,
+    bytes: s.bytes,
+  }));
   const manifestKey = await planning.writeSnapshotManifest({
     bucket: st.bucket,
     prefix: st.prefix,

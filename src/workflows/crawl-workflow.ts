@@ -9,11 +9,17 @@
  *
  * Start: `temporal workflow start --task-queue orders-control-plane --type crawl --input '{}'`
  */
-import { ApplicationFailure, continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  continueAsNew,
+  proxyActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CrawlerActivities } from '../activities/crawler-activities';
-import { crawlArgsSchema } from './args';
+import { crawlArgsSchema } from '../contract/args';
 import { tagRun, workerDefaults } from './defaults';
-import type { CrawlResult, LastCrawlInfo } from './types';
+import type { CrawlResult, LastCrawlInfo } from '../contract/types';
 import { parseWorkflowArgs } from './validation';
 
 const glue = proxyActivities<CrawlerActivities>({
@@ -77,7 +83,14 @@ export async function crawl(input?: unknown, progress?: CrawlProgress): Promise<
           type: 'CrawlFailed',
           nonRetryable: true,
           message: `crawler ${state.crawler} failed: ${last.errorMessage ?? 'no error message'}`,
-          details: [{ crawler: state.crawler, errorMessage: last.errorMessage, startTime: last.startTime, logGroup: last.logGroup }],
+          details: [
+            {
+              crawler: state.crawler,
+              errorMessage: last.errorMessage,
+              startTime: last.startTime,
+              logGroup: last.logGroup,
+            },
+          ],
         });
       }
       if (last.status === 'CANCELLED') {

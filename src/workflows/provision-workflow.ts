@@ -8,10 +8,10 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { ProvisionActivities } from '../activities/provision-activities';
-import type { EnsureOutcome } from '../resources/outcome';
-import { provisionArgsSchema } from './args';
+import type { EnsureOutcome } from '../contract/outcome';
+import { provisionArgsSchema } from '../contract/args';
 import { tagRun, workerDefaults } from './defaults';
-import type { ProvisionResult } from './types';
+import type { ProvisionResult } from '../contract/types';
 import { parseWorkflowArgs } from './validation';
 
 const NON_RETRYABLE = ['ResourceConflict', 'KafkaError', 'AccessDenied', 'InvalidRequest', 'AwsClientError'];
@@ -38,7 +38,10 @@ export async function provision(input?: unknown): Promise<ProvisionResult> {
     resources.ensureDynamoTables(),
     resources.ensureLakeBucket(),
   ]);
-  const [glue, workgroup] = await Promise.all([resources.ensureGlueCatalog(), resources.ensureAthenaWorkgroup()]);
+  const [glue, workgroup] = await Promise.all([
+    resources.ensureGlueCatalog(),
+    resources.ensureAthenaWorkgroup(),
+  ]);
   const schedules =
     args.schedules === false
       ? []

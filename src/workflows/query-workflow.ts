@@ -8,9 +8,9 @@
  */
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { QueryActivities } from '../activities/query-activities';
-import { queryArgsSchema } from './args';
+import { queryArgsSchema } from '../contract/args';
 import { tagRun, workerDefaults } from './defaults';
-import type { QueryResult } from './types';
+import type { QueryResult } from '../contract/types';
 import { assertReadOnly, parseWorkflowArgs } from './validation';
 
 const DEFAULT_MAX_ROWS = 1000;
@@ -36,7 +36,15 @@ export async function query(input?: unknown): Promise<QueryResult> {
       backoffCoefficient: 2,
       maximumInterval: '30 seconds',
       maximumAttempts: 4,
-      nonRetryableErrorTypes: ['QueryFailed', 'QueryCancelled', 'QueryTimeout', 'ReadOnlyViolation', 'InvalidRequest', 'AccessDenied', 'CatalogError'],
+      nonRetryableErrorTypes: [
+        'QueryFailed',
+        'QueryCancelled',
+        'QueryTimeout',
+        'ReadOnlyViolation',
+        'InvalidRequest',
+        'AccessDenied',
+        'CatalogError',
+      ],
     },
   });
   return athena.runQuery({

@@ -9,10 +9,10 @@
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ReportActivities } from '../activities/report-activities';
-import { reportArgsSchema } from './args';
+import { reportArgsSchema } from '../contract/args';
 import { tagRun, workerDefaults } from './defaults';
-import { SCHEDULED_START_TIME } from './definitions';
-import type { ReportSummary } from './types';
+import { SCHEDULED_START_TIME } from '../contract/definitions';
+import type { ReportSummary } from '../contract/types';
 import { invalidArgument, parseWorkflowArgs } from './validation';
 
 const athena = proxyActivities<ReportActivities>({
@@ -25,7 +25,16 @@ const athena = proxyActivities<ReportActivities>({
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['QueryFailed', 'QueryCancelled', 'QueryTimeout', 'UnknownReport', 'ReportTemplateError', 'ReportTooLarge', 'InvalidRequest', 'AccessDenied'],
+    nonRetryableErrorTypes: [
+      'QueryFailed',
+      'QueryCancelled',
+      'QueryTimeout',
+      'UnknownReport',
+      'ReportTemplateError',
+      'ReportTooLarge',
+      'InvalidRequest',
+      'AccessDenied',
+    ],
   },
 });
 
@@ -41,13 +50,23 @@ export async function report(input?: unknown): Promise<ReportSummary> {
   const names = args.reports ?? defaults.reports;
   names.forEach((name, i) => {
     if (!defaults.reports.includes(name)) {
-      throw invalidArgument('report', `reports[${i}]`, `unknown report "${name}" (available: ${defaults.reports.join(', ')})`);
+      throw invalidArgument(
+        'report',
+        `reports[${i}]`,
+        `unknown report "${name}" (available: ${defaults.reports.join(', ')})`,
+      );
     }
   });
 
   const scheduled = workflowInfo().typedSearchAttributes.get(SCHEDULED_START_TIME);
-  const source: ReportSummary['reportTimeSource'] = args.reportTime ? 'argument' : scheduled ? 'schedule' : 'start-time';
-  const reportTime = toMinute(args.reportTime ? new Date(args.reportTime) : (scheduled ?? workflowInfo().startTime));
+  const source: ReportSummary['reportTimeSource'] = args.reportTime
+    ? 'argument'
+    : scheduled
+      ? 'schedule'
+      : 'start-time';
+  const reportTime = toMinute(
+    args.reportTime ? new Date(args.reportTime) : (scheduled ?? workflowInfo().startTime),
+  );
   const windowStart = new Date(reportTime.getTime() - (args.windowHours ?? DEFAULT_WINDOW_HOURS) * 3_600_000);
   const database = args.database ?? defaults.database;
   tagRun('report', database, defaults);

@@ -4,12 +4,16 @@
  */
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { z } from 'zod';
-import { argIssues, normalizeArgsInput } from './args';
-import { checkReadOnlySql, ReadOnlySqlError } from './read-only-sql';
+import { argIssues, normalizeArgsInput } from '../contract/args';
+import { checkReadOnlySql, ReadOnlySqlError } from '../contract/read-only-sql';
 
 export const INVALID_ARGUMENT = 'InvalidArgument';
 
-export function parseWorkflowArgs<S extends z.ZodType>(workflow: string, schema: S, input: unknown): z.infer<S> {
+export function parseWorkflowArgs<S extends z.ZodType>(
+  workflow: string,
+  schema: S,
+  input: unknown,
+): z.infer<S> {
   const result = schema.safeParse(normalizeArgsInput(input));
   if (result.success) return result.data;
   const issues = argIssues(result.error);

@@ -8,7 +8,7 @@ import {
   provisionArgsSchema,
   queryArgsSchema,
   reportArgsSchema,
-} from '../../src/workflows/args';
+} from '../../src/contract/args';
 import { snapshotIdFor } from '../../src/workflows/backfill-workflow';
 
 describe('workflow argument schemas', () => {
@@ -24,9 +24,16 @@ describe('workflow argument schemas', () => {
   });
 
   it('name every offending field, unknown fields included', () => {
-    const result = backfillArgsSchema.safeParse({ segments: 0, pageSize: 'x', snapshotId: 'a/b', segmnts: 4 });
+    const result = backfillArgsSchema.safeParse({
+      segments: 0,
+      pageSize: 'x',
+      snapshotId: 'a/b',
+      segmnts: 4,
+    });
     expect(result.success).toBe(false);
-    const fields = argIssues(result.error!).map((i) => i.field).sort();
+    const fields = argIssues(result.error!)
+      .map((i) => i.field)
+      .sort();
     expect(fields).toEqual(['pageSize', 'segments', 'segmnts', 'snapshotId']);
     expect(describeArgsError(result.error!)).toContain('segmnts: unknown field');
   });

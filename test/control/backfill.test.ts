@@ -6,8 +6,8 @@
 import { parquetReadObjects } from 'hyparquet';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { backfillProgressQuery } from '../../src/workflows/definitions';
-import type { BackfillResult, QueryResult } from '../../src/workflows/types';
+import { backfillProgressQuery } from '../../src/contract/definitions';
+import type { BackfillResult, QueryResult } from '../../src/contract/types';
 import {
   cleanupAws,
   connectClient,
@@ -24,7 +24,12 @@ import {
 import { createAwsClients, destroyAwsClients } from '../../src/aws/clients';
 import { uniqueSuffix } from '../support/fresh-config';
 import { GetTableCommand } from '@aws-sdk/client-glue';
-import { SNAPSHOT_PARTITION_KEYS, snapshotFolder, snapshotManifestKey, snapshotTableName } from '../../src/domain/snapshot-layout';
+import {
+  SNAPSHOT_PARTITION_KEYS,
+  snapshotFolder,
+  snapshotManifestKey,
+  snapshotTableName,
+} from '../../src/lake-format/snapshot-layout';
 import { ensureWorkgroup } from '../../src/resources/athena';
 import { ensureGlueDatabase, ensureLakeCrawler } from '../../src/resources/glue';
 
@@ -74,10 +79,14 @@ describe('backfill workflow', () => {
       });
       const prefix = objectsOf('killed');
       // Parts exist in S3 and the (throttled) heartbeats of several parts have reached the server.
-      await waitFor('a few parts of the killed run', async () => (await listKeys(aws.s3, config.lake.bucket, prefix)).length >= 3, {
-        timeoutMs: 60_000,
-        intervalMs: 100,
-      });
+      await waitFor(
+        'a few parts of the killed run',
+        async () => (await listKeys(aws.s3, config.lake.bucket, prefix)).length >= 3,
+        {
+          timeoutMs: 60_000,
+          intervalMs: 100,
+        },
+      );
       const before = await listKeys(aws.s3, config.lake.bucket, prefix);
       await worker.kill9();
       expect(before.length).toBeLessThan(10); // 2000 items / 200 per part = 10 parts: really interrupted
@@ -99,22 +108,34 @@ describe('backfill workflow', () => {
       const killedObjects = await readObjects(aws.s3, config.lake.bucket, objectsOf('killed'));
       const referenceObjects = await readObjects(aws.s3, config.lake.bucket, objectsOf('reference'));
       const strip = (key: string, id: string) => key.slice(objectsOf(id).length);
-      expect(killedObjects.map((o) => strip(o.key, 'killed'))).toEqual(referenceObjects.map((o) => strip(o.key, 'reference')));
+      expect(killedObjects.map((o) => strip(o.key, 'killed'))).toEqual(
+        referenceObjects.map((o) => strip(o.key, 'reference')),
+      );
       const parts = referenceObjects.filter((o) => o.key.endsWith('.parquet'));
       expect(parts.length).toBe(reference.parts);
       // Every part byte-identical.
       for (let i = 0; i < killedObjects.length; i++) {
-        if (killedObjects[i].key.endsWith('.parquet')) expect(killedObjects[i].sha256).toBe(referenceObjects[i].sha256);
+        if (killedObjects[i].key.endsWith('.parquet'))
+          expect(killedObjects[i].sha256).toBe(referenceObjects[i].sha256);
       }
       // The manifests differ only in the snapshot id.
       const manifest = (objects: typeof killedObjects) =>
-        JSON.parse(objects.find((o) => o.key.endsWith('_manifest.json'))!.body.toString()) as Record<string, unknown>;
-      expect({ ...manifest(killedObjects), snapshotId: 'x' }).toEqual({ ...manifest(referenceObjects), snapshotId: 'x' });
+        JSON.parse(objects.find((o) => o.key.endsWith('_manifest.json'))!.body.toString()) as Record<
+          string,
+          unknown
+        >;
+      expect({ ...manifest(killedObjects), snapshotId: 'x' }).toEqual({
+        ...manifest(referenceObjects),
+        snapshotId: 'x',
+      });
 
       // The rows are the table's items, each exactly once, with the lake's typed columns.
       const ids: string[] = [];
       for (const part of parts) {
-        const file = part.body.buffer.slice(part.body.byteOffset, part.body.byteOffset + part.body.byteLength) as ArrayBuffer;
+        const file = part.body.buffer.slice(
+          part.body.byteOffset,
+          part.body.byteOffset + part.body.byteLength,
+        ) as ArrayBuffer;
         const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
         ids.push(...rows.map((r) => String(r.order_id)));
         expect(typeof rows[0].version).toBe('bigint');
@@ -137,7 +158,16 @@ describe('backfill workflow', () => {
       taskQueue: config.temporal.taskQueue,
       workflowId: `backfill-can-${uniqueSuffix()}`,
       // 1 part per activity and a 50-event history limit: several continue-as-new generations.
-      args: [{ snapshotId: 'can', segments: 2, pageSize: 100, pagesPerPart: 1, partsPerActivity: 1, historyEventLimit: 50 }],
+      args: [
+        {
+          snapshotId: 'can',
+          segments: 2,
+          pageSize: 100,
+          pagesPerPart: 1,
+          partsPerActivity: 1,
+          historyEventLimit: 50,
+        },
+      ],
     });
     const seen = await waitFor(
       'progress with rows',
@@ -168,13 +198,22 @@ describe('backfill workflow', () => {
         workflowId: `${type}-crawled-${uniqueSuffix()}`,
         args: [args],
       }) as Promise<T>;
-    const result = await execute<BackfillResult>('backfill', { snapshotId: 'crawled', segments: 2, pageSize: 500, crawl: true });
+    const result = await execute<BackfillResult>('backfill', {
+      snapshotId: 'crawled',
+      segments: 2,
+      pageSize: 500,
+      crawl: true,
+    });
     expect(result.crawl).toMatchObject({ crawler: config.glue.crawler, status: 'SUCCEEDED' });
 
     const name = snapshotTableName(config.lake.snapshotPrefix);
-    const table = (await aws.glue.send(new GetTableCommand({ DatabaseName: config.glue.database, Name: name }))).Table;
+    const table = (
+      await aws.glue.send(new GetTableCommand({ DatabaseName: config.glue.database, Name: name }))
+    ).Table;
     expect(table?.PartitionKeys?.map((k) => k.Name)).toEqual([...SNAPSHOT_PARTITION_KEYS]);
-    expect(table?.StorageDescriptor?.Columns?.map((c) => c.Name)).toEqual(expect.arrayContaining(['order_id', 'status', 'version']));
+    expect(table?.StorageDescriptor?.Columns?.map((c) => c.Name)).toEqual(
+      expect.arrayContaining(['order_id', 'status', 'version']),
+    );
 
     const counted = await execute<QueryResult>('query', {
       sql: `SELECT count(*) AS items, count(DISTINCT order_id) AS orders FROM ${name} WHERE snapshot_id = 'crawled'`,
@@ -190,7 +229,10 @@ describe('backfill workflow', () => {
       workflowId: `backfill-bad-${uniqueSuffix()}`,
       args: [{ segments: 0, pagesPerPart: 'ten' }],
     });
-    const error = await bad.then(() => undefined, (e: unknown) => e);
+    const error = await bad.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause).toBeInstanceOf(ApplicationFailure);
@@ -205,7 +247,10 @@ describe('backfill workflow', () => {
         workflowId: `backfill-missing-${uniqueSuffix()}`,
         args: [{ table: 'no-such-table-here' }],
       })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(missing).toBeInstanceOf(WorkflowFailedError);
     const root = (missing as WorkflowFailedError).cause?.cause as ApplicationFailure;
     expect(root).toBeInstanceOf(ApplicationFailure);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { configToEnv, type Config } from '../../src/config';
 import { ensureWorkgroup } from '../../src/resources/athena';
 import { ensureLakeCrawler, ensureGlueDatabase } from '../../src/resources/glue';
-import type { BackfillResult, QueryResult } from '../../src/workflows/types';
+import type { BackfillResult, QueryResult } from '../../src/contract/types';
 import { cdcFixture, writeCdcFixture } from './lake-fixture';
 import {
   cleanupAws,
@@ -23,7 +23,7 @@ import {
 } from './support';
 import { StartCrawlerCommand, GetCrawlerCommand } from '@aws-sdk/client-glue';
 import { waitFor } from './support';
-import { snapshotFolder } from '../../src/domain/snapshot-layout';
+import { snapshotFolder } from '../../src/lake-format/snapshot-layout';
 
 interface CliRun {
   code: number | null;
@@ -60,7 +60,12 @@ describe('pipeline CLI', () => {
     await ensureWorkgroup(aws.athena, config);
     await writeCdcFixture(aws.s3, config, cdcFixture(20));
     await aws.glue.send(new StartCrawlerCommand({ Name: config.glue.crawler }));
-    await waitFor('the crawl', async () => (await aws.glue.send(new GetCrawlerCommand({ Name: config.glue.crawler }))).Crawler?.LastCrawl?.Status === 'SUCCEEDED');
+    await waitFor(
+      'the crawl',
+      async () =>
+        (await aws.glue.send(new GetCrawlerCommand({ Name: config.glue.crawler }))).Crawler?.LastCrawl
+          ?.Status === 'SUCCEEDED',
+    );
     await seedOrders(aws.dynamodb, config.dynamodb.ordersTable, 300);
   }, 120_000);
 
@@ -80,7 +85,10 @@ describe('pipeline CLI', () => {
   }, 60_000);
 
   it('says no worker polls the task queue (exit 3) instead of waiting forever', async () => {
-    const lonely = { ...harness.config, temporal: { ...harness.config.temporal, taskQueue: `${harness.config.temporal.taskQueue}-nobody` } };
+    const lonely = {
+      ...harness.config,
+      temporal: { ...harness.config.temporal, taskQueue: `${harness.config.temporal.taskQueue}-nobody` },
+    };
     const run = await cli(lonely, ['crawl']);
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('no worker polls task queue');
@@ -112,17 +120,43 @@ describe('pipeline CLI', () => {
   }, 60_000);
 
   it('runs a backfill and prints where the snapshot is', async () => {
-    const run = await cli(harness.config, ['--json', 'backfill', '--snapshot-id', 'cli', '--segments', '2', '--page-size', '50']);
+    const run = await cli(harness.config, [
+      '--json',
+      'backfill',
+      '--snapshot-id',
+      'cli',
+      '--segments',
+      '2',
+      '--page-size',
+      '50',
+    ]);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as BackfillResult;
-    expect(result).toMatchObject({ snapshotId: 'cli', rows: 300, prefix: snapshotFolder(harness.config.lake.snapshotPrefix, 'cli') });
+    expect(result).toMatchObject({
+      snapshotId: 'cli',
+      rows: 300,
+      prefix: snapshotFolder(harness.config.lake.snapshotPrefix, 'cli'),
+    });
     expect(run.stderr).toContain(`backfill-${harness.config.dynamodb.ordersTable}-cli`);
   }, 90_000);
 
   it('runs its own worker with --with-worker', async () => {
     // A task queue no worker polls: only the CLI's in-process worker can run the workflow.
-    const alone = { ...harness.config, temporal: { ...harness.config.temporal, taskQueue: `${harness.config.temporal.taskQueue}-own` } };
-    const run = await cli(alone, ['--with-worker', '--json', 'backfill', '--snapshot-id', 'own', '--segments', '1', '--page-size', '100']);
+    const alone = {
+      ...harness.config,
+      temporal: { ...harness.config.temporal, taskQueue: `${harness.config.temporal.taskQueue}-own` },
+    };
+    const run = await cli(alone, [
+      '--with-worker',
+      '--json',
+      'backfill',
+      '--snapshot-id',
+      'own',
+      '--segments',
+      '1',
+      '--page-size',
+      '100',
+    ]);
     expect(run.code).toBe(0);
     expect((JSON.parse(run.stdout) as BackfillResult).rows).toBe(300);
   }, 120_000);

@@ -12,7 +12,7 @@ import type { CrawlerActivities } from '../../src/activities/crawler-activities'
 import type { DefaultsActivities } from '../../src/activities/defaults-activities';
 import { ensureTemporalTestServer } from '../../src/local';
 import { controlPlaneWorkflowBundle } from '../../src/workers/control-plane-worker';
-import type { ControlPlaneDefaults, CrawlerStatus, CrawlResult } from '../../src/workflows/types';
+import type { ControlPlaneDefaults, CrawlerStatus, CrawlResult } from '../../src/contract/types';
 import { freshConfig, uniqueSuffix } from '../support/fresh-config';
 import { quietTemporalRuntime } from './support';
 
@@ -33,9 +33,17 @@ const DEFAULTS: ControlPlaneDefaults = {
 };
 
 /** A crawler that is RUNNING for `runningPolls` status calls after the start, then READY with a new LastCrawl. */
-function scriptedCrawler(options: { runningPolls: number; alreadyRunning?: boolean; outcome?: 'SUCCEEDED' | 'FAILED' }) {
+function scriptedCrawler(options: {
+  runningPolls: number;
+  alreadyRunning?: boolean;
+  outcome?: 'SUCCEEDED' | 'FAILED';
+}) {
   let calls = 0;
-  const previous = { status: 'SUCCEEDED' as const, startTime: '2024-05-01T00:00:00.000Z', messagePrefix: 'old' };
+  const previous = {
+    status: 'SUCCEEDED' as const,
+    startTime: '2024-05-01T00:00:00.000Z',
+    messagePrefix: 'old',
+  };
   const activities: DefaultsActivities & CrawlerActivities = {
     async resolveDefaults() {
       return DEFAULTS;
@@ -46,7 +54,8 @@ function scriptedCrawler(options: { runningPolls: number; alreadyRunning?: boole
     async getCrawlerStatus({ crawler }): Promise<CrawlerStatus> {
       calls += 1;
       // Call 1 is the workflow's look before starting.
-      if (calls === 1) return { crawler, state: options.alreadyRunning ? 'RUNNING' : 'READY', lastCrawl: previous };
+      if (calls === 1)
+        return { crawler, state: options.alreadyRunning ? 'RUNNING' : 'READY', lastCrawl: previous };
       if (calls - 1 <= options.runningPolls) return { crawler, state: 'RUNNING', lastCrawl: previous };
       return {
         crawler,
@@ -60,7 +69,13 @@ function scriptedCrawler(options: { runningPolls: number; alreadyRunning?: boole
       };
     },
     async getCrawlerMetrics() {
-      return { tablesCreated: 1, tablesUpdated: 0, tablesDeleted: 0, lastRuntimeSeconds: 1800, medianRuntimeSeconds: 1800 };
+      return {
+        tablesCreated: 1,
+        tablesUpdated: 0,
+        tablesDeleted: 0,
+        lastRuntimeSeconds: 1800,
+        medianRuntimeSeconds: 1800,
+      };
     },
   };
   return { activities, calls: () => calls };
@@ -72,7 +87,9 @@ describe('crawl workflow timers (time-skipping test server)', () => {
   beforeAll(async () => {
     quietTemporalRuntime();
     const path = await ensureTemporalTestServer(freshConfig('ctl-ts'));
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path } },
+    });
     await controlPlaneWorkflowBundle(); // built once, before any timing
   }, 300_000);
 
@@ -80,7 +97,10 @@ describe('crawl workflow timers (time-skipping test server)', () => {
     await env?.teardown();
   });
 
-  async function run(activities: object, args: unknown): Promise<{ result: Promise<CrawlResult>; simulatedMs: () => Promise<number> }> {
+  async function run(
+    activities: object,
+    args: unknown,
+  ): Promise<{ result: Promise<CrawlResult>; simulatedMs: () => Promise<number> }> {
     const taskQueue = `crawl-ts-${uniqueSuffix()}`;
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -90,7 +110,11 @@ describe('crawl workflow timers (time-skipping test server)', () => {
     });
     const start = await env.currentTimeMs();
     const result = worker.runUntil(
-      env.client.workflow.execute('crawl', { taskQueue, workflowId: `crawl-ts-${uniqueSuffix()}`, args: [args] }) as Promise<CrawlResult>,
+      env.client.workflow.execute('crawl', {
+        taskQueue,
+        workflowId: `crawl-ts-${uniqueSuffix()}`,
+        args: [args],
+      }) as Promise<CrawlResult>,
     );
     return { result, simulatedMs: async () => (await env.currentTimeMs()) - start };
   }
@@ -100,7 +124,12 @@ describe('crawl workflow timers (time-skipping test server)', () => {
     const realStart = Date.now();
     const { result, simulatedMs } = await run(crawler.activities, { pollIntervalSeconds: 300 });
     const value = await result;
-    expect(value).toMatchObject({ crawler: 'fake-crawler', status: 'SUCCEEDED', joinedRunningCrawl: false, polls: 7 });
+    expect(value).toMatchObject({
+      crawler: 'fake-crawler',
+      status: 'SUCCEEDED',
+      joinedRunningCrawl: false,
+      polls: 7,
+    });
     expect(await simulatedMs()).toBeGreaterThanOrEqual(7 * 300_000);
     expect(Date.now() - realStart).toBeLessThan(30_000); // 35 simulated minutes
   }, 60_000);
@@ -108,13 +137,21 @@ describe('crawl workflow timers (time-skipping test server)', () => {
   it('joins a crawl that is already running', async () => {
     const crawler = scriptedCrawler({ runningPolls: 2, alreadyRunning: true });
     const { result } = await run(crawler.activities, { pollIntervalSeconds: 60 });
-    expect(await result).toMatchObject({ status: 'SUCCEEDED', joinedRunningCrawl: true, polls: 3, startTime: '2024-05-01T01:00:00.000Z' });
+    expect(await result).toMatchObject({
+      status: 'SUCCEEDED',
+      joinedRunningCrawl: true,
+      polls: 3,
+      startTime: '2024-05-01T01:00:00.000Z',
+    });
   }, 60_000);
 
   it("fails with CrawlFailed carrying the crawler's message", async () => {
     const crawler = scriptedCrawler({ runningPolls: 1, outcome: 'FAILED' });
     const { result } = await run(crawler.activities, { pollIntervalSeconds: 60 });
-    const error = await result.then(() => undefined, (e: unknown) => e);
+    const error = await result.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('CrawlFailed');
@@ -123,8 +160,14 @@ describe('crawl workflow timers (time-skipping test server)', () => {
 
   it('gives up with CrawlTimeout when the crawl outlives timeoutMinutes (simulated)', async () => {
     const crawler = scriptedCrawler({ runningPolls: Number.MAX_SAFE_INTEGER });
-    const { result, simulatedMs } = await run(crawler.activities, { pollIntervalSeconds: 120, timeoutMinutes: 60 });
-    const error = await result.then(() => undefined, (e: unknown) => e);
+    const { result, simulatedMs } = await run(crawler.activities, {
+      pollIntervalSeconds: 120,
+      timeoutMinutes: 60,
+    });
+    const error = await result.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('CrawlTimeout');

@@ -5,8 +5,8 @@
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CDC_TABLE_FOLDER, type Config } from '../../src/config';
-import { encodeParquet } from '../../src/streaming/s3-sink/formats/parquet';
-import type { LakeRow } from '../../src/streaming/s3-sink/lake-row';
+import { encodeParquet } from '../../src/lake-format/formats/parquet';
+import type { LakeRow } from '../../src/lake-format/lake-row';
 
 const REGIONS = ['ap-south', 'eu-central', 'eu-west', 'us-east', 'us-west'];
 const STEPS = [
@@ -49,7 +49,9 @@ export function cdcFixture(count: number): CdcFixture {
     const amount = Math.round((10 + ((i * 7919) % 9000) / 100) * 100) / 100;
     const kind = i % 5;
     const path: { status: string; event: string }[] =
-      kind === 4 ? [STEPS[0], STEPS[1], { status: 'CANCELLED', event: 'CANCELLED' }] : STEPS.slice(0, kind + 1);
+      kind === 4
+        ? [STEPS[0], STEPS[1], { status: 'CANCELLED', event: 'CANCELLED' }]
+        : STEPS.slice(0, kind + 1);
     let updatedAt = createdAt;
     path.forEach((step, k) => {
       const changeTime = createdAt + k * 5 * 60_000;
@@ -129,7 +131,9 @@ export function expectedFunnel(orders: FixtureOrder[]): Record<string, number> {
 }
 
 /** Expected `created_to_delivered`: region → delivered orders and average minutes. */
-export function expectedDelivery(orders: FixtureOrder[]): Record<string, { delivered: number; avgMinutes: number }> {
+export function expectedDelivery(
+  orders: FixtureOrder[],
+): Record<string, { delivered: number; avgMinutes: number }> {
   const out: Record<string, { delivered: number; total: number }> = {};
   for (const o of orders.filter((x) => x.finalStatus === 'DELIVERED')) {
     const r = (out[o.region] ??= { delivered: 0, total: 0 });
@@ -137,6 +141,9 @@ export function expectedDelivery(orders: FixtureOrder[]): Record<string, { deliv
     r.total += (o.updatedAt - o.createdAt) / 60_000;
   }
   return Object.fromEntries(
-    Object.entries(out).map(([region, r]) => [region, { delivered: r.delivered, avgMinutes: Math.round((r.total / r.delivered) * 10) / 10 }]),
+    Object.entries(out).map(([region, r]) => [
+      region,
+      { delivered: r.delivered, avgMinutes: Math.round((r.total / r.delivered) * 10) / 10 },
+    ]),
   );
 }

@@ -15,12 +15,12 @@ import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporal
 import { parse } from 'csv-parse/sync';
 import { CDC_TABLE_FOLDER, withOverrides } from '../../src/config';
 import { reportObjectKeys } from '../../src/activities/report-activities';
-import { encodeParquet } from '../../src/streaming/s3-sink/formats/parquet';
+import { encodeParquet } from '../../src/lake-format/formats/parquet';
 import { ensureWorkgroup } from '../../src/resources/athena';
 import { ensureLakeCrawler, ensureGlueDatabase } from '../../src/resources/glue';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { controlSchedules, ensureSchedule } from '../../src/resources/schedules';
-import type { BackfillResult, CrawlResult, QueryResult, ReportSummary } from '../../src/workflows/types';
+import type { BackfillResult, CrawlResult, QueryResult, ReportSummary } from '../../src/contract/types';
 import { ensureOrdersTable } from '../../src/resources/dynamodb-tables';
 import { uniqueSuffix } from '../support/fresh-config';
 import {
@@ -53,9 +53,16 @@ describe('crawl, report and query workflows', () => {
   let fixture: CdcFixture;
 
   const execute = <T>(type: string, args: unknown, id = `${type}-${uniqueSuffix()}`) =>
-    harness.client.workflow.execute(type, { taskQueue: harness.config.temporal.taskQueue, workflowId: id, args: [args] }) as Promise<T>;
+    harness.client.workflow.execute(type, {
+      taskQueue: harness.config.temporal.taskQueue,
+      workflowId: id,
+      args: [args],
+    }) as Promise<T>;
   const failure = async (promise: Promise<unknown>) => {
-    const error = await promise.then(() => undefined, (e: unknown) => e);
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     return error as WorkflowFailedError;
   };
@@ -82,10 +89,18 @@ describe('crawl, report and query workflows', () => {
     it('runs the crawler, waits with durable timers and returns LastCrawl status and metrics', async () => {
       const { aws, config } = harness;
       const result = await execute<CrawlResult>('crawl', { pollIntervalSeconds: 1 });
-      expect(result).toMatchObject({ crawler: config.glue.crawler, status: 'SUCCEEDED', joinedRunningCrawl: false });
+      expect(result).toMatchObject({
+        crawler: config.glue.crawler,
+        status: 'SUCCEEDED',
+        joinedRunningCrawl: false,
+      });
       expect(result.metrics.tablesCreated).toBe(1);
       expect(result.polls).toBeGreaterThanOrEqual(1);
-      const table = (await aws.glue.send(new GetTableCommand({ DatabaseName: config.glue.database, Name: CDC_TABLE_FOLDER }))).Table;
+      const table = (
+        await aws.glue.send(
+          new GetTableCommand({ DatabaseName: config.glue.database, Name: CDC_TABLE_FOLDER }),
+        )
+      ).Table;
       expect(table?.PartitionKeys?.map((k) => k.Name)).toEqual(['dt', 'hour']);
       expect(table?.StorageDescriptor?.Columns?.map((c) => c.Name)).toContain('change_time');
     }, 60_000);
@@ -93,7 +108,10 @@ describe('crawl, report and query workflows', () => {
     it('waits for a crawl that is already running instead of failing', async () => {
       const { aws, config } = harness;
       // A crawler over many small objects, so that its crawl lasts long enough to be joined.
-      const slow = withOverrides(config, { lake: { prefix: 'slow' }, glue: { crawler: `${config.glue.crawler}-slow` } });
+      const slow = withOverrides(config, {
+        lake: { prefix: 'slow' },
+        glue: { crawler: `${config.glue.crawler}-slow` },
+      });
       await ensureLakeCrawler(aws.glue, slow);
       const rows = fixture.rows.slice(0, 4);
       await Promise.all(
@@ -109,7 +127,10 @@ describe('crawl, report and query workflows', () => {
         ),
       );
       await aws.glue.send(new StartCrawlerCommand({ Name: slow.glue.crawler }));
-      const result = await execute<CrawlResult>('crawl', { crawler: slow.glue.crawler, pollIntervalSeconds: 1 });
+      const result = await execute<CrawlResult>('crawl', {
+        crawler: slow.glue.crawler,
+        pollIntervalSeconds: 1,
+      });
       const after = (await aws.glue.send(new GetCrawlerCommand({ Name: slow.glue.crawler }))).Crawler;
       expect(after?.State).toBe('READY');
       // StartCrawler met CrawlerRunningException: the run waited for the crawl started above, the only one.
@@ -121,14 +142,18 @@ describe('crawl, report and query workflows', () => {
     it("fails with the crawler's own error message when the crawl fails", async () => {
       const { aws, config } = harness;
       // A crawler over a bucket that does not exist: the crawl itself fails.
-      const broken = withOverrides(config, { lake: { bucket: `missing-${uniqueSuffix()}` }, glue: { crawler: `${config.glue.crawler}-broken` } });
+      const broken = withOverrides(config, {
+        lake: { bucket: `missing-${uniqueSuffix()}` },
+        glue: { crawler: `${config.glue.crawler}-broken` },
+      });
       await ensureLakeCrawler(aws.glue, broken);
       const error = await failure(execute('crawl', { crawler: broken.glue.crawler, pollIntervalSeconds: 1 }));
       const cause = error.cause as ApplicationFailure;
       expect(cause).toBeInstanceOf(ApplicationFailure);
       expect(cause.type).toBe('CrawlFailed');
       expect(cause.nonRetryable).toBe(true);
-      const lastCrawl = (await aws.glue.send(new GetCrawlerCommand({ Name: broken.glue.crawler }))).Crawler?.LastCrawl;
+      const lastCrawl = (await aws.glue.send(new GetCrawlerCommand({ Name: broken.glue.crawler }))).Crawler
+        ?.LastCrawl;
       expect(lastCrawl?.Status).toBe('FAILED');
       expect(lastCrawl?.ErrorMessage).toBeTruthy();
       expect(cause.message).toContain(lastCrawl!.ErrorMessage!);
@@ -150,7 +175,11 @@ describe('crawl, report and query workflows', () => {
       await ensureOrdersTable(aws.dynamodb, config);
       await seedOrders(aws.dynamodb, config.dynamodb.ordersTable, 60);
       const workflowId = `backfill-crawl-${uniqueSuffix()}`;
-      const result = await execute<BackfillResult>('backfill', { snapshotId: 'with-crawl', segments: 2, crawl: true }, workflowId);
+      const result = await execute<BackfillResult>(
+        'backfill',
+        { snapshotId: 'with-crawl', segments: 2, crawl: true },
+        workflowId,
+      );
       expect(result.rows).toBe(60);
       expect(result.crawl).toMatchObject({ crawler: config.glue.crawler, status: 'SUCCEEDED' });
       const child = await client.workflow.getHandle(`${workflowId}-crawl`).describe();
@@ -160,13 +189,25 @@ describe('crawl, report and query workflows', () => {
   });
 
   describe('report', () => {
-    const csvRows = async (key: string) => parse(await getObject(harness.aws.s3, harness.config.lake.bucket, key), { columns: true }) as Record<string, string>[];
+    const csvRows = async (key: string) =>
+      parse(await getObject(harness.aws.s3, harness.config.lake.bucket, key), { columns: true }) as Record<
+        string,
+        string
+      >[];
 
     it('writes each report as CSV and HTML under keys of its report time, with the right figures', async () => {
       const { config } = harness;
       const summary = await execute<ReportSummary>('report', { reportTime: FIXTURE_REPORT_TIME });
-      expect(summary).toMatchObject({ reportTime: FIXTURE_REPORT_TIME, reportTimeSource: 'argument', database: config.glue.database });
-      expect(summary.reports.map((r) => r.name).sort()).toEqual(['created_to_delivered', 'orders_revenue_by_hour_region', 'status_funnel']);
+      expect(summary).toMatchObject({
+        reportTime: FIXTURE_REPORT_TIME,
+        reportTimeSource: 'argument',
+        database: config.glue.database,
+      });
+      expect(summary.reports.map((r) => r.name).sort()).toEqual([
+        'created_to_delivered',
+        'orders_revenue_by_hour_region',
+        'status_funnel',
+      ]);
 
       const byName = Object.fromEntries(summary.reports.map((r) => [r.name, r]));
       for (const r of summary.reports) {
@@ -180,25 +221,49 @@ describe('crawl, report and query workflows', () => {
       }
 
       const revenue = await csvRows(byName.orders_revenue_by_hour_region.csvKey);
-      const actual = revenue.map((row) => [row.hour.slice(0, 13), row.region, Number(row.orders), Number(row.revenue), Number(row.cancelled)]);
+      const actual = revenue.map((row) => [
+        row.hour.slice(0, 13),
+        row.region,
+        Number(row.orders),
+        Number(row.revenue),
+        Number(row.cancelled),
+      ]);
       expect(actual).toEqual(expectedRevenue(fixture.orders));
 
       const funnel = await csvRows(byName.status_funnel.csvKey);
-      expect(Object.fromEntries(funnel.map((row) => [row.stage, Number(row.orders)]))).toEqual(expectedFunnel(fixture.orders));
+      expect(Object.fromEntries(funnel.map((row) => [row.stage, Number(row.orders)]))).toEqual(
+        expectedFunnel(fixture.orders),
+      );
 
       const delivery = await csvRows(byName.created_to_delivered.csvKey);
       expect(
-        Object.fromEntries(delivery.map((row) => [row.region, { delivered: Number(row.delivered_orders), avgMinutes: Number(row.avg_minutes) }])),
+        Object.fromEntries(
+          delivery.map((row) => [
+            row.region,
+            { delivered: Number(row.delivered_orders), avgMinutes: Number(row.avg_minutes) },
+          ]),
+        ),
       ).toEqual(expectedDelivery(fixture.orders));
     }, 120_000);
 
     it('overwrites the same objects when run again for the same report time', async () => {
       const { config } = harness;
       const before = await listKeys(harness.aws.s3, config.lake.bucket, `${config.lake.reportsPrefix}/`);
-      const first = await getObject(harness.aws.s3, config.lake.bucket, reportObjectKeys(config.lake.reportsPrefix, 'status_funnel', FIXTURE_REPORT_TIME).csvKey);
-      const again = await execute<ReportSummary>('report', { reportTime: FIXTURE_REPORT_TIME, reports: ['status_funnel'] });
-      expect(again.reports[0].csvKey).toBe(reportObjectKeys(config.lake.reportsPrefix, 'status_funnel', FIXTURE_REPORT_TIME).csvKey);
-      expect(await listKeys(harness.aws.s3, config.lake.bucket, `${config.lake.reportsPrefix}/`)).toEqual(before);
+      const first = await getObject(
+        harness.aws.s3,
+        config.lake.bucket,
+        reportObjectKeys(config.lake.reportsPrefix, 'status_funnel', FIXTURE_REPORT_TIME).csvKey,
+      );
+      const again = await execute<ReportSummary>('report', {
+        reportTime: FIXTURE_REPORT_TIME,
+        reports: ['status_funnel'],
+      });
+      expect(again.reports[0].csvKey).toBe(
+        reportObjectKeys(config.lake.reportsPrefix, 'status_funnel', FIXTURE_REPORT_TIME).csvKey,
+      );
+      expect(await listKeys(harness.aws.s3, config.lake.bucket, `${config.lake.reportsPrefix}/`)).toEqual(
+        before,
+      );
       expect(await getObject(harness.aws.s3, config.lake.bucket, again.reports[0].csvKey)).toEqual(first);
     }, 60_000);
 
@@ -217,14 +282,22 @@ describe('crawl, report and query workflows', () => {
       const handle = client.schedule.getHandle(reportSchedule.scheduleId);
       try {
         // Hourly actions at 12:00 and 13:00 (the range end is exclusive).
-        await handle.backfill({ start: new Date('2024-05-01T11:30:00Z'), end: new Date('2024-05-01T13:30:00Z'), overlap: ScheduleOverlapPolicy.ALLOW_ALL });
+        await handle.backfill({
+          start: new Date('2024-05-01T11:30:00Z'),
+          end: new Date('2024-05-01T13:30:00Z'),
+          overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+        });
         const expected = ['2024-05-01T12:00:00Z', '2024-05-01T13:00:00Z'].map(
           (t) => reportObjectKeys(config.lake.reportsPrefix, 'status_funnel', t).csvKey,
         );
         await waitFor(
           'the backfilled hourly reports',
           async () => {
-            const keys = await listKeys(aws.s3, config.lake.bucket, `${config.lake.reportsPrefix}/status_funnel/`);
+            const keys = await listKeys(
+              aws.s3,
+              config.lake.bucket,
+              `${config.lake.reportsPrefix}/status_funnel/`,
+            );
             return expected.every((k) => keys.includes(k));
           },
           { timeoutMs: 90_000, intervalMs: 500 },
@@ -235,7 +308,9 @@ describe('crawl, report and query workflows', () => {
         expect(Number(noon.find((r) => r.stage === 'created')!.orders)).toBe(createdBeforeNoon);
         const runs = (await handle.describe()).info.recentActions;
         expect(runs.length).toBeGreaterThanOrEqual(2);
-        const result = (await client.workflow.getHandle(runs[0].action.workflow.workflowId).result()) as ReportSummary;
+        const result = (await client.workflow
+          .getHandle(runs[0].action.workflow.workflowId)
+          .result()) as ReportSummary;
         expect(result.reportTimeSource).toBe('schedule');
       } finally {
         await handle.delete().catch(() => undefined);
@@ -249,7 +324,9 @@ describe('crawl, report and query workflows', () => {
       const ids: string[] = [];
       let token: string | undefined;
       do {
-        const page = await aws.athena.send(new ListQueryExecutionsCommand({ WorkGroup: config.athena.workgroup, NextToken: token }));
+        const page = await aws.athena.send(
+          new ListQueryExecutionsCommand({ WorkGroup: config.athena.workgroup, NextToken: token }),
+        );
         ids.push(...(page.QueryExecutionIds ?? []));
         token = page.NextToken;
       } while (token);
@@ -264,16 +341,22 @@ describe('crawl, report and query workflows', () => {
       expect(result.columns.map((c) => c.name)).toEqual(['status', 'changes']);
       const counts = Object.fromEntries(result.rows.map(([s, n]) => [s, Number(n)]));
       const expected: Record<string, number> = {};
-      for (const row of fixture.rows) expected[row.status as string] = (expected[row.status as string] ?? 0) + 1;
+      for (const row of fixture.rows)
+        expected[row.status as string] = (expected[row.status as string] ?? 0) + 1;
       expect(counts).toEqual(expected);
       expect(result.truncated).toBe(false);
       expect(result.bytesScanned).toBeGreaterThan(0);
-      expect(result.outputLocation).toBe(`s3://${config.lake.bucket}/${config.lake.athenaResultsPrefix}/${result.queryExecutionId}.csv`);
+      expect(result.outputLocation).toBe(
+        `s3://${config.lake.bucket}/${config.lake.athenaResultsPrefix}/${result.queryExecutionId}.csv`,
+      );
       expect(result.totalTimeMs).toBeGreaterThanOrEqual(0);
     }, 60_000);
 
     it('bounds the rows it returns', async () => {
-      const result = await execute<QueryResult>('query', { sql: `SELECT order_id FROM ${CDC_TABLE_FOLDER}`, maxRows: 7 });
+      const result = await execute<QueryResult>('query', {
+        sql: `SELECT order_id FROM ${CDC_TABLE_FOLDER}`,
+        maxRows: 7,
+      });
       expect(result.rows).toHaveLength(7);
       expect(result.truncated).toBe(true);
     }, 60_000);
@@ -283,16 +366,20 @@ describe('crawl, report and query workflows', () => {
       ['DML', `INSERT INTO ${CDC_TABLE_FOLDER} SELECT * FROM ${CDC_TABLE_FOLDER}`, 'INSERT'],
       ['CTAS', `CREATE TABLE x AS SELECT * FROM ${CDC_TABLE_FOLDER}`, 'CREATE'],
       ['multi-statement', `SELECT 1; DROP TABLE ${CDC_TABLE_FOLDER}`, 'one statement'],
-    ])('rejects %s before it reaches Athena', async (_, sql, mention) => {
-      const before = await queryCount();
-      const error = await failure(execute('query', { sql }));
-      const cause = error.cause as ApplicationFailure;
-      expect(cause).toBeInstanceOf(ApplicationFailure);
-      expect(cause.type).toBe('ReadOnlyViolation');
-      expect(cause.nonRetryable).toBe(true);
-      expect(cause.message).toContain(mention);
-      expect(await queryCount()).toEqual(before);
-    }, 30_000);
+    ])(
+      'rejects %s before it reaches Athena',
+      async (_, sql, mention) => {
+        const before = await queryCount();
+        const error = await failure(execute('query', { sql }));
+        const cause = error.cause as ApplicationFailure;
+        expect(cause).toBeInstanceOf(ApplicationFailure);
+        expect(cause.type).toBe('ReadOnlyViolation');
+        expect(cause.nonRetryable).toBe(true);
+        expect(cause.message).toContain(mention);
+        expect(await queryCount()).toEqual(before);
+      },
+      30_000,
+    );
 
     it('stops the Athena query when the workflow is cancelled', async () => {
       const { aws, config, client } = harness;
@@ -302,14 +389,20 @@ describe('crawl, report and query workflows', () => {
         taskQueue: config.temporal.taskQueue,
         workflowId: `query-cancel-${uniqueSuffix()}`,
         // ~740^4 row combinations: runs far longer than this test.
-        args: [{ sql: `SELECT count(*) FROM ${t} a, ${t} b, ${t} c, ${t} d WHERE a.amount + b.amount + c.amount + d.amount > 0` }],
+        args: [
+          {
+            sql: `SELECT count(*) FROM ${t} a, ${t} b, ${t} c, ${t} d WHERE a.amount + b.amount + c.amount + d.amount > 0`,
+          },
+        ],
       });
       const id = await waitFor(
         'the Athena query to run',
         async () => {
           for (const candidate of await queryCount()) {
             if (before.has(candidate)) continue;
-            const state = (await aws.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: candidate }))).QueryExecution?.Status?.State;
+            const state = (
+              await aws.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: candidate }))
+            ).QueryExecution?.Status?.State;
             if (state === 'RUNNING') return candidate;
           }
           return undefined;
@@ -320,7 +413,8 @@ describe('crawl, report and query workflows', () => {
       const error = await failure(handle.result());
       expect(error.cause).toBeInstanceOf(CancelledFailure);
       // The workflow waited for the activity to stop the query (WAIT_CANCELLATION_COMPLETED).
-      const execution = (await aws.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution;
+      const execution = (await aws.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id })))
+        .QueryExecution;
       expect(execution?.Status?.State).toBe('CANCELLED');
       expect((await handle.describe()).status.name).toBe('CANCELLED');
     }, 60_000);

@@ -12,10 +12,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createKafka } from '../../src/kafka/client';
 import { pipelineTopics } from '../../src/resources/kafka-topics';
 import { scheduleIds } from '../../src/resources/schedules';
-import { PIPELINE_KIND } from '../../src/workflows/definitions';
-import type { ProvisionResult } from '../../src/workflows/types';
+import { PIPELINE_KIND } from '../../src/contract/definitions';
+import type { ProvisionResult } from '../../src/contract/types';
 import { uniqueSuffix } from '../support/fresh-config';
-import { cleanupAws, controlConfig, startHarness, startLake, type ControlPlaneHarness, type LakeEndpoint } from './support';
+import {
+  cleanupAws,
+  controlConfig,
+  startHarness,
+  startLake,
+  type ControlPlaneHarness,
+  type LakeEndpoint,
+} from './support';
 
 describe('provision workflow', () => {
   let lake: LakeEndpoint;
@@ -28,7 +35,11 @@ describe('provision workflow', () => {
 
   afterAll(async () => {
     const { config, client } = harness;
-    for (const id of Object.values(scheduleIds(config))) await client.schedule.getHandle(id).delete().catch(() => undefined);
+    for (const id of Object.values(scheduleIds(config)))
+      await client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
     const admin = createKafka(config, 'cleanup').admin();
     await admin.connect();
     await admin.deleteTopics({ topics: pipelineTopics(config).map((t) => t.topic) }).catch(() => undefined);
@@ -65,7 +76,8 @@ describe('provision workflow', () => {
         `temporal-schedule:${scheduleIds(config).report}`,
       ]),
     );
-    for (const o of first.outcomes.filter((x) => x.kind !== 'temporal-search-attribute')) expect(o.action).toBe('created');
+    for (const o of first.outcomes.filter((x) => x.kind !== 'temporal-search-attribute'))
+      expect(o.action).toBe('created');
     expect(first.changed).toBe(true);
 
     const secondId = `provision-${uniqueSuffix()}`;
@@ -76,16 +88,24 @@ describe('provision workflow', () => {
     })) as ProvisionResult;
     // Started without memo or search attributes (like `temporal workflow start`): the run tagged itself.
     const described = await client.workflow.getHandle(secondId).describe();
-    expect(described.memo).toMatchObject({ pipelineWorkflowKind: 'provision', pipelineRunTarget: config.temporal.taskQueue });
+    expect(described.memo).toMatchObject({
+      pipelineWorkflowKind: 'provision',
+      pipelineRunTarget: config.temporal.taskQueue,
+    });
     expect(described.typedSearchAttributes.get(PIPELINE_KIND)).toBe('provision');
     expect(second.outcomes.map((o) => `${o.kind}:${o.name}`).sort()).toEqual([...kinds].sort());
     expect(second.outcomes.filter((o) => o.action !== 'exists')).toEqual([]);
     expect(second).toMatchObject({ created: 0, updated: 0, changed: false });
 
     // The resources are really there, as specified.
-    const table = await aws.dynamodb.send(new DescribeTableCommand({ TableName: config.dynamodb.ordersTable }));
+    const table = await aws.dynamodb.send(
+      new DescribeTableCommand({ TableName: config.dynamodb.ordersTable }),
+    );
     expect(table.Table?.TableStatus).toBe('ACTIVE');
-    expect(table.Table?.StreamSpecification).toMatchObject({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    expect(table.Table?.StreamSpecification).toMatchObject({
+      StreamEnabled: true,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    });
     await aws.s3.send(new HeadBucketCommand({ Bucket: config.lake.bucket }));
     await aws.glue.send(new GetDatabaseCommand({ Name: config.glue.database }));
     const crawler = (await aws.glue.send(new GetCrawlerCommand({ Name: config.glue.crawler }))).Crawler;
@@ -94,19 +114,31 @@ describe('provision workflow', () => {
       `s3://${config.lake.bucket}/${config.lake.snapshotPrefix}/`,
     ]);
     expect(crawler?.DatabaseName).toBe(config.glue.database);
-    const wg = (await aws.athena.send(new GetWorkGroupCommand({ WorkGroup: config.athena.workgroup }))).WorkGroup;
-    expect(wg?.Configuration?.ResultConfiguration?.OutputLocation).toBe(`s3://${config.lake.bucket}/${config.lake.athenaResultsPrefix}/`);
+    const wg = (await aws.athena.send(new GetWorkGroupCommand({ WorkGroup: config.athena.workgroup })))
+      .WorkGroup;
+    expect(wg?.Configuration?.ResultConfiguration?.OutputLocation).toBe(
+      `s3://${config.lake.bucket}/${config.lake.athenaResultsPrefix}/`,
+    );
 
     // One schedule per id, with the policies asked for.
     const crawl = await client.schedule.getHandle(scheduleIds(config).crawl).describe();
-    expect(crawl.spec.intervals).toEqual([expect.objectContaining({ every: config.schedules.crawlIntervalMinutes * 60_000 })]);
+    expect(crawl.spec.intervals).toEqual([
+      expect.objectContaining({ every: config.schedules.crawlIntervalMinutes * 60_000 }),
+    ]);
     expect(crawl.policies.overlap).toBe('SKIP');
-    expect(crawl.action).toMatchObject({ workflowType: 'crawl', taskQueue: config.temporal.taskQueue, args: [{}] });
+    expect(crawl.action).toMatchObject({
+      workflowType: 'crawl',
+      taskQueue: config.temporal.taskQueue,
+      args: [{}],
+    });
     const report = await client.schedule.getHandle(scheduleIds(config).report).describe();
-    expect(report.spec.intervals).toEqual([expect.objectContaining({ every: config.schedules.reportIntervalMinutes * 60_000 })]);
+    expect(report.spec.intervals).toEqual([
+      expect.objectContaining({ every: config.schedules.reportIntervalMinutes * 60_000 }),
+    ]);
     expect(report.action.workflowType).toBe('report');
     const listed: string[] = [];
-    for await (const s of client.schedule.list()) if (Object.values(scheduleIds(config)).includes(s.scheduleId)) listed.push(s.scheduleId);
+    for await (const s of client.schedule.list())
+      if (Object.values(scheduleIds(config)).includes(s.scheduleId)) listed.push(s.scheduleId);
     expect(listed.sort()).toEqual(Object.values(scheduleIds(config)).sort());
   }, 180_000);
 
@@ -119,7 +151,12 @@ describe('provision workflow', () => {
     })) as ProvisionResult;
     const changed = result.outcomes.filter((o) => o.action !== 'exists');
     expect(changed).toEqual([
-      expect.objectContaining({ kind: 'temporal-schedule', name: scheduleIds(config).crawl, action: 'updated', detail: expect.stringContaining('5m') }),
+      expect.objectContaining({
+        kind: 'temporal-schedule',
+        name: scheduleIds(config).crawl,
+        action: 'updated',
+        detail: expect.stringContaining('5m'),
+      }),
     ]);
     const crawl = await client.schedule.getHandle(scheduleIds(config).crawl).describe();
     expect(crawl.spec.intervals?.[0]?.every).toBe(5 * 60_000);
@@ -128,8 +165,15 @@ describe('provision workflow', () => {
   it('rejects an unknown argument at once, naming it', async () => {
     const { config, client } = harness;
     const error = await client.workflow
-      .execute('provision', { taskQueue: config.temporal.taskQueue, workflowId: `provision-bad-${uniqueSuffix()}`, args: [{ schedule: false }] })
-      .then(() => undefined, (e: unknown) => e);
+      .execute('provision', {
+        taskQueue: config.temporal.taskQueue,
+        workflowId: `provision-bad-${uniqueSuffix()}`,
+        args: [{ schedule: false }],
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('InvalidArgument');

@@ -1,5 +1,5 @@
 /** The read-only SQL guard of the query workflow (pure logic): what passes, what is rejected and why. */
-import { checkReadOnlySql, ReadOnlySqlError, stripSqlLiterals } from '../../src/workflows/read-only-sql';
+import { checkReadOnlySql, ReadOnlySqlError, stripSqlLiterals } from '../../src/contract/read-only-sql';
 
 const reason = (sql: string) => {
   try {
@@ -17,7 +17,10 @@ describe('checkReadOnlySql', () => {
     ['select * from orders_cdc limit 10;', 'select'],
     ['WITH t AS (SELECT order_id FROM orders_cdc) SELECT count(*) FROM t', 'select'],
     ['(SELECT 1)', 'select'],
-    ["SELECT date_trunc('hour', created_at), row_number() OVER (PARTITION BY region ORDER BY amount DESC) FROM orders_cdc", 'select'],
+    [
+      "SELECT date_trunc('hour', created_at), row_number() OVER (PARTITION BY region ORDER BY amount DESC) FROM orders_cdc",
+      'select',
+    ],
     ['SELECT * FROM UNNEST(ARRAY[1, 2]) AS t(x)', 'select'],
     ['SHOW TABLES', 'show'],
     ['SHOW PARTITIONS orders_cdc', 'show'],
@@ -25,7 +28,7 @@ describe('checkReadOnlySql', () => {
     ['DESCRIBE orders_cdc', 'describe'],
     ['EXPLAIN SELECT 1', 'explain'],
     ['EXPLAIN ANALYZE SELECT count(*) FROM orders_cdc', 'explain'],
-    ["-- a comment; DROP TABLE x\nSELECT 'a;b' AS \"weird;name\" /* ; DELETE */", 'select'],
+    ['-- a comment; DROP TABLE x\nSELECT \'a;b\' AS "weird;name" /* ; DELETE */', 'select'],
     ["SELECT 'DROP TABLE orders' AS text", 'select'],
   ])('accepts %s', (sql, kind) => {
     expect(checkReadOnlySql(sql).kind).toBe(kind);
@@ -51,10 +54,14 @@ describe('checkReadOnlySql', () => {
 
   it('names the field and what it found', () => {
     expect(() => checkReadOnlySql('DROP TABLE x')).toThrow(/^sql: .*found DROP/);
-    expect(() => checkReadOnlySql('SELECT 1; SELECT 2')).toThrow(/^sql: only one statement is allowed, found 2/);
+    expect(() => checkReadOnlySql('SELECT 1; SELECT 2')).toThrow(
+      /^sql: only one statement is allowed, found 2/,
+    );
   });
 
   it('strips literals and comments but keeps the structure', () => {
-    expect(stripSqlLiterals("SELECT 'it''s; here' -- x;\n, \"a;b\" /* ; */ FROM t")).toBe("SELECT ''  \n, \"_\"   FROM t");
+    expect(stripSqlLiterals("SELECT 'it''s; here' -- x;\n, \"a;b\" /* ; */ FROM t")).toBe(
+      'SELECT \'\'  \n, "_"   FROM t',
+    );
   });
 });

@@ -1,8 +1,15 @@
 /** Report catalog, SQL rendering, object keys and the HTML page with its inline SVG chart (pure logic). */
-import { listReports, loadReport, parseReport, renderReportSql, reportSqlParams, REPORTS_DIR } from '../../src/activities/report-catalog';
+import {
+  listReports,
+  loadReport,
+  parseReport,
+  renderReportSql,
+  reportSqlParams,
+  REPORTS_DIR,
+} from '../../src/activities/report-catalog';
 import { chartData, niceStep, renderReportHtml } from '../../src/activities/report-html';
 import { reportObjectKeys, reportStamp } from '../../src/activities/report-activities';
-import { checkReadOnlySql } from '../../src/workflows/read-only-sql';
+import { checkReadOnlySql } from '../../src/contract/read-only-sql';
 
 const params = reportSqlParams({
   database: 'orders_lake',
@@ -26,14 +33,21 @@ describe('report catalog', () => {
   });
 
   it('bounds the partitions by the window (exclusive end)', () => {
-    expect(params).toMatchObject({ window_start: '2024-04-30 14:00:00', window_end: '2024-05-01 00:00:00', dt_start: '2024-04-30', dt_end: '2024-04-30' });
+    expect(params).toMatchObject({
+      window_start: '2024-04-30 14:00:00',
+      window_end: '2024-05-01 00:00:00',
+      dt_start: '2024-04-30',
+      dt_end: '2024-04-30',
+    });
   });
 
   it('refuses unknown placeholders and unsafe values', () => {
     const report = parseReport('x', 'SELECT {{nope}}');
     expect(() => renderReportSql(report, params)).toThrow(/unknown placeholder \{\{nope\}\}/);
     const injected = parseReport('y', 'SELECT * FROM {{cdc_table}}');
-    expect(() => renderReportSql(injected, { ...params, cdc_table: "t; DROP TABLE x --'" })).toThrow(/unsafe value/);
+    expect(() => renderReportSql(injected, { ...params, cdc_table: "t; DROP TABLE x --'" })).toThrow(
+      /unsafe value/,
+    );
   });
 
   it('names objects after the report time, so a re-run overwrites', () => {

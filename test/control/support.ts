@@ -56,7 +56,8 @@ export async function waitFor<T>(
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await sleep(intervalMs);
   }
 }
@@ -126,11 +127,15 @@ export interface WorkerProcess {
 }
 
 export function spawnWorker(config: Config): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/workers/control-plane-worker.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/workers/control-plane-worker.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<void>((resolve, reject) => {
@@ -141,7 +146,9 @@ export function spawnWorker(config: Config): WorkerProcess {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`worker exited with ${code} before it started:\n${output.slice(-3000)}`)));
+    void exited.then((code) =>
+      reject(new Error(`worker exited with ${code} before it started:\n${output.slice(-3000)}`)),
+    );
   });
   ready.catch(() => undefined);
   return {
@@ -161,7 +168,13 @@ export function spawnWorker(config: Config): WorkerProcess {
 }
 
 const STATUSES = ['CREATED', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
-const EVENT_FOR = { CREATED: 'ORDER_CREATED', PAID: 'PAYMENT_CAPTURED', SHIPPED: 'SHIPPED', DELIVERED: 'DELIVERED', CANCELLED: 'CANCELLED' } as const;
+const EVENT_FOR = {
+  CREATED: 'ORDER_CREATED',
+  PAID: 'PAYMENT_CAPTURED',
+  SHIPPED: 'SHIPPED',
+  DELIVERED: 'DELIVERED',
+  CANCELLED: 'CANCELLED',
+} as const;
 const REGIONS = ['us-east', 'us-west', 'eu-central', 'eu-west', 'ap-south'];
 
 /** Deterministic order items: o-000000 … */
@@ -185,7 +198,12 @@ export function orderItem(i: number, base = Date.UTC(2024, 4, 1, 10)): OrderStat
 }
 
 /** Writes `count` deterministic items with BatchWriteItem (8 requests in flight, unprocessed items retried). */
-export async function seedOrders(dynamodb: DynamoDBClient, table: string, count: number, from = 0): Promise<void> {
+export async function seedOrders(
+  dynamodb: DynamoDBClient,
+  table: string,
+  count: number,
+  from = 0,
+): Promise<void> {
   const batches: OrderState[][] = [];
   for (let i = from; i < from + count; i += 25) {
     batches.push(Array.from({ length: Math.min(25, from + count - i) }, (_, j) => orderItem(i + j)));
@@ -196,7 +214,9 @@ export async function seedOrders(dynamodb: DynamoDBClient, table: string, count:
       const batch = batches[next++];
       let requests = batch.map((item) => ({ PutRequest: { Item: marshall(item) } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
-        const response = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [table]: requests } }));
+        const response = await dynamodb.send(
+          new BatchWriteItemCommand({ RequestItems: { [table]: requests } }),
+        );
         requests = (response.UnprocessedItems?.[table] ?? []) as typeof requests;
         if (requests.length > 0) await sleep(50 * 2 ** Math.min(attempt, 5));
       }
@@ -247,13 +267,19 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
 
 /** Deletes what a test created in moto (best effort). */
 export async function cleanupAws(aws: AwsClients, config: Config): Promise<void> {
-  await aws.dynamodb.send(new DeleteTableCommand({ TableName: config.dynamodb.ordersTable })).catch(() => undefined);
-  await aws.dynamodb.send(new DeleteTableCommand({ TableName: config.dynamodb.checkpointTable })).catch(() => undefined);
+  await aws.dynamodb
+    .send(new DeleteTableCommand({ TableName: config.dynamodb.ordersTable }))
+    .catch(() => undefined);
+  await aws.dynamodb
+    .send(new DeleteTableCommand({ TableName: config.dynamodb.checkpointTable }))
+    .catch(() => undefined);
   try {
     for await (const page of paginateListObjectsV2({ client: aws.s3 }, { Bucket: config.lake.bucket })) {
       const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
       if (objects.length > 0) {
-        await aws.s3.send(new DeleteObjectsCommand({ Bucket: config.lake.bucket, Delete: { Objects: objects } }));
+        await aws.s3.send(
+          new DeleteObjectsCommand({ Bucket: config.lake.bucket, Delete: { Objects: objects } }),
+        );
       }
     }
     await aws.s3.send(new DeleteBucketCommand({ Bucket: config.lake.bucket }));
@@ -286,7 +312,10 @@ export async function startLake(dataDir = mkdtempSync(join(tmpdir(), 'ctl-lake-'
   const running = await runningLakeUrl();
   if (running) return { url: running, close: async () => undefined };
   // Loaded lazily: only files that need the lake pay for DuckDB.
-  const { startLakeServer } = await import('../../src/local/lake/server');
-  const server = await startLakeServer({ config: freshConfig('ctl-lake', { dataDir, logLevel: 'warn' }), port: 0 });
+  const { startLakeServer } = await import('../../src/lake-endpoint/server');
+  const server = await startLakeServer({
+    config: freshConfig('ctl-lake', { dataDir, logLevel: 'warn' }),
+    port: 0,
+  });
   return { url: server.url, close: () => server.close() };
 }

@@ -50,20 +50,32 @@ const db = `glue_test_${suffix()}`;
 
 beforeAll(async () => {
   h = await startHarness();
-  await h.aws.glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: db, Description: 'lake endpoint tests' } }));
+  await h.aws.glue.send(
+    new CreateDatabaseCommand({ DatabaseInput: { Name: db, Description: 'lake endpoint tests' } }),
+  );
 });
 
 afterAll(async () => {
   await h?.close();
 });
 
-async function allPartitions(table: string, expression?: string, maxResults?: number): Promise<{ partitions: Partition[]; pages: number }> {
+async function allPartitions(
+  table: string,
+  expression?: string,
+  maxResults?: number,
+): Promise<{ partitions: Partition[]; pages: number }> {
   const partitions: Partition[] = [];
   let token: string | undefined;
   let pages = 0;
   do {
     const page = await h.aws.glue.send(
-      new GetPartitionsCommand({ DatabaseName: db, TableName: table, Expression: expression, NextToken: token, MaxResults: maxResults }),
+      new GetPartitionsCommand({
+        DatabaseName: db,
+        TableName: table,
+        Expression: expression,
+        NextToken: token,
+        MaxResults: maxResults,
+      }),
     );
     partitions.push(...(page.Partitions ?? []));
     token = page.NextToken;
@@ -83,7 +95,12 @@ function rawPost(body: string, target: string): Promise<{ status: number; json: 
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown> }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            json: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown>,
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -93,17 +110,27 @@ function rawPost(body: string, target: string): Promise<{ status: number; json: 
 
 describe('Glue catalog API', () => {
   test('answers with the exceptions the SDK names', async () => {
-    await expect(h.aws.glue.send(new GetDatabaseCommand({ Name: `missing_${suffix()}` }))).rejects.toBeInstanceOf(EntityNotFoundException);
-    await expect(h.aws.glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: db } }))).rejects.toBeInstanceOf(AlreadyExistsException);
     await expect(
-      h.aws.glue.send(new CreateTableCommand({ DatabaseName: `missing_${suffix()}`, TableInput: { Name: 't' } })),
+      h.aws.glue.send(new GetDatabaseCommand({ Name: `missing_${suffix()}` })),
     ).rejects.toBeInstanceOf(EntityNotFoundException);
-    await expect(h.aws.glue.send(new GetTableCommand({ DatabaseName: db, Name: 'nope' }))).rejects.toThrow('Table nope not found.');
+    await expect(
+      h.aws.glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: db } })),
+    ).rejects.toBeInstanceOf(AlreadyExistsException);
+    await expect(
+      h.aws.glue.send(
+        new CreateTableCommand({ DatabaseName: `missing_${suffix()}`, TableInput: { Name: 't' } }),
+      ),
+    ).rejects.toBeInstanceOf(EntityNotFoundException);
+    await expect(h.aws.glue.send(new GetTableCommand({ DatabaseName: db, Name: 'nope' }))).rejects.toThrow(
+      'Table nope not found.',
+    );
 
     const unsupported = await h.aws.glue.send(new GetJobCommand({ JobName: 'x' })).catch((e: unknown) => e);
     expect(unsupported).toBeInstanceOf(GlueServiceException);
     expect((unsupported as Error).name).toBe('UnknownOperationException');
-    expect((unsupported as Error).message).toBe('operation AWSGlue.GetJob is not supported by the local endpoint');
+    expect((unsupported as Error).message).toBe(
+      'operation AWSGlue.GetJob is not supported by the local endpoint',
+    );
   });
 
   test('malformed requests get AWS-shaped errors and the server keeps serving', async () => {
@@ -120,7 +147,9 @@ describe('Glue catalog API', () => {
     expect(String(wrongTypes.json.message)).toContain('Name');
     const health = await fetch(`${h.lake.url}/health`);
     expect(health.status).toBe(200);
-    await expect(h.aws.glue.send(new GetDatabaseCommand({ Name: db }))).resolves.toMatchObject({ Database: { Name: db } });
+    await expect(h.aws.glue.send(new GetDatabaseCommand({ Name: db }))).resolves.toMatchObject({
+      Database: { Name: db },
+    });
   });
 
   test('tables, BatchCreatePartition and GetPartitions with expressions on partition keys', async () => {
@@ -130,7 +159,10 @@ describe('Glue catalog API', () => {
         DatabaseName: db,
         TableInput: {
           Name: table.toUpperCase(), // Glue stores names in lower case
-          StorageDescriptor: { Columns: [{ Name: 'id', Type: 'string' }], Location: `s3://${h.bucket}/manual/` },
+          StorageDescriptor: {
+            Columns: [{ Name: 'id', Type: 'string' }],
+            Location: `s3://${h.bucket}/manual/`,
+          },
           PartitionKeys: [
             { Name: 'dt', Type: 'string' },
             { Name: 'hour', Type: 'string' },
@@ -148,17 +180,36 @@ describe('Glue catalog API', () => {
     const inputs = ['2024-01-01', '2024-01-02'].flatMap((dt) =>
       Array.from({ length: 24 }, (_, hour) => ({
         Values: [dt, String(hour).padStart(2, '0')],
-        StorageDescriptor: { Location: `s3://${h.bucket}/manual/dt=${dt}/hour=${String(hour).padStart(2, '0')}/` },
+        StorageDescriptor: {
+          Location: `s3://${h.bucket}/manual/dt=${dt}/hour=${String(hour).padStart(2, '0')}/`,
+        },
       })),
     );
-    const created = await h.aws.glue.send(new BatchCreatePartitionCommand({ DatabaseName: db, TableName: table, PartitionInputList: inputs }));
+    const created = await h.aws.glue.send(
+      new BatchCreatePartitionCommand({ DatabaseName: db, TableName: table, PartitionInputList: inputs }),
+    );
     expect(created.Errors).toEqual([]);
     const again = await h.aws.glue.send(
-      new BatchCreatePartitionCommand({ DatabaseName: db, TableName: table, PartitionInputList: [inputs[0], { Values: ['2024-01-03', '00'] }] }),
+      new BatchCreatePartitionCommand({
+        DatabaseName: db,
+        TableName: table,
+        PartitionInputList: [inputs[0], { Values: ['2024-01-03', '00'] }],
+      }),
     );
-    expect(again.Errors).toEqual([{ PartitionValues: inputs[0].Values, ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'Partition already exists.' } }]);
+    expect(again.Errors).toEqual([
+      {
+        PartitionValues: inputs[0].Values,
+        ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'Partition already exists.' },
+      },
+    ]);
     await expect(
-      h.aws.glue.send(new CreatePartitionCommand({ DatabaseName: db, TableName: table, PartitionInput: { Values: ['only-one'] } })),
+      h.aws.glue.send(
+        new CreatePartitionCommand({
+          DatabaseName: db,
+          TableName: table,
+          PartitionInput: { Values: ['only-one'] },
+        }),
+      ),
     ).rejects.toBeInstanceOf(InvalidInputException);
 
     const all = await allPartitions(table, undefined, 10);
@@ -170,8 +221,12 @@ describe('Glue catalog API', () => {
       '2024-01-02/22',
       '2024-01-02/23',
     ]);
-    expect((await allPartitions(table, "hour IN ('01', '02') OR dt = '2024-01-03'")).partitions).toHaveLength(5);
-    expect((await allPartitions(table, "hour BETWEEN '05' AND '06' AND NOT dt = '2024-01-01'")).partitions).toHaveLength(2);
+    expect((await allPartitions(table, "hour IN ('01', '02') OR dt = '2024-01-03'")).partitions).toHaveLength(
+      5,
+    );
+    expect(
+      (await allPartitions(table, "hour BETWEEN '05' AND '06' AND NOT dt = '2024-01-01'")).partitions,
+    ).toHaveLength(2);
     expect((await allPartitions(table, "dt LIKE '2024-01-0%' AND hour <> '00'")).partitions).toHaveLength(46);
     await expect(allPartitions(table, 'dt =')).rejects.toBeInstanceOf(InvalidInputException);
     await expect(allPartitions(table, "region = 'eu'")).rejects.toThrow('"region" is not a partition key');
@@ -189,8 +244,18 @@ describe('Glue crawlers', () => {
     ];
     for (const [i, [dt, hour]] of layout.entries()) {
       const rows = orderRows(50, `${dt}-${hour}`);
-      await put(h.aws.s3, h.bucket, `${root}/orders_parquet/dt=${dt}/hour=${hour}/part-0000.parquet`, parquetOf(rows));
-      await put(h.aws.s3, h.bucket, `${root}/orders_json/dt=${dt}/hour=${hour}/part-0000.json${i === 0 ? '.gz' : ''}`, jsonLinesOf(rows, i === 0));
+      await put(
+        h.aws.s3,
+        h.bucket,
+        `${root}/orders_parquet/dt=${dt}/hour=${hour}/part-0000.parquet`,
+        parquetOf(rows),
+      );
+      await put(
+        h.aws.s3,
+        h.bucket,
+        `${root}/orders_json/dt=${dt}/hour=${hour}/part-0000.json${i === 0 ? '.gz' : ''}`,
+        jsonLinesOf(rows, i === 0),
+      );
     }
     // Neither data nor schema: a Spark-style marker and a file the exclusion drops.
     await put(h.aws.s3, h.bucket, `${root}/orders_parquet/dt=2024-01-01/hour=00/_SUCCESS`, '');
@@ -210,7 +275,9 @@ describe('Glue crawlers', () => {
     const crawler = await crawl(h.aws.glue, name);
     expect(crawler.LastCrawl?.Status).toBe('SUCCEEDED');
 
-    const { TableList } = await h.aws.glue.send(new GetTablesCommand({ DatabaseName: db, Expression: 'c1_*' }));
+    const { TableList } = await h.aws.glue.send(
+      new GetTablesCommand({ DatabaseName: db, Expression: 'c1_*' }),
+    );
     expect(TableList?.map((t) => t.Name).sort()).toEqual(['c1_orders_json', 'c1_orders_parquet']);
 
     const parquet = TableList?.find((t) => t.Name === 'c1_orders_parquet');
@@ -255,31 +322,66 @@ describe('Glue crawlers', () => {
     expect(json?.StorageDescriptor).toMatchObject({
       InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
       OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-      SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe', Parameters: { paths: 'orderId,region,amount,quantity,createdAt' } },
+      SerdeInfo: {
+        SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+        Parameters: { paths: 'orderId,region,amount,quantity,createdAt' },
+      },
     });
-    expect(json?.Parameters).toMatchObject({ classification: 'json', compressionType: 'gzip', recordCount: '200', objectCount: '4' });
+    expect(json?.Parameters).toMatchObject({
+      classification: 'json',
+      compressionType: 'gzip',
+      recordCount: '200',
+      objectCount: '4',
+    });
 
     for (const table of ['c1_orders_parquet', 'c1_orders_json']) {
       const { partitions } = await allPartitions(table);
-      expect(sortedValues(partitions)).toEqual(['2024-01-01/00', '2024-01-01/01', '2024-01-02/00', '2024-01-02/01']);
+      expect(sortedValues(partitions)).toEqual([
+        '2024-01-01/00',
+        '2024-01-01/01',
+        '2024-01-02/00',
+        '2024-01-02/01',
+      ]);
       const first = partitions.find((p) => p.Values?.join('/') === '2024-01-01/00');
-      expect(first?.StorageDescriptor?.Location).toBe(`s3://${h.bucket}/${root}/${table.slice(3)}/dt=2024-01-01/hour=00/`);
-      expect(first?.StorageDescriptor?.Columns).toEqual((table === 'c1_orders_json' ? json : parquet)?.StorageDescriptor?.Columns);
+      expect(first?.StorageDescriptor?.Location).toBe(
+        `s3://${h.bucket}/${root}/${table.slice(3)}/dt=2024-01-01/hour=00/`,
+      );
+      expect(first?.StorageDescriptor?.Columns).toEqual(
+        (table === 'c1_orders_json' ? json : parquet)?.StorageDescriptor?.Columns,
+      );
       expect(first?.Parameters?.recordCount).toBe('50');
     }
 
     const metrics = await h.aws.glue.send(new GetCrawlerMetricsCommand({ CrawlerNameList: [name] }));
-    expect(metrics.CrawlerMetricsList?.[0]).toMatchObject({ CrawlerName: name, TablesCreated: 2, TablesUpdated: 0, TablesDeleted: 0 });
+    expect(metrics.CrawlerMetricsList?.[0]).toMatchObject({
+      CrawlerName: name,
+      TablesCreated: 2,
+      TablesUpdated: 0,
+      TablesDeleted: 0,
+    });
     const crawls = await h.aws.glue.send(new ListCrawlsCommand({ CrawlerName: name }));
     expect(crawls.Crawls).toHaveLength(1);
     expect(crawls.Crawls?.[0]).toMatchObject({ State: 'COMPLETED' });
-    expect(JSON.parse(crawls.Crawls?.[0].Summary ?? '{}')).toMatchObject({ TABLE: { ADD: { Count: 2 } }, PARTITION: { ADD: { Count: 8 } } });
+    expect(JSON.parse(crawls.Crawls?.[0].Summary ?? '{}')).toMatchObject({
+      TABLE: { ADD: { Count: 2 } },
+      PARTITION: { ADD: { Count: 8 } },
+    });
   });
 
   test('a second crawl picks up new partitions and a new column', async () => {
     const root = `crawl2-${suffix()}`;
-    await put(h.aws.s3, h.bucket, `${root}/orders/dt=2024-01-01/hour=00/a.parquet`, parquetOf(orderRows(20, 'a')));
-    await put(h.aws.s3, h.bucket, `${root}/orders/dt=2024-01-01/hour=01/a.parquet`, parquetOf(orderRows(20, 'b')));
+    await put(
+      h.aws.s3,
+      h.bucket,
+      `${root}/orders/dt=2024-01-01/hour=00/a.parquet`,
+      parquetOf(orderRows(20, 'a')),
+    );
+    await put(
+      h.aws.s3,
+      h.bucket,
+      `${root}/orders/dt=2024-01-01/hour=01/a.parquet`,
+      parquetOf(orderRows(20, 'b')),
+    );
     const name = `crawler-${suffix()}`;
     await h.aws.glue.send(
       new CreateCrawlerCommand({
@@ -294,7 +396,12 @@ describe('Glue crawlers', () => {
     expect((await crawl(h.aws.glue, name)).LastCrawl?.Status).toBe('SUCCEEDED');
     expect((await allPartitions('c2_orders')).partitions).toHaveLength(2);
 
-    await put(h.aws.s3, h.bucket, `${root}/orders/dt=2024-01-02/hour=00/a.parquet`, parquetOf(orderRows(30, 'c', true)));
+    await put(
+      h.aws.s3,
+      h.bucket,
+      `${root}/orders/dt=2024-01-02/hour=00/a.parquet`,
+      parquetOf(orderRows(30, 'c', true)),
+    );
     expect((await crawl(h.aws.glue, name)).LastCrawl?.Status).toBe('SUCCEEDED');
 
     const { Table } = await h.aws.glue.send(new GetTableCommand({ DatabaseName: db, Name: 'c2_orders' }));
@@ -310,7 +417,9 @@ describe('Glue crawlers', () => {
     const { partitions } = await allPartitions('c2_orders');
     expect(sortedValues(partitions)).toEqual(['2024-01-01/00', '2024-01-01/01', '2024-01-02/00']);
     // InheritFromTable: every partition carries the table's (new) schema.
-    expect(partitions.every((p) => p.StorageDescriptor?.Columns?.some((c) => c.Name === 'channel'))).toBe(true);
+    expect(partitions.every((p) => p.StorageDescriptor?.Columns?.some((c) => c.Name === 'channel'))).toBe(
+      true,
+    );
     const metrics = await h.aws.glue.send(new GetCrawlerMetricsCommand({ CrawlerNameList: [name] }));
     expect(metrics.CrawlerMetricsList?.[0]).toMatchObject({ TablesCreated: 0, TablesUpdated: 1 });
     expect(metrics.CrawlerMetricsList?.[0].MedianRuntimeSeconds).toBeGreaterThan(0);
@@ -320,11 +429,32 @@ describe('Glue crawlers', () => {
 
   test('CRAWL_NEW_FOLDERS_ONLY adds only the new partitions', async () => {
     const root = `crawl3-${suffix()}`;
-    await put(h.aws.s3, h.bucket, `${root}/orders/dt=2024-01-01/hour=00/a.parquet`, parquetOf(orderRows(10, 'a')));
-    await put(h.aws.s3, h.bucket, `${root}/orders/dt=2024-01-01/hour=01/a.parquet`, parquetOf(orderRows(10, 'b')));
-    const base = { Role: 'role', DatabaseName: db, TablePrefix: 'c3_', Targets: { S3Targets: [{ Path: `s3://${h.bucket}/${root}/` }] } };
+    await put(
+      h.aws.s3,
+      h.bucket,
+      `${root}/orders/dt=2024-01-01/hour=00/a.parquet`,
+      parquetOf(orderRows(10, 'a')),
+    );
+    await put(
+      h.aws.s3,
+      h.bucket,
+      `${root}/orders/dt=2024-01-01/hour=01/a.parquet`,
+      parquetOf(orderRows(10, 'b')),
+    );
+    const base = {
+      Role: 'role',
+      DatabaseName: db,
+      TablePrefix: 'c3_',
+      Targets: { S3Targets: [{ Path: `s3://${h.bucket}/${root}/` }] },
+    };
     await expect(
-      h.aws.glue.send(new CreateCrawlerCommand({ ...base, Name: `bad-${suffix()}`, RecrawlPolicy: { RecrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' } })),
+      h.aws.glue.send(
+        new CreateCrawlerCommand({
+          ...base,
+          Name: `bad-${suffix()}`,
+          RecrawlPolicy: { RecrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' },
+        }),
+      ),
     ).rejects.toBeInstanceOf(InvalidInputException);
     const name = `crawler-${suffix()}`;
     await h.aws.glue.send(
@@ -340,8 +470,18 @@ describe('Glue crawlers', () => {
     const existingBefore = (await allPartitions('c3_orders', "hour = '00'")).partitions[0];
 
     // A new folder with a new column, and another file in a folder crawled already.
-    await put(h.aws.s3, h.bucket, `${root}/orders/dt=2024-01-02/hour=00/a.parquet`, parquetOf(orderRows(10, 'c', true)));
-    await put(h.aws.s3, h.bucket, `${root}/orders/dt=2024-01-01/hour=00/b.parquet`, parquetOf(orderRows(99, 'd', true)));
+    await put(
+      h.aws.s3,
+      h.bucket,
+      `${root}/orders/dt=2024-01-02/hour=00/a.parquet`,
+      parquetOf(orderRows(10, 'c', true)),
+    );
+    await put(
+      h.aws.s3,
+      h.bucket,
+      `${root}/orders/dt=2024-01-01/hour=00/b.parquet`,
+      parquetOf(orderRows(99, 'd', true)),
+    );
     expect((await crawl(h.aws.glue, name)).LastCrawl?.Status).toBe('SUCCEEDED');
 
     const { partitions } = await allPartitions('c3_orders');
@@ -351,30 +491,53 @@ describe('Glue crawlers', () => {
     expect(after.Table?.VersionId).toBe(before.Table?.VersionId);
     const existingAfter = partitions.find((p) => p.Values?.join('/') === '2024-01-01/00');
     expect(existingAfter?.Parameters).toEqual(existingBefore.Parameters);
-    expect(partitions.find((p) => p.Values?.join('/') === '2024-01-02/00')?.Parameters?.recordCount).toBe('10');
+    expect(partitions.find((p) => p.Values?.join('/') === '2024-01-02/00')?.Parameters?.recordCount).toBe(
+      '10',
+    );
   });
 
   test('StartCrawler during a crawl raises CrawlerRunningException; StopCrawler cancels or says it is not running', async () => {
     const root = `crawl4-${suffix()}`;
-    for (let i = 0; i < 6; i++) await put(h.aws.s3, h.bucket, `${root}/orders/dt=2024-01-0${i + 1}/part.parquet`, parquetOf(orderRows(10, `r${i}`)));
+    for (let i = 0; i < 6; i++)
+      await put(
+        h.aws.s3,
+        h.bucket,
+        `${root}/orders/dt=2024-01-0${i + 1}/part.parquet`,
+        parquetOf(orderRows(10, `r${i}`)),
+      );
     const name = `crawler-${suffix()}`;
-    await h.aws.glue.send(new CreateCrawlerCommand({ Name: name, Role: 'role', DatabaseName: db, TablePrefix: 'c4_', Targets: { S3Targets: [{ Path: `s3://${h.bucket}/${root}/` }] } }));
+    await h.aws.glue.send(
+      new CreateCrawlerCommand({
+        Name: name,
+        Role: 'role',
+        DatabaseName: db,
+        TablePrefix: 'c4_',
+        Targets: { S3Targets: [{ Path: `s3://${h.bucket}/${root}/` }] },
+      }),
+    );
 
     // Both requests reach the endpoint while the first crawl is running: exactly one may start it.
-    const results = await Promise.allSettled([h.aws.glue.send(new StartCrawlerCommand({ Name: name })), h.aws.glue.send(new StartCrawlerCommand({ Name: name }))]);
+    const results = await Promise.allSettled([
+      h.aws.glue.send(new StartCrawlerCommand({ Name: name })),
+      h.aws.glue.send(new StartCrawlerCommand({ Name: name })),
+    ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(rejected?.reason).toBeInstanceOf(CrawlerRunningException);
     expect((await waitForCrawler(h.aws.glue, name)).LastCrawl?.Status).toBe('SUCCEEDED');
 
-    await expect(h.aws.glue.send(new StopCrawlerCommand({ Name: name }))).rejects.toBeInstanceOf(CrawlerNotRunningException);
+    await expect(h.aws.glue.send(new StopCrawlerCommand({ Name: name }))).rejects.toBeInstanceOf(
+      CrawlerNotRunningException,
+    );
 
     await h.aws.glue.send(new StartCrawlerCommand({ Name: name }));
     const stopped = await h.aws.glue.send(new StopCrawlerCommand({ Name: name })).then(
       () => true,
       (error: unknown) => {
         // The crawl may already be wrapping up or done: then the endpoint says so, by name.
-        expect([CrawlerNotRunningException, CrawlerStoppingException].some((type) => error instanceof type)).toBe(true);
+        expect(
+          [CrawlerNotRunningException, CrawlerStoppingException].some((type) => error instanceof type),
+        ).toBe(true);
         return false;
       },
     );
@@ -385,7 +548,14 @@ describe('Glue crawlers', () => {
   test('a crawl of a missing bucket ends READY with LastCrawl FAILED and a message', async () => {
     const name = `crawler-${suffix()}`;
     const missing = `missing-bucket-${suffix()}`;
-    await h.aws.glue.send(new CreateCrawlerCommand({ Name: name, Role: 'role', DatabaseName: db, Targets: { S3Targets: [{ Path: `s3://${missing}/data/` }] } }));
+    await h.aws.glue.send(
+      new CreateCrawlerCommand({
+        Name: name,
+        Role: 'role',
+        DatabaseName: db,
+        Targets: { S3Targets: [{ Path: `s3://${missing}/data/` }] },
+      }),
+    );
     const crawler = await crawl(h.aws.glue, name);
     expect(crawler.State).toBe('READY');
     expect(crawler.LastCrawl?.Status).toBe('FAILED');

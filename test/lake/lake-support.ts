@@ -25,7 +25,7 @@ import {
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { type AwsClients, createAwsClients, destroyAwsClients } from '../../src/aws/clients';
 import { type Config, loadConfig, withOverrides } from '../../src/config';
-import { type LakeServer, startLakeServer } from '../../src/local/lake/server';
+import { type LakeServer, startLakeServer } from '../../src/lake-endpoint/server';
 
 export const suffix = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 
@@ -67,7 +67,9 @@ export async function startHarness(): Promise<LakeHarness> {
     },
   };
   const point = () => {
-    harness.config = withOverrides(base, { aws: { endpoints: { glue: harness.lake.url, athena: harness.lake.url } } });
+    harness.config = withOverrides(base, {
+      aws: { endpoints: { glue: harness.lake.url, athena: harness.lake.url } },
+    });
     harness.aws = createAwsClients(harness.config);
   };
   point();
@@ -105,7 +107,8 @@ export function parquetOf(rows: OrderRow[]): Uint8Array {
     { name: 'quantity', data: BigInt64Array.from(rows.map((r) => r.quantity)), type: 'INT64' as const },
     { name: 'created_at', data: rows.map((r) => r.created_at), type: 'TIMESTAMP' as const },
   ];
-  if (rows.some((r) => r.channel !== undefined)) columnData.push({ name: 'channel', data: rows.map((r) => r.channel ?? ''), type: 'STRING' as const });
+  if (rows.some((r) => r.channel !== undefined))
+    columnData.push({ name: 'channel', data: rows.map((r) => r.channel ?? ''), type: 'STRING' as const });
   return new Uint8Array(parquetWriteBuffer({ columnData }));
 }
 
@@ -126,8 +129,19 @@ export function jsonLinesOf(rows: OrderRow[], gzip = false): Uint8Array {
   return gzip ? new Uint8Array(gzipSync(bytes)) : new Uint8Array(bytes);
 }
 
-export async function put(s3: S3Client, bucket: string, key: string, body: Uint8Array | string): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
+export async function put(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Uint8Array | string,
+): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: typeof body === 'string' ? Buffer.from(body) : body,
+    }),
+  );
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -138,7 +152,8 @@ export async function waitForCrawler(glue: GlueClient, name: string, timeoutMs =
   for (;;) {
     const { Crawler: crawler } = await glue.send(new GetCrawlerCommand({ Name: name }));
     if (crawler?.State === 'READY') return crawler;
-    if (Date.now() > deadline) throw new Error(`crawler ${name} still ${crawler?.State} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`crawler ${name} still ${crawler?.State} after ${timeoutMs} ms`);
     await sleep(50);
   }
 }
@@ -148,7 +163,11 @@ export async function crawl(glue: GlueClient, name: string): Promise<Crawler> {
   return waitForCrawler(glue, name);
 }
 
-export async function waitForQuery(athena: AthenaClient, id: string, timeoutMs = 60_000): Promise<QueryExecution> {
+export async function waitForQuery(
+  athena: AthenaClient,
+  id: string,
+  timeoutMs = 60_000,
+): Promise<QueryExecution> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { QueryExecution: q } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
@@ -171,12 +190,18 @@ export async function runQuery(h: LakeHarness, sql: string, database: string): P
 }
 
 /** All result rows (header row included for SELECT), paging with NextToken. */
-export async function allRows(athena: AthenaClient, id: string, maxResults = 1000): Promise<{ rows: (string | undefined)[][]; pages: number }> {
+export async function allRows(
+  athena: AthenaClient,
+  id: string,
+  maxResults = 1000,
+): Promise<{ rows: (string | undefined)[][]; pages: number }> {
   const rows: (string | undefined)[][] = [];
   let token: string | undefined;
   let pages = 0;
   do {
-    const page = await athena.send(new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token, MaxResults: maxResults }));
+    const page = await athena.send(
+      new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token, MaxResults: maxResults }),
+    );
     pages++;
     for (const row of page.ResultSet?.Rows ?? []) rows.push((row.Data ?? []).map((d) => d.VarCharValue));
     token = page.NextToken;
@@ -185,9 +210,14 @@ export async function allRows(athena: AthenaClient, id: string, maxResults = 100
 }
 
 /** Runs a query that must succeed and returns its data rows (header dropped). */
-export async function select(h: LakeHarness, sql: string, database: string): Promise<(string | undefined)[][]> {
+export async function select(
+  h: LakeHarness,
+  sql: string,
+  database: string,
+): Promise<(string | undefined)[][]> {
   const q = await runQuery(h, sql, database);
-  if (q.Status?.State !== 'SUCCEEDED') throw new Error(`query failed: ${q.Status?.StateChangeReason}\n${sql}`);
+  if (q.Status?.State !== 'SUCCEEDED')
+    throw new Error(`query failed: ${q.Status?.StateChangeReason}\n${sql}`);
   const { rows } = await allRows(h.aws.athena, q.QueryExecutionId ?? '');
   return rows.slice(1);
 }

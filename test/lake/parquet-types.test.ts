@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetSchema } from 'hyparquet';
-import { parquetNodeType } from '../../src/local/lake/glue/classify';
-import { formatGlueType } from '../../src/local/lake/glue/glue-types';
+import { parquetNodeType } from '../../src/lake-endpoint/glue/classify';
+import { formatGlueType } from '../../src/lake-endpoint/glue/glue-types';
 
 test('every Parquet type maps to its Glue type', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lake-parquet-types-'));
@@ -28,7 +28,9 @@ test('every Parquet type maps to its Glue type', async () => {
   }
   const bytes = readFileSync(file);
   const metadata = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const types = Object.fromEntries(parquetSchema(metadata).children.map((c) => [c.element.name, formatGlueType(parquetNodeType(c))]));
+  const types = Object.fromEntries(
+    parquetSchema(metadata).children.map((c) => [c.element.name, formatGlueType(parquetNodeType(c))]),
+  );
   rmSync(dir, { recursive: true, force: true });
   expect(types).toEqual({
     s: 'string',

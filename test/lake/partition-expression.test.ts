@@ -1,6 +1,14 @@
 /** Partition predicates: Glue GetPartitions expressions (strict) and Athena partition pruning (lenient). */
-import { keepPartition, planPartitionPruning, type PrunableTable } from '../../src/local/lake/athena/partition-pruning';
-import { parseGlueExpression, PartitionExpressionError, partitionValueMap } from '../../src/local/lake/glue/partition-expression';
+import {
+  keepPartition,
+  planPartitionPruning,
+  type PrunableTable,
+} from '../../src/lake-endpoint/athena/partition-pruning';
+import {
+  parseGlueExpression,
+  PartitionExpressionError,
+  partitionValueMap,
+} from '../../src/lake-endpoint/glue/partition-expression';
 
 const keys = [
   { Name: 'dt', Type: 'string' },
@@ -51,31 +59,40 @@ describe('planPartitionPruning', () => {
   const lookup = (db: string, t: string) => tables[`${db}.${t}`];
   const kept = (sql: string) => {
     const plan = planPartitionPruning(sql, 'lake', lookup);
-    const all = ['2024-01-01', '2024-01-02'].flatMap((dt) => ['00', '01', '02'].map((hour) => [dt, hour] as const));
-    return all.filter(([dt, hour]) => keepPartition(plan, 'lake.orders', values(dt, hour))).map(([dt, hour]) => `${dt}/${hour}`);
+    const all = ['2024-01-01', '2024-01-02'].flatMap((dt) =>
+      ['00', '01', '02'].map((hour) => [dt, hour] as const),
+    );
+    return all
+      .filter(([dt, hour]) => keepPartition(plan, 'lake.orders', values(dt, hour)))
+      .map(([dt, hour]) => `${dt}/${hour}`);
   };
 
   test('keeps the partitions a WHERE on partition keys can match', () => {
-    expect(kept("SELECT count(*) FROM orders WHERE dt = '2024-01-02' AND hour = '01'")).toEqual(['2024-01-02/01']);
+    expect(kept("SELECT count(*) FROM orders WHERE dt = '2024-01-02' AND hour = '01'")).toEqual([
+      '2024-01-02/01',
+    ]);
     expect(kept(`SELECT * FROM "lake"."orders" o WHERE o.hour IN ('00', '02') AND o.region = 'eu'`)).toEqual([
       '2024-01-01/00',
       '2024-01-01/02',
       '2024-01-02/00',
       '2024-01-02/02',
     ]);
-    expect(kept("SELECT * FROM awsdatacatalog.lake.orders WHERE dt >= '2024-01-02' AND hour BETWEEN '01' AND '02'")).toEqual([
-      '2024-01-02/01',
-      '2024-01-02/02',
-    ]);
+    expect(
+      kept(
+        "SELECT * FROM awsdatacatalog.lake.orders WHERE dt >= '2024-01-02' AND hour BETWEEN '01' AND '02'",
+      ),
+    ).toEqual(['2024-01-02/01', '2024-01-02/02']);
   });
 
   test('keeps everything it cannot be sure about', () => {
     const everything = 6;
     expect(kept("SELECT * FROM orders WHERE substr(dt, 1, 4) = '2024'")).toHaveLength(everything);
     expect(kept("SELECT * FROM orders WHERE dt = '2024-01-01' OR region = 'eu'")).toHaveLength(everything);
-    expect(kept("SELECT * FROM orders WHERE hour = 1")).toHaveLength(everything); // varchar vs integer: not guessed
-    expect(kept("SELECT * FROM customers c LEFT JOIN orders o ON c.id = o.customer_id WHERE o.dt = '2024-01-01'")).toHaveLength(everything);
-    expect(kept("SELECT * FROM orders WHERE dt IN (SELECT max(dt) FROM orders)")).toHaveLength(everything);
+    expect(kept('SELECT * FROM orders WHERE hour = 1')).toHaveLength(everything); // varchar vs integer: not guessed
+    expect(
+      kept("SELECT * FROM customers c LEFT JOIN orders o ON c.id = o.customer_id WHERE o.dt = '2024-01-01'"),
+    ).toHaveLength(everything);
+    expect(kept('SELECT * FROM orders WHERE dt IN (SELECT max(dt) FROM orders)')).toHaveLength(everything);
     expect(kept('this is not SQL at all')).toHaveLength(everything);
   });
 
@@ -85,12 +102,13 @@ describe('planPartitionPruning', () => {
         "WITH a AS (SELECT * FROM orders WHERE dt = '2024-01-01' AND hour = '00') SELECT * FROM a UNION ALL SELECT * FROM lake.orders WHERE dt = '2024-01-02' AND hour = '02'",
       ),
     ).toEqual(['2024-01-01/00', '2024-01-02/02']);
-    expect(kept("SELECT * FROM orders a JOIN orders b ON a.order_id = b.order_id WHERE a.hour = '00'")).toHaveLength(6);
-    expect(kept("SELECT * FROM orders a JOIN orders b ON a.order_id = b.order_id WHERE a.hour = '00' AND b.hour = '01'")).toEqual([
-      '2024-01-01/00',
-      '2024-01-01/01',
-      '2024-01-02/00',
-      '2024-01-02/01',
-    ]);
+    expect(
+      kept("SELECT * FROM orders a JOIN orders b ON a.order_id = b.order_id WHERE a.hour = '00'"),
+    ).toHaveLength(6);
+    expect(
+      kept(
+        "SELECT * FROM orders a JOIN orders b ON a.order_id = b.order_id WHERE a.hour = '00' AND b.hour = '01'",
+      ),
+    ).toEqual(['2024-01-01/00', '2024-01-01/01', '2024-01-02/00', '2024-01-02/01']);
   });
 });

@@ -1,16 +1,27 @@
 /** Crawler logic without S3: Glue types, schema inference and merging, table layout, exclusion globs. */
-import type { ClassifiedObject } from '../../src/local/lake/glue/classify';
-import { formatGlueType, glueTypeStringToDuckDb, mergeGlueTypes, parseGlueType } from '../../src/local/lake/glue/glue-types';
-import { inferJsonColumns, mergeColumns, type ColumnSchema } from '../../src/local/lake/glue/schema-merge';
-import { sanitizeTableName } from '../../src/domain/glue-names';
-import { layoutTables } from '../../src/local/lake/glue/table-layout';
-import { globToRegExp } from '../../src/local/lake/s3-objects';
+import type { ClassifiedObject } from '../../src/lake-endpoint/glue/classify';
+import {
+  formatGlueType,
+  glueTypeStringToDuckDb,
+  mergeGlueTypes,
+  parseGlueType,
+} from '../../src/lake-endpoint/glue/glue-types';
+import { inferJsonColumns, mergeColumns, type ColumnSchema } from '../../src/lake-endpoint/glue/schema-merge';
+import { sanitizeTableName } from '../../src/support/glue-table-names';
+import { layoutTables } from '../../src/lake-endpoint/glue/table-layout';
+import { globToRegExp } from '../../src/lake-endpoint/s3-objects';
 
 const t = parseGlueType;
 
 describe('Glue types', () => {
   test('parse and print round-trip', () => {
-    for (const text of ['string', 'decimal(10,2)', 'array<struct<a:int,b:array<string>>>', 'map<string,bigint>', 'struct<>']) {
+    for (const text of [
+      'string',
+      'decimal(10,2)',
+      'array<struct<a:int,b:array<string>>>',
+      'map<string,bigint>',
+      'struct<>',
+    ]) {
       expect(formatGlueType(t(text))).toBe(text);
     }
     expect(formatGlueType(t(' STRUCT< a : INT , b : varchar(10) > '))).toBe('struct<a:int,b:varchar>');
@@ -34,7 +45,9 @@ describe('Glue types', () => {
 
   test('DuckDB spelling', () => {
     expect(glueTypeStringToDuckDb('array<int')).toBe('VARCHAR');
-    expect(glueTypeStringToDuckDb('array<struct<a:int,b:decimal(10,2)>>')).toBe('STRUCT("a" INTEGER, "b" DECIMAL(10,2))[]');
+    expect(glueTypeStringToDuckDb('array<struct<a:int,b:decimal(10,2)>>')).toBe(
+      'STRUCT("a" INTEGER, "b" DECIMAL(10,2))[]',
+    );
     expect(glueTypeStringToDuckDb('map<string,bigint>')).toBe('MAP(VARCHAR, BIGINT)');
     expect(glueTypeStringToDuckDb('timestamp')).toBe('TIMESTAMP');
     expect(glueTypeStringToDuckDb(undefined)).toBe('VARCHAR');
@@ -60,15 +73,28 @@ describe('schema inference and merge', () => {
 
   test('column lists merge by name, strictly for Parquet', () => {
     const col = (name: string, type: string): ColumnSchema => ({ name, sourceName: name, type: t(type) });
-    const merged = mergeColumns([col('a', 'int'), col('b', 'string')], [col('a', 'bigint'), col('c', 'double')], true);
-    expect(merged?.map((c) => `${c.name}:${formatGlueType(c.type)}`)).toEqual(['a:bigint', 'b:string', 'c:double']);
+    const merged = mergeColumns(
+      [col('a', 'int'), col('b', 'string')],
+      [col('a', 'bigint'), col('c', 'double')],
+      true,
+    );
+    expect(merged?.map((c) => `${c.name}:${formatGlueType(c.type)}`)).toEqual([
+      'a:bigint',
+      'b:string',
+      'c:double',
+    ]);
     expect(mergeColumns([col('a', 'int')], [col('a', 'string')], true)).toBeUndefined();
   });
 });
 
 describe('layoutTables', () => {
-  const columns = (...names: string[]) => names.map((name) => ({ name, sourceName: name, type: t('string') }));
-  const file = (key: string, format: 'parquet' | 'json' = 'parquet', cols = columns('id', 'v')): ClassifiedObject => ({
+  const columns = (...names: string[]) =>
+    names.map((name) => ({ name, sourceName: name, type: t('string') }));
+  const file = (
+    key: string,
+    format: 'parquet' | 'json' = 'parquet',
+    cols = columns('id', 'v'),
+  ): ClassifiedObject => ({
     bucket: 'b',
     key,
     size: 100,
@@ -80,11 +106,23 @@ describe('layoutTables', () => {
   });
 
   test('a lone folder is looked through; key=value folders become named partition keys', () => {
-    const tables = layoutTables('b', 'lake/', [file('lake/orders_cdc/dt=2024-01-01/hour=00/a.parquet'), file('lake/orders_cdc/dt=2024-01-01/hour=01/a.parquet')], {
-      combineCompatibleSchemas: true,
-    });
+    const tables = layoutTables(
+      'b',
+      'lake/',
+      [
+        file('lake/orders_cdc/dt=2024-01-01/hour=00/a.parquet'),
+        file('lake/orders_cdc/dt=2024-01-01/hour=01/a.parquet'),
+      ],
+      {
+        combineCompatibleSchemas: true,
+      },
+    );
     expect(tables).toHaveLength(1);
-    expect(tables[0]).toMatchObject({ name: 'orders_cdc', prefix: 'lake/orders_cdc/', partitionKeys: ['dt', 'hour'] });
+    expect(tables[0]).toMatchObject({
+      name: 'orders_cdc',
+      prefix: 'lake/orders_cdc/',
+      partitionKeys: ['dt', 'hour'],
+    });
     expect(tables[0].partitions.map((p) => p.values)).toEqual([
       ['2024-01-01', '00'],
       ['2024-01-01', '01'],
@@ -95,7 +133,12 @@ describe('layoutTables', () => {
     const tables = layoutTables(
       'b',
       'root/',
-      [file('root/p/2023/12/a.parquet'), file('root/p/2024/01/a.parquet'), file('root/j/x=1/a.json', 'json'), file('root/j/x=2/a.json', 'json')],
+      [
+        file('root/p/2023/12/a.parquet'),
+        file('root/p/2024/01/a.parquet'),
+        file('root/j/x=1/a.json', 'json'),
+        file('root/j/x=2/a.json', 'json'),
+      ],
       { combineCompatibleSchemas: false },
     );
     expect(tables.map((tb) => [tb.name, tb.format, tb.partitionKeys.join(',')])).toEqual([
@@ -105,9 +148,17 @@ describe('layoutTables', () => {
   });
 
   test('without CombineCompatibleSchemas dissimilar sibling folders are separate tables', () => {
-    const files = [file('r/a/x.parquet', 'parquet', columns('id', 'v')), file('r/b/x.parquet', 'parquet', columns('k', 'w', 'z'))];
-    expect(layoutTables('b', 'r/', files, { combineCompatibleSchemas: false }).map((tb) => tb.name)).toEqual(['a', 'b']);
-    expect(layoutTables('b', 'r/', files, { combineCompatibleSchemas: true }).map((tb) => tb.name)).toEqual(['r']);
+    const files = [
+      file('r/a/x.parquet', 'parquet', columns('id', 'v')),
+      file('r/b/x.parquet', 'parquet', columns('k', 'w', 'z')),
+    ];
+    expect(layoutTables('b', 'r/', files, { combineCompatibleSchemas: false }).map((tb) => tb.name)).toEqual([
+      'a',
+      'b',
+    ]);
+    expect(layoutTables('b', 'r/', files, { combineCompatibleSchemas: true }).map((tb) => tb.name)).toEqual([
+      'r',
+    ]);
   });
 
   test('table names are sanitized', () => {

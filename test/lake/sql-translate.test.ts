@@ -1,23 +1,39 @@
 /** Pure logic of the local Athena endpoint: Trino → DuckDB translation, the read-only guard, result text. */
-import { QueryRejectedError, classifyStatement } from '../../src/local/lake/athena/sql-guard';
-import { jodaFormatToStrftime, mysqlFormatToStrftime, translateTrinoToDuckDb } from '../../src/local/lake/athena/sql-translate';
-import { javaDouble, toCsv } from '../../src/local/lake/athena/result-format';
+import { QueryRejectedError, classifyStatement } from '../../src/lake-endpoint/athena/sql-guard';
+import {
+  jodaFormatToStrftime,
+  mysqlFormatToStrftime,
+  translateTrinoToDuckDb,
+} from '../../src/lake-endpoint/athena/sql-translate';
+import { javaDouble, toCsv } from '../../src/lake-endpoint/athena/result-format';
 
 describe('translateTrinoToDuckDb', () => {
   test.each([
     ['SELECT approx_distinct(order_id) FROM t', 'SELECT approx_count_distinct(order_id) FROM t'],
     ["SELECT date_parse(s, '%Y-%m-%d %H:%i:%s') FROM t", "SELECT strptime(s, '%Y-%m-%d %H:%M:%S') FROM t"],
     ["SELECT date_format(ts, '%Y-%m-%d %T') FROM t", "SELECT strftime(ts, '%Y-%m-%d %H:%M:%S') FROM t"],
-    ['SELECT from_iso8601_timestamp(s), from_iso8601_date(d) FROM t', 'SELECT CAST(s AS TIMESTAMPTZ), CAST(d AS DATE) FROM t'],
+    [
+      'SELECT from_iso8601_timestamp(s), from_iso8601_date(d) FROM t',
+      'SELECT CAST(s AS TIMESTAMPTZ), CAST(d AS DATE) FROM t',
+    ],
     ['SELECT to_unixtime(ts), from_unixtime(n) FROM t', 'SELECT epoch(ts), to_timestamp(n) FROM t'],
     ["SELECT date_add('day', -1, current_date)", 'SELECT (current_date + (-1) * INTERVAL 1 DAY)'],
     ["SELECT date_diff('hour', a, b)", "SELECT date_sub('hour', a, b)"],
     ['SELECT * FROM awsdatacatalog.lake.orders', 'SELECT * FROM lake.orders'],
     ['SELECT * FROM "AwsDataCatalog"."lake"."orders"', 'SELECT * FROM "lake"."orders"'],
     ['SELECT CAST(x AS timestamp(3)) FROM t', 'SELECT CAST(x AS timestamp) FROM t'],
-    ["SELECT regexp_replace(s, '(a)(b)', '$2$1'), regexp_replace(s, 'x')", "SELECT regexp_replace(s, '(a)(b)', '\\2\\1', 'g'), regexp_replace(s, 'x', '', 'g')"],
-    ["SELECT json_extract_scalar(j, '$.a'), cardinality(arr), arbitrary(x)", "SELECT json_extract_string(j, '$.a'), len(arr), any_value(x)"],
-    ['SELECT approx_percentile(x, 0.5), regexp_like(s, p), date(ts)', 'SELECT approx_quantile(x, 0.5), regexp_matches(s, p), CAST(ts AS DATE)'],
+    [
+      "SELECT regexp_replace(s, '(a)(b)', '$2$1'), regexp_replace(s, 'x')",
+      "SELECT regexp_replace(s, '(a)(b)', '\\2\\1', 'g'), regexp_replace(s, 'x', '', 'g')",
+    ],
+    [
+      "SELECT json_extract_scalar(j, '$.a'), cardinality(arr), arbitrary(x)",
+      "SELECT json_extract_string(j, '$.a'), len(arr), any_value(x)",
+    ],
+    [
+      'SELECT approx_percentile(x, 0.5), regexp_like(s, p), date(ts)',
+      'SELECT approx_quantile(x, 0.5), regexp_matches(s, p), CAST(ts AS DATE)',
+    ],
   ])('%s', (trino, duckdb) => {
     expect(translateTrinoToDuckDb(trino)).toBe(duckdb);
   });
@@ -32,23 +48,32 @@ describe('translateTrinoToDuckDb', () => {
   });
 
   test('converts MySQL and Joda date formats', () => {
-    expect(mysqlFormatToStrftime('%Y-%m-%d %H:%i:%s.%f %p %W %b %e %%')).toBe('%Y-%m-%d %H:%M:%S.%f %p %A %b %-d %%');
+    expect(mysqlFormatToStrftime('%Y-%m-%d %H:%i:%s.%f %p %W %b %e %%')).toBe(
+      '%Y-%m-%d %H:%M:%S.%f %p %A %b %-d %%',
+    );
     expect(jodaFormatToStrftime("yyyy-MM-dd'T'HH:mm:ss.SSS")).toBe('%Y-%m-%dT%H:%M:%S.%g');
     expect(jodaFormatToStrftime('EEE, d MMM yy h:mm a')).toBe('%a, %-d %b %y %-I:%M %p');
   });
 });
 
 describe('classifyStatement', () => {
-  test.each(['SELECT 1', 'with x as (select 1) select * from x', '(SELECT 1)', 'VALUES (1)', '-- comment\n  select 1;', 'SELEC 1'])(
-    'runs %j as a query',
+  test.each([
+    'SELECT 1',
+    'with x as (select 1) select * from x',
+    '(SELECT 1)',
+    'VALUES (1)',
+    '-- comment\n  select 1;',
+    'SELEC 1',
+  ])('runs %j as a query', (sql) => {
+    expect(classifyStatement(sql)).toMatchObject({ kind: 'query', statementType: 'DML' });
+  });
+
+  test.each(['SHOW TABLES', 'describe t', 'DESC t', 'show databases'])(
+    'answers %j from the catalog',
     (sql) => {
-      expect(classifyStatement(sql)).toMatchObject({ kind: 'query', statementType: 'DML' });
+      expect(classifyStatement(sql)).toMatchObject({ kind: 'utility', statementType: 'UTILITY' });
     },
   );
-
-  test.each(['SHOW TABLES', 'describe t', 'DESC t', 'show databases'])('answers %j from the catalog', (sql) => {
-    expect(classifyStatement(sql)).toMatchObject({ kind: 'utility', statementType: 'UTILITY' });
-  });
 
   test.each([
     ['DROP TABLE t', /^DROP statements are not supported/],
@@ -77,10 +102,26 @@ describe('classifyStatement', () => {
 
 describe('result text', () => {
   test('doubles print like Java (Trino)', () => {
-    expect([2, 2.5, 1e7, 1.234e-5, 0, -3, 123456.789].map(javaDouble)).toEqual(['2.0', '2.5', '1.0E7', '1.234E-5', '0.0', '-3.0', '123456.789']);
+    expect([2, 2.5, 1e7, 1.234e-5, 0, -3, 123456.789].map(javaDouble)).toEqual([
+      '2.0',
+      '2.5',
+      '1.0E7',
+      '1.234E-5',
+      '0.0',
+      '-3.0',
+      '123456.789',
+    ]);
   });
 
   test('CSV quotes every value and leaves NULL empty', () => {
-    expect(toCsv(['a', 'b'], [['x"y', null], ['', '1']])).toBe('"a","b"\n"x""y",\n"","1"\n');
+    expect(
+      toCsv(
+        ['a', 'b'],
+        [
+          ['x"y', null],
+          ['', '1'],
+        ],
+      ),
+    ).toBe('"a","b"\n"x""y",\n"","1"\n');
   });
 });

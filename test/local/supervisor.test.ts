@@ -24,8 +24,8 @@ import {
   type ServiceContext,
   type StackEvent,
 } from '../../src/local';
-import { groupMembers, isPortListening } from '../../src/local/processes';
-import { isProcessAlive } from '../../src/system/process-liveness';
+import { groupMembers, isPortListening } from '../../src/local/os-processes';
+import { isProcessAlive } from '../../src/support/process-liveness';
 
 const dirs: string[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -71,7 +71,7 @@ function runCli(config: Config, args: string[]): Promise<{ code: number; stdout:
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', join(PROJECT_ROOT, 'src/local/cli.ts'), ...args],
+      ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/stack.ts'), ...args],
       { cwd: PROJECT_ROOT, env: { ...process.env, ...configToEnv(config) }, timeout: 60_000 },
       (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }),
     );

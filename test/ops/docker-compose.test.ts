@@ -7,9 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ENV_SPEC, LOCAL_HOST, LOCAL_PORTS } from '../../src/config';
-import { parseLakeArgs } from '../../src/local/lake/main';
+import { parseLakeArgs } from '../../src/lake-endpoint/main';
 import { KAFKA_VERSION, PYTHON_PACKAGES } from '../../src/local/installer';
-import { ALL_PIPELINE_PROCESSES } from '../../src/streaming/processes';
+import { ALL_PIPELINE_PROCESSES } from '../../src/local/pipeline-processes';
 
 interface ComposeService {
   image?: string;
@@ -35,7 +35,9 @@ function hostPorts(service: ComposeService): number[] {
 
 describe('docker-compose.yml', () => {
   it('publishes the same ports as the local stack, on 127.0.0.1 only', () => {
-    expect(hostPorts(services.temporal).sort()).toEqual([LOCAL_PORTS.temporal, LOCAL_PORTS.temporalUi].sort());
+    expect(hostPorts(services.temporal).sort()).toEqual(
+      [LOCAL_PORTS.temporal, LOCAL_PORTS.temporalUi].sort(),
+    );
     expect(hostPorts(services.kafka)).toEqual([LOCAL_PORTS.kafka]);
     expect(hostPorts(services.moto)).toEqual([LOCAL_PORTS.moto]);
     expect(hostPorts(services.lake)).toEqual([LOCAL_PORTS.lake]);
@@ -73,7 +75,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('has the lake endpoint listen on the network inside its container, the only way the worker reaches it', () => {
-    const args = services.lake.command!.slice(services.lake.command!.indexOf('src/local/lake/main.ts') + 1);
+    const args = services.lake.command!.slice(
+      services.lake.command!.indexOf('src/lake-endpoint/main.ts') + 1,
+    );
     expect(parseLakeArgs(args)).toEqual({ host: '0.0.0.0' });
     // Outside a container (the local stack) it keeps to the loopback, and refuses what is not an address.
     expect(parseLakeArgs([])).toEqual({ host: LOCAL_HOST });

@@ -67,11 +67,15 @@ function actionsUsedByCode(): Map<string, Set<string>> {
         const service = match[2];
         if (!(service in SERVICE_PREFIX)) continue;
         for (const rawName of match[1].split(',')) {
-          const name = rawName.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0];
+          const name = rawName
+            .trim()
+            .replace(/^type\s+/, '')
+            .split(/\s+as\s+/)[0];
           let operation: string | undefined;
           if (name.endsWith('Command')) operation = name.slice(0, -'Command'.length);
           else if (name.startsWith('paginate')) operation = name.slice('paginate'.length);
-          else if (name.startsWith('waitUntil')) operation = WAITER_OPERATIONS[name.slice('waitUntil'.length)];
+          else if (name.startsWith('waitUntil'))
+            operation = WAITER_OPERATIONS[name.slice('waitUntil'.length)];
           if (!operation) continue;
           // Only count what the file really uses, not a type-only mention.
           if (!new RegExp(`\\b${name}\\b`).test(text.replace(match[0], ''))) continue;
@@ -92,7 +96,9 @@ interface PolicyDocument {
 function actionsGranted(file: string): Set<string> {
   const policy = JSON.parse(readFileSync(join(root, 'iam', file), 'utf8')) as PolicyDocument;
   return new Set(
-    policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])),
+    policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) =>
+      Array.isArray(s.Action) ? s.Action : [s.Action],
+    ),
   );
 }
 

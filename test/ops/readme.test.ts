@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configTable } from '../../scripts/config-table';
-import { WORKFLOW_TYPES } from '../../src/workflows/types';
+import { WORKFLOW_TYPES } from '../../src/contract/types';
 
 const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 
@@ -21,6 +21,7 @@ describe('README', () => {
   });
 
   it('shows how to start every workflow with the temporal CLI', () => {
-    for (const type of WORKFLOW_TYPES) expect(readme).toMatch(new RegExp(`temporal workflow start[^\\n]*--type ${type}\\b`));
+    for (const type of WORKFLOW_TYPES)
+      expect(readme).toMatch(new RegExp(`temporal workflow start[^\\n]*--type ${type}\\b`));
   });
 });

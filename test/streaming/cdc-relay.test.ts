@@ -3,18 +3,29 @@
  * with correct images, resume after restart, the Kafka-side checkpoint closing the publish/checkpoint
  * window, producer fencing, and the lease rules (balance, lineage, failover) on the real lease table.
  */
-import { DeleteItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { withOverrides, type Config } from '../../src/config';
-import type { CdcEvent } from '../../src/domain/lake-schema';
+import type { CdcEvent } from '../../src/lake-format/lake-schema';
 import { createLogger } from '../../src/observability/logger';
 import { ordersStreamArn } from '../../src/resources/dynamodb-tables';
 import { CDC_HEADERS, createShardPublisher } from '../../src/streaming/cdc-relay/cdc-publisher';
 import { createCdcRelay, listStreamShards, type CdcRelay } from '../../src/streaming/cdc-relay/cdc-relay';
 import { LeaseLostError } from '../../src/streaming/cdc-relay/errors';
 import { createLeaseCoordinator } from '../../src/streaming/cdc-relay/lease-coordinator';
-import { createLeaseTable, leaseKeyOf, SHARD_END, type Lease, type LeaseTable } from '../../src/streaming/cdc-relay/lease-table';
+import {
+  createLeaseTable,
+  leaseKeyOf,
+  SHARD_END,
+  type Lease,
+  type LeaseTable,
+} from '../../src/streaming/cdc-relay/lease-table';
 import { createCdcRelayMetrics } from '../../src/streaming/cdc-relay/metrics';
 import type { ReaderExit, ShardReaderHandle } from '../../src/streaming/cdc-relay/shard-reader';
 import { advance, toCdcEvent } from '../../src/streaming/cdc-relay/stream-records';
@@ -25,7 +36,9 @@ import { provision, readStream, readTopic, type ReadMessage, type StreamingEnv }
 const logger = createLogger('test-cdc-relay', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
 
 function relayConfig(label: string): Config {
-  return withOverrides(freshConfig(label), { cdcRelay: { leaseDurationMs: 2_000, pollIntervalMs: 50, workerId: '' } });
+  return withOverrides(freshConfig(label), {
+    cdcRelay: { leaseDurationMs: 2_000, pollIntervalMs: 50, workerId: '' },
+  });
 }
 
 function relay(env: StreamingEnv, workerId?: string): CdcRelay {
@@ -40,10 +53,22 @@ function relay(env: StreamingEnv, workerId?: string): CdcRelay {
 }
 
 /** Writes a realistic mix: inserts, then modifications, then a few deletions. Returns the number of changes. */
-async function writeChanges(dynamodb: DynamoDBClient, table: string, prefix: string, orders: number): Promise<number> {
+async function writeChanges(
+  dynamodb: DynamoDBClient,
+  table: string,
+  prefix: string,
+  orders: number,
+): Promise<number> {
   let changes = 0;
   for (let i = 0; i < orders; i++) {
-    const item = { orderId: `${prefix}-${i}`, status: 'CREATED', version: 1, amount: 10 + i / 100, tags: ['a', 'b'], nested: { n: i } };
+    const item = {
+      orderId: `${prefix}-${i}`,
+      status: 'CREATED',
+      version: 1,
+      amount: 10 + i / 100,
+      tags: ['a', 'b'],
+      nested: { n: i },
+    };
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
     changes += 1;
   }
@@ -60,7 +85,9 @@ async function writeChanges(dynamodb: DynamoDBClient, table: string, prefix: str
     changes += 1;
   }
   for (let i = 0; i < orders; i += 5) {
-    await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: marshall({ orderId: `${prefix}-${i}` }) }));
+    await dynamodb.send(
+      new DeleteItemCommand({ TableName: table, Key: marshall({ orderId: `${prefix}-${i}` }) }),
+    );
     changes += 1;
   }
   return changes;
@@ -88,8 +115,12 @@ function expectExactlyOnce(messages: ReadMessage[], records: _Record[]): void {
     expect(event.op).toBe(record.eventName);
     expect(event.orderId).toBe(keys.orderId);
     expect(message.key).toBe(keys.orderId);
-    expect(event.newImage).toEqual(record.dynamodb!.NewImage ? unmarshall(record.dynamodb!.NewImage as never) : null);
-    expect(event.oldImage).toEqual(record.dynamodb!.OldImage ? unmarshall(record.dynamodb!.OldImage as never) : null);
+    expect(event.newImage).toEqual(
+      record.dynamodb!.NewImage ? unmarshall(record.dynamodb!.NewImage as never) : null,
+    );
+    expect(event.oldImage).toEqual(
+      record.dynamodb!.OldImage ? unmarshall(record.dynamodb!.OldImage as never) : null,
+    );
     expect(Date.parse(event.changeTime)).toBeGreaterThan(Date.now() - 600_000);
     expect(message.headers[CDC_HEADERS.sequenceNumber]).toBe(event.sequenceNumber);
     expect(message.headers[CDC_HEADERS.shardId]).toBe(event.shardId);
@@ -156,7 +187,9 @@ describe('CDC relay', () => {
     // While no relay runs, more changes pile up in the stream.
     const during = await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'b', 30);
     const records = await readStream(aws, config);
-    const leases = await createLeaseTable(aws.dynamodb, config.dynamodb.checkpointTable).list(await ordersStreamArn(aws.dynamodb, config));
+    const leases = await createLeaseTable(aws.dynamodb, config.dynamodb.checkpointTable).list(
+      await ordersStreamArn(aws.dynamodb, config),
+    );
     expect(leases).toHaveLength(1);
     expect(leases[0].leaseOwner).toBeUndefined(); // released on a graceful stop
     expect(leases[0].checkpoint).toBe(records[before - 1].dynamodb!.SequenceNumber);
@@ -180,7 +213,12 @@ describe('CDC relay', () => {
     try {
       // A relay that published the first 12 changes and died before writing its lease-table checkpoint.
       const crashed = createShardPublisher({
-        kafka, admin, topic: config.topics.cdc, clientId: config.kafka.clientId, leaseKey: leaseKeyOf(streamArn, shard.shardId), logger,
+        kafka,
+        admin,
+        topic: config.topics.cdc,
+        clientId: config.kafka.clientId,
+        leaseKey: leaseKeyOf(streamArn, shard.shardId),
+        logger,
       });
       await crashed.init();
       const published = records.slice(0, 12).map((r) => toCdcEvent(r, shard.shardId));
@@ -207,7 +245,14 @@ describe('CDC relay', () => {
     const admin = kafka.admin();
     await admin.connect();
     const publisher = () =>
-      createShardPublisher({ kafka, admin, topic: config.topics.cdc, clientId: config.kafka.clientId, leaseKey: leaseKeyOf(streamArn, shard.shardId), logger });
+      createShardPublisher({
+        kafka,
+        admin,
+        topic: config.topics.cdc,
+        clientId: config.kafka.clientId,
+        leaseKey: leaseKeyOf(streamArn, shard.shardId),
+        logger,
+      });
     try {
       // A's producer is gone after a failed publish; meanwhile B took the lease and published the first 6
       // changes (its page). A then retries its own, larger page: it must publish only the 7th change onwards.
@@ -232,15 +277,30 @@ describe('CDC relay', () => {
     await admin.connect();
     try {
       const make = () =>
-        createShardPublisher({ kafka, admin, topic: config.topics.cdc, clientId: config.kafka.clientId, leaseKey: 'arn|shard-z', logger });
+        createShardPublisher({
+          kafka,
+          admin,
+          topic: config.topics.cdc,
+          clientId: config.kafka.clientId,
+          leaseKey: 'arn|shard-z',
+          logger,
+        });
       const zombie = make();
       await zombie.init();
       const owner = make();
       await owner.init();
       const event: CdcEvent = {
-        op: 'INSERT', orderId: 'z-1', sequenceNumber: '100', changeTime: new Date().toISOString(), shardId: 'shard-z', newImage: { orderId: 'z-1' }, oldImage: null,
+        op: 'INSERT',
+        orderId: 'z-1',
+        sequenceNumber: '100',
+        changeTime: new Date().toISOString(),
+        shardId: 'shard-z',
+        newImage: { orderId: 'z-1' },
+        oldImage: null,
       };
-      await expect(zombie.publish([event], { sequenceNumber: '100', eventIds: [] })).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(zombie.publish([event], { sequenceNumber: '100', eventIds: [] })).rejects.toBeInstanceOf(
+        LeaseLostError,
+      );
       await owner.publish([{ ...event, sequenceNumber: '101' }], { sequenceNumber: '101', eventIds: [] });
       await owner.close();
       await zombie.close();
@@ -281,26 +341,41 @@ describe('lease coordinator (real lease table, synthetic shards)', () => {
   /** A stand-in reader: records that it ran, ends its shard on request. */
   function fakeReaders() {
     const running = new Map<string, { worker: string; finish: (exit: ReaderExit) => void }>();
-    const start = (worker: string) => (lease: Lease): ShardReaderHandle => {
-      let finish!: (exit: ReaderExit) => void;
-      const done = new Promise<ReaderExit>((resolve) => (finish = resolve));
-      running.set(lease.shardId, { worker, finish });
-      void done.then(() => running.delete(lease.shardId));
-      return { done, stop: async () => finish('stopped') };
-    };
+    const start =
+      (worker: string) =>
+      (lease: Lease): ShardReaderHandle => {
+        let finish!: (exit: ReaderExit) => void;
+        const done = new Promise<ReaderExit>((resolve) => (finish = resolve));
+        running.set(lease.shardId, { worker, finish });
+        void done.then(() => running.delete(lease.shardId));
+        return { done, stop: async () => finish('stopped') };
+      };
     return { running, start };
   }
 
-  it('balances shards, holds children until their parent ends, and moves a dead worker\'s shards', async () => {
+  it("balances shards, holds children until their parent ends, and moves a dead worker's shards", async () => {
     env = await provision(relayConfig('leases'), { tables: false, checkpoints: true });
     const leases = createLeaseTable(env.aws.dynamodb, env.config.dynamodb.checkpointTable);
-    const shards = [{ shardId: 's-1' }, { shardId: 's-2' }, { shardId: 's-3' }, { shardId: 's-4' }, { shardId: 's-5', parentShardId: 's-1' }];
+    const shards = [
+      { shardId: 's-1' },
+      { shardId: 's-2' },
+      { shardId: 's-3' },
+      { shardId: 's-4' },
+      { shardId: 's-5', parentShardId: 's-1' },
+    ];
     let clock = 0;
     const readers = fakeReaders();
     const make = (workerId: string) =>
       createLeaseCoordinator({
-        leases, streamArn: 'arn:test', workerId, leaseDurationMs: 3_000, listShards: async () => shards,
-        startReader: readers.start(workerId), logger, metrics: createCdcRelayMetrics(new Registry()), now: () => clock,
+        leases,
+        streamArn: 'arn:test',
+        workerId,
+        leaseDurationMs: 3_000,
+        listShards: async () => shards,
+        startReader: readers.start(workerId),
+        logger,
+        metrics: createCdcRelayMetrics(new Registry()),
+        now: () => clock,
       });
     const a = make('A');
     const b = make('B');
@@ -366,12 +441,27 @@ describe('lease coordinator (real lease table, synthetic shards)', () => {
       let exit!: (value: ReaderExit) => void;
       const done = new Promise<ReaderExit>((resolve) => (exit = resolve));
       // Stopping finishes the page in hand first (publish + checkpoint), which takes a while.
-      return { done, stop: async () => { reader.stopping = true; await pageDone; exit('stopped'); await done; } };
+      return {
+        done,
+        stop: async () => {
+          reader.stopping = true;
+          await pageDone;
+          exit('stopped');
+          await done;
+        },
+      };
     };
     let clock = 0;
     const coordinator = createLeaseCoordinator({
-      leases, streamArn: 'arn:test', workerId: 'A', leaseDurationMs: 3_000, listShards: async () => [{ shardId: 's-1' }],
-      startReader, logger, metrics: createCdcRelayMetrics(new Registry()), now: () => clock,
+      leases,
+      streamArn: 'arn:test',
+      workerId: 'A',
+      leaseDurationMs: 3_000,
+      listShards: async () => [{ shardId: 's-1' }],
+      startReader,
+      logger,
+      metrics: createCdcRelayMetrics(new Registry()),
+      now: () => clock,
     });
     await coordinator.tick();
     expect(readers).toHaveLength(1);

@@ -27,7 +27,11 @@ describe('configToEnv', () => {
     expect(() => loadConfig({ ...env, LAKE_PREFIX: 'lake', SNAPSHOT_PREFIX: 'lake/snapshots' })).toThrow(
       'lake.snapshotPrefix: LAKE_PREFIX and SNAPSHOT_PREFIX must be separate folders (neither inside the other)',
     );
-    expect(() => loadConfig({ ...env, LAKE_PREFIX: 'data/lake', SNAPSHOT_PREFIX: 'data' })).toThrow('separate folders');
-    expect(loadConfig({ ...env, LAKE_PREFIX: 'lake', SNAPSHOT_PREFIX: 'lakes' }).lake.snapshotPrefix).toBe('lakes');
+    expect(() => loadConfig({ ...env, LAKE_PREFIX: 'data/lake', SNAPSHOT_PREFIX: 'data' })).toThrow(
+      'separate folders',
+    );
+    expect(loadConfig({ ...env, LAKE_PREFIX: 'lake', SNAPSHOT_PREFIX: 'lakes' }).lake.snapshotPrefix).toBe(
+      'lakes',
+    );
   });
 });

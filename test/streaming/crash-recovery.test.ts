@@ -6,14 +6,25 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { withOverrides, type Config } from '../../src/config';
-import type { CdcEvent } from '../../src/domain/lake-schema';
+import type { CdcEvent } from '../../src/lake-format/lake-schema';
 import { createLogger } from '../../src/observability/logger';
 import { ordersStreamArn } from '../../src/resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../src/streaming/dynamo-sink/dynamo-sink';
 import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
 import { createGenerator } from '../../src/streaming/generator/generator';
 import { freshConfig } from '../support/fresh-config';
-import { plain, provision, readStream, readTopic, itemCount, waitForOrders, sleep, waitFor, ChildProcesses, type StreamingEnv } from './helpers';
+import {
+  plain,
+  provision,
+  readStream,
+  readTopic,
+  itemCount,
+  waitForOrders,
+  sleep,
+  waitFor,
+  ChildProcesses,
+  type StreamingEnv,
+} from './helpers';
 
 const logger = createLogger('test-crash', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
 const SINK = 'src/streaming/dynamo-sink/main.ts';
@@ -46,30 +57,57 @@ describe('crash recovery and scale-out', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await waitFor('two sink members with partitions', async () => {
-        const { groups } = await admin.describeGroups([dynamoSinkGroupId(config)]);
-        const members = groups[0]?.members ?? [];
-        return groups[0]?.state === 'Stable' && members.length === 2 && members.every((m) => m.memberAssignment.length > 0);
-      }, { timeoutMs: 60_000 });
+      await waitFor(
+        'two sink members with partitions',
+        async () => {
+          const { groups } = await admin.describeGroups([dynamoSinkGroupId(config)]);
+          const members = groups[0]?.members ?? [];
+          return (
+            groups[0]?.state === 'Stable' &&
+            members.length === 2 &&
+            members.every((m) => m.memberAssignment.length > 0)
+          );
+        },
+        { timeoutMs: 60_000 },
+      );
     } finally {
       await admin.disconnect();
     }
 
     const generation = createGenerator({
-      config, kafka, logger, count: 3_000, rate: 600, concurrentOrders: 300, duplicates: 0.05, outOfOrder: 0.1, seed: 21,
+      config,
+      kafka,
+      logger,
+      count: 3_000,
+      rate: 600,
+      concurrentOrders: 300,
+      duplicates: 0.05,
+      outOfOrder: 0.1,
+      seed: 21,
     }).run();
     // Kill one instance while events are still flowing and items are being written.
-    await waitFor('the sinks to be mid-run', async () => (await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) > 300, { intervalMs: 200 });
+    await waitFor(
+      'the sinks to be mid-run',
+      async () => (await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) > 300,
+      { intervalMs: 200 },
+    );
     await children.all[0].kill9();
     const report = await generation;
     await sleep(1_000);
     start('sink-a-restarted', SINK);
 
     const expected = plain(Object.fromEntries(report.expectedStates));
-    const items = await waitForOrders(aws.dynamodb, config.dynamodb.ordersTable, report.expectedStates, 120_000);
+    const items = await waitForOrders(
+      aws.dynamodb,
+      config.dynamodb.ordersTable,
+      report.expectedStates,
+      120_000,
+    );
     expect(items).toEqual(expected);
     // SIGTERM: finish the chunk in hand, commit, leave the group, exit 0.
-    for (const child of children.all.filter((c) => c.child.exitCode === null && c.child.signalCode === null)) {
+    for (const child of children.all.filter(
+      (c) => c.child.exitCode === null && c.child.signalCode === null,
+    )) {
       expect(await child.terminate()).toBe(0);
     }
   }, 240_000);
@@ -91,7 +129,12 @@ describe('crash recovery and scale-out', () => {
         Array.from({ length: 4 }, async (_, lane) => {
           for (let i = lane; i < total; i += 4) {
             const orderId = `o-${i % 400}`;
-            await aws.dynamodb.send(new PutItemCommand({ TableName: config.dynamodb.ordersTable, Item: marshall({ orderId, version: Math.floor(i / 400) + 1, n: i }) }));
+            await aws.dynamodb.send(
+              new PutItemCommand({
+                TableName: config.dynamodb.ordersTable,
+                Item: marshall({ orderId, version: Math.floor(i / 400) + 1, n: i }),
+              }),
+            );
             written += 1;
           }
         }),
@@ -103,8 +146,13 @@ describe('crash recovery and scale-out', () => {
     await admin.connect();
     try {
       // High watermarks count transaction markers too: a rough but cheap measure of progress.
-      await waitFor('the relay to be mid-run', async () =>
-        (await admin.fetchTopicOffsets(config.topics.cdc)).reduce((sum, p) => sum + Number(p.high), 0) > 150, { intervalMs: 200 });
+      await waitFor(
+        'the relay to be mid-run',
+        async () =>
+          (await admin.fetchTopicOffsets(config.topics.cdc)).reduce((sum, p) => sum + Number(p.high), 0) >
+          150,
+        { intervalMs: 200 },
+      );
     } finally {
       await admin.disconnect();
     }
@@ -112,10 +160,14 @@ describe('crash recovery and scale-out', () => {
     const victim = children.all.find((c) => c.name === first)!;
     await victim.kill9();
     // The survivor takes the shard over once the lease expires (3 s on its clock).
-    const second = await waitFor('the other relay to take the shard over', async () => {
-      const owner = await holder();
-      return owner && owner !== first ? owner : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const second = await waitFor(
+      'the other relay to take the shard over',
+      async () => {
+        const owner = await holder();
+        return owner && owner !== first ? owner : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     expect(second).not.toBe(first);
     start(`${first}`, RELAY, { CDC_WORKER_ID: `${first}-restarted` });
     await writer;
@@ -128,7 +180,9 @@ describe('crash recovery and scale-out', () => {
     expect(new Set(ids).size).toBe(ids.length); // no duplicates despite the kill
     expect(new Set(ids)).toEqual(new Set(records.map((r) => r.eventID!)));
     // SIGTERM: publish and checkpoint the page in hand, free the lease, exit 0.
-    for (const child of children.all.filter((c) => c.child.exitCode === null && c.child.signalCode === null)) {
+    for (const child of children.all.filter(
+      (c) => c.child.exitCode === null && c.child.signalCode === null,
+    )) {
       expect(await child.terminate()).toBe(0);
     }
     expect((await leases.list(streamArn)).filter((l) => l.leaseOwner)).toEqual([]);

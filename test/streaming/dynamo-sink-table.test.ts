@@ -61,6 +61,8 @@ describe('DynamoDB sink: a table with another key schema', () => {
     expect(error).not.toBeInstanceOf(InvalidOrderEventError);
     expect(error).toBeInstanceOf(OrderWriteError);
     expect((error as OrderWriteError).retriable).toBe(false);
-    expect((error as OrderWriteError).message).toContain(`PutItem of order order-1 into ${table} failed: ValidationException`);
+    expect((error as OrderWriteError).message).toContain(
+      `PutItem of order order-1 into ${table} failed: ValidationException`,
+    );
   });
 });

@@ -16,7 +16,12 @@ const logger = createLogger('test-dynamo-sink', { logLevel: (process.env.LOG_LEV
 /** The table holds exactly the expected final state of every order (no more items, no other values). */
 async function expectExactState(env: StreamingEnv, report: GeneratorReport): Promise<void> {
   const expected = plain(Object.fromEntries(report.expectedStates));
-  const items = await waitForOrders(env.aws.dynamodb, env.config.dynamodb.ordersTable, report.expectedStates, 90_000);
+  const items = await waitForOrders(
+    env.aws.dynamodb,
+    env.config.dynamodb.ordersTable,
+    report.expectedStates,
+    90_000,
+  );
   expect(items).toEqual(expected);
 }
 
@@ -34,7 +39,15 @@ describe('DynamoDB sink', () => {
     env = await provision(freshConfig('sink-order'));
     const { config, kafka, aws } = env;
     const report = await createGenerator({
-      config, kafka, logger, count: 2_000, concurrentOrders: 200, duplicates: 0.1, outOfOrder: 0.2, seed: 7, batchSize: 250,
+      config,
+      kafka,
+      logger,
+      count: 2_000,
+      concurrentOrders: 200,
+      duplicates: 0.1,
+      outOfOrder: 0.2,
+      seed: 7,
+      batchSize: 250,
     }).run();
     expect(report.validEvents).toBe(2_000);
     expect(report.duplicates).toBeGreaterThan(100);
@@ -49,7 +62,10 @@ describe('DynamoDB sink', () => {
     // Every message ends up exactly once as applied, stale, or superseded within its chunk.
     const stats = await waitFor('all messages accounted for', async () => {
       const s = sink!.stats();
-      return s.recordsIn === report.messagesSent && s.applied + s.staleSkips + s.superseded === report.messagesSent ? s : undefined;
+      return s.recordsIn === report.messagesSent &&
+        s.applied + s.staleSkips + s.superseded === report.messagesSent
+        ? s
+        : undefined;
     });
     expect(stats.deadLettered).toBe(0);
     expect(stats.staleSkips).toBeGreaterThan(0);
@@ -59,7 +75,14 @@ describe('DynamoDB sink', () => {
   it('keeps its group membership while writes are slower than the session timeout (no eviction, no replay)', async () => {
     env = await provision(freshConfig('sink-slow'));
     const { config, kafka } = env;
-    const report = await createGenerator({ config, kafka, logger, count: 30, concurrentOrders: 30, seed: 3 }).run();
+    const report = await createGenerator({
+      config,
+      kafka,
+      logger,
+      count: 30,
+      concurrentOrders: 30,
+      seed: 3,
+    }).run();
     expect(report.duplicates + report.outOfOrder).toBe(0);
     // Every PutItem of the first chunk waits 8 s, past the 6 s session timeout (the broker's minimum), as writes
     // being throttled and retried would: only heartbeats sent during the wait keep the member in the group.
@@ -75,10 +98,14 @@ describe('DynamoDB sink', () => {
     sink = createDynamoSink({ config, kafka, dynamodb: slow, logger, sessionTimeoutMs: 6_000 });
     await sink.start();
     await expectExactState(env, report);
-    const stats = await waitFor('every message accounted for', async () => {
-      const s = sink!.stats();
-      return s.applied + s.staleSkips + s.superseded >= report.messagesSent ? s : undefined;
-    }, { timeoutMs: 60_000 });
+    const stats = await waitFor(
+      'every message accounted for',
+      async () => {
+        const s = sink!.stats();
+        return s.applied + s.staleSkips + s.superseded >= report.messagesSent ? s : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     // Evicted, the member would have lost its commit and replayed the chunk: the replay shows as stale skips.
     expect(stats.staleSkips).toBe(0);
     expect(stats.recordsIn).toBe(report.messagesSent);
@@ -88,9 +115,16 @@ describe('DynamoDB sink', () => {
     env = await provision(freshConfig('sink-dlq'));
     const { config, kafka, aws } = env;
     const report = await createGenerator({
-      config, kafka, logger, count: 1_200, concurrentOrders: 100, malformed: 0.04, seed: 11,
+      config,
+      kafka,
+      logger,
+      count: 1_200,
+      concurrentOrders: 100,
+      malformed: 0.04,
+      seed: 11,
     }).run();
-    const badTotal = report.malformed['malformed-json'] + report.malformed['schema-invalid'] + report.malformed.oversized;
+    const badTotal =
+      report.malformed['malformed-json'] + report.malformed['schema-invalid'] + report.malformed.oversized;
     expect(report.malformed['malformed-json']).toBeGreaterThan(0);
     expect(report.malformed['schema-invalid']).toBeGreaterThan(0);
     expect(report.malformed.oversized).toBeGreaterThan(0);
@@ -111,13 +145,17 @@ describe('DynamoDB sink', () => {
       reasons[kind] = (reasons[kind] ?? 0) + 1;
       expect(letter.headers[DLQ_HEADERS.sourceTopic]).toBe(config.topics.events);
       expect(Number.isNaN(Date.parse(letter.headers[DLQ_HEADERS.failedAt]))).toBe(false);
-      const original = byOffset.get(`${letter.headers[DLQ_HEADERS.sourcePartition]}/${letter.headers[DLQ_HEADERS.sourceOffset]}`);
+      const original = byOffset.get(
+        `${letter.headers[DLQ_HEADERS.sourcePartition]}/${letter.headers[DLQ_HEADERS.sourceOffset]}`,
+      );
       expect(original).toBeDefined();
       // Byte for byte the original message, under its original key.
       expect(letter.value?.equals(original!.value!)).toBe(true);
       expect(letter.key).toBe(original!.key);
       // And the reason is the one decoding gives for those bytes.
-      expect(() => decodeOrderEvent(original!.key ? Buffer.from(original!.key) : null, original!.value)).toThrow(reason);
+      expect(() =>
+        decodeOrderEvent(original!.key ? Buffer.from(original!.key) : null, original!.value),
+      ).toThrow(reason);
     }
     expect(reasons).toEqual({
       'malformed-json': report.malformed['malformed-json'],

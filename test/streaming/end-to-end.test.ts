@@ -17,14 +17,26 @@ import { join } from 'node:path';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { withOverrides, type Config } from '../../src/config';
-import { CDC_LAKE_COLUMNS } from '../../src/domain/lake-schema';
+import { CDC_LAKE_COLUMNS } from '../../src/lake-format/lake-schema';
 import { createLogger } from '../../src/observability/logger';
 import { ordersStreamArn } from '../../src/resources/dynamodb-tables';
 import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
 import { createGenerator } from '../../src/streaming/generator/generator';
-import { readLakeRecords, type LakeRecord } from '../../src/streaming/s3-sink/lake-reader';
+import { readLakeRecords, type LakeRecord } from '../../src/lake-format/lake-reader';
 import { freshConfig } from '../support/fresh-config';
-import { plain, provision, readStream, readTopic, itemCount, waitForOrders, sleep, waitFor, within, ChildProcesses, type StreamingEnv } from './helpers';
+import {
+  plain,
+  provision,
+  readStream,
+  readTopic,
+  itemCount,
+  waitForOrders,
+  sleep,
+  waitFor,
+  within,
+  ChildProcesses,
+  type StreamingEnv,
+} from './helpers';
 
 const logger = createLogger('test-e2e', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
 const SINK = 'src/streaming/dynamo-sink/main.ts';
@@ -44,7 +56,9 @@ function e2eConfig(): Config {
 /** The lake row a stream record must become: the image's order columns, then op, change time, sequence number. */
 function expectedRow(record: _Record): Record<string, string | number | null> {
   const change = record.dynamodb!;
-  const image = unmarshall((record.eventName === 'REMOVE' ? change.OldImage : change.NewImage) as never) as Record<string, unknown>;
+  const image = unmarshall(
+    (record.eventName === 'REMOVE' ? change.OldImage : change.NewImage) as never,
+  ) as Record<string, unknown>;
   const cdc: Record<string, unknown> = {
     op: record.eventName,
     change_time: change.ApproximateCreationDateTime!.toISOString(),
@@ -81,7 +95,8 @@ describe('streaming end to end', () => {
 
   afterEach(async () => {
     mkdirSync(logDir, { recursive: true });
-    for (const child of await children.killAll()) writeFileSync(join(logDir, `${child.name}-${child.child.pid}.log`), child.output());
+    for (const child of await children.killAll())
+      writeFileSync(join(logDir, `${child.name}-${child.child.pid}.log`), child.output());
     await env?.cleanup();
   });
 
@@ -129,21 +144,29 @@ describe('streaming end to end', () => {
       }
       for (const suffix of ['dynamo-sink', 's3-sink']) {
         const groupId = `${config.kafka.clientId}-${suffix}`;
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [suffix === 's3-sink' ? config.topics.cdc : config.topics.events] });
+        const [committed] = await admin.fetchOffsets({
+          groupId,
+          topics: [suffix === 's3-sink' ? config.topics.cdc : config.topics.events],
+        });
         out[groupId] = committed.partitions.map((p) => `${p.partition}:${p.offset}`);
       }
       return out;
     });
     await admin.disconnect().catch(() => undefined);
     for (const child of children.all) {
-      const state = child.child.exitCode !== null || child.child.signalCode !== null ? `exited ${child.child.exitCode ?? child.child.signalCode}` : 'running';
+      const state =
+        child.child.exitCode !== null || child.child.signalCode !== null
+          ? `exited ${child.child.exitCode ?? child.child.signalCode}`
+          : 'running';
       const notable = child
         .output()
         .split('\n')
         .filter((line) => /"level":(40|50|60)|Error|error/.test(line))
         .slice(-10)
         .map((line) => line.slice(0, 400));
-      lines.push(`--- ${child.name} (${state}), last warnings and errors:\n${notable.join('\n') || '(none)'}`);
+      lines.push(
+        `--- ${child.name} (${state}), last warnings and errors:\n${notable.join('\n') || '(none)'}`,
+      );
     }
     return lines.join('\n');
   }
@@ -157,11 +180,24 @@ describe('streaming end to end', () => {
     const s3a = start('s3-sink-a', S3_SINK);
     start('s3-sink-b', S3_SINK);
     const generation = createGenerator({
-      config, kafka, logger, count: 2_000, rate: 250, concurrentOrders: 200, duplicates: 0.05, outOfOrder: 0.1, malformed: 0.01, seed: 99,
+      config,
+      kafka,
+      logger,
+      count: 2_000,
+      rate: 250,
+      concurrentOrders: 200,
+      duplicates: 0.05,
+      outOfOrder: 0.1,
+      malformed: 0.01,
+      seed: 99,
     }).run();
 
     // 1. The DynamoDB sink, once items are being written.
-    await waitFor('the sink to be mid-run', async () => (await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) > 150, { timeoutMs: 60_000 });
+    await waitFor(
+      'the sink to be mid-run',
+      async () => (await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) > 150,
+      { timeoutMs: 60_000 },
+    );
     await sink.kill9();
     step('sink killed');
     await sleep(500);
@@ -170,9 +206,13 @@ describe('streaming end to end', () => {
     // 2. The relay holding the shard, once changes are flowing to the CDC topic.
     const leases = createLeaseTable(aws.dynamodb, config.dynamodb.checkpointTable);
     const streamArn = await ordersStreamArn(aws.dynamodb, config);
-    const holder = await waitFor('a relay to hold the shard', async () => (await leases.list(streamArn)).find((l) => l.leaseOwner)?.leaseOwner, {
-      timeoutMs: 30_000,
-    });
+    const holder = await waitFor(
+      'a relay to hold the shard',
+      async () => (await leases.list(streamArn)).find((l) => l.leaseOwner)?.leaseOwner,
+      {
+        timeoutMs: 30_000,
+      },
+    );
     const admin = kafka.admin();
     await admin.connect();
     try {
@@ -188,7 +228,9 @@ describe('streaming end to end', () => {
     start(`${holder}-restarted`, RELAY, { CDC_WORKER_ID: `${holder}-restarted` });
 
     // 3. One S3 sink instance, once objects are landing.
-    await waitFor('objects in the lake', async () => (await readLakeRecords(aws.s3, config)).length > 0, { timeoutMs: 60_000 });
+    await waitFor('objects in the lake', async () => (await readLakeRecords(aws.s3, config)).length > 0, {
+      timeoutMs: 60_000,
+    });
     await s3a.kill9();
     step('s3 sink killed');
     start('s3-sink-a-restarted', S3_SINK);
@@ -199,7 +241,12 @@ describe('streaming end to end', () => {
 
     // DynamoDB: exactly the expected final state.
     const expectedStates = plain(Object.fromEntries(report.expectedStates));
-    const items = await waitForOrders(aws.dynamodb, config.dynamodb.ordersTable, report.expectedStates, 150_000);
+    const items = await waitForOrders(
+      aws.dynamodb,
+      config.dynamodb.ordersTable,
+      report.expectedStates,
+      150_000,
+    );
     expect(items).toEqual(expectedStates);
     step('dynamodb exact');
 
@@ -225,8 +272,11 @@ describe('streaming end to end', () => {
     for (const expected of expectedRows) expect(byIdentity.get(identity(expected))).toEqual(expected);
 
     // Every malformed message is a dead letter.
-    const malformed = report.malformed['malformed-json'] + report.malformed['schema-invalid'] + report.malformed.oversized;
+    const malformed =
+      report.malformed['malformed-json'] + report.malformed['schema-invalid'] + report.malformed.oversized;
     expect(malformed).toBeGreaterThan(0);
-    expect(await readTopic(kafka, config.topics.eventsDlq, { expected: malformed, timeoutMs: 30_000 })).toHaveLength(malformed);
+    expect(
+      await readTopic(kafka, config.topics.eventsDlq, { expected: malformed, timeoutMs: 30_000 }),
+    ).toHaveLength(malformed);
   }
 });

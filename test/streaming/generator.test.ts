@@ -20,7 +20,14 @@ const logger = createLogger('test-generator', { logLevel: (process.env.LOG_LEVEL
 describe('event planner (pure)', () => {
   it('is deterministic for a seed and honours the count exactly', () => {
     const plan = (seed: number) => {
-      const planner = new EventPlanner({ runId: 'r', seed, duplicates: 0.1, outOfOrder: 0.2, malformed: 0.05, now: () => new Date(0) });
+      const planner = new EventPlanner({
+        runId: 'r',
+        seed,
+        duplicates: 0.1,
+        outOfOrder: 0.2,
+        malformed: 0.05,
+        now: () => new Date(0),
+      });
       const out = [];
       while (planner.planned < 1_000) out.push(...planner.nextBatch(100, 1_000));
       out.push(...planner.drain());
@@ -51,7 +58,16 @@ describe('generator against Kafka', () => {
     env = await provision(freshConfig('gen-counts'), { tables: false });
     const { config, kafka } = env;
     const report = await createGenerator({
-      config, kafka, logger, count: 1_500, concurrentOrders: 150, duplicates: 0.1, outOfOrder: 0.15, malformed: 0.03, seed: 3, batchSize: 200,
+      config,
+      kafka,
+      logger,
+      count: 1_500,
+      concurrentOrders: 150,
+      duplicates: 0.1,
+      outOfOrder: 0.15,
+      malformed: 0.03,
+      seed: 3,
+      batchSize: 200,
     }).run();
     const messages = await readTopic(kafka, config.topics.events, { expected: report.messagesSent });
     expect(messages).toHaveLength(report.messagesSent);
@@ -94,7 +110,14 @@ describe('generator against Kafka', () => {
 
   it('holds a target rate for a duration', async () => {
     env = await provision(freshConfig('gen-rate'), { tables: false });
-    const report = await createGenerator({ config: env.config, kafka: env.kafka, logger, rate: 400, durationMs: 3_000, seed: 1 }).run();
+    const report = await createGenerator({
+      config: env.config,
+      kafka: env.kafka,
+      logger,
+      rate: 400,
+      durationMs: 3_000,
+      seed: 1,
+    }).run();
     expect(report.achievedRate).toBeGreaterThan(400 * 0.8);
     expect(report.achievedRate).toBeLessThan(400 * 1.1);
     expect(report.messagesSent).toBeGreaterThan(900);
@@ -102,14 +125,24 @@ describe('generator against Kafka', () => {
 
   it('stops early on stop() and still reports exactly what was acknowledged', async () => {
     env = await provision(freshConfig('gen-stop'), { tables: false });
-    const generator = createGenerator({ config: env.config, kafka: env.kafka, logger, rate: 500, durationMs: 60_000, outOfOrder: 0.2, seed: 2 });
+    const generator = createGenerator({
+      config: env.config,
+      kafka: env.kafka,
+      logger,
+      rate: 500,
+      durationMs: 60_000,
+      outOfOrder: 0.2,
+      seed: 2,
+    });
     await generator.start();
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await generator.stop();
     const report = await generator.done;
     expect(report.elapsedMs).toBeLessThan(10_000);
     expect(report.messagesSent).toBeGreaterThan(200);
-    expect(await readTopic(env.kafka, env.config.topics.events, { expected: report.messagesSent })).toHaveLength(report.messagesSent);
+    expect(
+      await readTopic(env.kafka, env.config.topics.events, { expected: report.messagesSent }),
+    ).toHaveLength(report.messagesSent);
   });
 
   it('refuses options without a stop condition or with a bad probability', () => {
@@ -125,7 +158,12 @@ describe('generator against Kafka', () => {
       args: ['--count', '300', '--duplicates', '0.1', '--seed', '4', '--expected-out', out],
     });
     expect(await child.exited).toBe(0);
-    const summary = JSON.parse(child.output().split('\n').find((line) => line.startsWith('{"runId"'))!);
+    const summary = JSON.parse(
+      child
+        .output()
+        .split('\n')
+        .find((line) => line.startsWith('{"runId"'))!,
+    );
     expect(summary.validEvents).toBe(300);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(summary.expectedOrders);

@@ -11,13 +11,22 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record,
+} from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { IHeaders, Kafka } from 'kafkajs';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
 import { configToEnv, type Config } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
-import { ensureCheckpointTable, ensureOrdersTable, ordersStreamArn } from '../../src/resources/dynamodb-tables';
+import {
+  ensureCheckpointTable,
+  ensureOrdersTable,
+  ordersStreamArn,
+} from '../../src/resources/dynamodb-tables';
 import { ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { deletePipelineTopics, emptyBucket } from '../support/cleanup';
@@ -43,7 +52,9 @@ export async function waitFor<T>(
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`,
+      );
     }
     await sleep(intervalMs);
   }
@@ -99,7 +110,8 @@ export async function provision(
       for (const table of [config.dynamodb.ordersTable, config.dynamodb.checkpointTable]) {
         await aws.dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
       }
-      if (what.bucket) await emptyBucket(aws.s3, config.lake.bucket, { deleteBucket: true }).catch(() => undefined);
+      if (what.bucket)
+        await emptyBucket(aws.s3, config.lake.bucket, { deleteBucket: true }).catch(() => undefined);
       destroyAwsClients(aws);
     },
   };
@@ -128,7 +140,8 @@ export async function waitForOrders(
     async () => {
       if ((await itemCount(dynamodb, table)) !== expected.size) return undefined;
       const scanned = Object.fromEntries(await scanTable(dynamodb, table));
-      const done = Object.keys(scanned).length === expected.size &&
+      const done =
+        Object.keys(scanned).length === expected.size &&
         [...expected.values()].every((s) => scanned[s.orderId]?.version === s.version);
       return done ? scanned : undefined;
     },
@@ -137,7 +150,11 @@ export async function waitForOrders(
 }
 
 /** Every item of a table, unmarshalled, by partition key. */
-export async function scanTable(dynamodb: DynamoDBClient, table: string, key = 'orderId'): Promise<Map<string, Record<string, unknown>>> {
+export async function scanTable(
+  dynamodb: DynamoDBClient,
+  table: string,
+  key = 'orderId',
+): Promise<Map<string, Record<string, unknown>>> {
   const items = new Map<string, Record<string, unknown>>();
   for await (const page of paginateScan({ client: dynamodb }, { TableName: table, ConsistentRead: true })) {
     for (const raw of page.Items ?? []) {
@@ -171,9 +188,16 @@ function headerText(headers: IHeaders | undefined): Record<string, string> {
 export async function readTopic(
   kafka: Kafka,
   topic: string,
-  { expected, idleMs = 3_000, timeoutMs = 60_000 }: { expected?: number; idleMs?: number; timeoutMs?: number } = {},
+  {
+    expected,
+    idleMs = 3_000,
+    timeoutMs = 60_000,
+  }: { expected?: number; idleMs?: number; timeoutMs?: number } = {},
 ): Promise<ReadMessage[]> {
-  const consumer = kafka.consumer({ groupId: `${topic}-reader-${Date.now()}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({
+    groupId: `${topic}-reader-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    maxWaitTimeInMs: 200,
+  });
   const messages: ReadMessage[] = [];
   let lastArrival = Date.now();
   await consumer.connect();
@@ -196,7 +220,8 @@ export async function readTopic(
       if (expected !== undefined && messages.length >= expected) break;
       if (expected === undefined && Date.now() - lastArrival > idleMs && Date.now() - started > idleMs) break;
       if (Date.now() - started > timeoutMs) {
-        if (expected !== undefined) throw new Error(`read ${messages.length} of ${expected} messages from ${topic} in ${timeoutMs} ms`);
+        if (expected !== undefined)
+          throw new Error(`read ${messages.length} of ${expected} messages from ${topic} in ${timeoutMs} ms`);
         break;
       }
       await sleep(100);
@@ -217,11 +242,17 @@ export async function readStream(aws: AwsClients, config: Config): Promise<_Reco
   for (const shard of stream.StreamDescription?.Shards ?? []) {
     let iterator = (
       await aws.dynamodbStreams.send(
-        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shard.ShardId!,
+          ShardIteratorType: 'TRIM_HORIZON',
+        }),
       )
     ).ShardIterator;
     while (iterator) {
-      const page = await aws.dynamodbStreams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      const page = await aws.dynamodbStreams.send(
+        new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }),
+      );
       records.push(...(page.Records ?? []));
       if ((page.Records ?? []).length === 0) break;
       iterator = page.NextShardIterator;

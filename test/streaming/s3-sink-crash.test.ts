@@ -12,12 +12,19 @@ import { createKafka } from '../../src/kafka/client';
 import { createLogger } from '../../src/observability/logger';
 import { ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
 import { ensureBucket } from '../../src/resources/s3-bucket';
-import { readLakeRecords } from '../../src/streaming/s3-sink/lake-reader';
-import { cdcTableRoot } from '../../src/streaming/s3-sink/partitioner';
+import { readLakeRecords } from '../../src/lake-format/lake-reader';
+import { cdcTableRoot } from '../../src/lake-format/cdc-layout';
 import { s3SinkGroupId } from '../../src/streaming/s3-sink/s3-sink';
-import { createS3Storage } from '../../src/streaming/s3-sink/storage';
+import { createS3Storage } from '../../src/lake-format/storage';
 import { freshConfig } from '../support/fresh-config';
-import { cdcMessage, makeCdcEvents, produceMessages, waitFor, waitForCommittedToEnd, waitForLakeRows } from './s3-sink-support';
+import {
+  cdcMessage,
+  makeCdcEvents,
+  produceMessages,
+  waitFor,
+  waitForCommittedToEnd,
+  waitForLakeRows,
+} from './s3-sink-support';
 
 const root = join(__dirname, '..', '..');
 const children: ChildProcess[] = [];
@@ -74,7 +81,12 @@ describe('S3 sink process', () => {
 
       // First run: killed once it has written some objects, long before it is done.
       const first = startSink();
-      await waitFor('the first objects', async () => ((await objectCount()) >= 6 ? true : undefined), 60_000, 100);
+      await waitFor(
+        'the first objects',
+        async () => ((await objectCount()) >= 6 ? true : undefined),
+        60_000,
+        100,
+      );
       await killHard(first);
       const afterFirst = (await readLakeRecords(s3, config)).length;
       expect(afterFirst).toBeLessThan(6000);
@@ -83,7 +95,12 @@ describe('S3 sink process', () => {
       await produceMessages(kafka, config.topics.cdc, events.slice(6000).map(cdcMessage), 500);
       const second = startSink();
       const seen = await objectCount();
-      await waitFor('the second run to write', async () => ((await objectCount()) >= seen + 8 ? true : undefined), 60_000, 100);
+      await waitFor(
+        'the second run to write',
+        async () => ((await objectCount()) >= seen + 8 ? true : undefined),
+        60_000,
+        100,
+      );
       await killHard(second);
 
       // Third run: finishes, then stops cleanly on SIGTERM.
@@ -98,7 +115,9 @@ describe('S3 sink process', () => {
       expect(rows.length).toBe(events.length);
       expect(final).toHaveLength(events.length);
       expect(new Set(final.map((r) => r.sequence_number)).size).toBe(events.length);
-      expect(new Set(final.map((r) => r.sequence_number))).toEqual(new Set(events.map((e) => e.sequenceNumber)));
+      expect(new Set(final.map((r) => r.sequence_number))).toEqual(
+        new Set(events.map((e) => e.sequenceNumber)),
+      );
     } catch (error) {
       // The processes' own logs explain most failures here.
       console.error(output.join('').split('\n').slice(-40).join('\n'));

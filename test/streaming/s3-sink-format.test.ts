@@ -9,17 +9,22 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/aws/clients';
-import { CDC_LAKE_COLUMNS } from '../../src/domain/lake-schema';
+import { CDC_LAKE_COLUMNS } from '../../src/lake-format/lake-schema';
 import { createLogger } from '../../src/observability/logger';
 import { ensureBucket } from '../../src/resources/s3-bucket';
-import { decodeCdcRecord, InvalidCdcRecordError } from '../../src/streaming/s3-sink/cdc-record';
-import { createDuckDbChangeEncoder } from '../../src/streaming/s3-sink/formats/duckdb-encoder';
-import { createJsonLinesFormat } from '../../src/streaming/s3-sink/formats/jsonl';
-import { createParquetFormat } from '../../src/streaming/s3-sink/formats/parquet';
-import { changeLine, lakeRowOfLine } from '../../src/streaming/s3-sink/change-line';
-import { toLakeRow, type LakeRow } from '../../src/streaming/s3-sink/lake-row';
-import { cdcTableRoot, createHourlyPartitioner, objectKey, parseObjectKey } from '../../src/streaming/s3-sink/partitioner';
-import { createS3Storage } from '../../src/streaming/s3-sink/storage';
+import { decodeCdcRecord, InvalidCdcRecordError } from '../../src/lake-format/cdc-record';
+import { createDuckDbChangeEncoder } from '../../src/lake-format/formats/duckdb-encoder';
+import { createJsonLinesFormat } from '../../src/lake-format/formats/jsonl';
+import { createParquetFormat } from '../../src/lake-format/formats/parquet';
+import { changeLine, lakeRowOfLine } from '../../src/lake-format/change-line';
+import { toLakeRow, type LakeRow } from '../../src/lake-format/lake-row';
+import {
+  cdcTableRoot,
+  createHourlyPartitioner,
+  objectKey,
+  parseObjectKey,
+} from '../../src/lake-format/cdc-layout';
+import { createS3Storage } from '../../src/lake-format/storage';
 import { freshConfig } from '../support/fresh-config';
 import { makeCdcEvents } from './s3-sink-support';
 
@@ -49,7 +54,11 @@ describe('S3 sink: decoding and the row mapping', () => {
     const removed = makeCdcEvents(30, { orders: 3 }).find((e) => e.op === 'REMOVE');
     expect(removed).toBeDefined();
     const row = toLakeRow(decodeCdcRecord(encode(removed)));
-    expect(row).toMatchObject({ op: 'REMOVE', order_id: removed!.orderId, version: BigInt((removed!.oldImage as { version: number }).version) });
+    expect(row).toMatchObject({
+      op: 'REMOVE',
+      order_id: removed!.orderId,
+      version: BigInt((removed!.oldImage as { version: number }).version),
+    });
   });
 
   it.each([
@@ -79,9 +88,21 @@ describe('S3 sink: partitioner', () => {
     const row = toLakeRow({ ...makeCdcEvents(1)[0], changeTime: '2024-05-01T23:59:59.999-02:00' });
     expect(partitioner.partitionPath((row.change_time as Date).getTime())).toBe('dt=2024-05-02/hour=01');
     const root = cdcTableRoot({ lake: { prefix: 'lake' } as never });
-    const key = objectKey(root, { partitionPath: 'dt=2024-05-02/hour=01', topic: 'orders.cdc', kafkaPartition: 3, startOffset: 42, extension: 'parquet' });
+    const key = objectKey(root, {
+      partitionPath: 'dt=2024-05-02/hour=01',
+      topic: 'orders.cdc',
+      kafkaPartition: 3,
+      startOffset: 42,
+      extension: 'parquet',
+    });
     expect(key).toBe('lake/orders_cdc/dt=2024-05-02/hour=01/orders.cdc+3+0000000042.parquet');
-    expect(parseObjectKey(key)).toEqual({ partitionPath: 'dt=2024-05-02/hour=01', topic: 'orders.cdc', kafkaPartition: 3, startOffset: 42, extension: 'parquet' });
+    expect(parseObjectKey(key)).toEqual({
+      partitionPath: 'dt=2024-05-02/hour=01',
+      topic: 'orders.cdc',
+      kafkaPartition: 3,
+      startOffset: 42,
+      extension: 'parquet',
+    });
     expect(parseObjectKey('lake/orders_cdc/_SUCCESS')).toBeUndefined();
   });
 });
@@ -103,31 +124,43 @@ describe('S3 sink: format writers', () => {
   it.each([
     ['the JavaScript writer', () => Promise.resolve(createParquetFormat().encode(rows))],
     ['the native (DuckDB) writer', () => encodeNatively(makeCdcEvents(50, { orders: 5 }))],
-  ])('writes Parquet whose columns DuckDB reads as VARCHAR, BIGINT, DOUBLE and TIMESTAMP: %s', async (_name, encode) => {
-    const body = await encode();
-    const dir = mkdtempSync(join(tmpdir(), 's3-sink-parquet-'));
-    try {
-      const file = join(dir, 'rows.parquet');
-      writeFileSync(file, body);
-      const db = await DuckDBInstance.create(':memory:');
-      const connection = await db.connect();
-      const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`)).getRowObjects();
-      const types = Object.fromEntries(described.map((r) => [String(r.column_name), String(r.column_type)]));
-      const expected: Record<string, string> = { string: 'VARCHAR', bigint: 'BIGINT', double: 'DOUBLE', timestamp: 'TIMESTAMP' };
-      expect(types).toEqual(Object.fromEntries(CDC_LAKE_COLUMNS.map((c) => [c.name, expected[c.type]])));
-      const [first] = (
-        await connection.runAndReadAll(
-          `SELECT count(*) AS n, min(change_time)::VARCHAR AS first_change, sum(version) AS versions FROM read_parquet('${file}')`,
-        )
-      ).getRowObjects();
-      expect(Number(first.n)).toBe(rows.length);
-      expect(first.first_change).toBe('2024-05-01 09:40:00');
-      expect(Number(first.versions)).toBe(rows.reduce((sum, r) => sum + Number(r.version), 0));
-      connection.closeSync();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  ])(
+    'writes Parquet whose columns DuckDB reads as VARCHAR, BIGINT, DOUBLE and TIMESTAMP: %s',
+    async (_name, encode) => {
+      const body = await encode();
+      const dir = mkdtempSync(join(tmpdir(), 's3-sink-parquet-'));
+      try {
+        const file = join(dir, 'rows.parquet');
+        writeFileSync(file, body);
+        const db = await DuckDBInstance.create(':memory:');
+        const connection = await db.connect();
+        const described = (
+          await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`)
+        ).getRowObjects();
+        const types = Object.fromEntries(
+          described.map((r) => [String(r.column_name), String(r.column_type)]),
+        );
+        const expected: Record<string, string> = {
+          string: 'VARCHAR',
+          bigint: 'BIGINT',
+          double: 'DOUBLE',
+          timestamp: 'TIMESTAMP',
+        };
+        expect(types).toEqual(Object.fromEntries(CDC_LAKE_COLUMNS.map((c) => [c.name, expected[c.type]])));
+        const [first] = (
+          await connection.runAndReadAll(
+            `SELECT count(*) AS n, min(change_time)::VARCHAR AS first_change, sum(version) AS versions FROM read_parquet('${file}')`,
+          )
+        ).getRowObjects();
+        expect(Number(first.n)).toBe(rows.length);
+        expect(first.first_change).toBe('2024-05-01 09:40:00');
+        expect(Number(first.versions)).toBe(rows.reduce((sum, r) => sum + Number(r.version), 0));
+        connection.closeSync();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it.each([false, true])('writes JSON lines (gzip %s) that read back to the same rows', async (gzip) => {
     const format = createJsonLinesFormat({ gzip });
@@ -135,7 +168,8 @@ describe('S3 sink: format writers', () => {
     const body = format.encode(rows);
     expect(body.equals(format.encode(rows))).toBe(true);
     expect(await format.decode(body)).toEqual(rows);
-    if (!gzip) expect(body.toString('utf8').split('\n')[0]).toContain('"change_time":"2024-05-01 09:40:00.000"');
+    if (!gzip)
+      expect(body.toString('utf8').split('\n')[0]).toContain('"change_time":"2024-05-01 09:40:00.000"');
   });
 });
 
@@ -155,7 +189,12 @@ async function encodeNatively(events: unknown[], onFallback?: (error: Error) => 
 
 /** Strings as UTF-8 can carry them: a lone surrogate becomes U+FFFD (what either Parquet writer stores). */
 const wellFormed = (row: LakeRow): LakeRow =>
-  Object.fromEntries(Object.entries(row).map(([name, value]) => [name, typeof value === 'string' ? value.toWellFormed() : value]));
+  Object.fromEntries(
+    Object.entries(row).map(([name, value]) => [
+      name,
+      typeof value === 'string' ? value.toWellFormed() : value,
+    ]),
+  );
 
 describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows of the JavaScript mapping', () => {
   const events = makeCdcEvents(40, { orders: 6 });
@@ -169,7 +208,10 @@ describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows o
     { ...insert, newImage: { ...image, createdAt: 1714556400123, customerId: 'a\u0007b \ud800 é "quoted"' } },
   ];
   // Plain, though not as the relay writes it: nulls, a missing column, a key the lake does not read.
-  const sparse = { ...insert, newImage: { ...image, amount: null, region: undefined, extra: { version: 'not read' } } };
+  const sparse = {
+    ...insert,
+    newImage: { ...image, amount: null, region: undefined, extra: { version: 'not read' } },
+  };
   const pretty = JSON.stringify({ ...insert, newImage: { ...image, status: 'PAID' } }, null, 2);
 
   it('hands relay-shaped changes to the encoder as they are, and normalizes the others', () => {
@@ -217,7 +259,9 @@ describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows o
     const value = encode({ ...insert, newImage: { ...image, createdAt: 1e20 } });
     const event = decodeCdcRecord(value);
     expect(() => changeLine(value, event)).toThrow(InvalidCdcRecordError);
-    expect(() => changeLine(value, event)).toThrow(/column-invalid: created_at \(createdAt\): expected an ISO-8601 timestamp/);
+    expect(() => changeLine(value, event)).toThrow(
+      /column-invalid: created_at \(createdAt\): expected an ISO-8601 timestamp/,
+    );
   });
 
   it('falls back to the JavaScript writer for an object DuckDB refuses (duplicate keys), with the JavaScript values', async () => {
@@ -233,7 +277,8 @@ describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows o
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
     const orphan = mkdtempSync(join(tmpdir(), `orders-s3-sink-${dead}-`));
     writeFileSync(join(orphan, 'left-by-kill-9.ndjson'), '{}\n');
-    const ours = () => readdirSync(tmpdir()).filter((name) => name.startsWith(`orders-s3-sink-${process.pid}-`));
+    const ours = () =>
+      readdirSync(tmpdir()).filter((name) => name.startsWith(`orders-s3-sink-${process.pid}-`));
     const before = ours();
     const encoder = createDuckDbChangeEncoder();
     await encoder.encodeParquet([encode(insert)]);
@@ -272,7 +317,13 @@ describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows o
 describe('S3 sink: storage against moto', () => {
   const config = freshConfig('s3sink-storage');
   const s3 = createS3Client(config);
-  const storage = createS3Storage({ s3, bucket: config.lake.bucket, logger: createLogger('test', config), multipartThresholdBytes: 6 * 1024 * 1024, partBytes: 5 * 1024 * 1024 });
+  const storage = createS3Storage({
+    s3,
+    bucket: config.lake.bucket,
+    logger: createLogger('test', config),
+    multipartThresholdBytes: 6 * 1024 * 1024,
+    partBytes: 5 * 1024 * 1024,
+  });
 
   beforeAll(async () => {
     await ensureBucket(s3, config);
@@ -299,7 +350,14 @@ describe('S3 sink: storage against moto', () => {
   });
 
   it('translates S3 failures into a StorageError with the key', async () => {
-    const missing = createS3Storage({ s3, bucket: `${config.lake.bucket}-missing`, logger: createLogger('test', config) });
-    await expect(missing.put('k', Buffer.from('x'), 'text/plain')).rejects.toMatchObject({ name: 'StorageError', message: expect.stringContaining('k') });
+    const missing = createS3Storage({
+      s3,
+      bucket: `${config.lake.bucket}-missing`,
+      logger: createLogger('test', config),
+    });
+    await expect(missing.put('k', Buffer.from('x'), 'text/plain')).rejects.toMatchObject({
+      name: 'StorageError',
+      message: expect.stringContaining('k'),
+    });
   });
 });

@@ -5,9 +5,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka, Message } from 'kafkajs';
 import type { Config } from '../../src/config';
-import type { CdcEvent } from '../../src/domain/lake-schema';
+import type { CdcEvent } from '../../src/lake-format/lake-schema';
 import type { OrderState } from '../../src/domain/order-event';
-import { readLakeRecords, type LakeRecord } from '../../src/streaming/s3-sink/lake-reader';
+import { readLakeRecords, type LakeRecord } from '../../src/lake-format/lake-reader';
 
 export interface CdcEventOptions {
   /** First change time; changes are spread `spacingMs` apart from there. */
@@ -72,7 +72,12 @@ export function cdcMessage(event: CdcEvent): Message {
 }
 
 /** Produces messages keyed as the relay does, in chunks (acks from all replicas). */
-export async function produceMessages(kafka: Kafka, topic: string, messages: Message[], chunk = 2000): Promise<void> {
+export async function produceMessages(
+  kafka: Kafka,
+  topic: string,
+  messages: Message[],
+  chunk = 2000,
+): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -84,7 +89,12 @@ export async function produceMessages(kafka: Kafka, topic: string, messages: Mes
   }
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -96,11 +106,18 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+  );
 }
 
 /** Waits until the lake holds at least `count` rows, then returns them (a count above it is returned too). */
-export async function waitForLakeRows(s3: S3Client, config: Config, count: number, timeoutMs = 60_000): Promise<LakeRecord[]> {
+export async function waitForLakeRows(
+  s3: S3Client,
+  config: Config,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<LakeRecord[]> {
   return waitFor(
     `${count} rows in s3://${config.lake.bucket}`,
     async () => {
@@ -113,16 +130,26 @@ export async function waitForLakeRows(s3: S3Client, config: Config, count: numbe
 }
 
 /** Waits until the group has committed every partition of the topic up to its end (nothing left to replay). */
-export async function waitForCommittedToEnd(kafka: Kafka, groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForCommittedToEnd(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     await waitFor(
       `group ${groupId} committed to the end of ${topic}`,
       async () => {
-        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+        const [ends, committed] = await Promise.all([
+          admin.fetchTopicOffsets(topic),
+          admin.fetchOffsets({ groupId, topics: [topic] }),
+        ]);
         const byPartition = new Map(committed[0].partitions.map((p) => [p.partition, Number(p.offset)]));
-        const behind = ends.filter((end) => Number(end.high) > 0 && byPartition.get(end.partition) !== Number(end.high));
+        const behind = ends.filter(
+          (end) => Number(end.high) > 0 && byPartition.get(end.partition) !== Number(end.high),
+        );
         return behind.length === 0 ? true : undefined;
       },
       timeoutMs,

@@ -6,12 +6,12 @@
  */
 import { Registry } from 'prom-client';
 import { createLogger } from '../../src/observability/logger';
-import { changeLine } from '../../src/streaming/s3-sink/change-line';
-import { decodeCdcRecord } from '../../src/streaming/s3-sink/cdc-record';
-import { createJsonLinesFormat } from '../../src/streaming/s3-sink/formats/jsonl';
+import { changeLine } from '../../src/lake-format/change-line';
+import { decodeCdcRecord } from '../../src/lake-format/cdc-record';
+import { createJsonLinesFormat } from '../../src/lake-format/formats/jsonl';
 import { createS3SinkMetrics } from '../../src/streaming/s3-sink/metrics';
-import { createHourlyPartitioner } from '../../src/streaming/s3-sink/partitioner';
-import type { LakeStorage } from '../../src/streaming/s3-sink/storage';
+import { createHourlyPartitioner } from '../../src/lake-format/cdc-layout';
+import type { LakeStorage } from '../../src/lake-format/storage';
 import {
   createTopicPartitionWriter,
   PartitionRevokedError,
@@ -25,7 +25,13 @@ const logger = createLogger('s3-sink-writer-test', { logLevel: 'warn' });
 function records(count: number): SinkRecord[] {
   return makeCdcEvents(count, { spacingMs: 1000 }).map((event, offset) => {
     const value = Buffer.from(JSON.stringify(event));
-    return { offset, line: changeLine(value, decodeCdcRecord(value)), changeMs: Date.parse(event.changeTime), changeId: event.eventId, bytes: value.length };
+    return {
+      offset,
+      line: changeLine(value, decodeCdcRecord(value)),
+      changeMs: Date.parse(event.changeTime),
+      changeId: event.eventId,
+      bytes: value.length,
+    };
   });
 }
 
@@ -72,12 +78,21 @@ describe('S3 sink writer: the upload queue', () => {
     const { log, partitionWriter } = writer(5);
     await partitionWriter.write(records(35));
     await partitionWriter.flush('stop');
-    const intent = (start: number, end: number) => `intent ${start} s3-sink:v1:{"start":${start},"end":${end}}`;
+    const intent = (start: number, end: number) =>
+      `intent ${start} s3-sink:v1:{"start":${start},"end":${end}}`;
     expect(log).toEqual([
-      intent(0, 9), 'put 0000000000.jsonl', 'commit 10',
-      intent(10, 19), 'put 0000000010.jsonl', 'commit 20',
-      intent(20, 29), 'put 0000000020.jsonl', 'commit 30',
-      intent(30, 34), 'put 0000000030.jsonl', 'commit 35',
+      intent(0, 9),
+      'put 0000000000.jsonl',
+      'commit 10',
+      intent(10, 19),
+      'put 0000000010.jsonl',
+      'commit 20',
+      intent(20, 29),
+      'put 0000000020.jsonl',
+      'commit 30',
+      intent(30, 34),
+      'put 0000000030.jsonl',
+      'commit 35',
     ]);
   });
 
@@ -92,7 +107,11 @@ describe('S3 sink writer: the upload queue', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
     expect(heartbeats).toBeGreaterThanOrEqual(2);
     await partitionWriter.flush('stop');
-    expect(log.filter((entry) => entry.startsWith('commit'))).toEqual(['commit 10', 'commit 20', 'commit 30']);
+    expect(log.filter((entry) => entry.startsWith('commit'))).toEqual([
+      'commit 10',
+      'commit 20',
+      'commit 30',
+    ]);
   });
 
   it('stops taking records once closed, even while it waits for room', async () => {

@@ -15,11 +15,16 @@ import { createLogger } from '../../src/observability/logger';
 import { ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { DLQ_HEADERS } from '../../src/streaming/dlq';
-import { toLakeRow } from '../../src/streaming/s3-sink/lake-row';
-import { readLakeRecords, type LakeObjectSummary } from '../../src/streaming/s3-sink/lake-reader';
-import { hourlyPartitionPath } from '../../src/streaming/s3-sink/partitioner';
-import { createS3Sink, s3SinkGroupId, type S3Sink, type S3SinkOptions } from '../../src/streaming/s3-sink/s3-sink';
-import { createS3Storage, StorageError, type LakeStorage } from '../../src/streaming/s3-sink/storage';
+import { toLakeRow } from '../../src/lake-format/lake-row';
+import { readLakeRecords, type LakeObjectSummary } from '../../src/lake-format/lake-reader';
+import { hourlyPartitionPath } from '../../src/lake-format/cdc-layout';
+import {
+  createS3Sink,
+  s3SinkGroupId,
+  type S3Sink,
+  type S3SinkOptions,
+} from '../../src/streaming/s3-sink/s3-sink';
+import { createS3Storage, StorageError, type LakeStorage } from '../../src/lake-format/storage';
 import { freshConfig } from '../support/fresh-config';
 import {
   cdcMessage,
@@ -86,7 +91,11 @@ afterEach(async () => {
 
 /** The harness's S3 storage with `before` run ahead of every PUT (to fail or delay it). */
 function storageBeforePut(h: Harness, before: (key: string) => Promise<void>): LakeStorage {
-  const real = createS3Storage({ s3: h.s3, bucket: h.config.lake.bucket, logger: createLogger('test', h.config) });
+  const real = createS3Storage({
+    s3: h.s3,
+    bucket: h.config.lake.bucket,
+    logger: createLogger('test', h.config),
+  });
   return {
     ...real,
     put: async (key, body, contentType, metadata) => {
@@ -103,7 +112,9 @@ function expectExactlyOnce(rows: Record<string, unknown>[], count: number) {
 
 describe('S3 sink', () => {
   it('writes every change once as typed Parquet under its dt/hour partition, and a replay overwrites the same keys', async () => {
-    const h = await harness('s3sink-parquet', { s3Sink: { flushRecords: 400, rotateMs: 2000, rotateRecordMs: 30 * 60_000 } });
+    const h = await harness('s3sink-parquet', {
+      s3Sink: { flushRecords: 400, rotateMs: 2000, rotateRecordMs: 30 * 60_000 },
+    });
     // 2,400 changes spread over three hours of change time, on all three partitions.
     const events = makeCdcEvents(2400, { spacingMs: 4500, orders: 300 });
     await produceMessages(h.kafka, h.config.topics.cdc, events.map(cdcMessage));
@@ -133,7 +144,11 @@ describe('S3 sink', () => {
     // DuckDB reads the same lake with Hive partitioning and typed columns.
     const dir = mkdtempSync(join(tmpdir(), 's3-sink-lake-'));
     try {
-      const storage = createS3Storage({ s3: h.s3, bucket: h.config.lake.bucket, logger: createLogger('test', h.config) });
+      const storage = createS3Storage({
+        s3: h.s3,
+        bucket: h.config.lake.bucket,
+        logger: createLogger('test', h.config),
+      });
       for (const { key } of await storage.list(`${h.config.lake.prefix}/`)) {
         const file = join(dir, key);
         mkdirSync(dirname(file), { recursive: true });
@@ -149,7 +164,12 @@ describe('S3 sink', () => {
         )
       ).getRowObjects();
       connection.closeSync();
-      expect({ ...summary, n: Number(summary.n), changes: Number(summary.changes), hours: Number(summary.hours) }).toEqual({
+      expect({
+        ...summary,
+        n: Number(summary.n),
+        changes: Number(summary.changes),
+        hours: Number(summary.hours),
+      }).toEqual({
         n: events.length,
         changes: events.length,
         hours: 4,
@@ -168,7 +188,9 @@ describe('S3 sink', () => {
     await admin.resetOffsets({ groupId: h.groupId, topic: h.config.topics.cdc, earliest: true });
     await admin.disconnect();
     const replay = await h.startSink();
-    await waitFor('the replay to read everything', async () => (replay.stats().recordsIn >= events.length ? true : undefined));
+    await waitFor('the replay to read everything', async () =>
+      replay.stats().recordsIn >= events.length ? true : undefined,
+    );
     await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc);
     await stopSink(replay);
     const after: LakeObjectSummary[] = [];
@@ -239,7 +261,9 @@ describe('S3 sink', () => {
   });
 
   it('flushes an idle partition on the wall-clock timer, with no further records arriving', async () => {
-    const h = await harness('s3sink-idle', { s3Sink: { flushRecords: 100_000, rotateMs: 1000, rotateRecordMs: 0 } });
+    const h = await harness('s3sink-idle', {
+      s3Sink: { flushRecords: 100_000, rotateMs: 1000, rotateRecordMs: 0 },
+    });
     const sink = await h.startSink();
     const events = makeCdcEvents(10);
     const started = Date.now();
@@ -257,11 +281,23 @@ describe('S3 sink', () => {
     const bad = [
       { value: '{"op":"INSERT","orderId":', reason: 'malformed-json' },
       { value: JSON.stringify({ ...b, op: 'UPSERT' }), reason: 'schema-invalid' },
-      { value: JSON.stringify({ ...c, newImage: { ...c.newImage, amount: 'a lot' } }), reason: 'column-invalid' },
+      {
+        value: JSON.stringify({ ...c, newImage: { ...c.newImage, amount: 'a lot' } }),
+        reason: 'column-invalid',
+      },
       { value: JSON.stringify({ ...c, newImage: null }), reason: 'missing-image' },
     ];
     // All on partition 0, interleaved, so the valid changes sit behind bad ones.
-    const messages = [cdcMessage(a), bad[0], cdcMessage(b), bad[1], bad[2], cdcMessage(c), bad[3], cdcMessage(d)].map((m) => ({
+    const messages = [
+      cdcMessage(a),
+      bad[0],
+      cdcMessage(b),
+      bad[1],
+      bad[2],
+      cdcMessage(c),
+      bad[3],
+      cdcMessage(d),
+    ].map((m) => ({
       key: 'same-key',
       value: m.value,
       partition: 0,
@@ -269,7 +305,9 @@ describe('S3 sink', () => {
     await produceMessages(h.kafka, h.config.topics.cdc, messages);
     const sink = await h.startSink();
     const rows = await waitForLakeRows(h.s3, h.config, 4, 20_000);
-    expect(rows.map((r) => r.sequence_number).sort()).toEqual([a, b, c, d].map((e) => e.sequenceNumber).sort());
+    expect(rows.map((r) => r.sequence_number).sort()).toEqual(
+      [a, b, c, d].map((e) => e.sequenceNumber).sort(),
+    );
     await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc, 10_000);
     expect(sink.stats().deadLetters).toBe(4);
 
@@ -297,15 +335,28 @@ describe('S3 sink', () => {
   it('pauses fetching when the buffer cap is reached, stays near the cap, and still writes everything once', async () => {
     const cap = 1024 * 1024;
     const h = await harness('s3sink-memory', {
-      s3Sink: { flushRecords: 1_000_000, flushBytes: 64 * 1024 * 1024, rotateMs: 60_000, rotateRecordMs: 0, maxBufferBytes: cap },
+      s3Sink: {
+        flushRecords: 1_000_000,
+        flushBytes: 64 * 1024 * 1024,
+        rotateMs: 60_000,
+        rotateRecordMs: 0,
+        maxBufferBytes: cap,
+      },
     });
     const events = makeCdcEvents(6000, { spacingMs: 100 });
     const messages = events.map(cdcMessage);
-    const total = messages.reduce((sum, m) => sum + Buffer.byteLength(String(m.value)) + Buffer.byteLength(String(m.key)), 0);
+    const total = messages.reduce(
+      (sum, m) => sum + Buffer.byteLength(String(m.value)) + Buffer.byteLength(String(m.key)),
+      0,
+    );
     expect(total).toBeGreaterThan(3 * cap);
     await produceMessages(h.kafka, h.config.topics.cdc, messages, 300);
     const sink = await h.startSink();
-    await waitFor('every record read', async () => (sink.stats().recordsIn >= events.length ? true : undefined), 60_000);
+    await waitFor(
+      'every record read',
+      async () => (sink.stats().recordsIn >= events.length ? true : undefined),
+      60_000,
+    );
     const stats = sink.stats();
     // Nothing rotates by count, size or time here: only the memory cap made these flushes.
     expect(Object.keys(stats.flushes)).toEqual(['memory']);
@@ -321,7 +372,10 @@ describe('S3 sink', () => {
   });
 
   it('writes gzipped JSON lines when configured', async () => {
-    const h = await harness('s3sink-jsonl', { lake: { format: 'jsonl' }, s3Sink: { jsonlGzip: true, flushRecords: 50, rotateRecordMs: 0 } });
+    const h = await harness('s3sink-jsonl', {
+      lake: { format: 'jsonl' },
+      s3Sink: { jsonlGzip: true, flushRecords: 50, rotateRecordMs: 0 },
+    });
     const events = makeCdcEvents(200, { spacingMs: 30_000 });
     await produceMessages(h.kafka, h.config.topics.cdc, events.map(cdcMessage));
     await h.startSink();
@@ -340,19 +394,28 @@ describe('S3 sink', () => {
     const h = await harness('s3sink-dedup', { topics: { partitions: 1 }, s3Sink: { rotateMs: 500 } });
     const events = makeCdcEvents(50);
     // moto can give two different changes one sequence number: their eventIds differ, both are real changes.
-    const twin = { ...makeCdcEvents(1, { orders: 1, sequenceBase: 777n })[0], sequenceNumber: events[5].sequenceNumber, eventId: 'twin' };
+    const twin = {
+      ...makeCdcEvents(1, { orders: 1, sequenceBase: 777n })[0],
+      sequenceNumber: events[5].sequenceNumber,
+      eventId: 'twin',
+    };
     const messages = [...events, twin, ...events.slice(20, 30)].map(cdcMessage); // the relay re-sent 10 after a restart
     await produceMessages(h.kafka, h.config.topics.cdc, messages);
     const sink = await h.startSink();
     await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc, 30_000);
     const rows = await readLakeRecords(h.s3, h.config);
     expect(rows).toHaveLength(events.length + 1);
-    expect(new Set(rows.map((r) => `${r.sequence_number}/${r.order_id}/${r.version}`)).size).toBe(events.length + 1);
+    expect(new Set(rows.map((r) => `${r.sequence_number}/${r.order_id}/${r.version}`)).size).toBe(
+      events.length + 1,
+    );
     expect(sink.stats().duplicatesSkipped).toBe(10);
   });
 
   it('rejoins after a PUT outlasting its session got it evicted (its commit is refused), and writes every change once', async () => {
-    const h = await harness('s3sink-rejoin', { topics: { partitions: 1 }, s3Sink: { flushRecords: 200, rotateMs: 60_000 } });
+    const h = await harness('s3sink-rejoin', {
+      topics: { partitions: 1 },
+      s3Sink: { flushRecords: 200, rotateMs: 60_000 },
+    });
     const events = makeCdcEvents(1000, { spacingMs: 2000 });
     await produceMessages(h.kafka, h.config.topics.cdc, events.map(cdcMessage));
 
@@ -380,7 +443,12 @@ describe('S3 sink', () => {
     const b = await h.startSink();
     await waitFor(
       'both instances to own partitions',
-      async () => (a.assignment().length > 0 && b.assignment().length > 0 && a.assignment().length + b.assignment().length === 4 ? true : undefined),
+      async () =>
+        a.assignment().length > 0 &&
+        b.assignment().length > 0 &&
+        a.assignment().length + b.assignment().length === 4
+          ? true
+          : undefined,
       60_000,
     );
     expect([...a.assignment(), ...b.assignment()].sort()).toEqual([0, 1, 2, 3]);
@@ -393,7 +461,11 @@ describe('S3 sink', () => {
 
     await stopSink(a);
     await produceMessages(h.kafka, h.config.topics.cdc, events.slice(1000).map(cdcMessage));
-    await waitFor('b to own every partition', async () => (b.assignment().length === 4 ? true : undefined), 60_000);
+    await waitFor(
+      'b to own every partition',
+      async () => (b.assignment().length === 4 ? true : undefined),
+      60_000,
+    );
     const rows = await waitForLakeRows(h.s3, h.config, events.length);
     await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc);
     expectExactlyOnce(await readLakeRecords(h.s3, h.config), events.length);

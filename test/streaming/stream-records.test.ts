@@ -13,14 +13,27 @@ import { startingPosition } from '../../src/streaming/cdc-relay/shard-reader';
 import { StreamRecordError } from '../../src/streaming/cdc-relay/errors';
 import { RecentIds } from '../../src/streaming/recent-ids';
 
-const record = (seq: string, eventID: string, eventName: 'INSERT' | 'MODIFY' | 'REMOVE' = 'MODIFY'): _Record => ({
+const record = (
+  seq: string,
+  eventID: string,
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE' = 'MODIFY',
+): _Record => ({
   eventID,
   eventName,
   dynamodb: {
     SequenceNumber: seq,
     ApproximateCreationDateTime: new Date('2026-01-02T03:04:05Z'),
     Keys: { orderId: { S: 'o-1' } },
-    ...(eventName !== 'REMOVE' ? { NewImage: { orderId: { S: 'o-1' }, version: { N: '2' }, amount: { N: '12.5' }, tags: { L: [{ S: 'x' }] } } } : {}),
+    ...(eventName !== 'REMOVE'
+      ? {
+          NewImage: {
+            orderId: { S: 'o-1' },
+            version: { N: '2' },
+            amount: { N: '12.5' },
+            tags: { L: [{ S: 'x' }] },
+          },
+        }
+      : {}),
     ...(eventName !== 'INSERT' ? { OldImage: { orderId: { S: 'o-1' }, version: { N: '1' } } } : {}),
   },
 });
@@ -39,13 +52,20 @@ describe('stream records', () => {
     });
     expect(toCdcEvent(record('201', 'e2', 'REMOVE'), 's').newImage).toBeNull();
     expect(toCdcEvent(record('202', 'e3', 'INSERT'), 's').oldImage).toBeNull();
-    expect(() => toCdcEvent({ ...record('1', 'x'), eventName: 'UNKNOWN' as never }, 's')).toThrow(StreamRecordError);
+    expect(() => toCdcEvent({ ...record('1', 'x'), eventName: 'UNKNOWN' as never }, 's')).toThrow(
+      StreamRecordError,
+    );
   });
 
   it('compares 40-digit sequence numbers as integers', () => {
     expect(compareSequenceNumbers('9', '10')).toBe(-1);
     expect(compareSequenceNumbers('1100000000017454423064', '1100000000017454423063')).toBe(1);
-    expect(compareSequenceNumbers('49600000000000000000000000000000000000001', '49600000000000000000000000000000000000001')).toBe(0);
+    expect(
+      compareSequenceNumbers(
+        '49600000000000000000000000000000000000001',
+        '49600000000000000000000000000000000000001',
+      ),
+    ).toBe(0);
   });
 
   it('skips what was relayed, even when a sequence number repeats (moto)', () => {
@@ -92,7 +112,13 @@ describe('stream records', () => {
   it('resumes from the later of the lease-table and Kafka checkpoints', () => {
     expect(startingPosition('TRIM_HORIZON', undefined)).toBeUndefined();
     expect(startingPosition('50', undefined)).toEqual({ sequenceNumber: '50', eventIds: [] });
-    expect(startingPosition('50', { sequenceNumber: '60', eventIds: ['x'] })).toEqual({ sequenceNumber: '60', eventIds: ['x'] });
-    expect(startingPosition('70', { sequenceNumber: '60', eventIds: [] })).toEqual({ sequenceNumber: '70', eventIds: [] });
+    expect(startingPosition('50', { sequenceNumber: '60', eventIds: ['x'] })).toEqual({
+      sequenceNumber: '60',
+      eventIds: ['x'],
+    });
+    expect(startingPosition('70', { sequenceNumber: '60', eventIds: [] })).toEqual({
+      sequenceNumber: '70',
+      eventIds: [],
+    });
   });
 });

@@ -13,7 +13,13 @@ export function freshConfig(label: string, overrides: DeepPartial<Config> = {}):
   const id = `${label}-${uniqueSuffix()}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
   const underscored = id.replace(/-/g, '_');
   const base = withOverrides(loadConfig(), {
-    topics: { events: `${id}.events`, eventsDlq: `${id}.events.dlq`, cdc: `${id}.cdc`, cdcDlq: `${id}.cdc.dlq`, partitions: 3 },
+    topics: {
+      events: `${id}.events`,
+      eventsDlq: `${id}.events.dlq`,
+      cdc: `${id}.cdc`,
+      cdcDlq: `${id}.cdc.dlq`,
+      partitions: 3,
+    },
     dynamodb: { ordersTable: `${id}-orders`, checkpointTable: `${id}-checkpoints` },
     lake: { bucket: id.slice(0, 63) },
     glue: { database: underscored, crawler: `${id}-crawler` },

@@ -15,8 +15,8 @@ import type { OrderState } from '../../domain/order-event';
 import { ordersStreamArn } from '../../resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../streaming/dynamo-sink/dynamo-sink';
 import type { GeneratorReport } from '../../streaming/generator/generator';
-import { readLakeRecords } from '../../streaming/s3-sink/lake-reader';
-import type { CrawlResult, QueryResult, ReportSummary } from '../../workflows/types';
+import { readLakeRecords } from '../../lake-format/lake-reader';
+import type { CrawlResult, QueryResult, ReportSummary } from '../../contract/types';
 import { groupLag, waitFor } from './drain';
 import { startTopicCounter, type TopicCounter } from './topic-counter';
 import { countStreamRecords } from './stream-count';
@@ -41,7 +41,15 @@ interface Check {
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
 
 /** Fields of an order item that must equal the generator's expected final state. */
-const STATE_FIELDS: (keyof OrderState)[] = ['status', 'version', 'amount', 'currency', 'region', 'itemCount', 'customerId'];
+const STATE_FIELDS: (keyof OrderState)[] = [
+  'status',
+  'version',
+  'amount',
+  'currency',
+  'region',
+  'itemCount',
+  'customerId',
+];
 
 export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
   const { config, aws, kafka, client, report, say } = deps;
@@ -70,7 +78,10 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       async () => {
         changes = await countStreamRecords(aws.dynamodbStreams, streamArn);
         const published = counters.cdc.count();
-        return { done: published >= changes && changes > 0, detail: `${published} of ${changes} changes published` };
+        return {
+          done: published >= changes && changes > 0,
+          detail: `${published} of ${changes} changes published`,
+        };
       },
       { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 2000, onProgress: progress },
     );
@@ -109,7 +120,9 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       ...workflowOptions('crawl'),
       args: [{ crawler: config.glue.crawler, pollIntervalSeconds: 2 }],
     });
-    say(`  ${crawl.status}: ${crawl.metrics.tablesCreated} table(s) created, ${crawl.metrics.tablesUpdated} updated`);
+    say(
+      `  ${crawl.status}: ${crawl.metrics.tablesCreated} table(s) created, ${crawl.metrics.tablesUpdated} updated`,
+    );
 
     say('Reporting (report workflow)...');
     // A report's window ends at a whole minute, exclusive: the next minute includes every change of this run.
@@ -131,7 +144,10 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
     const [athenaChanges, athenaOrders] = (athena.rows[0] ?? []).map((v) => Number(v));
 
     const items = new Map<string, Record<string, unknown>>();
-    for await (const page of paginateScan({ client: aws.dynamodb }, { TableName: config.dynamodb.ordersTable })) {
+    for await (const page of paginateScan(
+      { client: aws.dynamodb },
+      { TableName: config.dynamodb.ordersTable },
+    )) {
       for (const item of page.Items ?? []) {
         const order = unmarshall(item);
         items.set(String(order.orderId), order);
@@ -150,19 +166,40 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
     const dlq = counters.dlq.count();
 
     const checks: Check[] = [
-      { stage: 'events on the topic = messages the generator sent', expected: report.messagesSent, actual: counters.events.count(), ok: false },
+      {
+        stage: 'events on the topic = messages the generator sent',
+        expected: report.messagesSent,
+        actual: counters.events.count(),
+        ok: false,
+      },
       { stage: 'dead letters = malformed messages sent', expected: malformedSent, actual: dlq, ok: false },
-      { stage: 'DynamoDB orders = orders generated', expected: report.expectedStates.size, actual: items.size, ok: false },
-      { stage: 'DynamoDB orders at their final state (mismatches)', expected: 0, actual: mismatched, ok: false },
+      {
+        stage: 'DynamoDB orders = orders generated',
+        expected: report.expectedStates.size,
+        actual: items.size,
+        ok: false,
+      },
+      {
+        stage: 'DynamoDB orders at their final state (mismatches)',
+        expected: 0,
+        actual: mismatched,
+        ok: false,
+      },
       { stage: 'CDC records = DynamoDB stream changes', expected: changes, actual: cdcRecords, ok: false },
       { stage: 'S3 records = CDC records', expected: cdcRecords, actual: lake.length, ok: false },
       { stage: 'S3 records without duplicates', expected: lake.length, actual: distinctLake, ok: false },
       { stage: 'Athena count(*) = S3 records', expected: lake.length, actual: athenaChanges, ok: false },
-      { stage: 'Athena count(DISTINCT order_id) = DynamoDB orders', expected: items.size, actual: athenaOrders, ok: false },
+      {
+        stage: 'Athena count(DISTINCT order_id) = DynamoDB orders',
+        expected: items.size,
+        actual: athenaOrders,
+        ok: false,
+      },
     ].map((c) => ({ ...c, ok: c.expected === c.actual }));
 
     const table = new Table({ head: ['check', 'expected', 'actual', ''] });
-    for (const c of checks) table.push([c.stage, String(c.expected), String(c.actual), c.ok ? 'ok' : 'MISMATCH']);
+    for (const c of checks)
+      table.push([c.stage, String(c.expected), String(c.actual), c.ok ? 'ok' : 'MISMATCH']);
     say(table.toString());
     const ok = checks.every((c) => c.ok);
     say(ok ? 'All counts agree.' : 'Counts DO NOT agree: see the MISMATCH rows above.');

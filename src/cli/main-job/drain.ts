@@ -44,7 +44,10 @@ export async function waitFor(
     if (done) return;
     if (detail !== last) options.onProgress?.(`${what}: ${detail}`);
     last = detail;
-    if (Date.now() > deadline) throw new DrainTimeoutError(`timed out after ${options.timeoutMs / 1000} s waiting for ${what} (${detail})`);
+    if (Date.now() > deadline)
+      throw new DrainTimeoutError(
+        `timed out after ${options.timeoutMs / 1000} s waiting for ${what} (${detail})`,
+      );
     await sleep(options.intervalMs ?? 1000);
   }
 }

@@ -41,7 +41,8 @@ export function latestLocalReport(config: Config): string | undefined {
       const full = join(path, entry);
       const stat = statSync(full);
       if (stat.isDirectory()) walk(full);
-      else if (entry.endsWith('.html') && (!newest || stat.mtimeMs > newest.mtime)) newest = { path: full, mtime: stat.mtimeMs };
+      else if (entry.endsWith('.html') && (!newest || stat.mtimeMs > newest.mtime))
+        newest = { path: full, mtime: stat.mtimeMs };
     }
   };
   walk(dir);
@@ -53,7 +54,9 @@ export async function takeSnapshot(
   glue: GlueClient,
   processes: ProcessEndpoint[],
 ): Promise<StatusSnapshot> {
-  const scraped = await Promise.all(processes.map(async (p) => [p.name, await scrapeMetrics(p.metricsUrl)] as const));
+  const scraped = await Promise.all(
+    processes.map(async (p) => [p.name, await scrapeMetrics(p.metricsUrl)] as const),
+  );
   let lastCrawl: string | undefined;
   try {
     const crawler = (await glue.send(new GetCrawlerCommand({ Name: config.glue.crawler }))).Crawler;

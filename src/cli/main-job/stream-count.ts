@@ -28,7 +28,11 @@ export async function countStreamRecords(streams: DynamoDBStreamsClient, streamA
   for (const shard of shards) {
     let iterator = (
       await streams.send(
-        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shard.ShardId,
+          ShardIteratorType: 'TRIM_HORIZON',
+        }),
       )
     ).ShardIterator;
     // An open shard always hands back a next iterator: stop at the first empty page, the shard's current end.

@@ -11,7 +11,7 @@ import { createKafka } from '../../kafka/client';
 import { StackError } from '../errors';
 import { KAFKA_LOG4J2_YAML, kafkaLibsDir } from '../installer';
 import { PROJECT_ROOT } from '../paths';
-import { canConnect } from '../processes';
+import { canConnect } from '../os-processes';
 import type { ServiceContext, StackService } from '../service';
 
 /** Heap of the broker: enough for tests and the benchmarks, small enough for a 2-core laptop. */

@@ -1,8 +1,8 @@
 /**
- * The project's local Glue + Athena endpoint (src/local/lake, another module): a node process on the port of
+ * The project's local Glue + Athena endpoint (src/lake-endpoint, its own product): a node process on the port of
  * `config.aws.endpoints.glue`, ready when `GET /health` answers 200. Skipped until its entry point exists.
  */
-import { LAKE_PROCESS } from '../../streaming/processes';
+import { LAKE_PROCESS } from '../pipeline-processes';
 import type { ServiceContext, StackService } from '../service';
 import { createNodeProcessService } from './node-process';
 

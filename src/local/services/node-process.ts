@@ -1,15 +1,15 @@
 /**
  * A service that is one of the project's own TypeScript entry points, run with tsx (`node --import tsx`,
  * one process, so the pid file names the real server). The lake endpoint uses it today; the pipeline's
- * streaming processes and the worker (src/streaming/processes.ts) can be supervised the same way.
+ * streaming processes and the worker (src/local/pipeline-processes.ts) can be supervised the same way.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { PipelineProcess } from '../../streaming/processes';
+import type { PipelineProcess } from '../pipeline-processes';
 import { PROJECT_ROOT } from '../paths';
 import type { Endpoint } from '../ports';
 import { httpOk } from '../probes';
-import { canConnect } from '../processes';
+import { canConnect } from '../os-processes';
 import type { ServiceContext, StackService } from '../service';
 
 export interface NodeProcessOptions {

@@ -3,8 +3,8 @@
  * `npm start` runs them and `npm run stack -- down|status` sees and stops them like the rest of the stack.
  */
 import { join } from 'node:path';
-import { STREAMING_PROCESSES, WORKER_PROCESS, type PipelineProcess } from '../../streaming/processes';
-import { isRecordAlive, readPidFile } from '../processes';
+import { STREAMING_PROCESSES, WORKER_PROCESS, type PipelineProcess } from '../pipeline-processes';
+import { isRecordAlive, readPidFile } from '../os-processes';
 import type { ServiceContext, StackService } from '../service';
 import { createNodeProcessService } from './node-process';
 

@@ -10,7 +10,7 @@ import { temporalCliPath } from '../installer';
 import { PROJECT_ROOT } from '../paths';
 import { commandOutput } from '../probes';
 import type { ServiceContext, StackService } from '../service';
-import { TEMPORAL_SEARCH_ATTRIBUTES } from '../temporal-search-attributes';
+import { TEMPORAL_SEARCH_ATTRIBUTES } from '../../contract/search-attributes';
 
 export function createTemporalService(ctx: ServiceContext): StackService {
   const { temporal, temporalUi } = ctx.endpoints;

@@ -20,14 +20,24 @@
  */
 import { createHash } from 'node:crypto';
 import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
-import type { CdcEvent } from '../../domain/lake-schema';
+import type { CdcEvent } from '../../lake-format/lake-schema';
 import { kafkaErrorOfType } from '../../kafka/errors';
 import type { Logger } from '../../observability/logger';
 import { CdcPublishError, LeaseLostError } from './errors';
-import { compareSequenceNumbers, covers, formatPosition, parsePosition, type RelayPosition } from './stream-records';
+import {
+  compareSequenceNumbers,
+  covers,
+  formatPosition,
+  parsePosition,
+  type RelayPosition,
+} from './stream-records';
 
 /** Headers that identify a change without parsing the value (its identity is shard + sequence number). */
-export const CDC_HEADERS = { shardId: 'cdc-shard-id', sequenceNumber: 'cdc-sequence-number', op: 'cdc-op' } as const;
+export const CDC_HEADERS = {
+  shardId: 'cdc-shard-id',
+  sequenceNumber: 'cdc-sequence-number',
+  op: 'cdc-op',
+} as const;
 
 /** Messages per produce request inside one transaction: keeps each partition batch far below 1 MB. */
 const SEND_CHUNK = 250;
@@ -61,7 +71,9 @@ export interface ShardPublisherOptions {
 function isCommitted(committed: RelayPosition | undefined, event: CdcEvent): boolean {
   if (!committed) return false;
   const order = compareSequenceNumbers(event.sequenceNumber, committed.sequenceNumber);
-  return order < 0 || (order === 0 && event.eventId !== undefined && committed.eventIds.includes(event.eventId));
+  return (
+    order < 0 || (order === 0 && event.eventId !== undefined && committed.eventIds.includes(event.eventId))
+  );
 }
 
 export function toCdcMessage(event: CdcEvent): Message {
@@ -69,7 +81,11 @@ export function toCdcMessage(event: CdcEvent): Message {
     // Keyed by order: all changes of an order (and any replay of one) land in the same partition, in order.
     key: event.orderId,
     value: JSON.stringify(event),
-    headers: { [CDC_HEADERS.shardId]: event.shardId, [CDC_HEADERS.sequenceNumber]: event.sequenceNumber, [CDC_HEADERS.op]: event.op },
+    headers: {
+      [CDC_HEADERS.shardId]: event.shardId,
+      [CDC_HEADERS.sequenceNumber]: event.sequenceNumber,
+      [CDC_HEADERS.op]: event.op,
+    },
   };
 }
 
@@ -128,11 +144,17 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
       if (!producer) fence = await init();
       const events = page.filter((event) => !isCommitted(fence, event));
       if (events.length === 0 || covers(fence, position)) {
-        log.warn({ lastSequenceNumber }, 'page already in Kafka (an earlier attempt or another holder committed it): not published again');
+        log.warn(
+          { lastSequenceNumber },
+          'page already in Kafka (an earlier attempt or another holder committed it): not published again',
+        );
         return;
       }
       if (events.length < page.length) {
-        log.warn({ lastSequenceNumber, alreadyInKafka: page.length - events.length, published: events.length }, 'part of the page was already in Kafka: publishing only the rest');
+        log.warn(
+          { lastSequenceNumber, alreadyInKafka: page.length - events.length, published: events.length },
+          'part of the page was already in Kafka: publishing only the rest',
+        );
       }
       const transaction = await producer!.transaction();
       try {
@@ -142,14 +164,29 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
         }
         await transaction.sendOffsets({
           consumerGroupId: checkpointGroup,
-          topics: [{ topic, partitions: [{ partition: 0, offset: '0', metadata: formatPosition(position) } as { partition: number; offset: string }] }],
+          topics: [
+            {
+              topic,
+              partitions: [
+                { partition: 0, offset: '0', metadata: formatPosition(position) } as {
+                  partition: number;
+                  offset: string;
+                },
+              ],
+            },
+          ],
         });
         await transaction.commit();
         fence = undefined;
       } catch (error) {
         await transaction.abort().catch(() => undefined);
         await reset();
-        if (isFenced(error)) throw new LeaseLostError(leaseKey, 'another relay initialised this shard\'s producer (fenced)', error);
+        if (isFenced(error))
+          throw new LeaseLostError(
+            leaseKey,
+            "another relay initialised this shard's producer (fenced)",
+            error,
+          );
         // The commit may have succeeded with its response lost: the checkpoint in Kafka says for sure.
         try {
           fence = await init();

@@ -18,7 +18,7 @@ import { Registry } from 'prom-client';
 import type { Config } from '../../config';
 import type { Logger } from '../../observability/logger';
 import { ordersStreamArn } from '../../resources/dynamodb-tables';
-import type { StreamingComponent } from '../process';
+import type { StreamingComponent } from '../process-context';
 import { createShardPublisher } from './cdc-publisher';
 import { createLeaseCoordinator, type LeaseCoordinator } from './lease-coordinator';
 import { createLeaseTable, type ShardInfo } from './lease-table';
@@ -45,7 +45,10 @@ export interface CdcRelay extends StreamingComponent {
 }
 
 /** Every shard of the stream with its parent (DescribeStream is paged by shard id). */
-export async function listStreamShards(streams: DynamoDBStreamsClient, streamArn: string): Promise<ShardInfo[]> {
+export async function listStreamShards(
+  streams: DynamoDBStreamsClient,
+  streamArn: string,
+): Promise<ShardInfo[]> {
   const shards: ShardInfo[] = [];
   let exclusiveStartShardId: string | undefined;
   do {
@@ -53,7 +56,11 @@ export async function listStreamShards(streams: DynamoDBStreamsClient, streamArn
       new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
     );
     for (const shard of description?.Shards ?? []) {
-      if (shard.ShardId) shards.push({ shardId: shard.ShardId, ...(shard.ParentShardId ? { parentShardId: shard.ParentShardId } : {}) });
+      if (shard.ShardId)
+        shards.push({
+          shardId: shard.ShardId,
+          ...(shard.ParentShardId ? { parentShardId: shard.ParentShardId } : {}),
+        });
     }
     exclusiveStartShardId = description?.LastEvaluatedShardId;
   } while (exclusiveStartShardId);
@@ -62,7 +69,10 @@ export async function listStreamShards(streams: DynamoDBStreamsClient, streamArn
 
 export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
   const { config, kafka, dynamodb, dynamodbStreams } = options;
-  const workerId = options.workerId || config.cdcRelay.workerId || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const workerId =
+    options.workerId ||
+    config.cdcRelay.workerId ||
+    `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const leaseDurationMs = options.leaseDurationMs ?? config.cdcRelay.leaseDurationMs;
   const pollIntervalMs = options.pollIntervalMs ?? config.cdcRelay.pollIntervalMs;
   const log = options.logger.child({ component: 'cdc-relay', workerId, topic: config.topics.cdc });
@@ -106,7 +116,8 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
             pollIntervalMs,
             logger: log,
             metrics,
-            shardInStream: async () => (await listStreamShards(dynamodbStreams, streamArn)).some((s) => s.shardId === lease.shardId),
+            shardInStream: async () =>
+              (await listStreamShards(dynamodbStreams, streamArn)).some((s) => s.shardId === lease.shardId),
           }),
       });
       coordinator.run();

@@ -75,7 +75,8 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
   const stopping = new Map<string, Promise<unknown>>();
 
   /** Validity belongs to one holding: a later holding of the same key does not make an old reader valid. */
-  const isValid = (entry: Held) => held.get(entry.lease.leaseKey) === entry && now() - entry.renewedAt < leaseDurationMs;
+  const isValid = (entry: Held) =>
+    held.get(entry.lease.leaseKey) === entry && now() - entry.renewedAt < leaseDurationMs;
 
   const updateGauge = () => metrics.leasesHeld(held.size);
 
@@ -117,9 +118,14 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
 
   const handOver = async (entry: Held) => {
     entry.handingOver = true;
-    log.info({ shardId: entry.lease.shardId, to: entry.lease.pendingOwner }, 'handing the lease over after the page in hand');
+    log.info(
+      { shardId: entry.lease.shardId, to: entry.lease.pendingOwner },
+      'handing the lease over after the page in hand',
+    );
     await entry.reader.stop();
-    await leases.release(entry.lease.leaseKey, workerId).catch((error: Error) => log.warn({ error: error.message }, 'hand-over write failed'));
+    await leases
+      .release(entry.lease.leaseKey, workerId)
+      .catch((error: Error) => log.warn({ error: error.message }, 'hand-over write failed'));
     if (held.get(entry.lease.leaseKey) === entry) held.delete(entry.lease.leaseKey);
     updateGauge();
   };
@@ -154,7 +160,8 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
     // Finished shards that aged out of the stream need no lease any more (their children treat a missing
     // parent that is no longer in the stream as done).
     for (const lease of await leases.list(streamArn)) {
-      if (lease.checkpoint === SHARD_END && !knownShards.has(lease.shardId)) await leases.remove(lease.leaseKey);
+      if (lease.checkpoint === SHARD_END && !knownShards.has(lease.shardId))
+        await leases.remove(lease.leaseKey);
     }
     lastShardSync = now();
   };
@@ -165,9 +172,11 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
     const byShard = new Map(all.map((l) => [l.shardId, l]));
     for (const lease of all) {
       const seen = observed.get(lease.leaseKey);
-      if (!seen || seen.counter !== lease.leaseCounter) observed.set(lease.leaseKey, { counter: lease.leaseCounter, since: seenAt });
+      if (!seen || seen.counter !== lease.leaseCounter)
+        observed.set(lease.leaseKey, { counter: lease.leaseCounter, since: seenAt });
     }
-    const expired = (lease: Lease) => !lease.leaseOwner || seenAt - observed.get(lease.leaseKey)!.since >= leaseDurationMs;
+    const expired = (lease: Lease) =>
+      !lease.leaseOwner || seenAt - observed.get(lease.leaseKey)!.since >= leaseDurationMs;
     const parentDone = (lease: Lease) => {
       if (!lease.parentShardId) return true;
       const parent = byShard.get(lease.parentShardId);
@@ -202,7 +211,10 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
     // Free leases first, then those of dead instances; parents (lower shard ids) before their children.
     const available = active
       .filter((l) => l.leaseOwner !== workerId && expired(l) && !stopping.has(l.leaseKey))
-      .sort((a, b) => Number(Boolean(a.leaseOwner)) - Number(Boolean(b.leaseOwner)) || a.shardId.localeCompare(b.shardId));
+      .sort(
+        (a, b) =>
+          Number(Boolean(a.leaseOwner)) - Number(Boolean(b.leaseOwner)) || a.shardId.localeCompare(b.shardId),
+      );
     for (const lease of available) {
       if (missing <= 0 || stopped) break;
       const sentAt = now();
@@ -264,7 +276,9 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
       await Promise.all(
         [...held.values()].map(async (entry) => {
           await entry.reader.stop();
-          await leases.release(entry.lease.leaseKey, workerId).catch((error: Error) => log.warn({ error: error.message }, 'lease release failed'));
+          await leases
+            .release(entry.lease.leaseKey, workerId)
+            .catch((error: Error) => log.warn({ error: error.message }, 'lease release failed'));
         }),
       );
       held.clear();

@@ -20,7 +20,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { CHECKPOINT_KEY } from '../../resources/dynamodb-tables';
+import { CHECKPOINT_KEY } from '../../domain/table-keys';
 
 export const TRIM_HORIZON = 'TRIM_HORIZON';
 export const SHARD_END = 'SHARD_END';
@@ -133,7 +133,13 @@ export function createLeaseTable(dynamodb: DynamoDBClient, table: string): Lease
               'SET leaseOwner = :me, leaseCounter = leaseCounter + :one, ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one, updatedAt = :now REMOVE pendingOwner',
             ConditionExpression: 'leaseCounter = :observed AND #cp <> :end',
             ExpressionAttributeNames: { '#cp': 'checkpoint' },
-            ExpressionAttributeValues: marshall({ ':me': workerId, ':one': 1, ':observed': lease.leaseCounter, ':end': SHARD_END, ':now': now() }),
+            ExpressionAttributeValues: marshall({
+              ':me': workerId,
+              ':one': 1,
+              ':observed': lease.leaseCounter,
+              ':end': SHARD_END,
+              ':now': now(),
+            }),
             ReturnValues: 'ALL_NEW',
           }),
         ),
@@ -149,7 +155,12 @@ export function createLeaseTable(dynamodb: DynamoDBClient, table: string): Lease
             Key: key(lease.leaseKey),
             UpdateExpression: 'SET leaseCounter = leaseCounter + :one, updatedAt = :now',
             ConditionExpression: 'leaseOwner = :me AND leaseCounter = :observed',
-            ExpressionAttributeValues: marshall({ ':me': workerId, ':one': 1, ':observed': lease.leaseCounter, ':now': now() }),
+            ExpressionAttributeValues: marshall({
+              ':me': workerId,
+              ':one': 1,
+              ':observed': lease.leaseCounter,
+              ':now': now(),
+            }),
             ReturnValues: 'ALL_NEW',
           }),
         ),
@@ -167,7 +178,12 @@ export function createLeaseTable(dynamodb: DynamoDBClient, table: string): Lease
             UpdateExpression: 'SET #cp = :seq, ownerSwitchesSinceCheckpoint = :zero, updatedAt = :now',
             ExpressionAttributeNames: { '#cp': 'checkpoint' },
             ConditionExpression: 'leaseOwner = :me',
-            ExpressionAttributeValues: marshall({ ':me': workerId, ':seq': sequenceNumber, ':zero': 0, ':now': now() }),
+            ExpressionAttributeValues: marshall({
+              ':me': workerId,
+              ':seq': sequenceNumber,
+              ':zero': 0,
+              ':now': now(),
+            }),
           }),
         ),
       );
@@ -180,10 +196,16 @@ export function createLeaseTable(dynamodb: DynamoDBClient, table: string): Lease
           new UpdateItemCommand({
             TableName: table,
             Key: key(leaseKey),
-            UpdateExpression: 'SET #cp = :end, leaseCounter = leaseCounter + :one, updatedAt = :now REMOVE leaseOwner, pendingOwner',
+            UpdateExpression:
+              'SET #cp = :end, leaseCounter = leaseCounter + :one, updatedAt = :now REMOVE leaseOwner, pendingOwner',
             ExpressionAttributeNames: { '#cp': 'checkpoint' },
             ConditionExpression: 'leaseOwner = :me',
-            ExpressionAttributeValues: marshall({ ':me': workerId, ':end': SHARD_END, ':one': 1, ':now': now() }),
+            ExpressionAttributeValues: marshall({
+              ':me': workerId,
+              ':end': SHARD_END,
+              ':one': 1,
+              ':now': now(),
+            }),
           }),
         ),
       );
@@ -198,7 +220,11 @@ export function createLeaseTable(dynamodb: DynamoDBClient, table: string): Lease
             Key: key(lease.leaseKey),
             UpdateExpression: 'SET pendingOwner = :me, updatedAt = :now',
             ConditionExpression: 'leaseOwner = :holder AND attribute_not_exists(pendingOwner)',
-            ExpressionAttributeValues: marshall({ ':me': workerId, ':holder': lease.leaseOwner ?? '', ':now': now() }),
+            ExpressionAttributeValues: marshall({
+              ':me': workerId,
+              ':holder': lease.leaseOwner ?? '',
+              ':now': now(),
+            }),
           }),
         ),
       );
@@ -212,7 +238,8 @@ export function createLeaseTable(dynamodb: DynamoDBClient, table: string): Lease
           new UpdateItemCommand({
             TableName: table,
             Key: key(leaseKey),
-            UpdateExpression: 'SET leaseOwner = pendingOwner, leaseCounter = leaseCounter + :one, updatedAt = :now REMOVE pendingOwner',
+            UpdateExpression:
+              'SET leaseOwner = pendingOwner, leaseCounter = leaseCounter + :one, updatedAt = :now REMOVE pendingOwner',
             ConditionExpression: 'leaseOwner = :me AND attribute_exists(pendingOwner)',
             ExpressionAttributeValues: marshall({ ':me': workerId, ':one': 1, ':now': now() }),
           }),

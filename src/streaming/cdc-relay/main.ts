@@ -7,7 +7,7 @@ import { createAwsClients, destroyAwsClients } from '../../aws/clients';
 import { createKafka } from '../../kafka/client';
 import { ensureCheckpointTable, ensureOrdersTable } from '../../resources/dynamodb-tables';
 import { ensureTopics, pipelineTopics } from '../../resources/kafka-topics';
-import { runStreamingProcess } from '../process';
+import { runStreamingProcess } from '../process-context';
 import { createCdcRelay } from './cdc-relay';
 
 runStreamingProcess('cdc-relay', async ({ config, logger, registry }) => {
@@ -16,7 +16,14 @@ runStreamingProcess('cdc-relay', async ({ config, logger, registry }) => {
   await ensureTopics(kafka.admin(), pipelineTopics(config));
   await ensureOrdersTable(aws.dynamodb, config);
   await ensureCheckpointTable(aws.dynamodb, config);
-  const relay = createCdcRelay({ config, kafka, dynamodb: aws.dynamodb, dynamodbStreams: aws.dynamodbStreams, logger, registry });
+  const relay = createCdcRelay({
+    config,
+    kafka,
+    dynamodb: aws.dynamodb,
+    dynamodbStreams: aws.dynamodbStreams,
+    logger,
+    registry,
+  });
   return {
     start: () => relay.start(),
     stop: async () => {

@@ -27,9 +27,21 @@ export function createCdcRelayMetrics(registry: Registry) {
     labelNames: ['op'],
     registers: [registry],
   });
-  const recordsIn = new Counter({ name: 'cdc_relay_records_in_total', help: 'Stream records read', registers: [registry] });
-  const checkpoints = new Counter({ name: 'cdc_relay_checkpoints_total', help: 'Checkpoints written to the lease table', registers: [registry] });
-  const leases = new Gauge({ name: 'cdc_relay_leases_held', help: 'Shard leases held by this instance', registers: [registry] });
+  const recordsIn = new Counter({
+    name: 'cdc_relay_records_in_total',
+    help: 'Stream records read',
+    registers: [registry],
+  });
+  const checkpoints = new Counter({
+    name: 'cdc_relay_checkpoints_total',
+    help: 'Checkpoints written to the lease table',
+    registers: [registry],
+  });
+  const leases = new Gauge({
+    name: 'cdc_relay_leases_held',
+    help: 'Shard leases held by this instance',
+    registers: [registry],
+  });
   const leaseEvents = new Counter({
     name: 'cdc_relay_lease_events_total',
     help: 'Leases taken and lost by this instance',
@@ -54,7 +66,11 @@ export function createCdcRelayMetrics(registry: Registry) {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const retries = new Counter({ name: 'cdc_relay_publish_retries_total', help: 'Publishes retried after an aborted transaction', registers: [registry] });
+  const retries = new Counter({
+    name: 'cdc_relay_publish_retries_total',
+    help: 'Publishes retried after an aborted transaction',
+    registers: [registry],
+  });
 
   return {
     stats,
@@ -88,7 +104,8 @@ export function createCdcRelayMetrics(registry: Registry) {
       stats.publishRetries += 1;
       retries.inc();
     },
-    age: (shardId: string, changeTime: string) => lagMs.set({ shard: shardId }, Math.max(0, Date.now() - Date.parse(changeTime))),
+    age: (shardId: string, changeTime: string) =>
+      lagMs.set({ shard: shardId }, Math.max(0, Date.now() - Date.parse(changeTime))),
     batchTimer: () => batchSeconds.startTimer(),
   };
 }

@@ -24,7 +24,14 @@ import { CdcPublishError, LeaseLostError } from './errors';
 import type { Lease, LeaseTable } from './lease-table';
 import type { CdcRelayMetrics } from './metrics';
 import { RecentIds } from '../recent-ids';
-import { advance, compareSequenceNumbers, isSequenceNumber, toCdcEvent, unrelayed, type RelayPosition } from './stream-records';
+import {
+  advance,
+  compareSequenceNumbers,
+  isSequenceNumber,
+  toCdcEvent,
+  unrelayed,
+  type RelayPosition,
+} from './stream-records';
 
 /** Event ids remembered per reader to relay moto's late changes (far more than one poll's worth of writes). */
 const RECENT_IDS = 20_000;
@@ -63,8 +70,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Where to resume: the later of the lease-table checkpoint and the position committed with the last Kafka
  * transaction (the latter is never behind, since it is written first, unless the metadata was lost).
  */
-export function startingPosition(leaseCheckpoint: string, kafka: RelayPosition | undefined): RelayPosition | undefined {
-  const table = isSequenceNumber(leaseCheckpoint) ? { sequenceNumber: leaseCheckpoint, eventIds: [] } : undefined;
+export function startingPosition(
+  leaseCheckpoint: string,
+  kafka: RelayPosition | undefined,
+): RelayPosition | undefined {
+  const table = isSequenceNumber(leaseCheckpoint)
+    ? { sequenceNumber: leaseCheckpoint, eventIds: [] }
+    : undefined;
   if (!kafka) return table;
   if (!table) return kafka;
   return compareSequenceNumbers(kafka.sequenceNumber, table.sequenceNumber) >= 0 ? kafka : table;
@@ -180,7 +192,10 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         iterator = undefined;
         if (error instanceof ExpiredIteratorException) {
           metrics.expiredIterator();
-          log.warn({ resumeAfter: position?.sequenceNumber ?? 'TRIM_HORIZON' }, 'shard iterator expired; re-acquiring it from the last checkpoint');
+          log.warn(
+            { resumeAfter: position?.sequenceNumber ?? 'TRIM_HORIZON' },
+            'shard iterator expired; re-acquiring it from the last checkpoint',
+          );
           continue;
         }
         if (error instanceof TrimmedDataAccessException) {
@@ -204,7 +219,10 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         }
         if (error instanceof CdcPublishError) metrics.publishRetry();
         const level = error instanceof ResourceNotFoundException || failures > 5 ? 'error' : 'warn';
-        log[level]({ error: (error as Error).message, errorName: (error as Error).name, failures }, 'shard read failed; retrying from the last checkpoint');
+        log[level](
+          { error: (error as Error).message, errorName: (error as Error).name, failures },
+          'shard read failed; retrying from the last checkpoint',
+        );
         await sleep(Math.min(10_000, 100 * 2 ** Math.min(failures, 7)));
       }
     }

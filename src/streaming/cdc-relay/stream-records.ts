@@ -5,8 +5,8 @@
 import type { AttributeValue as DynamoAttributeValue } from '@aws-sdk/client-dynamodb';
 import type { _Record, AttributeValue } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { CdcEvent, CdcOperation } from '../../domain/lake-schema';
-import { ORDERS_KEY } from '../../resources/dynamodb-tables';
+import type { CdcEvent, CdcOperation } from '../../lake-format/lake-schema';
+import { ORDERS_KEY } from '../../domain/table-keys';
 import type { RecentIds } from '../recent-ids';
 import { StreamRecordError } from './errors';
 
@@ -26,7 +26,8 @@ function plainImage(image: Record<string, AttributeValue> | undefined): Record<s
 export function toCdcEvent(record: _Record, shardId: string): CdcEvent {
   const op = record.eventName as CdcOperation | undefined;
   const change = record.dynamodb;
-  if (!op || !OPERATIONS.has(op)) throw new StreamRecordError(`unknown stream event name "${record.eventName}"`);
+  if (!op || !OPERATIONS.has(op))
+    throw new StreamRecordError(`unknown stream event name "${record.eventName}"`);
   if (!change?.SequenceNumber) throw new StreamRecordError('stream record without a sequence number');
   const keys = plainImage(change.Keys);
   const orderId = keys?.[ORDERS_KEY];
@@ -69,7 +70,9 @@ export interface RelayPosition {
 
 /** Serialised into the Kafka checkpoint metadata: `<seq>` or `<seq>:<id>,<id>` (well under 4 KB). */
 export function formatPosition(position: RelayPosition): string {
-  return position.eventIds.length > 0 ? `${position.sequenceNumber}:${position.eventIds.join(',')}` : position.sequenceNumber;
+  return position.eventIds.length > 0
+    ? `${position.sequenceNumber}:${position.eventIds.join(',')}`
+    : position.sequenceNumber;
 }
 
 export function parsePosition(text: string | null | undefined): RelayPosition | undefined {
@@ -86,7 +89,11 @@ export function parsePosition(text: string | null | undefined): RelayPosition | 
  * it for good. `relayed` (the event ids this reader published) tells such a late change from a re-served one.
  * On AWS sequence numbers only grow within a shard, so the last case never arises there.
  */
-export function unrelayed(records: _Record[], position: RelayPosition | undefined, relayed?: Pick<RecentIds, 'has'>): _Record[] {
+export function unrelayed(
+  records: _Record[],
+  position: RelayPosition | undefined,
+  relayed?: Pick<RecentIds, 'has'>,
+): _Record[] {
   if (!position) return records;
   const done = new Set(position.eventIds);
   return records.filter((record) => {
@@ -99,7 +106,6 @@ export function unrelayed(records: _Record[], position: RelayPosition | undefine
     return relayed !== undefined && id !== '' && !relayed.has(id);
   });
 }
-
 
 /** Whether `committed` already includes everything up to `position` (same number: every one of its ids). */
 export function covers(committed: RelayPosition | undefined, position: RelayPosition): boolean {

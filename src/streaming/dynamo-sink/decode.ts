@@ -2,7 +2,12 @@
  * Turns one `orders.events` message into a validated OrderEvent, or says precisely why it cannot be one.
  * Checks run cheapest first: size, JSON, schema, key, then the size of the DynamoDB item it would become.
  */
-import { orderEventSchema, orderStateFromEvent, type OrderEvent, type OrderState } from '../../domain/order-event';
+import {
+  orderEventSchema,
+  orderStateFromEvent,
+  type OrderEvent,
+  type OrderState,
+} from '../../domain/order-event';
 import { InvalidOrderEventError } from './errors';
 
 /** DynamoDB's maximum item size (names + values, UTF-8). */
@@ -38,7 +43,10 @@ export function decodeOrderEvent(key: Buffer | null, value: Buffer | null): Deco
   if (!value || value.length === 0) throw new InvalidOrderEventError('empty-value', 'message has no value');
   // A message this large cannot become an item under the limit: refuse before parsing it.
   if (value.length > MAX_ITEM_BYTES) {
-    throw new InvalidOrderEventError('oversized', `message of ${value.length} bytes exceeds the ${MAX_ITEM_BYTES}-byte DynamoDB item limit`);
+    throw new InvalidOrderEventError(
+      'oversized',
+      `message of ${value.length} bytes exceeds the ${MAX_ITEM_BYTES}-byte DynamoDB item limit`,
+    );
   }
   let json: unknown;
   try {
@@ -55,12 +63,18 @@ export function decodeOrderEvent(key: Buffer | null, value: Buffer | null): Deco
   // The key decides the partition and so the order of an order's events; a different key is a producer bug.
   const keyText = key?.toString('utf8');
   if (keyText !== undefined && keyText !== event.orderId) {
-    throw new InvalidOrderEventError('key-mismatch', `message key "${keyText}" differs from orderId "${event.orderId}"`);
+    throw new InvalidOrderEventError(
+      'key-mismatch',
+      `message key "${keyText}" differs from orderId "${event.orderId}"`,
+    );
   }
   const state = orderStateFromEvent(event);
   const itemBytes = estimateItemBytes(state as unknown as Record<string, unknown>);
   if (itemBytes > MAX_ITEM_BYTES) {
-    throw new InvalidOrderEventError('item-too-large', `item of about ${itemBytes} bytes exceeds ${MAX_ITEM_BYTES}`);
+    throw new InvalidOrderEventError(
+      'item-too-large',
+      `item of about ${itemBytes} bytes exceeds ${MAX_ITEM_BYTES}`,
+    );
   }
   return { event, state };
 }

@@ -15,13 +15,20 @@
  *   await sink.stop(); // finishes the chunk in hand, commits it, leaves the group
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import {
+  Partitioners,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { Config } from '../../config';
 import type { Logger } from '../../observability/logger';
 import { createDeadLetterPublisher, type DeadLetter, type DeadLetterPublisher } from '../dlq';
 import { awaitHeartbeating } from '../heartbeat';
-import type { StreamingComponent } from '../process';
+import type { StreamingComponent } from '../process-context';
 import { forEachConcurrently } from './concurrency';
 import { decodeOrderEvent, type DecodedEvent } from './decode';
 import { InvalidOrderEventError } from './errors';
@@ -85,7 +92,14 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
 
   const letter = (partition: number, message: KafkaMessage, error: InvalidOrderEventError): DeadLetter => ({
     reason: error.message,
-    original: { topic, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers },
+    original: {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key,
+      value: message.value,
+      headers: message.headers,
+    },
   });
 
   /**
@@ -93,7 +107,11 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
    * kafkajs heartbeats only when asked: a slow chunk must keep the membership alive as it goes, or the
    * group evicts this member and its commit is refused.
    */
-  const applyChunk = async (partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<void> => {
+  const applyChunk = async (
+    partition: number,
+    messages: KafkaMessage[],
+    heartbeat: () => Promise<void>,
+  ): Promise<void> => {
     const valid: DecodedEvent[] = [];
     const sourceOf = new Map<DecodedEvent, KafkaMessage>();
     const rejected: DeadLetter[] = [];
@@ -136,7 +154,14 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
     }
   };
 
-  const eachBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload) => {
+  const eachBatch = async ({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload) => {
     const { partition, messages } = batch;
     for (let start = 0; start < messages.length; start += chunkSize) {
       // Stopping or rebalanced away: leave the rest uncommitted; its next owner replays it.
@@ -155,7 +180,11 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
           throw error;
         });
       };
-      await awaitHeartbeating(applyChunk(partition, chunk, chunkHeartbeat), () => chunkHeartbeat().catch(() => undefined), heartbeatInterval);
+      await awaitHeartbeating(
+        applyChunk(partition, chunk, chunkHeartbeat),
+        () => chunkHeartbeat().catch(() => undefined),
+        heartbeatInterval,
+      );
       if (rebalanced) throw rebalanced;
       const last = chunk[chunk.length - 1].offset;
       resolveOffset(last);
@@ -170,7 +199,11 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
     groupId,
     stats: () => ({ ...metrics.stats }),
     async start() {
-      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await producer.connect();
       dlq = createDeadLetterPublisher({ producer, topic: config.topics.eventsDlq, logger: log });
       consumer = kafka.consumer({

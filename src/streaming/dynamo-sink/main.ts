@@ -6,7 +6,7 @@ import { createAwsClients, destroyAwsClients } from '../../aws/clients';
 import { createKafka } from '../../kafka/client';
 import { ensureOrdersTable } from '../../resources/dynamodb-tables';
 import { ensureTopics, pipelineTopics } from '../../resources/kafka-topics';
-import { runStreamingProcess } from '../process';
+import { runStreamingProcess } from '../process-context';
 import { createDynamoSink } from './dynamo-sink';
 
 runStreamingProcess('dynamo-sink', async ({ config, logger, registry, exitUnrecoverable }) => {

@@ -23,8 +23,16 @@ export function createDynamoSinkMetrics(registry: Registry) {
     writeRetries: 0,
     chunks: 0,
   };
-  const recordsIn = new Counter({ name: 'dynamo_sink_records_in_total', help: 'Messages consumed', registers: [registry] });
-  const applied = new Counter({ name: 'dynamo_sink_applied_total', help: 'Orders written (newer seq)', registers: [registry] });
+  const recordsIn = new Counter({
+    name: 'dynamo_sink_records_in_total',
+    help: 'Messages consumed',
+    registers: [registry],
+  });
+  const applied = new Counter({
+    name: 'dynamo_sink_applied_total',
+    help: 'Orders written (newer seq)',
+    registers: [registry],
+  });
   const stale = new Counter({
     name: 'dynamo_sink_stale_skips_total',
     help: 'Events skipped as not newer than the stored version (condition) or than another event in the chunk (superseded)',
@@ -37,7 +45,11 @@ export function createDynamoSinkMetrics(registry: Registry) {
     labelNames: ['reason'],
     registers: [registry],
   });
-  const retries = new Counter({ name: 'dynamo_sink_write_retries_total', help: 'Write attempts retried', registers: [registry] });
+  const retries = new Counter({
+    name: 'dynamo_sink_write_retries_total',
+    help: 'Write attempts retried',
+    registers: [registry],
+  });
   const chunkSeconds = new Histogram({
     name: 'dynamo_sink_batch_seconds',
     help: 'Time to apply one chunk of a fetched batch (decode, write, dead-letter, commit)',

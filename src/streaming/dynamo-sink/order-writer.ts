@@ -16,10 +16,14 @@
  * Throttling, 5xx and network errors are retried by the SDK (maxAttempts from clientConfig) and then by
  * a bounded loop here with capped exponential backoff and full jitter.
  */
-import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  PutItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { OrderState } from '../../domain/order-event';
-import { ORDERS_KEY } from '../../resources/dynamodb-tables';
+import { ORDERS_KEY } from '../../domain/table-keys';
 import { InvalidOrderEventError, OrderWriteError } from './errors';
 
 export type WriteOutcome = 'applied' | 'stale';
@@ -74,7 +78,8 @@ export function isRetriableAwsError(error: unknown): boolean {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** DynamoDB's ValidationException messages about the table's key schema rather than about the item's values. */
-const TABLE_MISMATCH = /key element does not match the schema|type mismatch for key|missing the key|required keys/i;
+const TABLE_MISMATCH =
+  /key element does not match the schema|type mismatch for key|missing the key|required keys/i;
 
 export function createOrderWriter(options: OrderWriterOptions): OrderWriter {
   const { dynamodb, table } = options;
@@ -102,7 +107,11 @@ export function createOrderWriter(options: OrderWriterOptions): OrderWriter {
       // Number or composite key): every event would fail alike, so stop rather than dead-letter them all.
       if (e.name === 'ValidationException' && !TABLE_MISMATCH.test(e.message ?? '')) {
         const sizeProblem = /size/i.test(e.message ?? '');
-        throw new InvalidOrderEventError(sizeProblem ? 'item-too-large' : 'dynamodb-rejected', e.message ?? 'ValidationException', error);
+        throw new InvalidOrderEventError(
+          sizeProblem ? 'item-too-large' : 'dynamodb-rejected',
+          e.message ?? 'ValidationException',
+          error,
+        );
       }
       throw new OrderWriteError(
         `PutItem of order ${state.orderId} into ${table} failed: ${e.name ?? 'Error'}: ${e.message ?? ''}`,

@@ -11,7 +11,10 @@ export interface OrderWrite {
   candidates: DecodedEvent[];
 }
 
-export function planWrites(events: readonly DecodedEvent[]): { writes: OrderWrite[]; duplicatesInChunk: number } {
+export function planWrites(events: readonly DecodedEvent[]): {
+  writes: OrderWrite[];
+  duplicatesInChunk: number;
+} {
   const byOrder = new Map<string, Map<number, DecodedEvent>>();
   let duplicatesInChunk = 0;
   for (const decoded of events) {

@@ -164,9 +164,17 @@ export class EventPlanner {
         { ...base, amount: -5 },
         { ...base, customerId: undefined },
       ];
-      return { kind, key, value: Buffer.from(JSON.stringify(variants[this.malformedTurn % variants.length])) };
+      return {
+        kind,
+        key,
+        value: Buffer.from(JSON.stringify(variants[this.malformedTurn % variants.length])),
+      };
     }
-    return { kind, key, value: Buffer.from(JSON.stringify({ ...base, note: 'x'.repeat(OVERSIZED_NOTE_BYTES) })) };
+    return {
+      kind,
+      key,
+      value: Buffer.from(JSON.stringify({ ...base, note: 'x'.repeat(OVERSIZED_NOTE_BYTES) })),
+    };
   }
 
   /**

@@ -18,7 +18,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import type { Config } from '../../config';
 import type { OrderState, OrderStatus } from '../../domain/order-event';
 import type { Logger } from '../../observability/logger';
-import type { StreamingComponent } from '../process';
+import type { StreamingComponent } from '../process-context';
 import { EventPlanner, ExpectedStates, type MalformedKind, type PlannedMessage } from './event-planner';
 import type { ScenarioMix } from './order-scenarios';
 
@@ -118,7 +118,8 @@ export function createGenerator(options: GeneratorOptions): Generator {
   }
   for (const knob of ['duplicates', 'outOfOrder', 'malformed'] as const) {
     const value = options[knob] ?? 0;
-    if (!(value >= 0 && value <= 1)) throw new GeneratorOptionsError(`${knob} is a probability in [0, 1], got ${value}`);
+    if (!(value >= 0 && value <= 1))
+      throw new GeneratorOptionsError(`${knob} is a probability in [0, 1], got ${value}`);
   }
   const topic = options.topic ?? config.topics.events;
   const runId = options.runId ?? randomBytes(4).toString('hex');
@@ -157,7 +158,9 @@ export function createGenerator(options: GeneratorOptions): Generator {
     });
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     // At a set rate, smaller batches (about 20 a second) keep the stream smooth rather than bursty.
-    const perBatch = options.rate ? Math.max(1, Math.min(batchSize, Math.ceil(options.rate / 20))) : batchSize;
+    const perBatch = options.rate
+      ? Math.max(1, Math.min(batchSize, Math.ceil(options.rate / 20)))
+      : batchSize;
     const budget = options.count ?? Number.POSITIVE_INFINITY;
     let started = Date.now();
     let deadline = Number.POSITIVE_INFINITY;
@@ -200,8 +203,17 @@ export function createGenerator(options: GeneratorOptions): Generator {
     started = Date.now();
     if (options.durationMs !== undefined) deadline = started + options.durationMs;
     try {
-      log.info({ rate: options.rate ?? 'max', count: options.count, durationMs: options.durationMs, orders: options.orders }, 'generating');
-      const more = () => !stopRequested && Date.now() < deadline && planner.planned < budget && !planner.exhausted;
+      log.info(
+        {
+          rate: options.rate ?? 'max',
+          count: options.count,
+          durationMs: options.durationMs,
+          orders: options.orders,
+        },
+        'generating',
+      );
+      const more = () =>
+        !stopRequested && Date.now() < deadline && planner.planned < budget && !planner.exhausted;
       let batch = more() ? planner.nextBatch(perBatch, budget) : undefined;
       while (batch) {
         const inFlight = send(batch);
@@ -229,7 +241,8 @@ export function createGenerator(options: GeneratorOptions): Generator {
 
     const elapsedMs = Date.now() - started;
     const ordersByStatus: Partial<Record<OrderStatus, number>> = {};
-    for (const state of expected.states.values()) ordersByStatus[state.status] = (ordersByStatus[state.status] ?? 0) + 1;
+    for (const state of expected.states.values())
+      ordersByStatus[state.status] = (ordersByStatus[state.status] ?? 0) + 1;
     const report: GeneratorReport = {
       runId,
       topic,

@@ -38,7 +38,11 @@ export interface ScenarioMix {
   cancelAfterPayment: number;
 }
 
-export const DEFAULT_MIX: ScenarioMix = { complete: 0.85, cancelBeforePayment: 0.08, cancelAfterPayment: 0.07 };
+export const DEFAULT_MIX: ScenarioMix = {
+  complete: 0.85,
+  cancelBeforePayment: 0.08,
+  cancelAfterPayment: 0.07,
+};
 
 const LIFECYCLES: Record<keyof ScenarioMix, OrderEventType[]> = {
   complete: ['ORDER_CREATED', 'PAYMENT_CAPTURED', 'SHIPPED', 'DELIVERED'],
@@ -70,7 +74,12 @@ function chooseLifecycle(random: Random, mix: ScenarioMix): OrderEventType[] {
   return LIFECYCLES.complete;
 }
 
-export function planOrder(random: Random, orderId: string, now: Date, mix: ScenarioMix = DEFAULT_MIX): PlannedOrder {
+export function planOrder(
+  random: Random,
+  orderId: string,
+  now: Date,
+  mix: ScenarioMix = DEFAULT_MIX,
+): PlannedOrder {
   // Amounts are whole cents so they survive JSON, DynamoDB numbers and Parquet doubles unchanged.
   const cents = 500 + Math.floor(random() * 49_500);
   return {

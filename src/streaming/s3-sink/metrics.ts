@@ -35,15 +35,32 @@ export interface S3SinkMetrics {
 
 export function createS3SinkMetrics(registry: Registry): S3SinkMetrics {
   const registers = [registry];
-  const recordsIn = new Counter({ name: 's3_sink_records_in_total', help: 'Kafka records consumed', registers });
-  const rowsOut = new Counter({ name: 's3_sink_records_out_total', help: 'Rows written to S3 objects', registers });
+  const recordsIn = new Counter({
+    name: 's3_sink_records_in_total',
+    help: 'Kafka records consumed',
+    registers,
+  });
+  const rowsOut = new Counter({
+    name: 's3_sink_records_out_total',
+    help: 'Rows written to S3 objects',
+    registers,
+  });
   const duplicates = new Counter({
     name: 's3_sink_duplicates_skipped_total',
     help: 'Changes skipped because the same shardId+sequenceNumber was seen recently in the partition',
     registers,
   });
-  const dlq = new Counter({ name: 's3_sink_dlq_total', help: 'Records sent to the dead-letter topic', labelNames: ['reason'], registers });
-  const objects = new Counter({ name: 's3_sink_objects_written_total', help: 'Objects written to S3', registers });
+  const dlq = new Counter({
+    name: 's3_sink_dlq_total',
+    help: 'Records sent to the dead-letter topic',
+    labelNames: ['reason'],
+    registers,
+  });
+  const objects = new Counter({
+    name: 's3_sink_objects_written_total',
+    help: 'Objects written to S3',
+    registers,
+  });
   const bytes = new Counter({ name: 's3_sink_bytes_written_total', help: 'Bytes written to S3', registers });
   const flushSeconds = new Histogram({
     name: 's3_sink_flush_seconds',
@@ -52,15 +69,27 @@ export function createS3SinkMetrics(registry: Registry): S3SinkMetrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
-  const buffered = new Gauge({ name: 's3_sink_buffered_bytes', help: 'Bytes buffered over all partitions', registers });
+  const buffered = new Gauge({
+    name: 's3_sink_buffered_bytes',
+    help: 'Bytes buffered over all partitions',
+    registers,
+  });
   const lagGauge = new Gauge({
     name: 's3_sink_consumer_lag',
     help: 'High watermark minus the next offset to process, per partition',
     labelNames: ['partition'],
     registers,
   });
-  const pauses = new Counter({ name: 's3_sink_fetch_pauses_total', help: 'Times fetching paused on the buffer cap', registers });
-  const pausedGauge = new Gauge({ name: 's3_sink_fetch_paused', help: '1 while fetching is paused on the buffer cap', registers });
+  const pauses = new Counter({
+    name: 's3_sink_fetch_pauses_total',
+    help: 'Times fetching paused on the buffer cap',
+    registers,
+  });
+  const pausedGauge = new Gauge({
+    name: 's3_sink_fetch_paused',
+    help: '1 while fetching is paused on the buffer cap',
+    registers,
+  });
 
   const stats: S3SinkStats = {
     recordsIn: 0,

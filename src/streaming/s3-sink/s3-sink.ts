@@ -27,14 +27,14 @@ import { createKafka } from '../../kafka/client';
 import { kafkaErrorOfType } from '../../kafka/errors';
 import type { Logger } from '../../observability/logger';
 import { createDeadLetterPublisher, type DeadLetter, type DeadLetterPublisher } from '../dlq';
-import type { StreamingComponent } from '../process';
-import { changeId, decodeCdcRecord, InvalidCdcRecordError } from './cdc-record';
-import { changeLine } from './change-line';
-import { createLakeFormat } from './formats';
+import type { StreamingComponent } from '../process-context';
+import { changeId, decodeCdcRecord, InvalidCdcRecordError } from '../../lake-format/cdc-record';
+import { changeLine } from '../../lake-format/change-line';
+import { createLakeFormat } from '../../lake-format/formats';
 import { createS3SinkMetrics, type S3SinkStats } from './metrics';
-import { cdcTableRoot, createHourlyPartitioner } from './partitioner';
+import { cdcTableRoot, createHourlyPartitioner } from '../../lake-format/cdc-layout';
 import { parseSegmentIntent } from './segment-cuts';
-import { createS3Storage, type LakeStorage } from './storage';
+import { createS3Storage, type LakeStorage } from '../../lake-format/storage';
 import {
   createTopicPartitionWriter,
   PartitionRevokedError,
@@ -229,7 +229,9 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
     try {
       const event = decodeCdcRecord(message.value);
       const line = changeLine(message.value!, event);
-      return { record: { offset, line, changeMs: Date.parse(event.changeTime), changeId: changeId(event), bytes } };
+      return {
+        record: { offset, line, changeMs: Date.parse(event.changeTime), changeId: changeId(event), bytes },
+      };
     } catch (error) {
       if (!(error instanceof InvalidCdcRecordError)) throw error;
       return {

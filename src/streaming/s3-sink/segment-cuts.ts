@@ -44,7 +44,10 @@ export function encodeSegmentIntent(bounds: SegmentBounds): string {
 }
 
 /** The intent in a committed offset's metadata, if it is ours and still pending at `committedOffset`. */
-export function parseSegmentIntent(metadata: string | null | undefined, committedOffset: number): SegmentBounds | undefined {
+export function parseSegmentIntent(
+  metadata: string | null | undefined,
+  committedOffset: number,
+): SegmentBounds | undefined {
   if (!metadata || !metadata.startsWith(INTENT_PREFIX)) return undefined;
   try {
     const parsed = JSON.parse(metadata.slice(INTENT_PREFIX.length)) as Partial<SegmentBounds>;
@@ -59,7 +62,10 @@ export function segmentMetadata(bounds: SegmentBounds): Record<string, string> {
 }
 
 /** The bounds recorded on an anchor object, if they cover `firstRowOffset`. */
-export function parseSegmentMetadata(metadata: Record<string, string> | undefined, firstRowOffset: number): SegmentBounds | undefined {
+export function parseSegmentMetadata(
+  metadata: Record<string, string> | undefined,
+  firstRowOffset: number,
+): SegmentBounds | undefined {
   if (!metadata) return undefined;
   const start = Number(metadata[SEGMENT_METADATA.start]);
   const end = Number(metadata[SEGMENT_METADATA.end]);

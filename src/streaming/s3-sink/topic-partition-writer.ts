@@ -16,13 +16,19 @@
 import type { Logger } from '../../observability/logger';
 import { awaitHeartbeating } from '../heartbeat';
 import { RecentIds } from '../recent-ids';
-import type { LakeFormat } from './formats';
+import type { LakeFormat } from '../../lake-format/formats';
 import type { S3SinkMetrics } from './metrics';
-import { objectKey, parseObjectKey, type Partitioner } from './partitioner';
-import { encodeSegmentIntent, parseSegmentMetadata, segmentMetadata, type SegmentBounds } from './segment-cuts';
-import type { LakeStorage } from './storage';
+import { objectKey, parseObjectKey, type Partitioner } from '../../lake-format/cdc-layout';
+import {
+  encodeSegmentIntent,
+  parseSegmentMetadata,
+  segmentMetadata,
+  type SegmentBounds,
+} from './segment-cuts';
+import type { LakeStorage } from '../../lake-format/storage';
 
-export type RotationReason = 'records' | 'bytes' | 'record-time' | 'wall-clock' | 'memory' | 'replay-boundary' | 'stop';
+export type RotationReason =
+  'records' | 'bytes' | 'record-time' | 'wall-clock' | 'memory' | 'replay-boundary' | 'stop';
 
 /** One consumed Kafka record, already decoded and validated. */
 export interface SinkRecord {
@@ -161,7 +167,8 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
   let progressWaiters: (() => void)[] = [];
   const listings = new Map<string, Promise<Set<number>>>();
 
-  if (intent) log.info({ intent }, 'pending segment intent: the first segment ends where the previous owner cut it');
+  if (intent)
+    log.info({ intent }, 'pending segment intent: the first segment ends where the previous owner cut it');
 
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     busy++;
@@ -183,11 +190,18 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
   const nextProgress = () => new Promise<void>((resolve) => progressWaiters.push(resolve));
 
   const keyOf = (file: { partitionPath: string; startOffset: number }) =>
-    objectKey(options.tableRoot, { partitionPath: file.partitionPath, topic, kafkaPartition: partition, startOffset: file.startOffset, extension: format.extension });
+    objectKey(options.tableRoot, {
+      partitionPath: file.partitionPath,
+      topic,
+      kafkaPartition: partition,
+      startOffset: file.startOffset,
+      extension: format.extension,
+    });
 
   const rotationDue = (): RotationReason | undefined => {
     if (!segment) return undefined;
-    if (segment.forcedEnd !== undefined) return segment.last >= segment.forcedEnd ? 'replay-boundary' : undefined;
+    if (segment.forcedEnd !== undefined)
+      return segment.last >= segment.forcedEnd ? 'replay-boundary' : undefined;
     if (segment.rows >= limits.flushRecords) return 'records';
     if (segment.bytes >= limits.flushBytes) return 'bytes';
     return undefined;
@@ -197,10 +211,24 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     let forcedEnd: number | undefined;
     if (intent) {
       if (offset <= intent.end) forcedEnd = intent.end;
-      else log.warn({ intent, firstOffset: offset }, 'the records of a pending intent are gone (retention?): intent dropped');
+      else
+        log.warn(
+          { intent, firstOffset: offset },
+          'the records of a pending intent are gone (retention?): intent dropped',
+        );
       intent = undefined;
     }
-    return { start: offset, last: offset, files: new Map(), rows: 0, bytes: 0, firstChangeMs: undefined, openedAt: now(), forcedEnd, anchorChecked: false };
+    return {
+      start: offset,
+      last: offset,
+      files: new Map(),
+      rows: 0,
+      bytes: 0,
+      firstChangeMs: undefined,
+      openedAt: now(),
+      forcedEnd,
+      anchorChecked: false,
+    };
   };
 
   /**
@@ -217,7 +245,8 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
         const starts = new Set<number>();
         for (const object of objects) {
           const location = parseObjectKey(object.key);
-          if (location?.topic === topic && location.kafkaPartition === partition) starts.add(location.startOffset);
+          if (location?.topic === topic && location.kafkaPartition === partition)
+            starts.add(location.startOffset);
         }
         return starts;
       });
@@ -249,7 +278,11 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     }
   };
 
-  const append = (current: Segment, record: SinkRecord, partitionPath: string | undefined): RotationReason | undefined => {
+  const append = (
+    current: Segment,
+    record: SinkRecord,
+    partitionPath: string | undefined,
+  ): RotationReason | undefined => {
     current.last = record.offset;
     current.bytes += record.bytes;
     nextOffset = record.offset + 1;
@@ -271,7 +304,11 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     const changeMs = record.changeMs!;
     current.firstChangeMs ??= changeMs;
     // Record-time rotation (Confluent's rotate.interval.ms): a pure function of the records, so replays cut alike.
-    if (current.forcedEnd === undefined && limits.rotateRecordMs > 0 && changeMs - current.firstChangeMs >= limits.rotateRecordMs) {
+    if (
+      current.forcedEnd === undefined &&
+      limits.rotateRecordMs > 0 &&
+      changeMs - current.firstChangeMs >= limits.rotateRecordMs
+    ) {
       return 'record-time';
     }
     return rotationDue();
@@ -295,7 +332,13 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
       }),
     );
     objects.catch(() => undefined); // awaited by the upload; a failure surfaces there
-    sealed.push({ reason, bounds: { start: current.start, end: current.last }, bytes: current.bytes, objects, sealedAt: process.hrtime.bigint() });
+    sealed.push({
+      reason,
+      bounds: { start: current.start, end: current.last },
+      bytes: current.bytes,
+      objects,
+      sealedAt: process.hrtime.bigint(),
+    });
     void upload().catch(() => undefined); // the failure is kept in `failure` and retried by the next write or tick
   };
 
@@ -330,7 +373,15 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
     const seconds = Number(process.hrtime.bigint() - job.sealedAt) / 1e9;
     metrics.flushed(job.reason, seconds);
     log.debug(
-      { reason: job.reason, startOffset: bounds.start, endOffset: bounds.end, keys: objects.length, rows, bytes, ms: Math.round(seconds * 1000) },
+      {
+        reason: job.reason,
+        startOffset: bounds.start,
+        endOffset: bounds.end,
+        keys: objects.length,
+        rows,
+        bytes,
+        ms: Math.round(seconds * 1000),
+      },
       'segment flushed',
     );
   };
@@ -347,7 +398,10 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
       }
     } catch (error) {
       if (!(error instanceof PartitionRevokedError) && failure?.message !== (error as Error).message) {
-        log.warn({ error: (error as Error).message, queued: sealed.length }, 'segment upload failed; retried before more records are taken');
+        log.warn(
+          { error: (error as Error).message, queued: sealed.length },
+          'segment upload failed; retried before more records are taken',
+        );
       }
       failure = error as Error;
       throw error;
@@ -391,8 +445,10 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
         await sealAndWaitForRoom('replay-boundary', heartbeat);
       }
       segment ??= openSegment(record.offset);
-      const partitionPath = record.line && record.changeMs !== undefined ? partitioner.partitionPath(record.changeMs) : undefined;
-      if (partitionPath !== undefined && !segment.anchorChecked) await checkAnchor(segment, partitionPath, record.offset);
+      const partitionPath =
+        record.line && record.changeMs !== undefined ? partitioner.partitionPath(record.changeMs) : undefined;
+      if (partitionPath !== undefined && !segment.anchorChecked)
+        await checkAnchor(segment, partitionPath, record.offset);
       const reason = append(segment, record, partitionPath);
       if (reason) await sealAndWaitForRoom(reason, heartbeat);
     }
@@ -402,7 +458,11 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
    * Seals the open segment if it may be cut early (not while it replays a previous cut) and `due` says so, then
    * uploads everything sealed: outside the intake lock, so records keep coming in meanwhile.
    */
-  const cutAndUpload = async (reason: RotationReason, due: (open: Segment) => boolean, heartbeat?: () => Promise<void>) => {
+  const cutAndUpload = async (
+    reason: RotationReason,
+    due: (open: Segment) => boolean,
+    heartbeat?: () => Promise<void>,
+  ) => {
     await exclusive(async () => {
       if (!closed && segment && segment.forcedEnd === undefined && due(segment)) seal(reason);
     });

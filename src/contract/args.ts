@@ -1,0 +1,185 @@
+/**
+ * The argument schemas of the control-plane workflows: one definition shared by the workflows (which validate
+ * their input before doing anything), the CLI (which validates before starting a run) and the tests.
+ *
+ * Every field is optional except `query.sql`: an empty object `{}` takes every default from the worker's
+ * configuration (see `resolveDefaults`). Unknown fields are rejected so a typo fails at once instead of being
+ * silently ignored. This file imports only zod, so it loads inside the workflow sandbox.
+ *
+ * @example
+ *   const result = crawlArgsSchema.safeParse({ pollIntervalSeconds: 0 });
+ *   if (!result.success) console.error(describeArgsError(result.error)); // pollIntervalSeconds: Too small: ...
+ */
+import { z } from 'zod';
+
+/** Glue/Athena database, crawler and table names: letters, digits, `_`, `-`, `.` (no quoting games in SQL). */
+export const resourceName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'must contain only letters, digits, "_", "-" and "."');
+
+/** A report is a SQL file `reports/<name>.sql`. */
+export const reportName = z
+  .string()
+  .regex(/^[a-z0-9_]{1,64}$/, 'must be a report file name without ".sql" (lower case, digits, "_")');
+
+const isoTime = z.iso.datetime({
+  offset: true,
+  message: 'must be an ISO-8601 timestamp, e.g. 2024-05-01T14:00:00Z',
+});
+
+export const provisionArgsSchema = z.strictObject({
+  /** Create/update the crawl and report Temporal Schedules (default true). */
+  schedules: z.boolean().optional(),
+  /** Interval of the crawl schedule (default: CRAWL_INTERVAL_MINUTES of the worker). */
+  crawlIntervalMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .optional(),
+  /** Interval of the report schedule (default: REPORT_INTERVAL_MINUTES of the worker). */
+  reportIntervalMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .optional(),
+});
+export type ProvisionArgs = z.infer<typeof provisionArgsSchema>;
+
+export const crawlArgsSchema = z.strictObject({
+  /** Crawler to run (default: GLUE_CRAWLER of the worker). */
+  crawler: resourceName.optional(),
+  /** Durable-timer interval between state checks (default 15 s). */
+  pollIntervalSeconds: z.number().int().min(1).max(3600).optional(),
+  /** Give up (non-retryable CrawlTimeout) when the crawl has not finished after this long (default 120 min). */
+  timeoutMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .optional(),
+});
+export type CrawlArgs = z.infer<typeof crawlArgsSchema>;
+
+export const reportArgsSchema = z.strictObject({
+  /** Reports to run (default: every `reports/*.sql`). */
+  reports: z.array(reportName).min(1).max(50).optional(),
+  /**
+   * End of the report window and the time in the report's key. Default: the schedule's action time
+   * (TemporalScheduledStartTime), else the run's start time; both truncated to the minute.
+   */
+  reportTime: isoTime.optional(),
+  /** Length of the window ending at reportTime (default 24 h). */
+  windowHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 366)
+    .optional(),
+  /** Glue database (default: GLUE_DATABASE of the worker). */
+  database: resourceName.optional(),
+});
+export type ReportArgs = z.infer<typeof reportArgsSchema>;
+
+/** Athena's limit on a query string. */
+export const MAX_SQL_LENGTH = 262_144;
+export const MAX_QUERY_ROWS = 10_000;
+
+export const queryArgsSchema = z.strictObject({
+  /** One read-only statement: SELECT, WITH … SELECT, SHOW, DESCRIBE or EXPLAIN. */
+  sql: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined ? 'is required (one read-only SQL statement)' : 'must be a string',
+    })
+    .trim()
+    .min(1, 'is required (one read-only SQL statement)')
+    .max(MAX_SQL_LENGTH),
+  /** Database the query runs in (default: GLUE_DATABASE of the worker). */
+  database: resourceName.optional(),
+  /** Rows returned in the result (default 1000); the full result stays in S3. */
+  maxRows: z.number().int().min(1).max(MAX_QUERY_ROWS).optional(),
+  /** Stop the query (non-retryable QueryTimeout) after this long (default 600 s). */
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .optional(),
+});
+export type QueryArgs = z.infer<typeof queryArgsSchema>;
+
+export const backfillArgsSchema = z.strictObject({
+  /** Name of the snapshot folder (default: the run's start time, e.g. 20240501T140000Z). Re-using one overwrites it. */
+  snapshotId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.=-]{1,100}$/, 'must be 1-100 letters, digits, "_", "-", ".", "="')
+    .optional(),
+  /** DynamoDB table to export (default: ORDERS_TABLE of the worker). */
+  table: resourceName.optional(),
+  /** Parallel Scan segments, each one activity at a time (default 4). */
+  segments: z.number().int().min(1).max(256).optional(),
+  /** Scan page size (Limit). Part boundaries are defined in pages, so this fixes the object layout (default 1000). */
+  pageSize: z.number().int().min(1).max(10_000).optional(),
+  /** Scan pages per Parquet object (default 10). */
+  pagesPerPart: z.number().int().min(1).max(10_000).optional(),
+  /** Parts one activity writes before it returns to the workflow, which records progress (default 5). */
+  partsPerActivity: z.number().int().min(1).max(100_000).optional(),
+  /** Read throttle over all segments, to spare the table's read capacity (default: unthrottled). */
+  maxItemsPerSecond: z.number().positive().max(1_000_000).optional(),
+  /** A segment activity not heard from for this long is retried, resuming from its last heartbeat (default 60 s). */
+  heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).optional(),
+  /** Continue-as-new once the history has this many events (default 10,000, Temporal's warning threshold). */
+  historyEventLimit: z.number().int().min(50).max(50_000).optional(),
+  /** Run the crawl workflow as a child when the snapshot is complete (default false). */
+  crawl: z.boolean().optional(),
+});
+export type BackfillArgs = z.infer<typeof backfillArgsSchema>;
+
+export const WORKFLOW_ARG_SCHEMAS = {
+  provision: provisionArgsSchema,
+  crawl: crawlArgsSchema,
+  report: reportArgsSchema,
+  query: queryArgsSchema,
+  backfill: backfillArgsSchema,
+} as const;
+
+export interface ArgIssue {
+  /** Dotted path of the offending field, e.g. `reports[1]`; `(arguments)` for the object itself. */
+  field: string;
+  message: string;
+}
+
+/** Flattens zod issues into `{ field, message }` pairs naming each offending field. */
+export function argIssues(error: z.ZodError): ArgIssue[] {
+  const issues: ArgIssue[] = [];
+  for (const issue of error.issues) {
+    const base = issue.path.reduce<string>(
+      (acc, part) =>
+        typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part),
+      '',
+    );
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys)
+        issues.push({ field: base ? `${base}.${key}` : key, message: 'unknown field' });
+    } else {
+      issues.push({ field: base || '(arguments)', message: issue.message });
+    }
+  }
+  return issues;
+}
+
+/** One line naming every offending field: `maxRows: Too big: expected number to be <=10000; foo: unknown field`. */
+export function describeArgsError(error: z.ZodError): string {
+  return argIssues(error)
+    .map((i) => `${i.field}: ${i.message}`)
+    .join('; ');
+}
+
+/** `temporal workflow start` without --input passes nothing, and `--input null` passes null: both mean `{}`. */
+export function normalizeArgsInput(input: unknown): unknown {
+  return input === undefined || input === null ? {} : input;
+}

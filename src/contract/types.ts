@@ -1,0 +1,172 @@
+/**
+ * Result and progress shapes of the control-plane workflows and activities, shared with the CLI and tests.
+ * Types only (plus the workflow type names), so it is safe in the workflow sandbox and in the client.
+ */
+import type { EnsureOutcome } from './outcome';
+
+/** Workflow type names: what `temporal workflow start --type <name>` takes. */
+export const WORKFLOW_TYPES = ['provision', 'crawl', 'report', 'query', 'backfill'] as const;
+export type WorkflowKind = (typeof WORKFLOW_TYPES)[number];
+
+/** What the workflows read from the worker's configuration when an argument is left out. */
+export interface ControlPlaneDefaults {
+  crawler: string;
+  database: string;
+  cdcTable: string;
+  workgroup: string;
+  bucket: string;
+  ordersTable: string;
+  snapshotPrefix: string;
+  reportsPrefix: string;
+  taskQueue: string;
+  /** Names of the available report SQL files (`reports/<name>.sql`). */
+  reports: string[];
+  crawlIntervalMinutes: number;
+  reportIntervalMinutes: number;
+  /** Whether the namespace has the pipeline search attributes (runs then tag themselves with them). */
+  searchAttributes: boolean;
+}
+
+export interface ProvisionResult {
+  outcomes: EnsureOutcome[];
+  created: number;
+  updated: number;
+  exists: number;
+  /** False when the run found everything in place (a second run is a no-op). */
+  changed: boolean;
+}
+
+export type CrawlerState = 'READY' | 'RUNNING' | 'STOPPING';
+
+export interface LastCrawlInfo {
+  status: 'SUCCEEDED' | 'CANCELLED' | 'FAILED';
+  errorMessage?: string;
+  /** ISO-8601. With messagePrefix, identifies the crawl: a new crawl has a new start time and prefix. */
+  startTime?: string;
+  /** AWS's per-crawl id (the prefix of its log messages). */
+  messagePrefix?: string;
+  logGroup?: string;
+  logStream?: string;
+}
+
+export interface CrawlerStatus {
+  crawler: string;
+  state: CrawlerState;
+  lastCrawl?: LastCrawlInfo;
+}
+
+export interface CrawlerMetricsInfo {
+  tablesCreated: number;
+  tablesUpdated: number;
+  tablesDeleted: number;
+  lastRuntimeSeconds: number;
+  medianRuntimeSeconds: number;
+}
+
+export interface CrawlResult {
+  crawler: string;
+  status: LastCrawlInfo['status'];
+  startTime?: string;
+  /** True when a crawl was already running and this run waited for it instead of starting one. */
+  joinedRunningCrawl: boolean;
+  /** State checks made (each after a durable timer). */
+  polls: number;
+  metrics: CrawlerMetricsInfo;
+}
+
+export interface QueryColumn {
+  name: string;
+  type: string;
+}
+
+export interface AthenaRunInfo {
+  queryExecutionId: string;
+  /** `s3://…/<id>.csv`: the complete result. */
+  outputLocation?: string;
+  bytesScanned: number;
+  /** Engine execution time reported by Athena. */
+  engineTimeMs: number;
+  /** Submission to completion, including queueing. */
+  totalTimeMs: number;
+}
+
+export interface QueryResult extends AthenaRunInfo {
+  database: string;
+  statementType?: string;
+  columns: QueryColumn[];
+  /** Values as Athena returns them (strings), null for SQL NULL. */
+  rows: (string | null)[][];
+  rowCount: number;
+  /** True when more rows exist than were returned (see outputLocation for all of them). */
+  truncated: boolean;
+}
+
+export interface ReportOutput extends AthenaRunInfo {
+  name: string;
+  title: string;
+  rows: number;
+  /** s3 key of the CSV; the HTML page is beside it. */
+  csvKey: string;
+  htmlKey: string;
+  /** Local copy of the HTML page (local mode). */
+  localHtmlPath?: string;
+}
+
+export interface ReportSummary {
+  reportTime: string;
+  windowStart: string;
+  windowEnd: string;
+  /** Where reportTime came from: the argument, the schedule's action time or the run's start. */
+  reportTimeSource: 'argument' | 'schedule' | 'start-time';
+  database: string;
+  bucket: string;
+  reports: ReportOutput[];
+  bytesScanned: number;
+}
+
+/** A DynamoDB key as the low-level API returns it (LastEvaluatedKey); JSON-serialisable. */
+export type DynamoKey = Record<string, Record<string, unknown>>;
+
+export interface SegmentCursor {
+  segment: number;
+  /** Index of the next part object to write. */
+  nextPart: number;
+  /** ExclusiveStartKey of the next part; null at the start of the segment. */
+  startKey: DynamoKey | null;
+  rows: number;
+  bytes: number;
+  done: boolean;
+  /** Activity attempts that resumed from a heartbeat instead of the cursor the workflow gave them. */
+  resumes: number;
+}
+
+export interface BackfillProgress {
+  snapshotId: string;
+  table: string;
+  bucket: string;
+  /** The snapshot's folder, `<snapshotPrefix>/snapshot_id=<id>` (src/lake-format/snapshot-layout.ts): every object of it is under it. */
+  prefix: string;
+  /** DescribeTable ItemCount when the backfill started (approximate on AWS). */
+  estimatedItems: number;
+  rows: number;
+  parts: number;
+  segments: SegmentCursor[];
+  /** Continue-as-new generations so far. */
+  runs: number;
+  done: boolean;
+}
+
+export interface BackfillResult {
+  snapshotId: string;
+  table: string;
+  bucket: string;
+  prefix: string;
+  manifestKey: string;
+  rows: number;
+  parts: number;
+  bytes: number;
+  segments: { segment: number; parts: number; rows: number; bytes: number }[];
+  runs: number;
+  resumes: number;
+  crawl?: CrawlResult;
+}

@@ -1,0 +1,162 @@
+/**
+ * Query results as Athena presents them: column types with Athena's (Trino's) names, values as text the way
+ * Athena prints them (timestamps with milliseconds, `{a=1, b=x}` rows, `[1, 2]` arrays, doubles like Java),
+ * and the result CSV (every value quoted, NULL as an empty field).
+ */
+import {
+  DuckDBDecimalType,
+  DuckDBListType,
+  DuckDBListValue,
+  DuckDBMapType,
+  DuckDBMapValue,
+  DuckDBStructType,
+  DuckDBStructValue,
+  type DuckDBType,
+  DuckDBTypeId,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+
+export interface ColumnInfo {
+  CatalogName: string;
+  SchemaName: string;
+  TableName: string;
+  Name: string;
+  Label: string;
+  Type: string;
+  Precision: number;
+  Scale: number;
+  Nullable: 'NOT_NULL' | 'NULLABLE' | 'UNKNOWN';
+  CaseSensitive: boolean;
+}
+
+export type Cell = string | null;
+
+const ATHENA_TYPES: Partial<Record<DuckDBTypeId, [string, number]>> = {
+  [DuckDBTypeId.BOOLEAN]: ['boolean', 0],
+  [DuckDBTypeId.TINYINT]: ['tinyint', 3],
+  [DuckDBTypeId.SMALLINT]: ['smallint', 5],
+  [DuckDBTypeId.INTEGER]: ['integer', 10],
+  [DuckDBTypeId.BIGINT]: ['bigint', 19],
+  [DuckDBTypeId.HUGEINT]: ['bigint', 19],
+  [DuckDBTypeId.UTINYINT]: ['smallint', 5],
+  [DuckDBTypeId.USMALLINT]: ['integer', 10],
+  [DuckDBTypeId.UINTEGER]: ['bigint', 19],
+  [DuckDBTypeId.UBIGINT]: ['bigint', 19],
+  [DuckDBTypeId.UHUGEINT]: ['bigint', 19],
+  [DuckDBTypeId.FLOAT]: ['real', 24],
+  [DuckDBTypeId.DOUBLE]: ['double', 53],
+  [DuckDBTypeId.VARCHAR]: ['varchar', 2147483647],
+  [DuckDBTypeId.BLOB]: ['varbinary', 2147483647],
+  [DuckDBTypeId.DATE]: ['date', 0],
+  [DuckDBTypeId.TIME]: ['time', 3],
+  [DuckDBTypeId.TIMESTAMP]: ['timestamp', 3],
+  [DuckDBTypeId.TIMESTAMP_S]: ['timestamp', 3],
+  [DuckDBTypeId.TIMESTAMP_MS]: ['timestamp', 3],
+  [DuckDBTypeId.TIMESTAMP_NS]: ['timestamp', 3],
+  [DuckDBTypeId.TIMESTAMP_TZ]: ['timestamp with time zone', 3],
+  [DuckDBTypeId.INTERVAL]: ['interval day to second', 0],
+  [DuckDBTypeId.UUID]: ['uuid', 0],
+  [DuckDBTypeId.LIST]: ['array', 0],
+  [DuckDBTypeId.ARRAY]: ['array', 0],
+  [DuckDBTypeId.STRUCT]: ['row', 0],
+  [DuckDBTypeId.MAP]: ['map', 0],
+  [DuckDBTypeId.SQLNULL]: ['unknown', 0],
+};
+
+/** Athena's ColumnInfo for a DuckDB result column. */
+export function columnInfo(name: string, type: DuckDBType): ColumnInfo {
+  let athenaType = 'varchar';
+  let precision = 2147483647;
+  let scale = 0;
+  if (type instanceof DuckDBDecimalType) {
+    athenaType = 'decimal';
+    precision = type.width;
+    scale = type.scale;
+  } else {
+    const mapped = ATHENA_TYPES[type.typeId];
+    if (mapped) [athenaType, precision] = mapped;
+  }
+  return {
+    CatalogName: 'hive',
+    SchemaName: '',
+    TableName: '',
+    Name: name,
+    Label: name,
+    Type: athenaType,
+    Precision: precision,
+    Scale: scale,
+    Nullable: 'UNKNOWN',
+    CaseSensitive: athenaType === 'varchar',
+  };
+}
+
+/** ColumnInfo of a text column (SHOW / DESCRIBE output). */
+export function stringColumn(name: string): ColumnInfo {
+  return { ...columnInfo(name, { typeId: DuckDBTypeId.VARCHAR } as DuckDBType), Type: 'string' };
+}
+
+/** Java's Double.toString, which Trino uses: 2.0, 1.0E7, 1.234E-5. */
+export function javaDouble(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  const abs = Math.abs(value);
+  if (abs >= 1e-3 && abs < 1e7) {
+    const text = String(value);
+    return text.includes('.') || text.includes('e') ? text : `${text}.0`;
+  }
+  const [mantissa, exponent] = value.toExponential().split('e');
+  return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
+}
+
+/** `2024-01-01 03:04:05.123456` → `2024-01-01 03:04:05.123` (Athena prints milliseconds). */
+function timestampMillis(text: string): string {
+  const match = /^(\S+ \d{2}:\d{2}:\d{2})(?:\.(\d+))?(.*)$/.exec(text);
+  if (!match) return text;
+  return `${match[1]}.${(match[2] ?? '').padEnd(3, '0').slice(0, 3)}${match[3]}`;
+}
+
+/** A DuckDB value as the text Athena would return (null stays null). */
+export function formatValue(value: DuckDBValue, type: DuckDBType, nested = false): Cell {
+  if (value === null) return nested ? 'null' : null;
+  switch (type.typeId) {
+    case DuckDBTypeId.BOOLEAN:
+      return value ? 'true' : 'false';
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.FLOAT:
+      return typeof value === 'number' ? javaDouble(value) : String(value);
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return timestampMillis(String(value));
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return `${timestampMillis(String(value).replace(/\+00(:00)?$/, ''))} UTC`;
+    default:
+      break;
+  }
+  if (
+    value instanceof DuckDBListValue &&
+    (type instanceof DuckDBListType || type.typeId === DuckDBTypeId.ARRAY)
+  ) {
+    const itemType = (type as DuckDBListType).valueType;
+    return `[${value.items.map((item) => formatValue(item, itemType, true)).join(', ')}]`;
+  }
+  if (value instanceof DuckDBStructValue && type instanceof DuckDBStructType) {
+    return `{${type.entryNames.map((name, i) => `${name}=${formatValue(value.entries[name] ?? null, type.entryTypes[i], true)}`).join(', ')}}`;
+  }
+  if (value instanceof DuckDBMapValue && type instanceof DuckDBMapType) {
+    return `{${value.entries.map((e) => `${formatValue(e.key, type.keyType, true)}=${formatValue(e.value, type.valueType, true)}`).join(', ')}}`;
+  }
+  return String(value);
+}
+
+const csvField = (cell: Cell) => (cell === null ? '' : `"${cell.replace(/"/g, '""')}"`);
+
+/** Athena's result CSV: a header line of quoted names, then quoted values, NULL as an empty field. */
+export function toCsv(header: string[] | undefined, rows: Cell[][]): string {
+  const lines: string[] = [];
+  if (header) lines.push(header.map(csvField).join(','));
+  for (const row of rows) lines.push(row.map(csvField).join(','));
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}

@@ -1,0 +1,100 @@
+/**
+ * What kind of statement a query is, decided before anything runs: the local Athena endpoint only reads.
+ * SELECT / WITH / VALUES run on DuckDB, SHOW / DESCRIBE are answered from the Glue catalog, and everything
+ * that would change data, the catalog or the engine (DROP, CREATE, INSERT, ALTER, COPY, ATTACH, PRAGMA,
+ * SET, …) or holds several statements is rejected with a reason naming it.
+ */
+import { isTrivia, splitStatements, type Token, tokenize } from './sql-tokens';
+
+export class QueryRejectedError extends Error {
+  override readonly name = 'QueryRejectedError';
+}
+
+export type StatementKind =
+  { kind: 'query'; statementType: 'DML' } | { kind: 'utility'; statementType: 'UTILITY'; keyword: string };
+
+const QUERY_KEYWORDS = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE', '(']);
+const UTILITY_KEYWORDS = new Set(['SHOW', 'DESCRIBE', 'DESC']);
+const DDL_KEYWORDS = new Set([
+  'CREATE',
+  'DROP',
+  'ALTER',
+  'MSCK',
+  'TRUNCATE',
+  'COMMENT',
+  'VACUUM',
+  'OPTIMIZE',
+  'REFRESH',
+  'REPLACE',
+]);
+const DML_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'UNLOAD', 'COPY', 'UPSERT']);
+/** Engine, session and transaction statements: never passed to DuckDB. */
+const OTHER_REJECTED = new Set([
+  'ATTACH',
+  'DETACH',
+  'PRAGMA',
+  'SET',
+  'RESET',
+  'INSTALL',
+  'LOAD',
+  'FORCE',
+  'CALL',
+  'EXPORT',
+  'IMPORT',
+  'CHECKPOINT',
+  'USE',
+  'PREPARE',
+  'EXECUTE',
+  'DEALLOCATE',
+  'GRANT',
+  'REVOKE',
+  'BEGIN',
+  'START',
+  'COMMIT',
+  'ROLLBACK',
+  'ABORT',
+  'EXPLAIN',
+  'ANALYZE',
+  'SUMMARIZE',
+  'UPDATE_EXTENSIONS',
+]);
+
+/** Statement type Athena reports for a statement starting with this keyword. */
+export function statementTypeOf(keyword: string): 'DDL' | 'DML' | 'UTILITY' {
+  if (DDL_KEYWORDS.has(keyword)) return 'DDL';
+  if (DML_KEYWORDS.has(keyword) || QUERY_KEYWORDS.has(keyword)) return 'DML';
+  return 'UTILITY';
+}
+
+/** The first keyword of a statement, upper-cased ('(' for a parenthesized query). */
+export function firstKeyword(tokens: Token[]): string {
+  const first = tokens.find((t) => !isTrivia(t));
+  if (!first) return '';
+  return first.kind === 'word' ? first.text.toUpperCase() : first.text;
+}
+
+/**
+ * Classifies a query or throws QueryRejectedError with the reason Athena's StateChangeReason will carry.
+ *
+ * @example classifyStatement('DROP TABLE t') // throws: DROP statements are not supported ...
+ */
+export function classifyStatement(sql: string): StatementKind & { tokens: Token[] } {
+  const tokens = tokenize(sql);
+  const statements = splitStatements(tokens);
+  if (statements.length === 0) throw new QueryRejectedError('The query is empty');
+  if (statements.length > 1)
+    throw new QueryRejectedError(`Only one sql statement is allowed. Got: ${statements.length}`);
+  const [statement] = statements;
+  const keyword = firstKeyword(statement);
+  if (UTILITY_KEYWORDS.has(keyword))
+    return { kind: 'utility', statementType: 'UTILITY', keyword, tokens: statement };
+  if (DDL_KEYWORDS.has(keyword) || DML_KEYWORDS.has(keyword) || OTHER_REJECTED.has(keyword)) {
+    throw new QueryRejectedError(
+      `${keyword} statements are not supported by the local Athena endpoint: it only reads data through the Glue catalog ` +
+        '(SELECT, WITH, VALUES, SHOW DATABASES/TABLES/COLUMNS/PARTITIONS/TBLPROPERTIES and DESCRIBE are accepted; change the catalog through Glue or a crawler)',
+    );
+  }
+  // SELECT and friends, and anything unknown: DuckDB parses it (a typo fails with the engine's own syntax
+  // error) and the prepared statement must turn out to be a SELECT.
+  return { kind: 'query', statementType: 'DML', tokens: statement };
+}

@@ -1,0 +1,147 @@
+/**
+ * The local Glue + Athena endpoint: one HTTP server on 127.0.0.1 for both services (told apart by the
+ * X-Amz-Target prefix), its state under `<dataDir>/lake/`, S3 read through the project's S3 client.
+ *
+ * @example
+ *   const lake = await startLakeServer({ config, port: 0 });
+ *   const local = withOverrides(config, { aws: { endpoints: { glue: `http://127.0.0.1:${lake.port}`, athena: `http://127.0.0.1:${lake.port}` } } });
+ *   ...
+ *   await lake.close();
+ */
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { createS3Client } from '../aws/clients';
+import { type Config, LOCAL_HOST } from '../config';
+import { createLogger } from '../observability/logger';
+import { createAthenaService } from './athena/athena-service';
+import { createGlueCatalog } from './glue/catalog';
+import { createCrawlerService } from './glue/crawler-service';
+import { createGlueCatalogOperations } from './glue/glue-api';
+import { loadLakeState } from './lake-state';
+import { type AwsJsonService, handleAwsJsonRequest, type OperationHandler } from './protocol';
+
+export interface LakeServerOptions {
+  config: Config;
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** Queries run at the same time (the rest wait QUEUED). */
+  queryConcurrency?: number;
+}
+
+export interface LakeServer {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+export function lakeDirectory(config: Config): string {
+  return resolve(config.dataDir, 'lake');
+}
+
+export async function startLakeServer(options: LakeServerOptions): Promise<LakeServer> {
+  const { config } = options;
+  const host = options.host ?? LOCAL_HOST;
+  const logger = createLogger('lake-endpoint', config);
+  const lakeDir = lakeDirectory(config);
+  await mkdir(lakeDir, { recursive: true });
+  const { state, file, recovered } = await loadLakeState(lakeDir);
+  if (recovered > 0)
+    logger.warn({ recovered }, 'crawls/queries interrupted by the previous stop were marked FAILED');
+
+  const s3 = createS3Client(config);
+  const catalog = createGlueCatalog({ state, markDirty: file.markDirty });
+  const crawlers = createCrawlerService({
+    state,
+    catalog,
+    s3,
+    file,
+    logger: createLogger('lake-crawler', config),
+  });
+  const athena = createAthenaService({
+    state,
+    catalog,
+    s3,
+    file,
+    lakeDir,
+    logger: createLogger('lake-athena', config),
+    concurrency: options.queryConcurrency ?? 2,
+  });
+
+  // Every answer waits until the state it changed is on disk ("answered = durable").
+  const durable = (operations: Record<string, OperationHandler>): Record<string, OperationHandler> =>
+    Object.fromEntries(
+      Object.entries(operations).map(([name, handler]) => [
+        name,
+        async (input) => {
+          const output = await handler(input);
+          await file.flush();
+          return output;
+        },
+      ]),
+    );
+
+  const services: AwsJsonService[] = [
+    {
+      targetPrefix: 'AWSGlue',
+      internalErrorType: 'InternalServiceException',
+      operations: durable({ ...createGlueCatalogOperations(catalog), ...crawlers.operations }),
+    },
+    {
+      targetPrefix: 'AmazonAthena',
+      internalErrorType: 'InternalServerException',
+      operations: durable(athena.operations),
+    },
+  ];
+
+  const server: Server = createServer((req, res) => {
+    if (req.method === 'GET' && (req.url === '/health' || req.url === '/health/')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', services: ['glue', 'athena'] }));
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'POST AWS JSON 1.1 requests to /, or GET /health' }));
+      return;
+    }
+    void handleAwsJsonRequest(req, res, services, logger);
+  });
+  server.on('clientError', (error, socket) => {
+    logger.debug({ error: error.message }, 'malformed HTTP request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+  });
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ host, port, lakeDir }, 'lake endpoint listening (Glue + Athena)');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolveClose) => {
+        // In-flight requests finish; keep-alive sockets left open by clients are cut after a grace period.
+        const force = setTimeout(() => server.closeAllConnections(), 3000);
+        server.close(() => {
+          clearTimeout(force);
+          resolveClose();
+        });
+        server.closeIdleConnections();
+      });
+      await crawlers.shutdown();
+      await athena.shutdown();
+      await file.flush();
+      s3.destroy();
+      logger.info({ port }, 'lake endpoint stopped');
+    })());
+
+  return { port, url: `http://${host}:${port}`, close };
+}

@@ -1,0 +1,196 @@
+/**
+ * Storage: the only code of the S3 sink that talks to S3. Small objects go up with one PutObject; large
+ * ones with a multipart upload (parts uploaded a few at a time, aborted on failure so no orphaned parts
+ * are billed). A PUT of an existing key replaces it atomically, which is what makes replays idempotent.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NotFound,
+  PutObjectCommand,
+  S3ServiceException,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { Logger } from '../observability/logger';
+import { LakeFormatError } from './errors';
+
+/** S3 requires parts of at least 5 MiB (except the last). */
+const MIN_PART_BYTES = 5 * 1024 * 1024;
+export const DEFAULT_MULTIPART_THRESHOLD = 16 * 1024 * 1024;
+export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+const PART_CONCURRENCY = 4;
+
+export class StorageError extends LakeFormatError {
+  override readonly name = 'StorageError';
+  /** S3 errors that survive the SDK's own retries are usually an outage: the caller keeps its buffer and retries. */
+  readonly retriable = true;
+}
+
+export interface StoredObject {
+  key: string;
+  size: number;
+}
+
+export interface ObjectHead {
+  size: number;
+  /** User metadata (x-amz-meta-*), keys lower-case. */
+  metadata: Record<string, string>;
+}
+
+export interface LakeStorage {
+  bucket: string;
+  put(key: string, body: Buffer, contentType: string, metadata?: Record<string, string>): Promise<void>;
+  /** The object's size and user metadata, or undefined when there is no such object. */
+  head(key: string): Promise<ObjectHead | undefined>;
+  get(key: string): Promise<Uint8Array>;
+  /** Every object under a prefix, in key order. */
+  list(prefix: string): Promise<StoredObject[]>;
+}
+
+export interface S3StorageOptions {
+  s3: S3Client;
+  bucket: string;
+  logger: Logger;
+  /** Bodies at least this large use a multipart upload. */
+  multipartThresholdBytes?: number;
+  partBytes?: number;
+}
+
+/**
+ * @example
+ *   const storage = createS3Storage({ s3, bucket: config.lake.bucket, logger });
+ *   await storage.put('lake/orders_cdc/dt=2024-05-01/hour=09/orders.cdc+0+0000000000.parquet', body, 'application/vnd.apache.parquet');
+ */
+export function createS3Storage(options: S3StorageOptions): LakeStorage {
+  const { s3, bucket } = options;
+  const threshold = options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD;
+  const partBytes = Math.max(MIN_PART_BYTES, options.partBytes ?? DEFAULT_PART_BYTES);
+  const log = options.logger.child({ component: 's3-storage', bucket });
+
+  const putMultipart = async (
+    key: string,
+    body: Buffer,
+    contentType: string,
+    metadata?: Record<string, string>,
+  ) => {
+    const created = await s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        ContentType: contentType,
+        Metadata: metadata,
+      }),
+    );
+    const uploadId = created.UploadId;
+    if (!uploadId) throw new StorageError(`CreateMultipartUpload for ${key} returned no UploadId`);
+    try {
+      const count = Math.ceil(body.length / partBytes);
+      const etags = new Array<string>(count);
+      let next = 0;
+      const worker = async () => {
+        while (next < count) {
+          const index = next++;
+          const part = body.subarray(index * partBytes, Math.min(body.length, (index + 1) * partBytes));
+          const uploaded = await s3.send(
+            new UploadPartCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: index + 1,
+              Body: part,
+            }),
+          );
+          if (!uploaded.ETag) throw new StorageError(`UploadPart ${index + 1} of ${key} returned no ETag`);
+          etags[index] = uploaded.ETag;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, count) }, worker));
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+        }),
+      );
+      log.debug({ key, bytes: body.length, parts: count }, 'multipart upload completed');
+    } catch (error) {
+      await s3
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch((abortError: Error) =>
+          log.warn({ key, uploadId, error: abortError.message }, 'abort of a failed multipart upload failed'),
+        );
+      throw error;
+    }
+  };
+
+  return {
+    bucket,
+    async put(key, body, contentType, metadata) {
+      try {
+        if (body.length >= threshold) await putMultipart(key, body, contentType, metadata);
+        else
+          await s3.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body: body,
+              ContentType: contentType,
+              Metadata: metadata,
+            }),
+          );
+      } catch (error) {
+        if (error instanceof StorageError) throw error;
+        throw new StorageError(`could not write s3://${bucket}/${key}: ${(error as Error).message}`, error);
+      }
+    },
+    async head(key) {
+      try {
+        const response = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { size: response.ContentLength ?? 0, metadata: response.Metadata ?? {} };
+      } catch (error) {
+        const notFound =
+          error instanceof NotFound ||
+          (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404);
+        if (notFound) return undefined;
+        throw new StorageError(
+          `could not read the head of s3://${bucket}/${key}: ${(error as Error).message}`,
+          error,
+        );
+      }
+    },
+    async get(key) {
+      try {
+        const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        if (!response.Body) throw new StorageError(`s3://${bucket}/${key} has no body`);
+        return await response.Body.transformToByteArray();
+      } catch (error) {
+        if (error instanceof StorageError) throw error;
+        throw new StorageError(`could not read s3://${bucket}/${key}: ${(error as Error).message}`, error);
+      }
+    },
+    async list(prefix) {
+      const objects: StoredObject[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          const page = await s3.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+          );
+          for (const item of page.Contents ?? []) {
+            if (item.Key) objects.push({ key: item.Key, size: item.Size ?? 0 });
+          }
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+      } catch (error) {
+        throw new StorageError(`could not list s3://${bucket}/${prefix}: ${(error as Error).message}`, error);
+      }
+      return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+  };
+}

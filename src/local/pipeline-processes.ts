@@ -1,0 +1,37 @@
+/**
+ * The pipeline's own long-running processes: one list that the main job, the supervisor and the
+ * docker-compose consistency test share.
+ */
+export interface PipelineProcess {
+  /** Name used for logs, pid files and the docker-compose service. */
+  name: string;
+  /** Entry point, relative to the repository root, run with tsx. */
+  entry: string;
+  /** Extra arguments the main job passes. */
+  args?: string[];
+}
+
+export const WORKER_PROCESS: PipelineProcess = {
+  name: 'worker',
+  entry: 'src/workers/control-plane-worker.ts',
+};
+
+export const STREAMING_PROCESSES: PipelineProcess[] = [
+  { name: 'dynamo-sink', entry: 'src/streaming/dynamo-sink/main.ts' },
+  { name: 'cdc-relay', entry: 'src/streaming/cdc-relay/main.ts' },
+  { name: 's3-sink', entry: 'src/streaming/s3-sink/main.ts' },
+];
+
+export const GENERATOR_PROCESS: PipelineProcess = {
+  name: 'generator',
+  entry: 'src/streaming/generator/main.ts',
+};
+
+export const LAKE_PROCESS: PipelineProcess = { name: 'lake', entry: 'src/lake-endpoint/main.ts' };
+
+export const ALL_PIPELINE_PROCESSES = [
+  WORKER_PROCESS,
+  ...STREAMING_PROCESSES,
+  GENERATOR_PROCESS,
+  LAKE_PROCESS,
+];
