@@ -35,7 +35,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { createAwsClients, destroyAwsClients } from '../src/aws/clients';
 import { type Config, loadConfig, withOverrides } from '../src/config';
 import { CDC_LAKE_COLUMNS } from '../src/lake-format/lake-schema';
-import { mapWithConcurrency } from '../src/lake-endpoint/concurrency';
+import { mapWithConcurrency } from '../src/support/concurrency';
 import { startLakeServer } from '../src/lake-endpoint/server';
 import { emptyBucket } from '../test/support/cleanup';
 import { benchScale, median, type BenchRow } from './types';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
-import { mapWithConcurrency } from '../concurrency';
+import { mapWithConcurrency } from '../../support/concurrency';
 import { getObjectBytes, type S3ObjectInfo } from '../s3-objects';
 import { writeFileAtomic } from '../state-file';
 

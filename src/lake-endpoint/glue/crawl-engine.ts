@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../../observability/logger';
-import { mapWithConcurrency } from '../concurrency';
+import { mapWithConcurrency } from '../../support/concurrency';
 import { LakeApiError } from '../errors';
 import type {
   CrawlerRecord,

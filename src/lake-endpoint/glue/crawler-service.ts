@@ -12,7 +12,7 @@ import { setMaxListeners } from 'node:events';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { Logger } from '../../observability/logger';
-import { median } from '../concurrency';
+import { median } from '../../support/statistics';
 import { errorMessage, glueErrors } from '../errors';
 import type { CrawlerRecord, CrawlRunRecord, LakeState } from '../lake-state';
 import {

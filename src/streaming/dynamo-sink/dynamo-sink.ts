@@ -29,7 +29,7 @@ import type { Logger } from '../../observability/logger';
 import { createDeadLetterPublisher, type DeadLetter, type DeadLetterPublisher } from '../dlq';
 import { awaitHeartbeating } from '../heartbeat';
 import type { StreamingComponent } from '../process-context';
-import { forEachConcurrently } from './concurrency';
+import { mapWithConcurrency } from '../../support/concurrency';
 import { decodeOrderEvent, type DecodedEvent } from './decode';
 import { InvalidOrderEventError } from './errors';
 import { createDynamoSinkMetrics, type DynamoSinkStats } from './metrics';
@@ -129,7 +129,7 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
     }
     const { writes, duplicatesInChunk } = planWrites(valid);
     let superseded = duplicatesInChunk;
-    await forEachConcurrently(writes, concurrency, async ({ candidates }) => {
+    await mapWithConcurrency(writes, concurrency, async ({ candidates }) => {
       for (const [index, candidate] of candidates.entries()) {
         try {
           const outcome = await writer.write(candidate.state);
