@@ -1,6 +1,6 @@
 /**
- * Prints the configuration table of the README from ENV_SPEC (the one source of truth for variable names,
- * defaults and meanings): `npx tsx scripts/config-table.ts`. test/ops/readme.test.ts checks the README holds it.
+ * Prints the configuration table of the README from ENV_SPEC, the variables of the one configuration table
+ * (src/config/bindings.ts): `npx tsx scripts/config-table.ts`. test/ops/readme.test.ts checks the README holds it.
  */
 import { ENV_SPEC } from '../src/config';
 
