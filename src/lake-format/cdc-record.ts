@@ -5,11 +5,12 @@
  * send it to the dead-letter topic with that reason instead of crashing or stalling on it.
  */
 import type { CdcEvent } from './lake-schema';
+import { LakeFormatError } from './errors';
 
 export type InvalidCdcReason =
   'empty-value' | 'malformed-json' | 'schema-invalid' | 'missing-image' | 'column-invalid';
 
-export class InvalidCdcRecordError extends Error {
+export class InvalidCdcRecordError extends LakeFormatError {
   override readonly name = 'InvalidCdcRecordError';
   /** Bad input does not get better on retry: it goes to the dead-letter topic. */
   readonly retriable = false;

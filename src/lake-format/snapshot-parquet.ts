@@ -11,6 +11,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { parquetWriteBuffer, type BasicType, type ColumnSource } from 'hyparquet-writer';
 import { ORDER_COLUMNS, type LakeColumnType } from './lake-schema';
 import { toColumnValue, type LakeValue } from './lake-row';
+import { LakeFormatError } from './errors';
 
 const PARQUET_TYPES: Record<LakeColumnType, BasicType> = {
   string: 'STRING',
@@ -21,8 +22,10 @@ const PARQUET_TYPES: Record<LakeColumnType, BasicType> = {
 
 export const SNAPSHOT_COLUMNS = ORDER_COLUMNS;
 
-export class SnapshotItemError extends Error {
+export class SnapshotItemError extends LakeFormatError {
   override readonly name = 'SnapshotItemError';
+  /** The item's value is wrong: reading it again gives the same value. */
+  readonly retriable = false;
 }
 
 /** One DynamoDB item (wire format) as a lake row; a value of the wrong type names the item and column. */
@@ -33,9 +36,7 @@ export function snapshotRow(item: Record<string, AttributeValue>): Record<string
     try {
       row[column.name] = toColumnValue(column, plain[column.from ?? column.name]);
     } catch (error) {
-      throw new SnapshotItemError(`item ${String(plain.orderId)}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new SnapshotItemError(`item ${String(plain.orderId)}: ${(error as Error).message}`, error);
     }
   }
   return row;

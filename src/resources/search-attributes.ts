@@ -8,6 +8,7 @@ import type { ConnectionLike } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { TEMPORAL_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 import type { EnsureOutcome } from '../contract/outcome';
+import { ResourceError } from './errors';
 
 type Connection = Pick<ConnectionLike, 'operatorService'>;
 type AttributeName = keyof typeof TEMPORAL_SEARCH_ATTRIBUTES;
@@ -39,8 +40,10 @@ export async function hasPipelineSearchAttributes(
   }
 }
 
-export class SearchAttributesUnavailableError extends Error {
+export class SearchAttributesUnavailableError extends ResourceError {
   override readonly name = 'SearchAttributesUnavailableError';
+  /** The namespace does not let this identity register them: callers fall back to the memo instead. */
+  readonly retriable = false;
 }
 
 /**
@@ -55,9 +58,10 @@ export async function ensureSearchAttributes(
   try {
     names = await registered(connection, namespace);
   } catch (error) {
-    throw new SearchAttributesUnavailableError(`cannot list search attributes: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new SearchAttributesUnavailableError(
+      `cannot list search attributes: ${(error as Error).message}`,
+      error,
+    );
   }
   const missing = PIPELINE_SEARCH_ATTRIBUTES.filter((n) => !names.has(n));
   if (missing.length > 0) {
@@ -73,9 +77,7 @@ export async function ensureSearchAttributes(
       if (!/already exists/i.test((error as Error).message)) {
         throw new SearchAttributesUnavailableError(
           `cannot add search attributes: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
+          error,
         );
       }
     }

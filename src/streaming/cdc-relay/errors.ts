@@ -5,27 +5,27 @@
 import { StreamingError } from '../errors';
 
 /** This instance no longer owns the shard's lease (taken over, handed off, or its producer was fenced). */
-export class LeaseLostError extends Error {
+export class LeaseLostError extends StreamingError {
   override readonly name = 'LeaseLostError';
   readonly retriable = false;
   constructor(
     readonly leaseKey: string,
     detail: string,
-    override readonly cause?: unknown,
+    cause?: unknown,
   ) {
-    super(`lease ${leaseKey} lost: ${detail}`);
+    super(`lease ${leaseKey} lost: ${detail}`, cause);
   }
 }
 
 /** Publishing a batch of changes to Kafka failed; its transaction was aborted, so nothing of it is visible. */
-export class CdcPublishError extends Error {
+export class CdcPublishError extends StreamingError {
   override readonly name = 'CdcPublishError';
   constructor(
     message: string,
     readonly retriable: boolean,
-    override readonly cause?: unknown,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause);
   }
 }
 

@@ -3,6 +3,7 @@
  * (the write is idempotent, so a retry is always safe) or to dead-letter the message (bad input never
  * gets better).
  */
+import { StreamingError } from '../errors';
 
 /** Why a message cannot be applied; the prefix of the `dlq-reason` header. */
 export type RejectReason =
@@ -15,26 +16,26 @@ export type RejectReason =
   | 'dynamodb-rejected';
 
 /** A message that can never be applied: it goes to the dead-letter topic with `reason: detail`. */
-export class InvalidOrderEventError extends Error {
+export class InvalidOrderEventError extends StreamingError {
   override readonly name = 'InvalidOrderEventError';
   readonly retriable = false;
   constructor(
     readonly reason: RejectReason,
     readonly detail: string,
-    override readonly cause?: unknown,
+    cause?: unknown,
   ) {
-    super(`${reason}: ${detail}`);
+    super(`${reason}: ${detail}`, cause);
   }
 }
 
 /** A write that failed for a reason outside the message (throttling, 5xx, network, missing table). */
-export class OrderWriteError extends Error {
+export class OrderWriteError extends StreamingError {
   override readonly name = 'OrderWriteError';
   constructor(
     message: string,
     readonly retriable: boolean,
-    override readonly cause?: unknown,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause);
   }
 }

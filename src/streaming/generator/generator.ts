@@ -19,6 +19,7 @@ import type { Config } from '../../config';
 import type { OrderState, OrderStatus } from '../../domain/order-event';
 import type { Logger } from '../../observability/logger';
 import type { StreamingComponent } from '../process-context';
+import { StreamingError } from '../errors';
 import { EventPlanner, ExpectedStates, type MalformedKind, type PlannedMessage } from './event-planner';
 import type { ScenarioMix } from './order-scenarios';
 
@@ -74,18 +75,18 @@ export interface Generator extends StreamingComponent {
   readonly done: Promise<GeneratorReport>;
 }
 
-export class GeneratorError extends Error {
+export class GeneratorError extends StreamingError {
   override readonly name = 'GeneratorError';
   constructor(
     message: string,
     readonly retriable: boolean,
-    override readonly cause?: unknown,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause);
   }
 }
 
-export class GeneratorOptionsError extends Error {
+export class GeneratorOptionsError extends StreamingError {
   override readonly name = 'GeneratorOptionsError';
   readonly retriable = false;
 }

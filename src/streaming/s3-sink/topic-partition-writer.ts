@@ -16,6 +16,7 @@
 import type { Logger } from '../../observability/logger';
 import { awaitHeartbeating } from '../heartbeat';
 import { RecentIds } from '../recent-ids';
+import { StreamingError } from '../errors';
 import type { LakeFormat } from '../../lake-format/formats';
 import type { S3SinkMetrics } from './metrics';
 import { objectKey, parseObjectKey, type Partitioner } from '../../lake-format/cdc-layout';
@@ -46,7 +47,7 @@ export interface SinkRecord {
 /** Commits one offset of this writer's topic-partition; throws PartitionRevokedError when it no longer owns it. */
 export type OffsetCommitter = (offset: number, metadata: string | null) => Promise<void>;
 
-export class PartitionRevokedError extends Error {
+export class PartitionRevokedError extends StreamingError {
   override readonly name = 'PartitionRevokedError';
   readonly retriable = false;
 }
