@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { permanentFailure, withAwsErrors } from './errors';
 import type { AthenaRunInfo, QueryColumn } from '../contract/types';
+import { FailureType } from '../contract/failure-types';
 
 export interface StartQueryInput {
   sql: string;
@@ -43,7 +44,7 @@ export async function startQuery(athena: AthenaClient, input: StartQueryInput): 
     ),
   );
   if (!response.QueryExecutionId)
-    throw permanentFailure('AthenaProtocolError', 'StartQueryExecution returned no id');
+    throw permanentFailure(FailureType.AthenaProtocolError, 'StartQueryExecution returned no id');
   return response.QueryExecutionId;
 }
 
@@ -52,7 +53,7 @@ export async function getQueryExecution(athena: AthenaClient, id: string): Promi
     athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id })),
   );
   if (!response.QueryExecution)
-    throw permanentFailure('AthenaProtocolError', `GetQueryExecution ${id} returned nothing`);
+    throw permanentFailure(FailureType.AthenaProtocolError, `GetQueryExecution ${id} returned nothing`);
   return response.QueryExecution;
 }
 
@@ -88,7 +89,7 @@ export async function waitForQuery(
     if (state === 'SUCCEEDED') return execution;
     if (state === 'FAILED') {
       throw permanentFailure(
-        'QueryFailed',
+        FailureType.QueryFailed,
         `Athena query ${id} failed: ${execution.Status?.StateChangeReason ?? 'no reason given'}`,
         {
           queryExecutionId: id,
@@ -99,7 +100,7 @@ export async function waitForQuery(
     }
     if (state === 'CANCELLED') {
       throw permanentFailure(
-        'QueryCancelled',
+        FailureType.QueryCancelled,
         `Athena query ${id} was cancelled: ${execution.Status?.StateChangeReason ?? ''}`.trim(),
         {
           queryExecutionId: id,
@@ -109,7 +110,7 @@ export async function waitForQuery(
     if (Date.now() - startedAt > options.timeoutMs) {
       await stopQuery(athena, id);
       throw permanentFailure(
-        'QueryTimeout',
+        FailureType.QueryTimeout,
         `Athena query ${id} did not finish within ${options.timeoutMs / 1000} s (stopped)`,
         {
           queryExecutionId: id,

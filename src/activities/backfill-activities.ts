@@ -22,6 +22,7 @@ import type { Logger } from '../observability/logger';
 import type { DynamoKey } from '../contract/types';
 import { permanentFailure, withAwsErrors } from './errors';
 import { encodeSnapshotParquet, SnapshotItemError } from '../lake-format/snapshot-parquet';
+import { FailureType } from '../contract/failure-types';
 
 export interface ExportSegmentInput {
   table: string;
@@ -87,8 +88,8 @@ export function createBackfillActivities(deps: {
       const table = await withAwsErrors(`dynamodb.DescribeTable ${input.table}`, () =>
         dynamodb.send(new DescribeTableCommand({ TableName: input.table })),
       ).catch((error: { type?: string }) => {
-        if (error.type === 'ResourceNotFound') {
-          throw permanentFailure('TableNotFound', `table ${input.table} does not exist`, {
+        if (error.type === FailureType.ResourceNotFound) {
+          throw permanentFailure(FailureType.TableNotFound, `table ${input.table} does not exist`, {
             table: input.table,
           });
         }
@@ -98,12 +99,12 @@ export function createBackfillActivities(deps: {
         s3.send(new HeadBucketCommand({ Bucket: input.bucket })),
       ).catch((error: { type?: string }) => {
         if (
-          error.type === 'ResourceNotFound' ||
-          error.type === 'BucketNotFound' ||
-          error.type === 'AwsClientError'
+          error.type === FailureType.ResourceNotFound ||
+          error.type === FailureType.BucketNotFound ||
+          error.type === FailureType.AwsClientError
         ) {
           throw permanentFailure(
-            'BucketNotFound',
+            FailureType.BucketNotFound,
             `bucket ${input.bucket} does not exist (run the provision workflow)`,
             {
               bucket: input.bucket,
@@ -165,7 +166,8 @@ export function createBackfillActivities(deps: {
           try {
             body = encodeSnapshotParquet(items);
           } catch (error) {
-            if (error instanceof SnapshotItemError) throw permanentFailure('InvalidItem', error.message);
+            if (error instanceof SnapshotItemError)
+              throw permanentFailure(FailureType.InvalidItem, error.message);
             throw error;
           }
           const objectKey = snapshotPartKey(input.prefix, input.segment, state.part);

@@ -13,6 +13,7 @@ import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { CrawlerMetricsInfo, CrawlerState, CrawlerStatus } from '../contract/types';
 import { permanentFailure, withAwsErrors } from './errors';
+import { FailureType } from '../contract/failure-types';
 
 export function createCrawlerActivities(deps: { glue: GlueClient; config: Config; logger: Logger }) {
   const { glue, logger } = deps;
@@ -77,9 +78,9 @@ export function createCrawlerActivities(deps: { glue: GlueClient; config: Config
     try {
       return await withAwsErrors(operation, fn);
     } catch (error) {
-      if ((error as { type?: string }).type === 'ResourceNotFound') {
+      if ((error as { type?: string }).type === FailureType.ResourceNotFound) {
         throw permanentFailure(
-          'CrawlerNotFound',
+          FailureType.CrawlerNotFound,
           `crawler ${crawler} does not exist (run the provision workflow first)`,
           {
             crawler,

@@ -23,6 +23,7 @@ import {
   SearchAttributesUnavailableError,
 } from '../resources/search-attributes';
 import { permanentFailure, withAwsErrors } from './errors';
+import { FailureType } from '../contract/failure-types';
 
 export interface ProvisionDeps {
   config: Config;
@@ -40,7 +41,7 @@ export interface ProvisionDeps {
 function conflicts(error: unknown): never {
   const message = (error as Error).message ?? String(error);
   if (/exists with|has a .* stream|expected/.test(message))
-    throw permanentFailure('ResourceConflict', message);
+    throw permanentFailure(FailureType.ResourceConflict, message);
   throw error;
 }
 
@@ -58,7 +59,7 @@ export function createProvisionActivities(deps: ProvisionDeps) {
       } catch (error) {
         // kafkajs marks transient errors `retriable`; the activity retry policy handles those.
         if ((error as { retriable?: boolean }).retriable === false) {
-          throw permanentFailure('KafkaError', `kafka topics: ${(error as Error).message}`);
+          throw permanentFailure(FailureType.KafkaError, `kafka topics: ${(error as Error).message}`);
         }
         throw error;
       }

@@ -20,6 +20,7 @@ import {
   waitForQuery,
 } from './athena-query';
 import { permanentFailure } from './errors';
+import { FailureType } from '../contract/failure-types';
 
 export interface RunQueryInput {
   sql: string;
@@ -45,7 +46,8 @@ export function createQueryActivities(deps: { athena: AthenaClient; config: Conf
       try {
         checkReadOnlySql(input.sql);
       } catch (error) {
-        if (error instanceof ReadOnlySqlError) throw permanentFailure('ReadOnlyViolation', error.message);
+        if (error instanceof ReadOnlySqlError)
+          throw permanentFailure(FailureType.ReadOnlyViolation, error.message);
         throw error;
       }
       const ctx = Context.current();

@@ -24,6 +24,7 @@ import {
   ReportTemplateError,
 } from './report-catalog';
 import { renderReportHtml } from './report-html';
+import { FailureType } from '../contract/failure-types';
 
 export interface RunReportInput {
   name: string;
@@ -87,9 +88,10 @@ export function createReportActivities(deps: {
           }),
         );
       } catch (error) {
-        if (error instanceof ReportNotFoundError) throw permanentFailure('UnknownReport', error.message);
+        if (error instanceof ReportNotFoundError)
+          throw permanentFailure(FailureType.UnknownReport, error.message);
         if (error instanceof ReportTemplateError)
-          throw permanentFailure('ReportTemplateError', error.message);
+          throw permanentFailure(FailureType.ReportTemplateError, error.message);
         throw error;
       }
 
@@ -126,7 +128,7 @@ export function createReportActivities(deps: {
       });
       if (fetched.truncated) {
         throw permanentFailure(
-          'ReportTooLarge',
+          FailureType.ReportTooLarge,
           `report ${input.name} returned more than ${MAX_REPORT_ROWS} rows`,
         );
       }

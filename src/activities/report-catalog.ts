@@ -10,6 +10,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ActivityError } from './errors';
 
 /** `reports/` at the repository root (src/activities -> ../../reports). */
 export const REPORTS_DIR = resolve(__dirname, '../../reports');
@@ -30,12 +31,14 @@ export interface ReportDefinition {
   template: string;
 }
 
-export class ReportNotFoundError extends Error {
+export class ReportNotFoundError extends ActivityError {
   override readonly name = 'ReportNotFoundError';
+  readonly retriable = false;
 }
 
-export class ReportTemplateError extends Error {
+export class ReportTemplateError extends ActivityError {
   override readonly name = 'ReportTemplateError';
+  readonly retriable = false;
 }
 
 /** Report names, sorted: the `.sql` files of the directory. */

@@ -25,6 +25,7 @@ import {
 } from '../contract/definitions';
 import type { BackfillProgress, BackfillResult, CrawlResult, SegmentCursor } from '../contract/types';
 import { parseWorkflowArgs } from './validation';
+import { FailureType } from '../contract/failure-types';
 
 /** Everything a continued run needs; passed as the second argument of continue-as-new. */
 export interface BackfillState {
@@ -52,7 +53,12 @@ const planning = proxyActivities<BackfillActivities>({
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: ['TableNotFound', 'BucketNotFound', 'AccessDenied', 'InvalidRequest'],
+    nonRetryableErrorTypes: [
+      FailureType.TableNotFound,
+      FailureType.BucketNotFound,
+      FailureType.AccessDenied,
+      FailureType.InvalidRequest,
+    ],
   },
 });
 
@@ -134,12 +140,12 @@ export async function backfill(input?: unknown, continued?: BackfillState): Prom
       maximumInterval: '1 minute',
       maximumAttempts: 20,
       nonRetryableErrorTypes: [
-        'TableNotFound',
-        'BucketNotFound',
-        'InvalidItem',
-        'ResourceNotFound',
-        'AccessDenied',
-        'InvalidRequest',
+        FailureType.TableNotFound,
+        FailureType.BucketNotFound,
+        FailureType.InvalidItem,
+        FailureType.ResourceNotFound,
+        FailureType.AccessDenied,
+        FailureType.InvalidRequest,
       ],
     },
   });

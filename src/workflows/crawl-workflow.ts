@@ -21,6 +21,7 @@ import { crawlArgsSchema } from '../contract/args';
 import { tagRun, workerDefaults } from './defaults';
 import type { CrawlResult, LastCrawlInfo } from '../contract/types';
 import { parseWorkflowArgs } from './validation';
+import { FailureType } from '../contract/failure-types';
 
 const glue = proxyActivities<CrawlerActivities>({
   // Single Glue API calls: seconds. A call stuck longer is retried.
@@ -30,7 +31,12 @@ const glue = proxyActivities<CrawlerActivities>({
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: ['CrawlerNotFound', 'AccessDenied', 'InvalidRequest', 'AwsClientError'],
+    nonRetryableErrorTypes: [
+      FailureType.CrawlerNotFound,
+      FailureType.AccessDenied,
+      FailureType.InvalidRequest,
+      FailureType.AwsClientError,
+    ],
   },
 });
 
@@ -80,7 +86,7 @@ export async function crawl(input?: unknown, progress?: CrawlProgress): Promise<
     if (status.state === 'READY' && last && crawlIdentity(last) !== state.baseline) {
       if (last.status === 'FAILED') {
         throw ApplicationFailure.create({
-          type: 'CrawlFailed',
+          type: FailureType.CrawlFailed,
           nonRetryable: true,
           message: `crawler ${state.crawler} failed: ${last.errorMessage ?? 'no error message'}`,
           details: [
@@ -95,7 +101,7 @@ export async function crawl(input?: unknown, progress?: CrawlProgress): Promise<
       }
       if (last.status === 'CANCELLED') {
         throw ApplicationFailure.create({
-          type: 'CrawlCancelled',
+          type: FailureType.CrawlCancelled,
           nonRetryable: true,
           message: `crawler ${state.crawler}: the crawl was cancelled (StopCrawler)`,
           details: [{ crawler: state.crawler, startTime: last.startTime }],
@@ -113,7 +119,7 @@ export async function crawl(input?: unknown, progress?: CrawlProgress): Promise<
     }
     if (Date.now() > state.deadline) {
       throw ApplicationFailure.create({
-        type: 'CrawlTimeout',
+        type: FailureType.CrawlTimeout,
         nonRetryable: true,
         message: `crawler ${state.crawler} still ${status.state} after ${args.timeoutMinutes ?? DEFAULT_TIMEOUT_MINUTES} minutes`,
       });

@@ -13,8 +13,15 @@ import { provisionArgsSchema } from '../contract/args';
 import { tagRun, workerDefaults } from './defaults';
 import type { ProvisionResult } from '../contract/types';
 import { parseWorkflowArgs } from './validation';
+import { FailureType } from '../contract/failure-types';
 
-const NON_RETRYABLE = ['ResourceConflict', 'KafkaError', 'AccessDenied', 'InvalidRequest', 'AwsClientError'];
+const NON_RETRYABLE = [
+  FailureType.ResourceConflict,
+  FailureType.KafkaError,
+  FailureType.AccessDenied,
+  FailureType.InvalidRequest,
+  FailureType.AwsClientError,
+];
 
 const resources = proxyActivities<ProvisionActivities>({
   // Table creation waits for ACTIVE (up to 5 minutes in the ensure function); everything else takes seconds.

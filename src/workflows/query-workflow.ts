@@ -12,6 +12,7 @@ import { queryArgsSchema } from '../contract/args';
 import { tagRun, workerDefaults } from './defaults';
 import type { QueryResult } from '../contract/types';
 import { assertReadOnly, parseWorkflowArgs } from './validation';
+import { FailureType } from '../contract/failure-types';
 
 const DEFAULT_MAX_ROWS = 1000;
 const DEFAULT_TIMEOUT_SECONDS = 600;
@@ -37,13 +38,13 @@ export async function query(input?: unknown): Promise<QueryResult> {
       maximumInterval: '30 seconds',
       maximumAttempts: 4,
       nonRetryableErrorTypes: [
-        'QueryFailed',
-        'QueryCancelled',
-        'QueryTimeout',
-        'ReadOnlyViolation',
-        'InvalidRequest',
-        'AccessDenied',
-        'CatalogError',
+        FailureType.QueryFailed,
+        FailureType.QueryCancelled,
+        FailureType.QueryTimeout,
+        FailureType.ReadOnlyViolation,
+        FailureType.InvalidRequest,
+        FailureType.AccessDenied,
+        FailureType.CatalogError,
       ],
     },
   });

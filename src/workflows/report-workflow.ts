@@ -14,6 +14,7 @@ import { tagRun, workerDefaults } from './defaults';
 import { SCHEDULED_START_TIME } from '../contract/definitions';
 import type { ReportSummary } from '../contract/types';
 import { invalidArgument, parseWorkflowArgs } from './validation';
+import { FailureType } from '../contract/failure-types';
 
 const athena = proxyActivities<ReportActivities>({
   // One Athena query plus two small S3 writes; the activity gives up on the query itself after 30 minutes.
@@ -26,14 +27,14 @@ const athena = proxyActivities<ReportActivities>({
     maximumInterval: '2 minutes',
     maximumAttempts: 5,
     nonRetryableErrorTypes: [
-      'QueryFailed',
-      'QueryCancelled',
-      'QueryTimeout',
-      'UnknownReport',
-      'ReportTemplateError',
-      'ReportTooLarge',
-      'InvalidRequest',
-      'AccessDenied',
+      FailureType.QueryFailed,
+      FailureType.QueryCancelled,
+      FailureType.QueryTimeout,
+      FailureType.UnknownReport,
+      FailureType.ReportTemplateError,
+      FailureType.ReportTooLarge,
+      FailureType.InvalidRequest,
+      FailureType.AccessDenied,
     ],
   },
 });

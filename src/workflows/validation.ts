@@ -6,8 +6,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { argIssues, normalizeArgsInput } from '../contract/args';
 import { checkReadOnlySql, ReadOnlySqlError } from '../contract/read-only-sql';
-
-export const INVALID_ARGUMENT = 'InvalidArgument';
+import { FailureType } from '../contract/failure-types';
 
 export function parseWorkflowArgs<S extends z.ZodType>(
   workflow: string,
@@ -18,7 +17,7 @@ export function parseWorkflowArgs<S extends z.ZodType>(
   if (result.success) return result.data;
   const issues = argIssues(result.error);
   throw ApplicationFailure.create({
-    type: INVALID_ARGUMENT,
+    type: FailureType.InvalidArgument,
     nonRetryable: true,
     message: `${workflow}: invalid argument ${issues.map((i) => `"${i.field}": ${i.message}`).join('; ')}`,
     details: [issues],
@@ -28,7 +27,7 @@ export function parseWorkflowArgs<S extends z.ZodType>(
 /** An argument that passed the schema but is wrong for this worker (e.g. an unknown report name). */
 export function invalidArgument(workflow: string, field: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({
-    type: INVALID_ARGUMENT,
+    type: FailureType.InvalidArgument,
     nonRetryable: true,
     message: `${workflow}: invalid argument "${field}": ${message}`,
     details: [[{ field, message }]],
@@ -42,7 +41,7 @@ export function assertReadOnly(sql: string): void {
   } catch (error) {
     if (!(error instanceof ReadOnlySqlError)) throw error;
     throw ApplicationFailure.create({
-      type: error.reason === 'EmptyQuery' ? INVALID_ARGUMENT : 'ReadOnlyViolation',
+      type: error.reason === 'EmptyQuery' ? FailureType.InvalidArgument : FailureType.ReadOnlyViolation,
       nonRetryable: true,
       message: `query: ${error.message}`,
       details: [{ field: 'sql', reason: error.reason }],

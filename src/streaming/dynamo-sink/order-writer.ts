@@ -13,8 +13,8 @@
  * - PutItem rather than UpdateItem: the item is replaced whole, so fields an older event set never linger
  *   (e.g. a note), and (locally) moto's UpdateItem on a new key emits two stream records, PutItem one.
  *
- * Throttling, 5xx and network errors are retried by the SDK (maxAttempts from clientConfig) and then by
- * a bounded loop here with capped exponential backoff and full jitter.
+ * Throttling, 5xx and network errors are retried by the SDK (maxAttempts from clientConfig) and then, when
+ * classifyAwsError calls them retriable, by a bounded loop here with capped exponential backoff and full jitter.
  */
 import {
   ConditionalCheckFailedException,
@@ -24,6 +24,8 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { OrderState } from '../../domain/order-event';
 import { ORDERS_KEY } from '../../domain/table-keys';
+import { classifyAwsError } from '../../aws/errors';
+import { sleep } from '../../support/timing';
 import { InvalidOrderEventError, OrderWriteError } from './errors';
 
 export type WriteOutcome = 'applied' | 'stale';
@@ -46,36 +48,10 @@ export interface OrderWriter {
   write(state: OrderState): Promise<WriteOutcome>;
 }
 
-const THROTTLING = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'LimitExceededException',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TransactionConflictException',
-]);
-const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'TimeoutError']);
-
 interface SdkErrorShape {
   name?: string;
-  code?: string;
   message?: string;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: number };
 }
-
-/** Whether an SDK error is worth retrying: throttling, a 5xx, or the network. */
-export function isRetriableAwsError(error: unknown): boolean {
-  const e = error as SdkErrorShape;
-  if (e.$retryable) return true;
-  if (e.name && THROTTLING.has(e.name)) return true;
-  if ((e.code && NETWORK.has(e.code)) || (e.name && NETWORK.has(e.name))) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return status !== undefined && status >= 500;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** DynamoDB's ValidationException messages about the table's key schema rather than about the item's values. */
 const TABLE_MISMATCH =
@@ -115,7 +91,7 @@ export function createOrderWriter(options: OrderWriterOptions): OrderWriter {
       }
       throw new OrderWriteError(
         `PutItem of order ${state.orderId} into ${table} failed: ${e.name ?? 'Error'}: ${e.message ?? ''}`,
-        isRetriableAwsError(error),
+        classifyAwsError(error).retriable,
         error,
       );
     }
