@@ -29,8 +29,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../src/aws/clients';
 import { configToEnv, loadConfig, withOverrides, type Config } from '../src/config';
@@ -40,7 +39,8 @@ import { encodeSnapshotParquet } from '../src/lake-format/snapshot-parquet';
 import { ensureOrdersTable } from '../src/resources/dynamodb-tables';
 import { ensureBucket } from '../src/resources/s3-bucket';
 import { controlPlaneWorkflowBundle, createControlPlaneWorker } from '../src/workers/control-plane-worker';
-import type { BackfillResult } from '../src/contract/types';
+import { connectClient, connectWorkerConnection } from '../src/temporal/connection';
+import * as workflows from '../src/workflows';
 import { benchScale, type BenchRow } from './types';
 
 export interface BackfillBenchOptions {
@@ -198,8 +198,8 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
   } catch {
     // installed by an earlier section
   }
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const temporal = await connectClient(config);
+  const { client } = temporal;
   try {
     await ensureOrdersTable(aws.dynamodb, config);
     await ensureBucket(aws.s3, config);
@@ -221,7 +221,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
     if (rawRows !== items) throw new Error(`raw export read ${rawRows} of ${items} items`);
 
     await controlPlaneWorkflowBundle(); // not part of any timing
-    const native = await NativeConnection.connect({ address: config.temporal.address });
+    const native = await connectWorkerConnection(config);
     const { worker, close } = await createControlPlaneWorker({ config, connection: native, client, aws });
     const running = worker.run();
     const args = { ...layout, partsPerActivity: 5, heartbeatTimeoutSeconds };
@@ -229,11 +229,11 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
     try {
       log('backfill workflow, uninterrupted...');
       t = Date.now();
-      const result = (await client.workflow.execute('backfill', {
+      const result = await client.workflow.execute(workflows.backfill, {
         taskQueue: config.temporal.taskQueue,
         workflowId: `${id}-plain`,
         args: [{ ...args, snapshotId: 'plain' }],
-      })) as BackfillResult;
+      });
       wfSeconds = (Date.now() - t) / 1000;
       if (result.rows !== items) throw new Error(`backfill exported ${result.rows} of ${items} items`);
     } finally {
@@ -276,7 +276,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
       });
       const expectedParts = Math.ceil(items / (layout.pageSize * layout.pagesPerPart));
       t = Date.now();
-      const handle = await client.workflow.start('backfill', {
+      const handle = await client.workflow.start(workflows.backfill, {
         taskQueue: config.temporal.taskQueue,
         workflowId: `${id}-killed`,
         args: [{ ...args, snapshotId: 'killed' }],
@@ -287,11 +287,11 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
       child.kill('SIGKILL');
       await exited;
       const killedAt = (Date.now() - t) / 1000;
-      const native2 = await NativeConnection.connect({ address: config.temporal.address });
+      const native2 = await connectWorkerConnection(config);
       const second = await createControlPlaneWorker({ config, connection: native2, client, aws });
       const running2 = second.worker.run();
       try {
-        const result = (await handle.result()) as BackfillResult;
+        const result = await handle.result();
         const resumedSeconds = (Date.now() - t) / 1000;
         if (result.rows !== items)
           throw new Error(`resumed backfill exported ${result.rows} of ${items} items`);
@@ -321,7 +321,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
   } finally {
     await cleanup(aws, config);
     destroyAwsClients(aws);
-    await connection.close();
+    await temporal.close();
   }
 }
 

@@ -13,7 +13,6 @@
  * configured addresses and DynamoDB/S3/Glue/Athena are AWS's.
  */
 import { createServer } from 'node:net';
-import { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { createAwsClients, destroyAwsClients } from '../aws/clients';
 import { loadConfig, withOverrides, type Config } from '../config';
@@ -25,7 +24,8 @@ import { createLogger } from '../observability/logger';
 import { createMetricsRegistry, serveMetrics } from '../observability/metrics';
 import { createGenerator, type GeneratorReport } from '../streaming/generator/generator';
 import { STREAMING_PROCESSES, WORKER_PROCESS, type PipelineProcess } from '../local/pipeline-processes';
-import type { ProvisionResult } from '../contract/types';
+import { connectClient, type TemporalClient } from '../temporal/connection';
+import * as workflows from '../workflows';
 import { runBoundedChecks } from './main-job/bounded-run';
 import { renderStatus, takeSnapshot, type ProcessEndpoint } from './main-job/live-status';
 import { newRunId, runScopedConfig } from './main-job/run-scope';
@@ -132,7 +132,7 @@ async function run() {
   const started: StackHandle[] = [];
   const aws = createAwsClients(config);
   const kafka = createKafka(config, 'main');
-  let connection: Connection | undefined;
+  let temporal: TemporalClient | undefined;
   let stopping = false;
   let exitCode = 0;
   const stopAll = async () => {
@@ -156,14 +156,14 @@ async function run() {
     const worker = await startPipelineProcesses(config, [WORKER_PROCESS], stackReport);
     started.push(worker.handle);
 
-    connection = await Connection.connect({ address: config.temporal.address });
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    temporal = await connectClient(config);
+    const { client } = temporal;
     say('Provisioning (provision workflow)...');
-    const provision = await client.workflow.execute<() => Promise<ProvisionResult>>('provision', {
+    const provision = await client.workflow.execute(workflows.provision, {
       taskQueue: config.temporal.taskQueue,
       workflowId: `provision-${bounded ? `run-${runId}` : 'main'}-${Date.now()}`,
       // A bounded run creates no schedules: they would outlive it.
-      args: [{ schedules: !bounded }] as never,
+      args: [{ schedules: !bounded }],
     });
     say(`  ${provision.created} created, ${provision.updated} updated, ${provision.exists} already in place`);
     if (!bounded) {
@@ -282,7 +282,7 @@ async function run() {
     generatorMetrics.server.close();
     exitCode = ok ? 0 : 1;
   } finally {
-    await connection?.close().catch(() => undefined);
+    await temporal?.close().catch(() => undefined);
     say('Stopping what this run started...');
     await stopAll();
     destroyAwsClients(aws);

@@ -7,18 +7,18 @@
  * in-process through `createControlPlaneWorker`.
  *
  * @example
- *   const connection = await NativeConnection.connect({ address: config.temporal.address });
+ *   const connection = await connectWorkerConnection(config);
  *   const { worker, close } = await createControlPlaneWorker({ config, connection });
  *   await worker.runUntil(somePromise);
  *   await close();
  */
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Duration, LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import {
   bundleWorkflowCode,
-  NativeConnection,
   Runtime,
   Worker,
+  type NativeConnection,
   type WorkflowBundle,
 } from '@temporalio/worker';
 import type { Kafka } from 'kafkajs';
@@ -26,6 +26,7 @@ import { createAwsClients, destroyAwsClients, type AwsClients } from '../aws/cli
 import { loadConfig, type Config } from '../config';
 import { createKafka } from '../kafka/client';
 import { createLogger, type Logger } from '../observability/logger';
+import { connectClient, connectWorkerConnection } from '../temporal/connection';
 import { createControlPlaneActivities } from '../activities';
 
 export interface ControlPlaneWorkerOptions {
@@ -105,9 +106,9 @@ export async function createControlPlaneWorker(
   if (!options.aws) owned.push(() => destroyAwsClients(aws));
   let client = options.client;
   if (!client) {
-    const clientConnection = await Connection.connect({ address: config.temporal.address });
-    owned.push(() => clientConnection.close());
-    client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    const temporal = await connectClient(config);
+    owned.push(temporal.close);
+    client = temporal.client;
   }
   const kafka = options.kafka ?? createKafka(config, 'control-plane');
   const close = async () => {
@@ -148,7 +149,7 @@ async function run(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => logger.info({ signal }, 'shutting down: finishing running activities'));
   }
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectWorkerConnection(config);
   try {
     const { worker, close } = await createControlPlaneWorker({ config, connection, logger });
     logger.info(

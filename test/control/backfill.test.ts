@@ -7,10 +7,10 @@ import { parquetReadObjects } from 'hyparquet';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { backfillProgressQuery } from '../../src/contract/definitions';
-import type { BackfillResult, QueryResult } from '../../src/contract/types';
+import { connectClient } from '../../src/temporal/connection';
+import * as workflows from '../../src/workflows';
 import {
   cleanupAws,
-  connectClient,
   controlConfig,
   createTableAndBucket,
   listKeys,
@@ -60,7 +60,7 @@ describe('backfill workflow', () => {
     try {
       await worker.ready;
       const killedId = `backfill-killed-${uniqueSuffix()}`;
-      const killed = await client.workflow.start('backfill', {
+      const killed = await client.workflow.start(workflows.backfill, {
         taskQueue: config.temporal.taskQueue,
         workflowId: killedId,
         args: [
@@ -92,16 +92,16 @@ describe('backfill workflow', () => {
       expect(before.length).toBeLessThan(10); // 2000 items / 200 per part = 10 parts: really interrupted
 
       harness = await startHarness(config);
-      const resumed = (await killed.result()) as BackfillResult;
+      const resumed = await killed.result();
       expect(resumed.rows).toBe(ITEMS);
       expect(resumed.resumes).toBeGreaterThanOrEqual(1);
 
-      const reference = (await client.workflow.execute('backfill', {
+      const reference = await client.workflow.execute(workflows.backfill, {
         taskQueue: config.temporal.taskQueue,
         workflowId: `backfill-reference-${uniqueSuffix()}`,
         // Different chunking into activities, same layout parameters: the objects must not depend on chunking.
         args: [{ snapshotId: 'reference', segments: 3, pageSize: 50, pagesPerPart: 4, partsPerActivity: 2 }],
-      })) as BackfillResult;
+      });
       expect(reference.rows).toBe(ITEMS);
       expect(reference.resumes).toBe(0);
 
@@ -154,7 +154,7 @@ describe('backfill workflow', () => {
 
   it('continues as new before the history grows past its limit, and reports progress while running', async () => {
     harness ??= await startHarness(config);
-    const handle = await harness.client.workflow.start('backfill', {
+    const handle = await harness.client.workflow.start(workflows.backfill, {
       taskQueue: config.temporal.taskQueue,
       workflowId: `backfill-can-${uniqueSuffix()}`,
       // 1 part per activity and a 50-event history limit: several continue-as-new generations.
@@ -179,7 +179,7 @@ describe('backfill workflow', () => {
     );
     expect(seen.snapshotId).toBe('can');
     expect(seen.estimatedItems).toBe(ITEMS);
-    const result = (await handle.result()) as BackfillResult;
+    const result = await handle.result();
     expect(result.rows).toBe(ITEMS);
     expect(result.runs).toBeGreaterThanOrEqual(1);
     const keys = await listKeys(aws.s3, config.lake.bucket, objectsOf('can'));
@@ -192,13 +192,13 @@ describe('backfill workflow', () => {
     await ensureGlueDatabase(aws.glue, config);
     await ensureLakeCrawler(aws.glue, config);
     await ensureWorkgroup(aws.athena, config);
-    const execute = <T>(type: string, args: unknown) =>
-      harness!.client.workflow.execute(type, {
+    const execute = <R>(workflow: (input?: unknown) => Promise<R>, args: unknown) =>
+      harness!.client.workflow.execute(workflow, {
         taskQueue: config.temporal.taskQueue,
-        workflowId: `${type}-crawled-${uniqueSuffix()}`,
+        workflowId: `${workflow.name}-crawled-${uniqueSuffix()}`,
         args: [args],
-      }) as Promise<T>;
-    const result = await execute<BackfillResult>('backfill', {
+      });
+    const result = await execute(workflows.backfill, {
       snapshotId: 'crawled',
       segments: 2,
       pageSize: 500,
@@ -215,7 +215,7 @@ describe('backfill workflow', () => {
       expect.arrayContaining(['order_id', 'status', 'version']),
     );
 
-    const counted = await execute<QueryResult>('query', {
+    const counted = await execute(workflows.query, {
       sql: `SELECT count(*) AS items, count(DISTINCT order_id) AS orders FROM ${name} WHERE snapshot_id = 'crawled'`,
       database: config.glue.database,
     });
@@ -224,7 +224,7 @@ describe('backfill workflow', () => {
 
   it('rejects bad arguments at once, naming the field, and a missing table as TableNotFound', async () => {
     harness ??= await startHarness(config);
-    const bad = harness.client.workflow.execute('backfill', {
+    const bad = harness.client.workflow.execute(workflows.backfill, {
       taskQueue: config.temporal.taskQueue,
       workflowId: `backfill-bad-${uniqueSuffix()}`,
       args: [{ segments: 0, pagesPerPart: 'ten' }],
@@ -242,7 +242,7 @@ describe('backfill workflow', () => {
     expect(cause.message).toContain('"pagesPerPart"');
 
     const missing = await harness.client.workflow
-      .execute('backfill', {
+      .execute(workflows.backfill, {
         taskQueue: config.temporal.taskQueue,
         workflowId: `backfill-missing-${uniqueSuffix()}`,
         args: [{ table: 'no-such-table-here' }],

@@ -12,6 +12,7 @@ import type { CrawlerActivities } from '../../src/activities/crawler-activities'
 import type { DefaultsActivities } from '../../src/activities/defaults-activities';
 import { ensureTemporalTestServer } from '../../src/local';
 import { controlPlaneWorkflowBundle } from '../../src/workers/control-plane-worker';
+import * as workflows from '../../src/workflows';
 import type { ControlPlaneDefaults, CrawlerStatus, CrawlResult } from '../../src/contract/types';
 import { freshConfig, uniqueSuffix } from '../support/fresh-config';
 import { quietTemporalRuntime } from './support';
@@ -110,11 +111,11 @@ describe('crawl workflow timers (time-skipping test server)', () => {
     });
     const start = await env.currentTimeMs();
     const result = worker.runUntil(
-      env.client.workflow.execute('crawl', {
+      env.client.workflow.execute(workflows.crawl, {
         taskQueue,
         workflowId: `crawl-ts-${uniqueSuffix()}`,
         args: [args],
-      }) as Promise<CrawlResult>,
+      }),
     );
     return { result, simulatedMs: async () => (await env.currentTimeMs()) - start };
   }

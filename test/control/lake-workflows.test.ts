@@ -20,8 +20,8 @@ import { ensureWorkgroup } from '../../src/resources/athena';
 import { ensureLakeCrawler, ensureGlueDatabase } from '../../src/resources/glue';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { controlSchedules, ensureSchedule } from '../../src/resources/schedules';
-import type { BackfillResult, CrawlResult, QueryResult, ReportSummary } from '../../src/contract/types';
 import { ensureOrdersTable } from '../../src/resources/dynamodb-tables';
+import * as workflows from '../../src/workflows';
 import { uniqueSuffix } from '../support/fresh-config';
 import {
   cdcFixture,
@@ -52,12 +52,16 @@ describe('crawl, report and query workflows', () => {
   let harness: ControlPlaneHarness;
   let fixture: CdcFixture;
 
-  const execute = <T>(type: string, args: unknown, id = `${type}-${uniqueSuffix()}`) =>
-    harness.client.workflow.execute(type, {
+  const execute = <R>(
+    workflow: (input?: unknown) => Promise<R>,
+    args: unknown,
+    id = `${workflow.name}-${uniqueSuffix()}`,
+  ) =>
+    harness.client.workflow.execute(workflow, {
       taskQueue: harness.config.temporal.taskQueue,
       workflowId: id,
       args: [args],
-    }) as Promise<T>;
+    });
   const failure = async (promise: Promise<unknown>) => {
     const error = await promise.then(
       () => undefined,
@@ -88,7 +92,7 @@ describe('crawl, report and query workflows', () => {
   describe('crawl', () => {
     it('runs the crawler, waits with durable timers and returns LastCrawl status and metrics', async () => {
       const { aws, config } = harness;
-      const result = await execute<CrawlResult>('crawl', { pollIntervalSeconds: 1 });
+      const result = await execute(workflows.crawl, { pollIntervalSeconds: 1 });
       expect(result).toMatchObject({
         crawler: config.glue.crawler,
         status: 'SUCCEEDED',
@@ -127,7 +131,7 @@ describe('crawl, report and query workflows', () => {
         ),
       );
       await aws.glue.send(new StartCrawlerCommand({ Name: slow.glue.crawler }));
-      const result = await execute<CrawlResult>('crawl', {
+      const result = await execute(workflows.crawl, {
         crawler: slow.glue.crawler,
         pollIntervalSeconds: 1,
       });
@@ -147,7 +151,9 @@ describe('crawl, report and query workflows', () => {
         glue: { crawler: `${config.glue.crawler}-broken` },
       });
       await ensureLakeCrawler(aws.glue, broken);
-      const error = await failure(execute('crawl', { crawler: broken.glue.crawler, pollIntervalSeconds: 1 }));
+      const error = await failure(
+        execute(workflows.crawl, { crawler: broken.glue.crawler, pollIntervalSeconds: 1 }),
+      );
       const cause = error.cause as ApplicationFailure;
       expect(cause).toBeInstanceOf(ApplicationFailure);
       expect(cause.type).toBe('CrawlFailed');
@@ -161,7 +167,9 @@ describe('crawl, report and query workflows', () => {
     }, 60_000);
 
     it('fails at once with CrawlerNotFound for a crawler that does not exist', async () => {
-      const error = await failure(execute('crawl', { crawler: 'no-such-crawler', pollIntervalSeconds: 1 }));
+      const error = await failure(
+        execute(workflows.crawl, { crawler: 'no-such-crawler', pollIntervalSeconds: 1 }),
+      );
       expect(error.cause).toBeInstanceOf(ActivityFailure);
       const root = error.cause?.cause as ApplicationFailure;
       expect(root.type).toBe('CrawlerNotFound');
@@ -175,8 +183,8 @@ describe('crawl, report and query workflows', () => {
       await ensureOrdersTable(aws.dynamodb, config);
       await seedOrders(aws.dynamodb, config.dynamodb.ordersTable, 60);
       const workflowId = `backfill-crawl-${uniqueSuffix()}`;
-      const result = await execute<BackfillResult>(
-        'backfill',
+      const result = await execute(
+        workflows.backfill,
         { snapshotId: 'with-crawl', segments: 2, crawl: true },
         workflowId,
       );
@@ -197,7 +205,7 @@ describe('crawl, report and query workflows', () => {
 
     it('writes each report as CSV and HTML under keys of its report time, with the right figures', async () => {
       const { config } = harness;
-      const summary = await execute<ReportSummary>('report', { reportTime: FIXTURE_REPORT_TIME });
+      const summary = await execute(workflows.report, { reportTime: FIXTURE_REPORT_TIME });
       expect(summary).toMatchObject({
         reportTime: FIXTURE_REPORT_TIME,
         reportTimeSource: 'argument',
@@ -254,7 +262,7 @@ describe('crawl, report and query workflows', () => {
         config.lake.bucket,
         reportObjectKeys(config.lake.reportsPrefix, 'status_funnel', FIXTURE_REPORT_TIME).csvKey,
       );
-      const again = await execute<ReportSummary>('report', {
+      const again = await execute(workflows.report, {
         reportTime: FIXTURE_REPORT_TIME,
         reports: ['status_funnel'],
       });
@@ -268,7 +276,9 @@ describe('crawl, report and query workflows', () => {
     }, 60_000);
 
     it('rejects an unknown report name, naming the field', async () => {
-      const error = await failure(execute('report', { reports: ['status_funnel', 'no_such_report'] }));
+      const error = await failure(
+        execute(workflows.report, { reports: ['status_funnel', 'no_such_report'] }),
+      );
       const cause = error.cause as ApplicationFailure;
       expect(cause.type).toBe('InvalidArgument');
       expect(cause.message).toContain('"reports[1]"');
@@ -308,9 +318,9 @@ describe('crawl, report and query workflows', () => {
         expect(Number(noon.find((r) => r.stage === 'created')!.orders)).toBe(createdBeforeNoon);
         const runs = (await handle.describe()).info.recentActions;
         expect(runs.length).toBeGreaterThanOrEqual(2);
-        const result = (await client.workflow
-          .getHandle(runs[0].action.workflow.workflowId)
-          .result()) as ReportSummary;
+        const result = await client.workflow
+          .getHandle<typeof workflows.report>(runs[0].action.workflow.workflowId)
+          .result();
         expect(result.reportTimeSource).toBe('schedule');
       } finally {
         await handle.delete().catch(() => undefined);
@@ -335,7 +345,7 @@ describe('crawl, report and query workflows', () => {
 
     it('returns columns, rows, bytes scanned, run time and the S3 location of the result', async () => {
       const { config } = harness;
-      const result = await execute<QueryResult>('query', {
+      const result = await execute(workflows.query, {
         sql: `SELECT status, count(*) AS changes FROM ${CDC_TABLE_FOLDER} GROUP BY status ORDER BY status`,
       });
       expect(result.columns.map((c) => c.name)).toEqual(['status', 'changes']);
@@ -353,7 +363,7 @@ describe('crawl, report and query workflows', () => {
     }, 60_000);
 
     it('bounds the rows it returns', async () => {
-      const result = await execute<QueryResult>('query', {
+      const result = await execute(workflows.query, {
         sql: `SELECT order_id FROM ${CDC_TABLE_FOLDER}`,
         maxRows: 7,
       });
@@ -370,7 +380,7 @@ describe('crawl, report and query workflows', () => {
       'rejects %s before it reaches Athena',
       async (_, sql, mention) => {
         const before = await queryCount();
-        const error = await failure(execute('query', { sql }));
+        const error = await failure(execute(workflows.query, { sql }));
         const cause = error.cause as ApplicationFailure;
         expect(cause).toBeInstanceOf(ApplicationFailure);
         expect(cause.type).toBe('ReadOnlyViolation');
@@ -385,7 +395,7 @@ describe('crawl, report and query workflows', () => {
       const { aws, config, client } = harness;
       const before = new Set(await queryCount());
       const t = CDC_TABLE_FOLDER;
-      const handle = await client.workflow.start('query', {
+      const handle = await client.workflow.start(workflows.query, {
         taskQueue: config.temporal.taskQueue,
         workflowId: `query-cancel-${uniqueSuffix()}`,
         // ~740^4 row combinations: runs far longer than this test.

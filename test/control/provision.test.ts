@@ -13,7 +13,7 @@ import { createKafka } from '../../src/kafka/client';
 import { pipelineTopics } from '../../src/resources/kafka-topics';
 import { scheduleIds } from '../../src/resources/schedules';
 import { PIPELINE_KIND } from '../../src/contract/definitions';
-import type { ProvisionResult } from '../../src/contract/types';
+import * as workflows from '../../src/workflows';
 import { uniqueSuffix } from '../support/fresh-config';
 import {
   cleanupAws,
@@ -52,11 +52,11 @@ describe('provision workflow', () => {
   it('creates everything once; a second run finds everything in place', async () => {
     const { config, client, aws } = harness;
     const run = () =>
-      client.workflow.execute('provision', {
+      client.workflow.execute(workflows.provision, {
         taskQueue: config.temporal.taskQueue,
         workflowId: `provision-${uniqueSuffix()}`,
         args: [{}],
-      }) as Promise<ProvisionResult>;
+      });
 
     const first = await run();
     const kinds = first.outcomes.map((o) => `${o.kind}:${o.name}`);
@@ -81,11 +81,11 @@ describe('provision workflow', () => {
     expect(first.changed).toBe(true);
 
     const secondId = `provision-${uniqueSuffix()}`;
-    const second = (await client.workflow.execute('provision', {
+    const second = await client.workflow.execute(workflows.provision, {
       taskQueue: config.temporal.taskQueue,
       workflowId: secondId,
       args: [{}],
-    })) as ProvisionResult;
+    });
     // Started without memo or search attributes (like `temporal workflow start`): the run tagged itself.
     const described = await client.workflow.getHandle(secondId).describe();
     expect(described.memo).toMatchObject({
@@ -144,11 +144,11 @@ describe('provision workflow', () => {
 
   it('updates a schedule whose interval changed, leaving the rest alone', async () => {
     const { config, client } = harness;
-    const result = (await client.workflow.execute('provision', {
+    const result = await client.workflow.execute(workflows.provision, {
       taskQueue: config.temporal.taskQueue,
       workflowId: `provision-${uniqueSuffix()}`,
       args: [{ crawlIntervalMinutes: 5 }],
-    })) as ProvisionResult;
+    });
     const changed = result.outcomes.filter((o) => o.action !== 'exists');
     expect(changed).toEqual([
       expect.objectContaining({
@@ -165,7 +165,7 @@ describe('provision workflow', () => {
   it('rejects an unknown argument at once, naming it', async () => {
     const { config, client } = harness;
     const error = await client.workflow
-      .execute('provision', {
+      .execute(workflows.provision, {
         taskQueue: config.temporal.taskQueue,
         workflowId: `provision-bad-${uniqueSuffix()}`,
         args: [{ schedule: false }],

@@ -17,13 +17,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
 import { configToEnv, LOCAL_HOST, LOCAL_PORTS, withOverrides, type Config } from '../../src/config';
 import type { OrderState } from '../../src/domain/order-event';
 import { ensureOrdersTable } from '../../src/resources/dynamodb-tables';
 import { ensureBucket } from '../../src/resources/s3-bucket';
+import { connectClient, connectWorkerConnection } from '../../src/temporal/connection';
 import { createControlPlaneWorker, type ControlPlaneWorker } from '../../src/workers/control-plane-worker';
 import { freshConfig } from '../support/fresh-config';
 
@@ -79,18 +80,13 @@ export interface ControlPlaneHarness {
   close(): Promise<void>;
 }
 
-/** Clients for a config (no worker). */
-export async function connectClient(config: Config): Promise<{ client: Client; connection: Connection }> {
-  const connection = await Connection.connect({ address: config.temporal.address });
-  return { client: new Client({ connection, namespace: config.temporal.namespace }), connection };
-}
-
 /** A control-plane worker running in this process on the config's (fresh) task queue. */
 export async function startHarness(config: Config): Promise<ControlPlaneHarness> {
   quietTemporalRuntime();
   const aws = createAwsClients(config);
-  const { client, connection } = await connectClient(config);
-  const native = await NativeConnection.connect({ address: config.temporal.address });
+  const temporal = await connectClient(config);
+  const { client } = temporal;
+  const native = await connectWorkerConnection(config);
   const worker = await createControlPlaneWorker({ config, connection: native, client, aws });
   const running = worker.worker.run();
   let stopped = false;
@@ -111,7 +107,7 @@ export async function startHarness(config: Config): Promise<ControlPlaneHarness>
     stopWorker,
     async close() {
       await stopWorker();
-      await connection.close();
+      await temporal.close();
       destroyAwsClients(aws);
     },
   };

@@ -2,17 +2,16 @@
  * Temporal: a worker runs a workflow that calls an activity against the dev server, and the time-skipping
  * test server sleeps a simulated day in well under a second.
  */
-import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
   DefaultLogger,
-  NativeConnection,
   Runtime,
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { ensureTemporalTestServer } from '../../src/local';
+import { connectClient, connectWorkerConnection } from '../../src/temporal/connection';
 import { freshConfig, uniqueSuffix } from '../support/fresh-config';
 import { createFoundationActivities } from './workflows/activities';
 import { greetingWorkflow, sleepADayWorkflow, warmUpWorkflow } from './workflows';
@@ -32,11 +31,11 @@ beforeAll(async () => {
 describe('Temporal dev server', () => {
   it('runs a workflow whose activity runs on a worker', async () => {
     const config = freshConfig('temporal-fnd');
-    const { taskQueue, address, namespace } = { ...config.temporal };
-    const connection = await Connection.connect({ address });
-    const nativeConnection = await NativeConnection.connect({ address });
+    const { taskQueue, namespace } = config.temporal;
+    const temporal = await connectClient(config);
+    const nativeConnection = await connectWorkerConnection(config);
     try {
-      const client = new Client({ connection, namespace });
+      const { client } = temporal;
       const worker = await Worker.create({
         connection: nativeConnection,
         namespace,
@@ -59,7 +58,7 @@ describe('Temporal dev server', () => {
       expect(description.status.name).toBe('COMPLETED');
     } finally {
       await nativeConnection.close();
-      await connection.close();
+      await temporal.close();
     }
   });
 });

@@ -16,7 +16,8 @@ import { ordersStreamArn } from '../../resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../streaming/dynamo-sink/dynamo-sink';
 import type { GeneratorReport } from '../../streaming/generator/generator';
 import { readLakeRecords } from '../../lake-format/lake-reader';
-import type { CrawlResult, QueryResult, ReportSummary } from '../../contract/types';
+import type { ReportSummary } from '../../contract/types';
+import * as workflows from '../../workflows';
 import { groupLag, waitFor } from './drain';
 import { startTopicCounter, type TopicCounter } from './topic-counter';
 import { countStreamRecords } from './stream-count';
@@ -116,7 +117,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       workflowId: `${kind}-${config.glue.crawler}-${Date.now()}`,
     });
     say(`Crawling (crawl workflow, crawler ${config.glue.crawler})...`);
-    const crawl = await client.workflow.execute<(a: unknown) => Promise<CrawlResult>>('crawl', {
+    const crawl = await client.workflow.execute(workflows.crawl, {
       ...workflowOptions('crawl'),
       args: [{ crawler: config.glue.crawler, pollIntervalSeconds: 2 }],
     });
@@ -126,13 +127,13 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
 
     say('Reporting (report workflow)...');
     // A report's window ends at a whole minute, exclusive: the next minute includes every change of this run.
-    const summary = await client.workflow.execute<(a: unknown) => Promise<ReportSummary>>('report', {
+    const summary = await client.workflow.execute(workflows.report, {
       ...workflowOptions('report'),
       args: [{ database: config.glue.database, reportTime: new Date(Date.now() + 60_000).toISOString() }],
     });
     await printReport(deps, summary);
 
-    const athena = await client.workflow.execute<(a: unknown) => Promise<QueryResult>>('query', {
+    const athena = await client.workflow.execute(workflows.query, {
       ...workflowOptions('query'),
       args: [
         {

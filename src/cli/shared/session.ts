@@ -4,12 +4,19 @@
  * worker polls the task queue (otherwise a started workflow would wait forever).
  */
 import { randomBytes } from 'node:crypto';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { loadConfig, type Config } from '../../config';
 import { hasPipelineSearchAttributes } from '../../resources/search-attributes';
 import { pipelineMemo, pipelineSearchAttributes } from '../../contract/definitions';
 import type { WorkflowKind } from '../../contract/types';
+import { connectClient, connectWorkerConnection, type TemporalClient } from '../../temporal/connection';
+import * as workflows from '../../workflows';
+
+/** The workflow of each kind: started through it, a run's result has the workflow's return type. */
+const pipelineWorkflows = workflows satisfies Record<WorkflowKind, Workflow>;
+type PipelineWorkflows = typeof pipelineWorkflows;
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -30,7 +37,12 @@ export interface SessionOptions {
 export interface Session {
   config: Config;
   client: Client;
-  start(kind: WorkflowKind, target: string, args: unknown, workflowId: string): Promise<WorkflowHandle>;
+  start<K extends WorkflowKind>(
+    kind: K,
+    target: string,
+    args: unknown,
+    workflowId: string,
+  ): Promise<WorkflowHandle<PipelineWorkflows[K]>>;
   close(): Promise<void>;
 }
 
@@ -61,27 +73,27 @@ async function pollerCount(client: Client, config: Config): Promise<number> {
 
 export async function openSession(options: SessionOptions = {}): Promise<Session> {
   const config = options.config ?? loadConfig();
-  let connection: Connection;
+  let temporalClient: TemporalClient;
   try {
-    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5 seconds' });
+    temporalClient = await connectClient(config, { connectTimeout: '5 seconds' });
   } catch (error) {
     throw new CliError(
       `cannot reach Temporal at ${config.temporal.address}: ${(error as Error).message} (local stack: npm run stack -- up)`,
       3,
     );
   }
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const cleanups: (() => Promise<void>)[] = [() => connection.close()];
+  const { client, connection } = temporalClient;
+  const cleanups: (() => Promise<void>)[] = [temporalClient.close];
   if (options.withWorker) {
     // Loaded only here: the worker (native core, webpack) costs seconds that other commands should not pay.
-    const { DefaultLogger, NativeConnection, Runtime } = await import('@temporalio/worker');
+    const { DefaultLogger, Runtime } = await import('@temporalio/worker');
     const { createControlPlaneWorker } = await import('../../workers/control-plane-worker');
     try {
       Runtime.install({ logger: new DefaultLogger('WARN') });
     } catch {
       // installed already
     }
-    const native = await NativeConnection.connect({ address: config.temporal.address });
+    const native = await connectWorkerConnection(config);
     const { worker, close } = await createControlPlaneWorker({ config, connection: native, client });
     const running = worker.run();
     cleanups.unshift(async () => {
@@ -107,13 +119,16 @@ export async function openSession(options: SessionOptions = {}): Promise<Session
           );
         }
       }
-      return client.workflow.start(kind, {
+      const workflow: Workflow = pipelineWorkflows[kind];
+      const handle = await client.workflow.start(workflow, {
         taskQueue: config.temporal.taskQueue,
         workflowId,
         args: [args],
         memo: pipelineMemo(kind, target),
         ...(searchAttributes ? { typedSearchAttributes: pipelineSearchAttributes(kind, target) } : {}),
       });
+      // A run of pipelineWorkflows[kind]: the compiler cannot narrow the lookup by the generic kind.
+      return handle as WorkflowHandle<PipelineWorkflows[typeof kind]>;
     },
     async close() {
       for (const cleanup of cleanups) await cleanup();
