@@ -32,7 +32,7 @@ import {
 } from '@aws-sdk/client-glue';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { createAwsClients, destroyAwsClients } from '../src/aws/clients';
+import { createAwsClients, createS3Client, destroyAwsClients } from '../src/aws/clients';
 import { type Config, loadConfig, withOverrides } from '../src/config';
 import { CDC_LAKE_COLUMNS } from '../src/lake-format/lake-schema';
 import { mapWithConcurrency } from '../src/support/concurrency';
@@ -189,7 +189,14 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
   const dataDir = mkdtempSync(join(tmpdir(), 'lake-bench-'));
   // The endpoint's own logs stay quiet unless the caller passes a config with its log level.
   const base = withOverrides(opts.config ?? withOverrides(loadConfig(), { logLevel: 'warn' }), { dataDir });
-  const lake = await startLakeServer({ config: base, port: 0 });
+  // The endpoint reads S3 through the pipeline's client, its state under <dataDir>/lake as in the stack.
+  const lakeS3 = createS3Client(base);
+  const lake = await startLakeServer({
+    port: 0,
+    dataDir: join(dataDir, 'lake'),
+    s3: lakeS3,
+    logLevel: base.logLevel,
+  });
   const config = withOverrides(base, { aws: { endpoints: { glue: lake.url, athena: lake.url } } });
   const aws = createAwsClients(config);
   const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -370,6 +377,7 @@ export async function runLakeBench(opts: LakeBenchOptions = {}): Promise<BenchRo
     );
     destroyAwsClients(aws);
     await lake.close();
+    lakeS3.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

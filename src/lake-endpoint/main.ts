@@ -1,27 +1,44 @@
 /**
- * Entry point of the local Glue + Athena endpoint, started by the stack supervisor as
- * `node_modules/.bin/tsx src/lake-endpoint/main.ts`. Listens on the port of AWS_ENDPOINT_URL_GLUE
- * (default 127.0.0.1:5050) and stops cleanly on SIGTERM/SIGINT (state flushed, running work ended).
+ * Entry point of the local Glue + Athena endpoint: `tsx src/lake-endpoint/main.ts [options]`. Stops cleanly on
+ * SIGTERM/SIGINT (state flushed, running work ended).
  *
- * It listens on 127.0.0.1 unless `--host` says otherwise: docker-compose.yml passes `--host 0.0.0.0`, because
- * inside a container the loopback is the container's own and the other services reach it by its service name
- * (the port is still published on the host's 127.0.0.1 only).
+ *   --host <ip>                  address to listen on (default 127.0.0.1)
+ *   --port <n>                   port to listen on (default 5050; 0 picks a free one)
+ *   --data-dir <path>            where its state lives (default .data/lake, from the working directory)
+ *   --log-level <level>          pino level (default $LOG_LEVEL, else info)
+ *   --query-concurrency <n>      queries run at the same time (default 2)
+ *
+ * S3 comes from the AWS SDK's standard variables (see s3-client-config.ts). It listens on 127.0.0.1 unless
+ * `--host` says otherwise: docker-compose.yml passes `--host 0.0.0.0`, because inside a container the loopback
+ * is the container's own and the other services reach it by its service name (the port is still published on
+ * the host's 127.0.0.1 only).
  */
 import { isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { LOCAL_HOST, LOCAL_PORTS, loadConfig } from '../config';
-import { createLogger } from '../observability/logger';
-import { startLakeServer } from './server';
+import { createRootLogger, LOG_LEVELS, type LogLevel } from './logger';
+import { s3ClientConfigFromEnv } from './s3-client-config';
+import { DEFAULT_HOST, startLakeServer } from './server';
 
-/** The port of the configured Glue endpoint URL; Athena is expected on the same one. */
-export function lakePortFromConfig(glueEndpoint: string | undefined): number {
-  if (!glueEndpoint) return LOCAL_PORTS.lake;
-  const url = new URL(glueEndpoint);
-  return url.port ? Number(url.port) : LOCAL_PORTS.lake;
+export const DEFAULT_PORT = 5050;
+export const DEFAULT_DATA_DIR = '.data/lake';
+
+/** What the command line says; only `host` has a default here (the others' defaults may come from the environment). */
+export interface LakeArgs {
+  host: string;
+  port?: number;
+  dataDir?: string;
+  logLevel?: LogLevel;
+  queryConcurrency?: number;
 }
 
-/** The command line: `--host <ip>`, the address to listen on. */
-export function parseLakeArgs(argv: string[]): { host: string } {
+const integer = (min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got "${value}"`);
+  return n;
+};
+
+export function parseLakeArgs(argv: string[]): LakeArgs {
   const program = new Command('lake')
     .description('the local Glue + Athena endpoint')
     .option(
@@ -31,25 +48,41 @@ export function parseLakeArgs(argv: string[]): { host: string } {
         if (isIP(value) === 0) throw new InvalidArgumentError(`expected an IP address, got "${value}"`);
         return value;
       },
-      LOCAL_HOST,
+      DEFAULT_HOST,
     )
+    .option('--port <n>', `port to listen on (default ${DEFAULT_PORT}; 0: a free one)`, integer(0, 65535))
+    .option('--data-dir <path>', `where the state is kept (default ${DEFAULT_DATA_DIR})`)
+    .option('--log-level <level>', 'pino log level (default $LOG_LEVEL, else info)', (value: string) => {
+      if (!(LOG_LEVELS as string[]).includes(value))
+        throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+      return value;
+    })
+    .option('--query-concurrency <n>', 'queries run at the same time (default 2)', integer(1, 256))
     .exitOverride()
     .parse(argv, { from: 'user' });
-  return program.opts<{ host: string }>();
+  return program.opts<LakeArgs>();
+}
+
+function logLevelFromEnv(env: NodeJS.ProcessEnv): LogLevel | undefined {
+  const level = env.LOG_LEVEL;
+  if (!level) return undefined;
+  if (!(LOG_LEVELS as string[]).includes(level))
+    throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level as LogLevel;
 }
 
 async function run(): Promise<void> {
-  const { host } = parseLakeArgs(process.argv.slice(2));
-  const config = loadConfig();
-  const logger = createLogger('lake-main', config);
-  const port = lakePortFromConfig(config.aws.endpoints.glue);
-  if (config.aws.endpoints.athena && lakePortFromConfig(config.aws.endpoints.athena) !== port) {
-    logger.warn(
-      { glue: config.aws.endpoints.glue, athena: config.aws.endpoints.athena },
-      'Glue and Athena endpoints differ; this server answers both on the Glue port',
-    );
-  }
-  const server = await startLakeServer({ config, port, host });
+  const args = parseLakeArgs(process.argv.slice(2));
+  const logLevel = args.logLevel ?? logLevelFromEnv(process.env) ?? 'info';
+  const logger = createRootLogger(logLevel).child({ component: 'lake-main' });
+  const server = await startLakeServer({
+    host: args.host,
+    port: args.port ?? DEFAULT_PORT,
+    dataDir: args.dataDir ?? DEFAULT_DATA_DIR,
+    s3: s3ClientConfigFromEnv(process.env),
+    logLevel,
+    queryConcurrency: args.queryConcurrency,
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -69,8 +102,8 @@ async function run(): Promise<void> {
 
 if (require.main === module) {
   run().catch((error: unknown) => {
-    // A bad command line: commander has printed why.
-    if (error instanceof CommanderError) process.exit(2);
+    // `--help`, or a bad command line: commander has printed it.
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
     console.error(error);
     process.exit(1);
   });

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import type { Logger } from '../observability/logger';
+import type { Logger } from './logger';
 import { errorMessage, type InputErrorFactory, LakeApiError, protocolErrors } from './errors';
 
 export type JsonObject = Record<string, unknown>;

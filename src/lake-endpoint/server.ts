@@ -1,10 +1,10 @@
 /**
- * The local Glue + Athena endpoint: one HTTP server on 127.0.0.1 for both services (told apart by the
- * X-Amz-Target prefix), its state under `<dataDir>/lake/`, S3 read through the project's S3 client.
+ * The local Glue + Athena endpoint: one HTTP server for both services (told apart by the X-Amz-Target prefix),
+ * its state under `dataDir`, S3 read and written through the S3 client it is given or builds.
  *
  * @example
- *   const lake = await startLakeServer({ config, port: 0 });
- *   const local = withOverrides(config, { aws: { endpoints: { glue: `http://127.0.0.1:${lake.port}`, athena: `http://127.0.0.1:${lake.port}` } } });
+ *   const lake = await startLakeServer({ port: 0, dataDir: '/tmp/lake', s3: s3ClientConfigFromEnv() });
+ *   const glue = new GlueClient({ endpoint: lake.url, region: 'us-east-1' });
  *   ...
  *   await lake.close();
  */
@@ -12,22 +12,29 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { createS3Client } from '../aws/clients';
-import { type Config, LOCAL_HOST } from '../config';
-import { createLogger } from '../observability/logger';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { createAthenaService } from './athena/athena-service';
 import { createGlueCatalog } from './glue/catalog';
 import { createCrawlerService } from './glue/crawler-service';
 import { createGlueCatalogOperations } from './glue/glue-api';
 import { loadLakeState } from './lake-state';
+import { createRootLogger, type LogLevel } from './logger';
 import { type AwsJsonService, handleAwsJsonRequest, type OperationHandler } from './protocol';
 
+export const DEFAULT_HOST = '127.0.0.1';
+
 export interface LakeServerOptions {
-  config: Config;
   /** 0 picks a free port. */
   port: number;
+  /** The address to listen on; default 127.0.0.1. */
   host?: string;
-  /** Queries run at the same time (the rest wait QUEUED). */
+  /** Where the catalog, crawler and query state, query results and the S3 object cache are kept. */
+  dataDir: string;
+  /** A ready client (left open by `close()`: its owner destroys it), or the configuration of one to build. */
+  s3: S3Client | S3ClientConfig;
+  /** Default `info`. */
+  logLevel?: LogLevel;
+  /** Queries run at the same time (the rest wait QUEUED); default 2. */
   queryConcurrency?: number;
 }
 
@@ -37,28 +44,25 @@ export interface LakeServer {
   close(): Promise<void>;
 }
 
-export function lakeDirectory(config: Config): string {
-  return resolve(config.dataDir, 'lake');
-}
-
 export async function startLakeServer(options: LakeServerOptions): Promise<LakeServer> {
-  const { config } = options;
-  const host = options.host ?? LOCAL_HOST;
-  const logger = createLogger('lake-endpoint', config);
-  const lakeDir = lakeDirectory(config);
+  const host = options.host ?? DEFAULT_HOST;
+  const root = createRootLogger(options.logLevel ?? 'info');
+  const logger = root.child({ component: 'lake-endpoint' });
+  const lakeDir = resolve(options.dataDir);
   await mkdir(lakeDir, { recursive: true });
   const { state, file, recovered } = await loadLakeState(lakeDir);
   if (recovered > 0)
     logger.warn({ recovered }, 'crawls/queries interrupted by the previous stop were marked FAILED');
 
-  const s3 = createS3Client(config);
+  const s3 = options.s3 instanceof S3Client ? options.s3 : new S3Client(options.s3);
+  const ownsS3 = s3 !== options.s3;
   const catalog = createGlueCatalog({ state, markDirty: file.markDirty });
   const crawlers = createCrawlerService({
     state,
     catalog,
     s3,
     file,
-    logger: createLogger('lake-crawler', config),
+    logger: root.child({ component: 'lake-crawler' }),
   });
   const athena = createAthenaService({
     state,
@@ -66,7 +70,7 @@ export async function startLakeServer(options: LakeServerOptions): Promise<LakeS
     s3,
     file,
     lakeDir,
-    logger: createLogger('lake-athena', config),
+    logger: root.child({ component: 'lake-athena' }),
     concurrency: options.queryConcurrency ?? 2,
   });
 
@@ -139,7 +143,7 @@ export async function startLakeServer(options: LakeServerOptions): Promise<LakeS
       await crawlers.shutdown();
       await athena.shutdown();
       await file.flush();
-      s3.destroy();
+      if (ownsS3) s3.destroy();
       logger.info({ port }, 'lake endpoint stopped');
     })());
 

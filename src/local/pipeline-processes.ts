@@ -27,6 +27,7 @@ export const GENERATOR_PROCESS: PipelineProcess = {
   entry: 'src/streaming/generator/main.ts',
 };
 
+/** Its command line (port, data dir, log level) comes from the config: see services/lake.ts. */
 export const LAKE_PROCESS: PipelineProcess = { name: 'lake', entry: 'src/lake-endpoint/main.ts' };
 
 export const ALL_PIPELINE_PROCESSES = [

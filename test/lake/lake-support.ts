@@ -23,7 +23,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { type AwsClients, createAwsClients, destroyAwsClients } from '../../src/aws/clients';
+import { type AwsClients, createAwsClients, createS3Client, destroyAwsClients } from '../../src/aws/clients';
 import { type Config, loadConfig, withOverrides } from '../../src/config';
 import { type LakeServer, startLakeServer } from '../../src/lake-endpoint/server';
 
@@ -46,16 +46,20 @@ export async function startHarness(): Promise<LakeHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lake-test-'));
   const base = loadConfig({ ...process.env, DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
   const bucket = `lake-test-${suffix()}`;
+  // The endpoint reads moto through the pipeline's S3 client, its state under <dataDir>/lake as in the stack.
+  const lakeS3 = createS3Client(base);
+  const startLake = () =>
+    startLakeServer({ port: 0, dataDir: join(dataDir, 'lake'), s3: lakeS3, logLevel: base.logLevel });
   const harness: LakeHarness = {
     dataDir,
     bucket,
-    lake: await startLakeServer({ config: base, port: 0 }),
+    lake: await startLake(),
     config: base,
     aws: undefined as unknown as AwsClients, // set by point() below
     async restart() {
       await harness.lake.close();
       destroyAwsClients(harness.aws);
-      harness.lake = await startLakeServer({ config: base, port: 0 });
+      harness.lake = await startLake();
       point();
     },
     async close() {
@@ -63,6 +67,7 @@ export async function startHarness(): Promise<LakeHarness> {
       await harness.aws.s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
       destroyAwsClients(harness.aws);
       await harness.lake.close();
+      lakeS3.destroy();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

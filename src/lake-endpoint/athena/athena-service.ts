@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import type { Logger } from '../../observability/logger';
+import type { Logger } from '../logger';
 import { athenaErrors, LakeApiError } from '../errors';
 import type { GlueCatalog } from '../glue/catalog';
 import { tableNameMatcher } from '../glue/glue-api';

@@ -11,7 +11,7 @@
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { quoteIdent, quoteString } from '../../support/duckdb-sql-literals';
-import type { Logger } from '../../observability/logger';
+import type { Logger } from '../logger';
 import type { GlueCatalog } from '../glue/catalog';
 import { asNode, columnRefName, partitionValueMap } from '../glue/partition-expression';
 import type { TableRecord } from '../lake-state';

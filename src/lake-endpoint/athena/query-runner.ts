@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Logger } from '../../observability/logger';
+import type { Logger } from '../logger';
 import { errorMessage } from '../errors';
 import type { LakeState, QueryExecutionRecord } from '../lake-state';
 import { nowEpochSeconds } from '../protocol';

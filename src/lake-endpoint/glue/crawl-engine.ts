@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Logger } from '../../observability/logger';
+import type { Logger } from '../logger';
 import { mapWithConcurrency } from '../../support/concurrency';
 import { LakeApiError } from '../errors';
 import type {

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import type { Logger } from '../../observability/logger';
+import type { Logger } from '../logger';
 import { median } from '../../support/statistics';
 import { errorMessage, glueErrors } from '../errors';
 import type { CrawlerRecord, CrawlRunRecord, LakeState } from '../lake-state';

@@ -1,19 +1,39 @@
 /**
  * The project's local Glue + Athena endpoint (src/lake-endpoint, its own product): a node process on the port of
  * `config.aws.endpoints.glue`, ready when `GET /health` answers 200. Skipped until its entry point exists.
+ *
+ * The endpoint knows nothing of the pipeline's config: this passes it the pipeline's values on its command line
+ * (port, `<dataDir>/lake` for its state, log level) and the S3 endpoint in the AWS SDK's variables.
  */
+import { join } from 'node:path';
 import { LAKE_PROCESS } from '../pipeline-processes';
 import type { ServiceContext, StackService } from '../service';
 import { createNodeProcessService } from './node-process';
 
 export function createLakeService(ctx: ServiceContext): StackService {
   const { lake } = ctx.endpoints;
-  const service = createNodeProcessService(ctx, LAKE_PROCESS, {
-    endpoint: lake,
-    healthPath: '/health',
-    addresses: lake ? [`Glue + Athena (lake) http://${lake.host}:${lake.port}`] : [],
-    stopGraceMs: 10_000,
-  });
+  const { config } = ctx;
+  const args = lake
+    ? [
+        '--port',
+        String(lake.port),
+        '--data-dir',
+        join(ctx.paths.dataDir, 'lake'),
+        '--log-level',
+        config.logLevel,
+      ]
+    : [];
+  const service = createNodeProcessService(
+    ctx,
+    { ...LAKE_PROCESS, args },
+    {
+      endpoint: lake,
+      healthPath: '/health',
+      addresses: lake ? [`Glue + Athena (lake) http://${lake.host}:${lake.port}`] : [],
+      stopGraceMs: 10_000,
+      env: { AWS_REGION: config.aws.region, AWS_ENDPOINT_URL_S3: config.aws.endpoints.s3 },
+    },
+  );
   if (lake) return service;
   return {
     ...service,
