@@ -19,7 +19,7 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
+import { createAwsClients, createS3Client, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
 import { configToEnv, LOCAL_HOST, LOCAL_PORTS, withOverrides, type Config } from '../../src/config';
 import type { OrderState } from '../../src/domain/order-event';
 import { ensureOrdersTable } from '../../src/resources/dynamodb-tables';
@@ -309,9 +309,13 @@ export async function startLake(dataDir = mkdtempSync(join(tmpdir(), 'ctl-lake-'
   if (running) return { url: running, close: async () => undefined };
   // Loaded lazily: only files that need the lake pay for DuckDB.
   const { startLakeServer } = await import('../../src/lake-endpoint/server');
-  const server = await startLakeServer({
-    config: freshConfig('ctl-lake', { dataDir, logLevel: 'warn' }),
-    port: 0,
-  });
-  return { url: server.url, close: () => server.close() };
+  const s3 = createS3Client(freshConfig('ctl-lake'));
+  const server = await startLakeServer({ port: 0, dataDir: join(dataDir, 'lake'), s3, logLevel: 'warn' });
+  return {
+    url: server.url,
+    close: async () => {
+      await server.close();
+      s3.destroy();
+    },
+  };
 }
