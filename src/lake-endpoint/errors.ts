@@ -49,6 +49,11 @@ export const protocolErrors = {
   serialization: (message: string) => new LakeApiError('SerializationException', message),
 };
 
+/** A crawl that cannot go on (missing database, unreadable target): its run ends FAILED with this message. */
+export class CrawlError extends Error {
+  override readonly name = 'CrawlError';
+}
+
 /** The message of anything thrown, for logs and AWS error shapes. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -13,7 +13,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { Logger } from '../logger';
 import { median } from '../../support/statistics';
-import { errorMessage, glueErrors } from '../errors';
+import { CrawlError, errorMessage, glueErrors } from '../errors';
 import type { CrawlerRecord, CrawlRunRecord, LakeState } from '../lake-state';
 import {
   decodeNextToken,
@@ -25,7 +25,8 @@ import {
 } from '../protocol';
 import type { StateFile } from '../state-file';
 import type { GlueCatalog } from './catalog';
-import { type ClassificationCache, CrawlError, type CrawlResult, prepareCrawl } from './crawl-engine';
+import { type CrawlResult, prepareCrawl } from './crawl-engine';
+import type { ClassificationCache } from './crawl-scan';
 
 const MAX_RUNS_KEPT = 100;
 

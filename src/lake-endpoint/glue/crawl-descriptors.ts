@@ -1,0 +1,160 @@
+/**
+ * What a crawl writes for each table and partition, the way AWS's crawler writes it: the StorageDescriptor
+ * (columns, location, Hive input/output formats, SerDe and its parameters) and the statistics parameters
+ * (`classification`, `recordCount`, `objectCount`, `UPDATED_BY_CRAWLER`, …).
+ */
+import type { GlueColumn, StorageDescriptor, StringMap, TableRecord } from '../lake-state';
+import { s3Url } from '../s3-objects';
+import type { PartitionInput, TableInput } from './catalog';
+import type { ClassifiedObject, DataFormat } from './classify';
+import { formatGlueType, parseGlueType } from './glue-types';
+import { type ColumnSchema, mergeAllColumns } from './schema-merge';
+import type { LayoutPartition, LayoutTable } from './table-layout';
+
+const FORMATS: Record<DataFormat, { input: string; output: string; serde: string }> = {
+  parquet: {
+    input: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+    output: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+    serde: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+  },
+  json: {
+    input: 'org.apache.hadoop.mapred.TextInputFormat',
+    output: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+    serde: 'org.openx.data.jsonserde.JsonSerDe',
+  },
+};
+
+function statsParameters(
+  files: ClassifiedObject[],
+  format: DataFormat,
+  compression: string,
+  crawlerName: string,
+): StringMap {
+  const records = files.reduce((n, f) => n + f.recordCount, 0);
+  const bytes = files.reduce((n, f) => n + f.size, 0);
+  return {
+    classification: format,
+    compressionType: compression,
+    typeOfData: 'file',
+    recordCount: String(records),
+    objectCount: String(files.length),
+    averageRecordSize: String(records > 0 ? Math.round(bytes / records) : 0),
+    sizeKey: String(bytes),
+    UPDATED_BY_CRAWLER: crawlerName,
+    CrawlerSchemaSerializerVersion: '1.0',
+    CrawlerSchemaDeserializerVersion: '1.0',
+  };
+}
+
+export function toGlueColumns(columns: ColumnSchema[]): GlueColumn[] {
+  return columns.map((c) => ({ Name: c.name, Type: formatGlueType(c.type) }));
+}
+
+/** The catalog's columns as crawl schemas (a type the crawler cannot read counts as `string`). */
+export function fromGlueColumns(columns: GlueColumn[] | undefined): ColumnSchema[] {
+  return (columns ?? []).map((c) => {
+    let type;
+    try {
+      type = parseGlueType(c.Type ?? 'string');
+    } catch {
+      type = parseGlueType('string');
+    }
+    return { name: c.Name.toLowerCase(), sourceName: c.Name, type };
+  });
+}
+
+function storageDescriptor(
+  format: DataFormat,
+  compression: string,
+  location: string,
+  columns: ColumnSchema[],
+  parameters: StringMap,
+): StorageDescriptor {
+  const f = FORMATS[format];
+  return {
+    Columns: toGlueColumns(columns),
+    Location: location,
+    InputFormat: f.input,
+    OutputFormat: f.output,
+    Compressed: compression !== 'none',
+    NumberOfBuckets: -1,
+    SerdeInfo: {
+      SerializationLibrary: f.serde,
+      // JsonSerDe's `paths` keep the keys as written in the data (the reader matches them case-sensitively).
+      Parameters:
+        format === 'json'
+          ? { paths: columns.map((c) => c.sourceName).join(',') }
+          : { 'serialization.format': '1' },
+    },
+    BucketColumns: [],
+    SortColumns: [],
+    Parameters: parameters,
+    StoredAsSubDirectories: false,
+  };
+}
+
+/**
+ * A table as the crawler writes it; an existing table (`previous`) keeps the fields the crawler does not own
+ * and its parameters, under the crawl's.
+ */
+export function tableInput(
+  crawlerName: string,
+  name: string,
+  layout: LayoutTable,
+  columns: ColumnSchema[],
+  previous?: TableRecord,
+): TableInput {
+  const parameters = statsParameters(layout.files, layout.format, layout.compression, crawlerName);
+  const location = s3Url(layout.bucket, layout.prefix);
+  const {
+    Name: _n,
+    DatabaseName: _d,
+    CreateTime: _c,
+    UpdateTime: _u,
+    VersionId: _v,
+    CatalogId: _cat,
+    IsRegisteredWithLakeFormation: _l,
+    ...kept
+  } = previous ?? ({} as Partial<TableRecord>);
+  return {
+    ...kept,
+    Name: name,
+    Owner: 'owner',
+    Retention: 0,
+    StorageDescriptor: storageDescriptor(layout.format, layout.compression, location, columns, parameters),
+    PartitionKeys: layout.partitionKeys.map((k) => ({ Name: k, Type: 'string' })),
+    TableType: 'EXTERNAL_TABLE',
+    Parameters: { ...(previous?.Parameters ?? {}), ...parameters },
+  };
+}
+
+/**
+ * A partition as the crawler writes it: its own columns (partition keys left out), or the table's with
+ * InheritFromTable or when its files have no common schema.
+ */
+export function partitionInput(
+  crawlerName: string,
+  inheritFromTable: boolean,
+  table: LayoutTable,
+  partition: LayoutPartition,
+  tableColumns: ColumnSchema[],
+): PartitionInput {
+  const own = mergeAllColumns(
+    partition.files.map((f) => f.columns),
+    false,
+  );
+  const columns =
+    inheritFromTable || !own ? tableColumns : own.filter((c) => !table.partitionKeys.includes(c.name));
+  const parameters = statsParameters(partition.files, table.format, table.compression, crawlerName);
+  return {
+    Values: partition.values,
+    StorageDescriptor: storageDescriptor(
+      table.format,
+      table.compression,
+      s3Url(table.bucket, partition.prefix),
+      columns,
+      parameters,
+    ),
+    Parameters: parameters,
+  };
+}
