@@ -60,7 +60,15 @@ export interface ObjectLocation {
  */
 export function objectKey(root: string, location: ObjectLocation): string {
   const offset = String(location.startOffset).padStart(OFFSET_DIGITS, '0');
-  return `${root}${location.partitionPath}/${location.topic}+${location.kafkaPartition}+${offset}.${location.extension}`;
+  return `${objectKeyPrefix(root, location)}${offset}.${location.extension}`;
+}
+
+/** What every key of one topic-partition's objects in one Hive partition starts with (a listing prefix). */
+export function objectKeyPrefix(
+  root: string,
+  location: Pick<ObjectLocation, 'partitionPath' | 'topic' | 'kafkaPartition'>,
+): string {
+  return `${root}${location.partitionPath}/${location.topic}+${location.kafkaPartition}+`;
 }
 
 const KEY_PATTERN = new RegExp(

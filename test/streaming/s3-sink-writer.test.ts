@@ -12,11 +12,9 @@ import { createJsonLinesFormat } from '../../src/lake-format/formats/jsonl';
 import { createS3SinkMetrics } from '../../src/streaming/s3-sink/metrics';
 import { createHourlyPartitioner } from '../../src/lake-format/cdc-layout';
 import type { LakeStorage } from '../../src/lake-format/storage';
-import {
-  createTopicPartitionWriter,
-  PartitionRevokedError,
-  type SinkRecord,
-} from '../../src/streaming/s3-sink/topic-partition-writer';
+import type { SinkRecord } from '../../src/streaming/s3-sink/open-segment';
+import { PartitionRevokedError } from '../../src/streaming/s3-sink/partition-offsets';
+import { createTopicPartitionWriter } from '../../src/streaming/s3-sink/topic-partition-writer';
 import { sleep } from './helpers';
 import { makeCdcEvents } from './s3-sink-support';
 

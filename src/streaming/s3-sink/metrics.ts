@@ -3,7 +3,7 @@
  * the snapshot; Prometheus scrapes the registry).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { RotationReason } from './topic-partition-writer';
+import type { RotationReason } from './open-segment';
 
 export interface S3SinkStats {
   recordsIn: number;

@@ -1,46 +1,35 @@
 /**
- * The S3 sink task: `orders.cdc` → the data lake. The lifecycle and offsets live here; the work is split
- * like Confluent's S3 sink: partitioner.ts (record → path), formats/ (Parquet, JSON lines), storage.ts (the
- * only S3 code) and one topic-partition-writer.ts per assigned partition (buffer + rotation).
+ * The S3 sink task: `orders.cdc` → the data lake. Its lifecycle and consumer wiring live here; the work is split
+ * like Confluent's S3 sink: batch-handler.ts (decode, dead letters, hand-off), one topic-partition-writer.ts per
+ * assigned partition (buffer + rotation, with its anchor-index.ts and segment-uploader.ts), the lake format's
+ * cdc-layout.ts (record → path), formats/ (Parquet, JSON lines) and storage.ts (the only S3 code).
  *
  * - Consumer group with eachBatch and autoCommit off: offsets are committed only by a writer, after its
- *   objects are in S3 (with the segment intent first, see segment-cuts.ts).
- * - The consumer's thread only decodes and validates each record (cdc-record.ts, change-line.ts): Parquet is
- *   encoded by DuckDB on its own thread, and cut segments upload in the background while records keep coming.
- * - Invalid messages go to the dead-letter topic with their reason before the segment holding them can
- *   be committed; the valid ones behind them carry on.
- * - Memory: when the bytes buffered over all partitions (open segments and sealed ones not yet uploaded)
- *   exceed S3_SINK_MAX_BUFFER_BYTES, fetching pauses and the largest writers are flushed early until the
- *   buffer is at half the cap; then it resumes.
+ *   objects are in S3 (with the segment intent first, see segment-cuts.ts), through partition-offsets.ts.
+ * - Memory: buffer-cap.ts pauses fetching and flushes the largest writers early while over the cap.
  * - Rebalance: every writer is closed and its uncommitted buffer dropped (kafkajs restarts every assigned
  *   partition at its committed offset after a rebalance anyway); the new owner replays from there.
  * - Idle partitions: a timer flushes segments open for S3_SINK_ROTATE_MS even when no record arrives.
  * - Stop: stop taking batches, flush and commit what is buffered, disconnect.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { createS3Client } from '../../aws/clients';
 import type { Config } from '../../config';
 import { createKafka } from '../../kafka/client';
-import { kafkaErrorOfType } from '../../kafka/errors';
 import type { Logger } from '../../observability/logger';
-import { createDeadLetterPublisher, type DeadLetter, type DeadLetterPublisher } from '../dlq';
-import type { StreamingComponent } from '../process-context';
-import { changeId, decodeCdcRecord, InvalidCdcRecordError } from '../../lake-format/cdc-record';
-import { changeLine } from '../../lake-format/change-line';
-import { createLakeFormat } from '../../lake-format/formats';
-import { createS3SinkMetrics, type S3SinkStats } from './metrics';
 import { cdcTableRoot, createHourlyPartitioner } from '../../lake-format/cdc-layout';
-import { parseSegmentIntent } from './segment-cuts';
+import { createLakeFormat } from '../../lake-format/formats';
 import { createS3Storage, type LakeStorage } from '../../lake-format/storage';
-import {
-  createTopicPartitionWriter,
-  PartitionRevokedError,
-  type SinkRecord,
-  type TopicPartitionWriter,
-} from './topic-partition-writer';
+import { createDeadLetterPublisher } from '../dlq';
+import type { StreamingComponent } from '../process-context';
+import { createBatchHandler } from './batch-handler';
+import { createBufferCap } from './buffer-cap';
+import { createS3SinkMetrics, type S3SinkStats } from './metrics';
+import { createPartitionOffsets, PartitionRevokedError } from './partition-offsets';
+import { parseSegmentIntent } from './segment-cuts';
+import { createTopicPartitionWriter, type TopicPartitionWriter } from './topic-partition-writer';
 
 export interface S3SinkOptions {
   config: Config;
@@ -76,22 +65,6 @@ export function s3SinkGroupId(config: Pick<Config, 'kafka'>): string {
 }
 
 const DEFAULT_DEDUP_CAPACITY = 20_000;
-
-/** Broker errors that mean "rejoin the group", which kafkajs handles itself when it sees them unwrapped. */
-const MEMBERSHIP_ERRORS = new Set([
-  'REBALANCE_IN_PROGRESS',
-  'ILLEGAL_GENERATION',
-  'UNKNOWN_MEMBER_ID',
-  'NOT_COORDINATOR_FOR_GROUP',
-]);
-
-/** Records decoded and buffered between two checks of the buffer cap. */
-const BATCH_CHUNK = 250;
-
-interface Decoded {
-  record: SinkRecord;
-  letter?: DeadLetter;
-}
 
 /**
  * @example
@@ -135,62 +108,35 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   });
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   const admin: Admin = kafka.admin();
-  let dlq: DeadLetterPublisher | undefined;
 
   const writers = new Map<number, TopicPartitionWriter>();
+  const offsets = createPartitionOffsets({ consumer, admin, groupId, topic });
   let assigned: number[] = [];
-  // Bumped on every rebalance: writers and commits of an older epoch are fenced.
-  let epoch = 0;
-  let committedOffsets:
-    { epoch: number; offsets: Promise<Map<number, { offset: number; metadata: string | null }>> } | undefined;
   let stopping = false;
-  let activeBatches = 0;
   let timer: NodeJS.Timeout | undefined;
-  let relieving: Promise<void> | undefined;
+  const bufferCap = createBufferCap({
+    cap,
+    topic,
+    consumer,
+    writers: () => writers.values(),
+    isStopping: () => stopping,
+    metrics,
+    logger: log,
+  });
 
   const dropWriters = (why: string) => {
-    epoch++;
-    committedOffsets = undefined;
+    offsets.fence();
     if (writers.size > 0)
       log.info({ why, partitions: [...writers.keys()] }, 'writers closed; uncommitted buffers dropped');
     for (const writer of writers.values()) writer.close();
     writers.clear();
-    updateBuffered();
-  };
-
-  const totalBuffered = () => {
-    let total = 0;
-    for (const writer of writers.values()) total += writer.bufferedBytes();
-    return total;
-  };
-  const updateBuffered = () => metrics.bufferedBytes(totalBuffered());
-
-  const fetchCommitted = (forEpoch: number) => {
-    if (committedOffsets?.epoch !== forEpoch) {
-      const offsets = admin.fetchOffsets({ groupId, topics: [topic] }).then((topics) => {
-        const byPartition = new Map<number, { offset: number; metadata: string | null }>();
-        for (const p of topics.find((t) => t.topic === topic)?.partitions ?? []) {
-          byPartition.set(p.partition, { offset: Number(p.offset), metadata: p.metadata });
-        }
-        return byPartition;
-      });
-      // A failed fetch is not cached: the next batch asks again.
-      offsets.catch(() => {
-        if (committedOffsets?.offsets === offsets) committedOffsets = undefined;
-      });
-      committedOffsets = { epoch: forEpoch, offsets };
-    }
-    return committedOffsets.offsets;
+    bufferCap.update();
   };
 
   const writerFor = async (partition: number): Promise<TopicPartitionWriter> => {
     const existing = writers.get(partition);
     if (existing && !existing.closed) return existing;
-    const myEpoch = epoch;
-    const committed = (await fetchCommitted(myEpoch)).get(partition);
-    if (epoch !== myEpoch)
-      throw new PartitionRevokedError(`${topic}[${partition}]: rebalanced while starting its writer`);
-    const pendingIntent = committed ? parseSegmentIntent(committed.metadata, committed.offset) : undefined;
+    const { committed, commit } = await offsets.claim(partition);
     const writer = createTopicPartitionWriter({
       topic,
       partition,
@@ -199,123 +145,25 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       storage,
       partitioner,
       limits: config.s3Sink,
-      pendingIntent,
+      pendingIntent: committed ? parseSegmentIntent(committed.metadata, committed.offset) : undefined,
       dedupCapacity: options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY,
       metrics,
       logger,
-      commit: async (offset, metadata) => {
-        if (epoch !== myEpoch)
-          throw new PartitionRevokedError(`${topic}[${partition}] was revoked before its commit`);
-        try {
-          await consumer.commitOffsets([{ topic, partition, offset: String(offset), metadata }]);
-        } catch (error) {
-          // The group is rebalancing or has dropped this member: kafkajs wraps that refusal in a non-retriable
-          // error that would crash the consumer for good. Rethrown as the broker's own error, it makes kafkajs
-          // rejoin instead; the new owner of the partition replays the uncommitted segment.
-          throw kafkaErrorOfType(error, MEMBERSHIP_ERRORS) ?? error;
-        }
-        // A rebalance while the commit was in flight: the new owner replays; this writer must not go on.
-        if (epoch !== myEpoch)
-          throw new PartitionRevokedError(`${topic}[${partition}] was revoked during its commit`);
-      },
+      commit,
     });
     writers.set(partition, writer);
     return writer;
   };
 
-  const decode = (partition: number, message: KafkaMessage): Decoded => {
-    const offset = Number(message.offset);
-    const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
-    try {
-      const event = decodeCdcRecord(message.value);
-      const line = changeLine(message.value!, event);
-      return {
-        record: { offset, line, changeMs: Date.parse(event.changeTime), changeId: changeId(event), bytes },
-      };
-    } catch (error) {
-      if (!(error instanceof InvalidCdcRecordError)) throw error;
-      return {
-        record: { offset, bytes: 0 },
-        letter: {
-          reason: error.message,
-          original: {
-            topic,
-            partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            headers: message.headers,
-          },
-        },
-      };
-    }
-  };
-
-  /** Over the cap: pause fetching, cut the largest segments until half the cap is left, resume. */
-  const relieveMemory = async (heartbeat: () => Promise<void>) => {
-    if (totalBuffered() <= cap) return;
-    if (relieving) return relieving;
-    relieving = (async () => {
-      consumer.pause([{ topic }]);
-      metrics.fetchPaused(true);
-      log.info({ bufferedBytes: totalBuffered(), cap }, 'buffer cap reached: fetching paused');
-      try {
-        const candidates = [...writers.values()].sort((a, b) => b.bufferedBytes() - a.bufferedBytes());
-        for (const writer of candidates) {
-          if (totalBuffered() <= cap / 2) break;
-          await writer.flush('memory', heartbeat);
-          updateBuffered();
-        }
-      } finally {
-        if (!stopping) consumer.resume([{ topic }]);
-        metrics.fetchPaused(false);
-        relieving = undefined;
-      }
-    })();
-    return relieving;
-  };
-
-  const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload) => {
-    if (stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
-    activeBatches++;
-    try {
-      const { partition } = batch;
-      const writer = await writerFor(partition);
-      // In chunks, so the buffer cap is checked every few hundred records however large the fetched batch is.
-      for (let i = 0; i < batch.messages.length; i += BATCH_CHUNK) {
-        if (stopping || writer.closed) return;
-        const chunk = batch.messages.slice(i, i + BATCH_CHUNK);
-        metrics.recordsIn(chunk.length);
-        const decoded = chunk.map((message) => decode(partition, message));
-        const letters = decoded.flatMap((d) => (d.letter ? [d.letter] : []));
-        // Dead letters are acknowledged before the segment that holds their offsets can be committed.
-        if (letters.length > 0 && dlq) {
-          await dlq.publishAll(letters);
-          for (const letter of letters) metrics.deadLetter(letter.reason.split(':')[0]);
-        }
-        await writer.write(
-          decoded.map((d) => d.record),
-          heartbeat,
-        );
-        updateBuffered();
-        await relieveMemory(heartbeat);
-        await heartbeat();
-        // A turn of the event loop between chunks: a fetch's batches would otherwise be processed in one go
-        // (all microtasks), holding back the I/O of the uploads behind them.
-        await yieldToEventLoop();
-      }
-      metrics.lag(partition, Math.max(0, Number(batch.highWatermark) - (Number(batch.lastOffset()) + 1)));
-    } catch (error) {
-      // Losing the partition mid-batch is normal during a rebalance: its new owner replays.
-      if (error instanceof PartitionRevokedError) {
-        log.info({ partition: batch.partition, reason: error.message }, 'batch abandoned: partition revoked');
-        return;
-      }
-      throw error;
-    } finally {
-      activeBatches--;
-    }
-  };
+  const batches = createBatchHandler({
+    topic,
+    writerFor,
+    dlq: createDeadLetterPublisher({ producer, topic: config.topics.cdcDlq, logger }),
+    bufferCap,
+    isStopping: () => stopping,
+    metrics,
+    logger: log,
+  });
 
   const tick = () => {
     if (stopping) return;
@@ -323,7 +171,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       if (writer.closed || writer.isBusy()) continue;
       writer
         .flushIfDue()
-        .then(() => updateBuffered())
+        .then(() => bufferCap.update())
         .catch((error: Error) => {
           if (error instanceof PartitionRevokedError) return;
           log.warn(
@@ -334,12 +182,6 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
     }
   };
 
-  const waitForBatches = async (timeoutMs: number) => {
-    const deadline = Date.now() + timeoutMs;
-    while (activeBatches > 0 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 20));
-  };
-
   return {
     stats: () => metrics.snapshot(),
     assignment: () => [...assigned],
@@ -347,7 +189,6 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
     async start() {
       await admin.connect();
       await producer.connect();
-      dlq = createDeadLetterPublisher({ producer, topic: config.topics.cdcDlq, logger });
       consumer.on(consumer.events.REBALANCING, () => dropWriters('rebalancing'));
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         dropWriters('group joined');
@@ -367,7 +208,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
         eachBatchAutoResolve: true,
         partitionsConsumedConcurrently:
           options.partitionsConsumedConcurrently ?? Math.min(config.topics.partitions, 6),
-        eachBatch,
+        eachBatch: batches.eachBatch,
       });
       timer = setInterval(tick, flushCheckMs);
       timer.unref();
@@ -386,7 +227,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       } catch {
         // not running yet: nothing to pause
       }
-      await waitForBatches(30_000);
+      await batches.settle(30_000);
       // Flush while the consumer still runs: kafkajs drops commits once it has stopped.
       for (const writer of writers.values()) {
         try {
@@ -398,7 +239,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
           );
         }
       }
-      updateBuffered();
+      bufferCap.update();
       for (const writer of writers.values()) writer.close();
       writers.clear();
       await consumer.disconnect();

@@ -1,0 +1,128 @@
+/**
+ * The S3 sink's kafkajs batch handler. The consumer's thread only decodes and validates each record
+ * (cdc-record.ts, change-line.ts) and hands it to its partition's writer: Parquet is encoded by DuckDB on its own
+ * thread, and cut segments upload in the background while records keep coming. Invalid messages go to the
+ * dead-letter topic with their reason before the segment holding them can be committed; the valid ones behind
+ * them carry on.
+ */
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { changeId, decodeCdcRecord, InvalidCdcRecordError } from '../../lake-format/cdc-record';
+import { changeLine } from '../../lake-format/change-line';
+import type { Logger } from '../../observability/logger';
+import { sleep } from '../../support/timing';
+import type { DeadLetter, DeadLetterPublisher } from '../dlq';
+import type { BufferCap } from './buffer-cap';
+import type { S3SinkMetrics } from './metrics';
+import type { SinkRecord } from './open-segment';
+import { PartitionRevokedError } from './partition-offsets';
+import type { TopicPartitionWriter } from './topic-partition-writer';
+
+export interface BatchHandlerOptions {
+  topic: string;
+  writerFor: (partition: number) => Promise<TopicPartitionWriter>;
+  dlq: DeadLetterPublisher;
+  bufferCap: BufferCap;
+  /** A stopping sink takes no more batches and leaves the one in hand between chunks. */
+  isStopping: () => boolean;
+  metrics: S3SinkMetrics;
+  logger: Logger;
+}
+
+export interface BatchHandler {
+  eachBatch(payload: EachBatchPayload): Promise<void>;
+  /** Waits until no batch is in hand, or `timeoutMs` has passed. */
+  settle(timeoutMs: number): Promise<void>;
+}
+
+/** Records decoded and buffered between two checks of the buffer cap. */
+const BATCH_CHUNK = 250;
+
+interface Decoded {
+  record: SinkRecord;
+  letter?: DeadLetter;
+}
+
+function decode(topic: string, partition: number, message: KafkaMessage): Decoded {
+  const offset = Number(message.offset);
+  const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
+  try {
+    const event = decodeCdcRecord(message.value);
+    const line = changeLine(message.value!, event);
+    return {
+      record: { offset, line, changeMs: Date.parse(event.changeTime), changeId: changeId(event), bytes },
+    };
+  } catch (error) {
+    if (!(error instanceof InvalidCdcRecordError)) throw error;
+    return {
+      record: { offset, bytes: 0 },
+      letter: {
+        reason: error.message,
+        original: {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          headers: message.headers,
+        },
+      },
+    };
+  }
+}
+
+export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
+  const { topic, writerFor, dlq, bufferCap, isStopping, metrics, logger: log } = options;
+  let activeBatches = 0;
+
+  return {
+    async eachBatch({ batch, heartbeat, isRunning, isStale }) {
+      if (isStopping() || !isRunning() || isStale() || batch.messages.length === 0) return;
+      activeBatches++;
+      try {
+        const { partition } = batch;
+        const writer = await writerFor(partition);
+        // In chunks, so the buffer cap is checked every few hundred records however large the fetched batch is.
+        for (let i = 0; i < batch.messages.length; i += BATCH_CHUNK) {
+          if (isStopping() || writer.closed) return;
+          const chunk = batch.messages.slice(i, i + BATCH_CHUNK);
+          metrics.recordsIn(chunk.length);
+          const decoded = chunk.map((message) => decode(topic, partition, message));
+          const letters = decoded.flatMap((d) => (d.letter ? [d.letter] : []));
+          // Dead letters are acknowledged before the segment that holds their offsets can be committed.
+          if (letters.length > 0) {
+            await dlq.publishAll(letters);
+            for (const letter of letters) metrics.deadLetter(letter.reason.split(':')[0]);
+          }
+          await writer.write(
+            decoded.map((d) => d.record),
+            heartbeat,
+          );
+          bufferCap.update();
+          await bufferCap.relieve(heartbeat);
+          await heartbeat();
+          // A turn of the event loop between chunks: a fetch's batches would otherwise be processed in one go
+          // (all microtasks), holding back the I/O of the uploads behind them.
+          await yieldToEventLoop();
+        }
+        metrics.lag(partition, Math.max(0, Number(batch.highWatermark) - (Number(batch.lastOffset()) + 1)));
+      } catch (error) {
+        // Losing the partition mid-batch is normal during a rebalance: its new owner replays.
+        if (error instanceof PartitionRevokedError) {
+          log.info(
+            { partition: batch.partition, reason: error.message },
+            'batch abandoned: partition revoked',
+          );
+          return;
+        }
+        throw error;
+      } finally {
+        activeBatches--;
+      }
+    },
+    async settle(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (activeBatches > 0 && Date.now() < deadline) await sleep(20);
+    },
+  };
+}
