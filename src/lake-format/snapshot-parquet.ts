@@ -1,24 +1,18 @@
 /**
  * Backfill snapshot objects: one Parquet row per DynamoDB item with the order columns of the lake
- * (ORDER_COLUMNS: same names, types and value conversion as the S3 sink's rows, via its `toColumnValue`), so a
- * snapshot can be crawled and queried like the CDC table minus the change metadata.
+ * (ORDER_COLUMNS: same names, types and value conversion as the S3 sink's rows, via its `toColumnValue`), written
+ * by the lake format's Parquet encoder, so a snapshot can be crawled and queried like the CDC table minus the
+ * change metadata.
  *
  * Deterministic: the same items in the same order give the same bytes, which is what lets a resumed backfill
  * rewrite a part identical to the one an uninterrupted run writes.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { parquetWriteBuffer, type BasicType, type ColumnSource } from 'hyparquet-writer';
-import { ORDER_COLUMNS, type LakeColumnType } from './lake-schema';
-import { toColumnValue, type LakeValue } from './lake-row';
 import { LakeFormatError } from './errors';
-
-const PARQUET_TYPES: Record<LakeColumnType, BasicType> = {
-  string: 'STRING',
-  bigint: 'INT64',
-  double: 'DOUBLE',
-  timestamp: 'TIMESTAMP',
-};
+import { encodeParquet } from './formats/parquet';
+import { ORDER_COLUMNS } from './lake-schema';
+import { toColumnValue, type LakeRow } from './lake-row';
 
 export const SNAPSHOT_COLUMNS = ORDER_COLUMNS;
 
@@ -29,9 +23,9 @@ export class SnapshotItemError extends LakeFormatError {
 }
 
 /** One DynamoDB item (wire format) as a lake row; a value of the wrong type names the item and column. */
-export function snapshotRow(item: Record<string, AttributeValue>): Record<string, LakeValue> {
+export function snapshotRow(item: Record<string, AttributeValue>): LakeRow {
   const plain = unmarshall(item) as Record<string, unknown>;
-  const row: Record<string, LakeValue> = {};
+  const row: LakeRow = {};
   for (const column of SNAPSHOT_COLUMNS) {
     try {
       row[column.name] = toColumnValue(column, plain[column.from ?? column.name]);
@@ -43,19 +37,8 @@ export function snapshotRow(item: Record<string, AttributeValue>): Record<string
 }
 
 export function encodeSnapshotParquet(items: Record<string, AttributeValue>[]): Buffer {
-  const rows = items.map(snapshotRow);
-  const columnData: ColumnSource[] = SNAPSHOT_COLUMNS.map((column) => ({
-    name: column.name,
-    data: rows.map((r) => r[column.name] ?? null),
-    type: PARQUET_TYPES[column.type],
-    nullable: true,
-  }));
-  return Buffer.from(
-    parquetWriteBuffer({
-      columnData,
-      codec: 'SNAPPY',
-      rowGroupSize: 100_000,
-      createdBy: 'orders-pipeline backfill',
-    }),
-  );
+  return encodeParquet(items.map(snapshotRow), {
+    columns: SNAPSHOT_COLUMNS,
+    createdBy: 'orders-pipeline backfill',
+  });
 }

@@ -1,13 +1,14 @@
 /**
  * Parquet with typed columns. The sink encodes natively with DuckDB (duckdb-encoder.ts); this file's JavaScript
- * writer (hyparquet-writer) is the fallback for an object DuckDB refuses, and writes test fixtures. Both write: STRING (UTF8 byte arrays), INT64 for bigint, DOUBLE, and TIMESTAMP as INT64
+ * writer (hyparquet-writer) is the fallback for an object DuckDB refuses, writes the backfill's snapshots
+ * (snapshot-parquet.ts) and test fixtures. Both write: STRING (UTF8 byte arrays), INT64 for bigint, DOUBLE, and TIMESTAMP as INT64
  * TIMESTAMP_MILLIS. TIMESTAMP_MILLIS is what DuckDB's read_parquet reports as TIMESTAMP (checked by a test)
  * and what the Glue crawler catalogs as `timestamp` for Athena; the legacy INT96 encoding is not needed.
  * Snappy is the compression hyparquet-writer ships built in (and Athena's default for Parquet).
  */
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer, type BasicType, type ColumnSource } from 'hyparquet-writer';
-import { CDC_LAKE_COLUMNS, type LakeColumnType } from '../lake-schema';
+import { CDC_LAKE_COLUMNS, type LakeColumn, type LakeColumnType } from '../lake-schema';
 import { lakeRowOfLine } from '../change-line';
 import type { LakeRow, LakeValue } from '../lake-row';
 import { createDuckDbChangeEncoder, type DuckDbChangeEncoder } from './duckdb-encoder';
@@ -23,8 +24,18 @@ const PARQUET_TYPES: Record<LakeColumnType, BasicType> = {
 /** One row group per object up to this many rows: our objects are small, so readers do one seek. */
 const ROW_GROUP_ROWS = 100_000;
 
-export function encodeParquet(rows: LakeRow[]): Buffer {
-  const columnData: ColumnSource[] = CDC_LAKE_COLUMNS.map((column) => {
+export interface ParquetEncodeOptions {
+  /** The table's columns, in file order: the CDC table's by default, ORDER_COLUMNS for a backfill snapshot. */
+  columns?: readonly LakeColumn[];
+  /** The writer named in the file's metadata. */
+  createdBy?: string;
+}
+
+export function encodeParquet(
+  rows: LakeRow[],
+  { columns = CDC_LAKE_COLUMNS, createdBy = 'orders-pipeline s3-sink' }: ParquetEncodeOptions = {},
+): Buffer {
+  const columnData: ColumnSource[] = columns.map((column) => {
     const data = new Array<LakeValue>(rows.length);
     for (let i = 0; i < rows.length; i++) data[i] = rows[i][column.name] ?? null;
     // Min/max statistics let Athena skip row groups on numbers and times; on strings (ids, enums) they buy
@@ -41,7 +52,7 @@ export function encodeParquet(rows: LakeRow[]): Buffer {
     columnData,
     codec: 'SNAPPY',
     rowGroupSize: ROW_GROUP_ROWS,
-    createdBy: 'orders-pipeline s3-sink',
+    createdBy,
   });
   return Buffer.from(buffer);
 }
@@ -64,7 +75,7 @@ export function createParquetFormat(options: ParquetFormatOptions = {}): LakeFor
     name: 'parquet',
     extension: 'parquet',
     contentType: 'application/vnd.apache.parquet',
-    encode: encodeParquet,
+    encode: (rows) => encodeParquet(rows),
     async encodeChanges(lines) {
       // Nothing to read (an anchor emptied by de-duplication), or closed: the JavaScript writer, no DuckDB.
       if (lines.length === 0 || closed) return encodeParquet(lines.map(lakeRowOfLine));
