@@ -6,6 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
 import { createLogger } from '../observability/logger';
+import { mapWithConcurrency } from '../support/concurrency';
 import { formatForExtension } from './formats';
 import type { LakeRow } from './lake-row';
 import { cdcTableRoot, parseObjectKey } from './cdc-layout';
@@ -52,24 +53,14 @@ export async function readLakeRecords(
     logger: createLogger('lake-reader', config),
   });
   const objects = await storage.list(cdcTableRoot(config));
-  const perObject = new Array<LakeRecord[]>(objects.length);
-  let next = 0;
-  const reader = async () => {
-    while (next < objects.length) {
-      const index = next++;
-      const { key, size } = objects[index];
-      const location = parseObjectKey(key);
-      const format = location && formatForExtension(location.extension);
-      if (!location || !format) {
-        perObject[index] = [];
-        continue;
-      }
-      const [dtPart, hourPart] = location.partitionPath.split('/');
-      const rows = await format.decode(await storage.get(key));
-      perObject[index] = rows.map((row) => normalize(row, dtPart.split('=')[1], hourPart.split('=')[1], key));
-      options.objects?.push({ key, size, rows: rows.length });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, objects.length) }, reader));
+  const perObject = await mapWithConcurrency(objects, READ_CONCURRENCY, async ({ key, size }) => {
+    const location = parseObjectKey(key);
+    const format = location && formatForExtension(location.extension);
+    if (!location || !format) return [];
+    const [dtPart, hourPart] = location.partitionPath.split('/');
+    const rows = await format.decode(await storage.get(key));
+    options.objects?.push({ key, size, rows: rows.length });
+    return rows.map((row) => normalize(row, dtPart.split('=')[1], hourPart.split('=')[1], key));
+  });
   return perObject.flat();
 }

@@ -17,6 +17,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from '../observability/logger';
+import { mapWithConcurrency } from '../support/concurrency';
 import { LakeFormatError } from './errors';
 
 /** S3 requires parts of at least 5 MiB (except the last). */
@@ -90,26 +91,25 @@ export function createS3Storage(options: S3StorageOptions): LakeStorage {
     if (!uploadId) throw new StorageError(`CreateMultipartUpload for ${key} returned no UploadId`);
     try {
       const count = Math.ceil(body.length / partBytes);
-      const etags = new Array<string>(count);
-      let next = 0;
-      const worker = async () => {
-        while (next < count) {
-          const index = next++;
-          const part = body.subarray(index * partBytes, Math.min(body.length, (index + 1) * partBytes));
-          const uploaded = await s3.send(
-            new UploadPartCommand({
-              Bucket: bucket,
-              Key: key,
-              UploadId: uploadId,
-              PartNumber: index + 1,
-              Body: part,
-            }),
-          );
-          if (!uploaded.ETag) throw new StorageError(`UploadPart ${index + 1} of ${key} returned no ETag`);
-          etags[index] = uploaded.ETag;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, count) }, worker));
+      const partNumbers = Array.from({ length: count }, (_, index) => index + 1);
+      // Every part in flight settles before the abort below, so none is left behind it.
+      const etags = await mapWithConcurrency(partNumbers, PART_CONCURRENCY, async (partNumber) => {
+        const part = body.subarray(
+          (partNumber - 1) * partBytes,
+          Math.min(body.length, partNumber * partBytes),
+        );
+        const uploaded = await s3.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: part,
+          }),
+        );
+        if (!uploaded.ETag) throw new StorageError(`UploadPart ${partNumber} of ${key} returned no ETag`);
+        return uploaded.ETag;
+      });
       await s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,

@@ -19,6 +19,7 @@ import {
   type DynamoDBStreamsClient,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Logger } from '../../observability/logger';
+import { sleep } from '../../support/timing';
 import type { ShardPublisher } from './cdc-publisher';
 import { CdcPublishError, LeaseLostError } from './errors';
 import type { Lease, LeaseTable } from './lease-table';
@@ -63,8 +64,6 @@ export interface ShardReaderOptions {
 
 /** Listings in a row, each after a failed read, that must miss a shard before it is given up as gone. */
 const MISSING_LISTINGS_TO_GIVE_UP = 2;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Where to resume: the later of the lease-table checkpoint and the position committed with the last Kafka

@@ -18,6 +18,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import type { Config } from '../../config';
 import type { OrderState, OrderStatus } from '../../domain/order-event';
 import type { Logger } from '../../observability/logger';
+import { sleep } from '../../support/timing';
 import type { StreamingComponent } from '../process-context';
 import { StreamingError } from '../errors';
 import { EventPlanner, ExpectedStates, type MalformedKind, type PlannedMessage } from './event-planner';
@@ -109,8 +110,6 @@ function createGeneratorMetrics(registry: Registry) {
     }),
   };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createGenerator(options: GeneratorOptions): Generator {
   const { config, kafka } = options;
