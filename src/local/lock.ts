@@ -5,10 +5,9 @@
  */
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { sleep } from '../support/timing';
 import { StackLockTimeoutError } from './errors';
 import { processStartTime } from './os-processes';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function holderAlive(file: string): { alive: boolean; pid?: number } {
   try {

@@ -20,9 +20,8 @@ import {
 import { dirname } from 'node:path';
 import { connect } from 'node:net';
 import { readProcStat } from '../support/process-liveness';
+import { sleep } from '../support/timing';
 import { StackError, type PortOwner } from './errors';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What a pid file records: enough to recognise the same process later (pid + kernel start time). */
 export interface PidRecord {

@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { configToEnv, type Config } from '../config';
 import { createLogger } from '../observability/logger';
-
+import { sleep } from '../support/timing';
 import {
   PortInUseError,
   ServiceDiedError,
@@ -41,8 +41,6 @@ import {
 } from './os-processes';
 import type { ServiceContext, StackService } from './service';
 import { createStackServices, STACK_SERVICE_NAMES } from './services';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export type ServiceState =
   /** Started by this stack (pid file) and ready. */

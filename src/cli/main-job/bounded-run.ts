@@ -18,7 +18,7 @@ import type { GeneratorReport } from '../../streaming/generator/generator';
 import { readLakeRecords } from '../../lake-format/lake-reader';
 import type { ReportSummary } from '../../contract/types';
 import * as workflows from '../../workflows';
-import { groupLag, waitFor } from './drain';
+import { groupLag, waitForDrain } from './drain';
 import { startTopicCounter, type TopicCounter } from './topic-counter';
 import { countStreamRecords } from './stream-count';
 
@@ -64,7 +64,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
   try {
     const progress = (line: string) => say(`  … ${line}`);
     say('Draining: waiting for the DynamoDB sink, the relay and the S3 sink to catch up...');
-    await waitFor(
+    await waitForDrain(
       'DynamoDB sink',
       async () => {
         const lag = await groupLag(admin, dynamoSinkGroupId(config), config.topics.events);
@@ -74,7 +74,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
     );
     const streamArn = await ordersStreamArn(aws.dynamodb, config);
     let changes = 0;
-    await waitFor(
+    await waitForDrain(
       'CDC relay',
       async () => {
         changes = await countStreamRecords(aws.dynamodbStreams, streamArn);
@@ -87,7 +87,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 2000, onProgress: progress },
     );
     let lakeCount = 0;
-    await waitFor(
+    await waitForDrain(
       'S3 sink',
       async () => {
         lakeCount = (await readLakeRecords(aws.s3, config)).length;
@@ -97,7 +97,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 3000, onProgress: progress },
     );
     const malformedSent = Object.values(report.malformed).reduce((a, b) => a + b, 0);
-    await waitFor(
+    await waitForDrain(
       'topic counters',
       async () => {
         const events = counters.events.count();

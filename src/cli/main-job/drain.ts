@@ -4,8 +4,7 @@
  * relay has published every change of the table's stream.
  */
 import type { Admin } from 'kafkajs';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { waitFor, WaitTimeoutError } from '../../support/timing';
 
 export class DrainTimeoutError extends Error {
   override readonly name = 'DrainTimeoutError';
@@ -32,22 +31,37 @@ export async function groupLag(admin: Admin, groupId: string, topic: string): Pr
   return lag;
 }
 
-export async function waitFor(
+/**
+ * Polls `check` until it reports done, passing each new detail to `onProgress`; after `timeoutMs` throws a
+ * {@link DrainTimeoutError} naming the last detail. An error from the check ends the wait at once.
+ */
+export async function waitForDrain(
   what: string,
   check: () => Promise<{ done: boolean; detail: string }>,
   options: { timeoutMs: number; intervalMs?: number; onProgress?: (detail: string) => void },
 ): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
   let last = '';
-  for (;;) {
-    const { done, detail } = await check();
-    if (done) return;
-    if (detail !== last) options.onProgress?.(`${what}: ${detail}`);
-    last = detail;
-    if (Date.now() > deadline)
-      throw new DrainTimeoutError(
-        `timed out after ${options.timeoutMs / 1000} s waiting for ${what} (${detail})`,
-      );
-    await sleep(options.intervalMs ?? 1000);
+  try {
+    await waitFor(
+      what,
+      async () => {
+        const { done, detail } = await check();
+        if (!done && detail !== last) options.onProgress?.(`${what}: ${detail}`);
+        last = detail;
+        return done;
+      },
+      {
+        timeoutMs: options.timeoutMs,
+        intervalMs: options.intervalMs ?? 1000,
+        // A slow check (listing the lake) may use the whole time-out: the check decides, not the clock.
+        checkTimeoutMs: options.timeoutMs,
+        retryErrors: false,
+      },
+    );
+  } catch (error) {
+    if (!(error instanceof WaitTimeoutError)) throw error;
+    throw new DrainTimeoutError(
+      `timed out after ${options.timeoutMs / 1000} s waiting for ${what} (${last})`,
+    );
   }
 }

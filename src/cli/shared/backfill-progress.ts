@@ -6,6 +6,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { WorkflowHandle } from '@temporalio/client';
 import { backfillProgressQuery } from '../../contract/definitions';
 import type { BackfillProgress, BackfillResult } from '../../contract/types';
+import { sleep } from '../../support/timing';
 
 export async function followBackfill(
   handle: WorkflowHandle,
@@ -47,7 +48,7 @@ export async function followBackfill(
       } catch {
         // Between continue-as-new runs, or before the first workflow task: try again shortly.
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
     }
   };
   const polling = poll();
