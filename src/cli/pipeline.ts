@@ -14,15 +14,10 @@
  * Exit codes: 0 success, 1 the workflow failed, 2 bad arguments, 3 no Temporal / no worker, 130 interrupted.
  * `--json` prints the raw result on stdout (progress and notes go to stderr).
  */
-import {
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-  WorkflowFailedError,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type WorkflowHandle } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
-import { ConfigError } from '../config';
+import { ConfigError, type Config } from '../config';
 import { scheduleIds, type ControlScheduleName } from '../resources/schedules';
 import {
   backfillArgsSchema,
@@ -39,6 +34,7 @@ import type {
   ProvisionResult,
   QueryResult,
   ReportSummary,
+  WorkflowKind,
 } from '../contract/types';
 import { followBackfill } from './shared/backfill-progress';
 import {
@@ -53,6 +49,7 @@ import {
   resultTable,
   say,
 } from './shared/output';
+import { integer, decimal } from './shared/options';
 import { CliError, compactTime, openSession, workflowIdFor, type Session } from './shared/session';
 
 interface GlobalOptions {
@@ -61,17 +58,6 @@ interface GlobalOptions {
 }
 
 const note = (line: string) => console.error(line);
-
-const integer = (raw: string): number => {
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw new InvalidArgumentError('expected an integer');
-  return value;
-};
-const decimal = (raw: string): number => {
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new InvalidArgumentError('expected a number');
-  return value;
-};
 
 /** Validates with the workflow's own schema, so the CLI and the workflow reject exactly the same input. */
 function validated<S extends z.ZodType>(name: string, schema: S, raw: Record<string, unknown>): z.infer<S> {
@@ -119,11 +105,45 @@ function onInterrupt(handler: () => Promise<void>): () => void {
   return () => process.off('SIGINT', listener);
 }
 
-function detachOnInterrupt(handle: WorkflowHandle): () => void {
-  return onInterrupt(async () => {
-    note(
-      `\ndetached: ${handle.workflowId} keeps running (temporal workflow show --workflow-id ${handle.workflowId})`,
-    );
+/** What Ctrl-C does unless a command says otherwise: leave, and the workflow goes on. */
+async function detach(handle: WorkflowHandle): Promise<void> {
+  note(
+    `\ndetached: ${handle.workflowId} keeps running (temporal workflow show --workflow-id ${handle.workflowId})`,
+  );
+}
+
+interface WorkflowCommand<R> {
+  kind: WorkflowKind;
+  /** What the workflow works on (a table, a database...): part of its id and its memo. */
+  target: (config: Config) => string;
+  /** Already validated, so bad input fails before anything is contacted. */
+  args: unknown;
+  /** Default: `<kind>-<target>-<time>-<4 hex>`. */
+  workflowId?: (target: string) => string;
+  /** Set when the command does not wait: called with the started workflow, then the command ends. */
+  detached?: (handle: WorkflowHandle) => void;
+  /** Ctrl-C while waiting; default: {@link detach}. */
+  onInterrupt?: (handle: WorkflowHandle) => Promise<void>;
+  /** Default: the workflow's result. */
+  result?: (handle: WorkflowHandle, globals: GlobalOptions) => Promise<R>;
+  /** The result for people; `--json` prints it raw instead. */
+  describe: (result: R) => string[];
+}
+
+/** What every workflow command does: start the workflow, say where to see it, wait, print the result. */
+function runWorkflowCommand<R>(program: Command, command: WorkflowCommand<R>): Promise<void> {
+  return withSession(program, async (session, globals) => {
+    const target = command.target(session.config);
+    const workflowId = command.workflowId?.(target) ?? workflowIdFor(command.kind, target);
+    const handle = await session.start(command.kind, target, command.args, workflowId);
+    announce(session, handle);
+    if (command.detached) return command.detached(handle);
+    const whenInterrupted = command.onInterrupt ?? detach;
+    const stop = onInterrupt(() => whenInterrupted(handle));
+    const result = command.result ? await command.result(handle, globals) : ((await handle.result()) as R);
+    stop();
+    if (globals.json) return printJson(result);
+    for (const line of command.describe(result)) say(line);
   });
 }
 
@@ -142,30 +162,21 @@ export function buildProgram(): Command {
     .option('--no-schedules', 'do not create or update the Temporal schedules')
     .option('--crawl-interval <minutes>', 'crawl schedule interval', integer)
     .option('--report-interval <minutes>', 'report schedule interval', integer)
-    .action((opts: { schedules: boolean; crawlInterval?: number; reportInterval?: number }) => {
-      const args = validated('provision', provisionArgsSchema, {
-        schedules: opts.schedules ? undefined : false,
-        crawlIntervalMinutes: opts.crawlInterval,
-        reportIntervalMinutes: opts.reportInterval,
-      });
-      return withSession(program, async (session, globals) => {
-        const handle = await session.start(
-          'provision',
-          session.config.temporal.taskQueue,
-          args,
-          workflowIdFor('provision', session.config.temporal.taskQueue),
-        );
-        announce(session, handle);
-        const stop = detachOnInterrupt(handle);
-        const result = (await handle.result()) as ProvisionResult;
-        stop();
-        if (globals.json) return printJson(result);
-        say(outcomesTable(result.outcomes));
-        say(
+    .action((opts: { schedules: boolean; crawlInterval?: number; reportInterval?: number }) =>
+      runWorkflowCommand<ProvisionResult>(program, {
+        kind: 'provision',
+        target: (config) => config.temporal.taskQueue,
+        args: validated('provision', provisionArgsSchema, {
+          schedules: opts.schedules ? undefined : false,
+          crawlIntervalMinutes: opts.crawlInterval,
+          reportIntervalMinutes: opts.reportInterval,
+        }),
+        describe: (result) => [
+          outcomesTable(result.outcomes),
           `${result.created} created, ${result.updated} updated, ${result.exists} already in place${result.changed ? '' : ' (nothing changed)'}`,
-        );
-      });
-    });
+        ],
+      }),
+    );
 
   program
     .command('crawl')
@@ -179,15 +190,11 @@ export function buildProgram(): Command {
         pollIntervalSeconds: opts.pollSeconds,
         timeoutMinutes: opts.timeoutMinutes,
       });
-      return withSession(program, async (session, globals) => {
-        const crawler = args.crawler ?? session.config.glue.crawler;
-        const handle = await session.start('crawl', crawler, args, workflowIdFor('crawl', crawler));
-        announce(session, handle);
-        const stop = detachOnInterrupt(handle);
-        const result = (await handle.result()) as CrawlResult;
-        stop();
-        if (globals.json) return printJson(result);
-        say(describeCrawl(result));
+      return runWorkflowCommand<CrawlResult>(program, {
+        kind: 'crawl',
+        target: (config) => args.crawler ?? config.glue.crawler,
+        args,
+        describe: (result) => [describeCrawl(result)],
       });
     });
 
@@ -210,20 +217,18 @@ export function buildProgram(): Command {
         windowHours: opts.windowHours,
         database: opts.database,
       });
-      return withSession(program, async (session, globals) => {
-        const database = args.database ?? session.config.glue.database;
-        const handle = await session.start('report', database, args, workflowIdFor('report', database));
-        announce(session, handle);
-        const stop = detachOnInterrupt(handle);
-        const summary = (await handle.result()) as ReportSummary;
-        stop();
-        if (globals.json) return printJson(summary);
-        say(
+      return runWorkflowCommand<ReportSummary>(program, {
+        kind: 'report',
+        target: (config) => args.database ?? config.glue.database,
+        args,
+        describe: (summary) => [
           `report time ${summary.reportTime} (${summary.reportTimeSource}), window ${summary.windowStart} – ${summary.windowEnd}`,
-        );
-        say(reportTable(summary));
-        for (const r of summary.reports) if (r.localHtmlPath) say(`  ${r.title}: file://${r.localHtmlPath}`);
-        say(`${formatBytes(summary.bytesScanned)} scanned in total`);
+          reportTable(summary),
+          ...summary.reports.flatMap((r) =>
+            r.localHtmlPath ? [`  ${r.title}: file://${r.localHtmlPath}`] : [],
+          ),
+          `${formatBytes(summary.bytesScanned)} scanned in total`,
+        ],
       });
     });
 
@@ -247,20 +252,16 @@ export function buildProgram(): Command {
         if (error instanceof ReadOnlySqlError) throw new CliError(`query rejected: ${error.message}`, 2);
         throw error;
       }
-      return withSession(program, async (session, globals) => {
-        const database = args.database ?? session.config.glue.database;
-        const handle = await session.start('query', database, args, workflowIdFor('query', database));
-        announce(session, handle);
-        const stop = onInterrupt(async () => {
+      return runWorkflowCommand<QueryResult>(program, {
+        kind: 'query',
+        target: (config) => args.database ?? config.glue.database,
+        args,
+        onInterrupt: async (handle) => {
           note('\ncancelling the query (the Athena query is stopped)...');
           await handle.cancel();
           await handle.result().catch(() => undefined);
-        });
-        const result = (await handle.result()) as QueryResult;
-        stop();
-        if (globals.json) return printJson(result);
-        say(resultTable(result));
-        say(describeQuery(result));
+        },
+        describe: (result) => [resultTable(result), describeQuery(result)],
       });
     });
 
@@ -301,24 +302,21 @@ export function buildProgram(): Command {
           maxItemsPerSecond: opts.maxItemsPerSecond,
           crawl: opts.crawl,
         });
-        return withSession(program, async (session, globals) => {
-          const table = args.table ?? session.config.dynamodb.ordersTable;
+        return runWorkflowCommand<BackfillResult>(program, {
+          kind: 'backfill',
+          target: (config) => args.table ?? config.dynamodb.ordersTable,
           // One id per snapshot: starting the same snapshot twice while it runs is refused by Temporal.
-          const handle = await session.start('backfill', table, args, `backfill-${table}-${snapshotId}`);
-          announce(session, handle);
-          if (opts.detach) {
-            note(
-              `follow it with: temporal workflow query --workflow-id ${handle.workflowId} --type progress`,
-            );
-            return;
-          }
-          const stop = detachOnInterrupt(handle);
-          const result = await followBackfill(handle, {
-            bar: !globals.json && process.stderr.isTTY === true,
-          });
-          stop();
-          if (globals.json) return printJson(result);
-          say(describeBackfill(result as BackfillResult));
+          workflowId: (table) => `backfill-${table}-${snapshotId}`,
+          args,
+          detached: opts.detach
+            ? (handle) =>
+                note(
+                  `follow it with: temporal workflow query --workflow-id ${handle.workflowId} --type progress`,
+                )
+            : undefined,
+          result: (handle, globals) =>
+            followBackfill(handle, { bar: !globals.json && process.stderr.isTTY === true }),
+          describe: (result) => [describeBackfill(result)],
         });
       },
     );
@@ -472,10 +470,6 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       console.error(`configuration error: ${error.message}`);
       return 2;
-    }
-    if (error instanceof WorkflowFailedError) {
-      console.error(`error: ${explainFailure(error)}`);
-      return 1;
     }
     console.error(`error: ${explainFailure(error)}`);
     return 1;

@@ -1,0 +1,23 @@
+/**
+ * Number parsers for commander options, shared by `npm start` and `npm run pipeline`: a bad value is a usage
+ * error (commander prints it with the option's name and exits 2).
+ */
+import { InvalidArgumentError } from 'commander';
+
+function numberOption(accepts: (value: number) => boolean, expected: string) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!accepts(value)) throw new InvalidArgumentError(expected);
+    return value;
+  };
+}
+
+export const integer = numberOption(Number.isInteger, 'expected an integer');
+
+export const decimal = numberOption(Number.isFinite, 'expected a number');
+
+export const numberBetween = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  numberOption(
+    (value) => Number.isFinite(value) && value >= min && value <= max,
+    `expected a number in [${min}, ${max}]`,
+  );
