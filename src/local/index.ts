@@ -22,3 +22,9 @@ export { TEMPORAL_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 export { stackEndpoints, type StackEndpoints, type Endpoint } from './ports';
 export { stackPaths, PROJECT_ROOT, type StackPaths } from './paths';
 export * from './errors';
+export {
+  startPipelineProcesses,
+  superviseProcesses,
+  type PipelineProcessGroup,
+  type RestartPolicy,
+} from './pipeline-supervisor';
