@@ -11,7 +11,7 @@ import { createNodeProcessService } from './node-process';
 export const PIPELINE_PROCESSES: PipelineProcess[] = [WORKER_PROCESS, ...STREAMING_PROCESSES];
 
 /**
- * @param metricsPorts Prometheus port per process (the main job picks free ones); a process with a port is ready
+ * @param metricsPorts Prometheus port per process (startPipelineProcesses picks free ones); a process with a port is ready
  *   when its /metrics answers, one without is ready while the process this stack started is alive.
  */
 export function createPipelineServices(
