@@ -14,7 +14,12 @@
  * Exit codes: 0 success, 1 the workflow failed, 2 bad arguments, 3 no Temporal / no worker, 130 interrupted.
  * `--json` prints the raw result on stdout (progress and notes go to stderr).
  */
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type WorkflowHandle } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type WorkflowHandle,
+  type WorkflowResultType,
+} from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
 import { ConfigError, type Config } from '../config';
@@ -28,14 +33,7 @@ import {
   reportArgsSchema,
 } from '../contract/args';
 import { checkReadOnlySql, ReadOnlySqlError } from '../contract/read-only-sql';
-import type {
-  BackfillResult,
-  CrawlResult,
-  ProvisionResult,
-  QueryResult,
-  ReportSummary,
-  WorkflowKind,
-} from '../contract/types';
+import type { WorkflowKind } from '../contract/types';
 import { followBackfill } from './shared/backfill-progress';
 import {
   describeBackfill,
@@ -50,7 +48,14 @@ import {
   say,
 } from './shared/output';
 import { integer, decimal } from './shared/options';
-import { CliError, compactTime, openSession, workflowIdFor, type Session } from './shared/session';
+import {
+  CliError,
+  compactTime,
+  openSession,
+  workflowIdFor,
+  type PipelineWorkflows,
+  type Session,
+} from './shared/session';
 
 interface GlobalOptions {
   withWorker?: boolean;
@@ -112,8 +117,10 @@ async function detach(handle: WorkflowHandle): Promise<void> {
   );
 }
 
-interface WorkflowCommand<R> {
-  kind: WorkflowKind;
+type ResultOf<K extends WorkflowKind> = WorkflowResultType<PipelineWorkflows[K]>;
+
+interface WorkflowCommand<K extends WorkflowKind> {
+  kind: K;
   /** What the workflow works on (a table, a database...): part of its id and its memo. */
   target: (config: Config) => string;
   /** Already validated, so bad input fails before anything is contacted. */
@@ -121,17 +128,20 @@ interface WorkflowCommand<R> {
   /** Default: `<kind>-<target>-<time>-<4 hex>`. */
   workflowId?: (target: string) => string;
   /** Set when the command does not wait: called with the started workflow, then the command ends. */
-  detached?: (handle: WorkflowHandle) => void;
+  detached?: (handle: WorkflowHandle<PipelineWorkflows[K]>) => void;
   /** Ctrl-C while waiting; default: {@link detach}. */
-  onInterrupt?: (handle: WorkflowHandle) => Promise<void>;
+  onInterrupt?: (handle: WorkflowHandle<PipelineWorkflows[K]>) => Promise<void>;
   /** Default: the workflow's result. */
-  result?: (handle: WorkflowHandle, globals: GlobalOptions) => Promise<R>;
+  result?: (handle: WorkflowHandle<PipelineWorkflows[K]>, globals: GlobalOptions) => Promise<ResultOf<K>>;
   /** The result for people; `--json` prints it raw instead. */
-  describe: (result: R) => string[];
+  describe: (result: ResultOf<K>) => string[];
 }
 
 /** What every workflow command does: start the workflow, say where to see it, wait, print the result. */
-function runWorkflowCommand<R>(program: Command, command: WorkflowCommand<R>): Promise<void> {
+function runWorkflowCommand<K extends WorkflowKind>(
+  program: Command,
+  command: WorkflowCommand<K>,
+): Promise<void> {
   return withSession(program, async (session, globals) => {
     const target = command.target(session.config);
     const workflowId = command.workflowId?.(target) ?? workflowIdFor(command.kind, target);
@@ -140,7 +150,7 @@ function runWorkflowCommand<R>(program: Command, command: WorkflowCommand<R>): P
     if (command.detached) return command.detached(handle);
     const whenInterrupted = command.onInterrupt ?? detach;
     const stop = onInterrupt(() => whenInterrupted(handle));
-    const result = command.result ? await command.result(handle, globals) : ((await handle.result()) as R);
+    const result = command.result ? await command.result(handle, globals) : await handle.result();
     stop();
     if (globals.json) return printJson(result);
     for (const line of command.describe(result)) say(line);
@@ -163,7 +173,7 @@ export function buildProgram(): Command {
     .option('--crawl-interval <minutes>', 'crawl schedule interval', integer)
     .option('--report-interval <minutes>', 'report schedule interval', integer)
     .action((opts: { schedules: boolean; crawlInterval?: number; reportInterval?: number }) =>
-      runWorkflowCommand<ProvisionResult>(program, {
+      runWorkflowCommand(program, {
         kind: 'provision',
         target: (config) => config.temporal.taskQueue,
         args: validated('provision', provisionArgsSchema, {
@@ -190,7 +200,7 @@ export function buildProgram(): Command {
         pollIntervalSeconds: opts.pollSeconds,
         timeoutMinutes: opts.timeoutMinutes,
       });
-      return runWorkflowCommand<CrawlResult>(program, {
+      return runWorkflowCommand(program, {
         kind: 'crawl',
         target: (config) => args.crawler ?? config.glue.crawler,
         args,
@@ -217,7 +227,7 @@ export function buildProgram(): Command {
         windowHours: opts.windowHours,
         database: opts.database,
       });
-      return runWorkflowCommand<ReportSummary>(program, {
+      return runWorkflowCommand(program, {
         kind: 'report',
         target: (config) => args.database ?? config.glue.database,
         args,
@@ -252,7 +262,7 @@ export function buildProgram(): Command {
         if (error instanceof ReadOnlySqlError) throw new CliError(`query rejected: ${error.message}`, 2);
         throw error;
       }
-      return runWorkflowCommand<QueryResult>(program, {
+      return runWorkflowCommand(program, {
         kind: 'query',
         target: (config) => args.database ?? config.glue.database,
         args,
@@ -302,7 +312,7 @@ export function buildProgram(): Command {
           maxItemsPerSecond: opts.maxItemsPerSecond,
           crawl: opts.crawl,
         });
-        return runWorkflowCommand<BackfillResult>(program, {
+        return runWorkflowCommand(program, {
           kind: 'backfill',
           target: (config) => args.table ?? config.dynamodb.ordersTable,
           // One id per snapshot: starting the same snapshot twice while it runs is refused by Temporal.

@@ -7,12 +7,13 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { backfillProgressQuery } from '../../contract/definitions';
 import type { BackfillProgress, BackfillResult } from '../../contract/types';
 import { sleep } from '../../support/timing';
+import type { backfill } from '../../workflows';
 
 export async function followBackfill(
-  handle: WorkflowHandle,
+  handle: WorkflowHandle<typeof backfill>,
   options: { bar: boolean },
 ): Promise<BackfillResult> {
-  const result = handle.result() as Promise<BackfillResult>;
+  const result = handle.result();
   if (!options.bar) return result;
   const bar = new SingleBar(
     {

@@ -16,7 +16,7 @@ import * as workflows from '../../workflows';
 
 /** The workflow of each kind: started through it, a run's result has the workflow's return type. */
 const pipelineWorkflows = workflows satisfies Record<WorkflowKind, Workflow>;
-type PipelineWorkflows = typeof pipelineWorkflows;
+export type PipelineWorkflows = typeof pipelineWorkflows;
 
 export class CliError extends Error {
   override readonly name = 'CliError';
