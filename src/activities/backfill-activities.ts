@@ -19,7 +19,7 @@ import { activityInfo, Context } from '@temporalio/activity';
 import type { Config } from '../config';
 import { snapshotManifestKey, snapshotPartKey } from '../lake-format/snapshot-layout';
 import type { Logger } from '../observability/logger';
-import type { DynamoKey } from '../contract/types';
+import type { DynamoKey, SegmentCursor } from '../contract/types';
 import { permanentFailure, withAwsErrors } from './errors';
 import { encodeSnapshotParquet, SnapshotItemError } from '../lake-format/snapshot-parquet';
 import { FailureType } from '../contract/failure-types';
@@ -42,14 +42,8 @@ export interface ExportSegmentInput {
   maxItemsPerSecond?: number;
 }
 
-export interface ExportSegmentResult {
-  segment: number;
-  nextPart: number;
-  startKey: DynamoKey | null;
-  /** Rows and bytes written by this activity (all its attempts), not the whole segment. */
-  rows: number;
-  bytes: number;
-  done: boolean;
+/** Where the segment stands after this activity; its rows and bytes are this activity's (all its attempts), not the whole segment's. */
+export interface ExportSegmentResult extends Omit<SegmentCursor, 'resumes'> {
   /** Set when this attempt resumed from a previous attempt's heartbeat: the part it resumed at. */
   resumedFromPart?: number;
 }

@@ -35,7 +35,7 @@ import * as workflows from '../workflows';
 import { runBoundedChecks, type BoundedRunDeps } from './main-job/bounded-run';
 import { renderStatus, takeSnapshot, type ProcessEndpoint } from './main-job/live-status';
 import { newRunId, runScopedConfig } from './main-job/run-scope';
-import { numberBetween } from './shared/options';
+import { numberBetween } from '../support/cli-options';
 
 interface MainOptions {
   duration?: number;

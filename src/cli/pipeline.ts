@@ -47,7 +47,7 @@ import {
   resultTable,
   say,
 } from './shared/output';
-import { integer, decimal } from './shared/options';
+import { integer, decimal } from '../support/cli-options';
 import {
   CliError,
   compactTime,

@@ -17,6 +17,7 @@ import { isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from './logger';
 import { s3ClientConfigFromEnv } from './s3-client-config';
+import { integerBetween } from '../support/cli-options';
 import { DEFAULT_HOST, startLakeServer } from './server';
 
 export const DEFAULT_PORT = 5050;
@@ -31,13 +32,6 @@ export interface LakeArgs {
   queryConcurrency?: number;
 }
 
-const integer = (min: number, max: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got "${value}"`);
-  return n;
-};
-
 export function parseLakeArgs(argv: string[]): LakeArgs {
   const program = new Command('lake')
     .description('the local Glue + Athena endpoint')
@@ -50,14 +44,18 @@ export function parseLakeArgs(argv: string[]): LakeArgs {
       },
       DEFAULT_HOST,
     )
-    .option('--port <n>', `port to listen on (default ${DEFAULT_PORT}; 0: a free one)`, integer(0, 65535))
+    .option(
+      '--port <n>',
+      `port to listen on (default ${DEFAULT_PORT}; 0: a free one)`,
+      integerBetween(0, 65535),
+    )
     .option('--data-dir <path>', `where the state is kept (default ${DEFAULT_DATA_DIR})`)
     .option('--log-level <level>', 'pino log level (default $LOG_LEVEL, else info)', (value: string) => {
       if (!(LOG_LEVELS as string[]).includes(value))
         throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
       return value;
     })
-    .option('--query-concurrency <n>', 'queries run at the same time (default 2)', integer(1, 256))
+    .option('--query-concurrency <n>', 'queries run at the same time (default 2)', integerBetween(1, 256))
     .exitOverride()
     .parse(argv, { from: 'user' });
   return program.opts<LakeArgs>();

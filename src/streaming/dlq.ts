@@ -17,7 +17,7 @@
  *   const dlq = createDeadLetterPublisher({ producer, topic: config.topics.eventsDlq, logger });
  *   await dlq.publish({ reason: 'schema-invalid: seq: expected number', original: { topic, partition, offset, key, value, headers } });
  */
-import type { IHeaders, Message, Producer } from 'kafkajs';
+import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger';
 import { StreamingError } from './errors';
 
@@ -53,6 +53,17 @@ export interface DeadLetter {
   /** Why the message was rejected, e.g. `malformed-json: Unexpected token` or `item-too-large: 412345 bytes`. */
   reason: string;
   original: DeadLetterOriginal;
+}
+
+/** The letter of a consumed message that was rejected for `reason`: its source position, key, bytes and headers. */
+export function deadLetterOf(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  reason: string,
+): DeadLetter {
+  const { offset, key, value, headers } = message;
+  return { reason, original: { topic, partition, offset, key, value, headers } };
 }
 
 export interface DeadLetterPublisher {

@@ -2,7 +2,7 @@
  * What every Athena operation shares: input validation and paging that fail with Athena's
  * InvalidRequestException, the one data catalog (the Glue catalog) and the engine version it reports.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { athenaErrors } from '../errors';
 import { decodeNextToken, type JsonObject, pageOf, parseInput } from '../protocol';
 
@@ -21,3 +21,10 @@ export function athenaPage<T>(items: T[], nextToken: string | undefined, maxResu
   const offset = decodeNextToken(nextToken, scope, (m) => athenaErrors.invalidRequest(m));
   return pageOf(items, offset, maxResults, scope);
 }
+
+/** The input of the List* operations that page through one workgroup's records (50 a page at most). */
+export const WORKGROUP_LIST_INPUT = z.looseObject({
+  WorkGroup: z.string().optional(),
+  NextToken: z.string().optional(),
+  MaxResults: z.number().int().min(0).max(50).optional(),
+});

@@ -5,7 +5,7 @@ import { athenaErrors } from '../errors';
 import { type LakeState, type NamedQueryRecord, PRIMARY_WORKGROUP } from '../lake-state';
 import type { OperationHandler } from '../protocol';
 import type { StateFile } from '../state-file';
-import { athenaInput, athenaPage } from './athena-requests';
+import { athenaInput, athenaPage, WORKGROUP_LIST_INPUT } from './athena-requests';
 import { requireWorkGroup } from './workgroup-operations';
 
 export function namedQueryOperations(state: LakeState, file: StateFile): Record<string, OperationHandler> {
@@ -67,14 +67,7 @@ export function namedQueryOperations(state: LakeState, file: StateFile): Record<
       return {};
     },
     ListNamedQueries: (raw) => {
-      const req = athenaInput(
-        z.looseObject({
-          WorkGroup: z.string().optional(),
-          NextToken: z.string().optional(),
-          MaxResults: z.number().int().min(0).max(50).optional(),
-        }),
-        raw,
-      );
+      const req = athenaInput(WORKGROUP_LIST_INPUT, raw);
       const wg = requireWorkGroup(state, req.WorkGroup ?? PRIMARY_WORKGROUP);
       const ids = [...state.namedQueries.values()]
         .filter((q) => q.WorkGroup === wg.Name)

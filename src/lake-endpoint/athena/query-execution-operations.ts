@@ -8,7 +8,13 @@ import { athenaErrors } from '../errors';
 import { type LakeState, PRIMARY_WORKGROUP, type QueryExecutionRecord } from '../lake-state';
 import { type JsonObject, nowEpochSeconds, type OperationHandler } from '../protocol';
 import type { StateFile } from '../state-file';
-import { athenaInput, athenaPage, DATA_CATALOG, ENGINE_VERSION } from './athena-requests';
+import {
+  athenaInput,
+  athenaPage,
+  DATA_CATALOG,
+  ENGINE_VERSION,
+  WORKGROUP_LIST_INPUT,
+} from './athena-requests';
 import type { QueryRunner } from './query-runner';
 import { classifyStatement, firstKeyword, QueryRejectedError, statementTypeOf } from './sql-guard';
 import { tokenize } from './sql-tokens';
@@ -117,14 +123,7 @@ export function queryExecutionOperations(
       return {};
     },
     ListQueryExecutions: (raw) => {
-      const req = athenaInput(
-        z.looseObject({
-          WorkGroup: z.string().optional(),
-          NextToken: z.string().optional(),
-          MaxResults: z.number().int().min(0).max(50).optional(),
-        }),
-        raw,
-      );
+      const req = athenaInput(WORKGROUP_LIST_INPUT, raw);
       const wg = requireWorkGroup(state, req.WorkGroup ?? PRIMARY_WORKGROUP);
       const ids = [...state.queries.values()]
         .filter((q) => q.WorkGroup === wg.Name)

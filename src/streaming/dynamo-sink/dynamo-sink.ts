@@ -26,7 +26,7 @@ import {
 import { Registry } from 'prom-client';
 import type { Config } from '../../config';
 import type { Logger } from '../../observability/logger';
-import { createDeadLetterPublisher, type DeadLetter, type DeadLetterPublisher } from '../dlq';
+import { createDeadLetterPublisher, deadLetterOf, type DeadLetter, type DeadLetterPublisher } from '../dlq';
 import { awaitHeartbeating } from '../heartbeat';
 import type { StreamingComponent } from '../process-context';
 import { mapWithConcurrency } from '../../support/concurrency';
@@ -90,17 +90,8 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
   let producer: Producer | undefined;
   let dlq: DeadLetterPublisher | undefined;
 
-  const letter = (partition: number, message: KafkaMessage, error: InvalidOrderEventError): DeadLetter => ({
-    reason: error.message,
-    original: {
-      topic,
-      partition,
-      offset: message.offset,
-      key: message.key,
-      value: message.value,
-      headers: message.headers,
-    },
-  });
+  const letter = (partition: number, message: KafkaMessage, error: InvalidOrderEventError): DeadLetter =>
+    deadLetterOf(topic, partition, message, error.message);
 
   /**
    * Applies one chunk; resolves only when every effect (writes and dead letters) is durable.

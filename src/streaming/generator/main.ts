@@ -4,39 +4,30 @@
  * acknowledged is reported). `--expected-out FILE` writes the expected final state of every order (JSON lines).
  */
 import { writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { createKafka } from '../../kafka/client';
 import { ensureTopics, pipelineTopics } from '../../resources/kafka-topics';
+import { numberBetween } from '../../support/cli-options';
 import { runStreamingProcess } from '../process-context';
 import { createGenerator, type GeneratorReport } from './generator';
 
-const number =
-  (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  (raw: string) => {
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min || value > max) {
-      throw new InvalidArgumentError(`expected a number in [${min}, ${max}]`);
-    }
-    return value;
-  };
-
 const program = new Command('generator')
   .description('Generate order lifecycle events onto the orders.events topic')
-  .option('--rate <events/s>', 'target rate over all messages (default: flat out)', number(0))
-  .option('--duration <seconds>', 'stop after this many seconds', number(0))
-  .option('--count <events>', 'stop after this many distinct valid events', number(1))
-  .option('--orders <n>', 'stop after this many orders went through their lifecycle', number(1))
-  .option('--concurrent-orders <n>', 'orders open at once (spreads the events of an order)', number(1))
-  .option('--duplicates <p>', 'probability a valid event is sent twice', number(0, 1), 0)
-  .option('--out-of-order <p>', 'probability an event is sent after its successor', number(0, 1), 0)
+  .option('--rate <events/s>', 'target rate over all messages (default: flat out)', numberBetween(0))
+  .option('--duration <seconds>', 'stop after this many seconds', numberBetween(0))
+  .option('--count <events>', 'stop after this many distinct valid events', numberBetween(1))
+  .option('--orders <n>', 'stop after this many orders went through their lifecycle', numberBetween(1))
+  .option('--concurrent-orders <n>', 'orders open at once (spreads the events of an order)', numberBetween(1))
+  .option('--duplicates <p>', 'probability a valid event is sent twice', numberBetween(0, 1), 0)
+  .option('--out-of-order <p>', 'probability an event is sent after its successor', numberBetween(0, 1), 0)
   .option(
     '--malformed <p>',
     'probability of a malformed message per event (JSON, schema, oversized)',
-    number(0, 1),
+    numberBetween(0, 1),
     0,
   )
-  .option('--batch-size <n>', 'messages per produce request', number(1, 10_000))
-  .option('--seed <n>', 'random seed (same seed, same run)', number(0))
+  .option('--batch-size <n>', 'messages per produce request', numberBetween(1, 10_000))
+  .option('--seed <n>', 'random seed (same seed, same run)', numberBetween(0))
   .option('--expected-out <file>', 'write the expected final state of each order as JSON lines')
   .parse();
 

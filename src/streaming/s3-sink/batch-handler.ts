@@ -11,7 +11,7 @@ import { changeId, decodeCdcRecord, InvalidCdcRecordError } from '../../lake-for
 import { changeLine } from '../../lake-format/change-line';
 import type { Logger } from '../../observability/logger';
 import { sleep } from '../../support/timing';
-import type { DeadLetter, DeadLetterPublisher } from '../dlq';
+import { deadLetterOf, type DeadLetter, type DeadLetterPublisher } from '../dlq';
 import type { BufferCap } from './buffer-cap';
 import type { S3SinkMetrics } from './metrics';
 import type { SinkRecord } from './open-segment';
@@ -56,17 +56,7 @@ function decode(topic: string, partition: number, message: KafkaMessage): Decode
     if (!(error instanceof InvalidCdcRecordError)) throw error;
     return {
       record: { offset, bytes: 0 },
-      letter: {
-        reason: error.message,
-        original: {
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key,
-          value: message.value,
-          headers: message.headers,
-        },
-      },
+      letter: deadLetterOf(topic, partition, message, error.message),
     };
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Number parsers for commander options, shared by `npm start` and `npm run pipeline`: a bad value is a usage
- * error (commander prints it with the option's name and exits 2).
+ * Number parsers for commander options, shared by every command line (`npm start`, `npm run pipeline`, the
+ * streaming processes, the lake endpoint): a bad value is a usage error (commander prints it with the option's
+ * name and exits 2).
  */
 import { InvalidArgumentError } from 'commander';
 
@@ -21,3 +22,9 @@ export const numberBetween = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     (value) => Number.isFinite(value) && value >= min && value <= max,
     `expected a number in [${min}, ${max}]`,
   );
+
+export const integerBetween = (min: number, max: number) => (raw: string) =>
+  numberOption(
+    (value) => Number.isInteger(value) && value >= min && value <= max,
+    `expected an integer from ${min} to ${max}, got "${raw}"`,
+  )(raw);
