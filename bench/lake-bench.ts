@@ -39,6 +39,7 @@ import { mapWithConcurrency } from '../src/support/concurrency';
 import { startLakeServer } from '../src/lake-endpoint/server';
 import { emptyBucket } from '../test/support/cleanup';
 import { benchScale, median, type BenchRow } from './types';
+import { sleep } from '../src/support/timing';
 
 export interface LakeBenchOptions {
   /** Rows in the lake (default 1,000,000 × BENCH_SCALE). */
@@ -135,7 +136,6 @@ function jsonLinesObject(columns: Record<string, unknown[]>, rows: number): Uint
   return new Uint8Array(gzipSync(`${lines.join('\n')}\n`));
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function timedCrawl(glue: GlueClient, name: string): Promise<number> {
   const started = Date.now();

@@ -39,9 +39,9 @@ import {
   cdcMessage,
   makeCdcEvents,
   produceMessages,
-  waitFor,
   waitForCommittedToEnd,
 } from '../test/streaming/s3-sink-support';
+import { waitFor } from '../src/support/timing';
 import { deletePipelineTopics } from '../test/support/cleanup';
 import { createCpuMeter, type CpuMeter } from './cpu-meter';
 import { benchScale, median, runStandalone, type BenchRow } from './types';
@@ -190,8 +190,7 @@ async function sinkDrain(
   await waitFor(
     'the sink to write every record',
     async () => (sink.stats().rowsOut >= records ? true : undefined),
-    600_000,
-    10,
+    { timeoutMs: 600_000, intervalMs: 10 },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const { objectsWritten, rowsOut } = sink.stats();

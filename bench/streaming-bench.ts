@@ -37,11 +37,11 @@ import { readLakeRecords } from '../src/lake-format/lake-reader';
 import { createS3Sink } from '../src/streaming/s3-sink/s3-sink';
 import { deletePipelineTopics } from '../test/support/cleanup';
 import { benchScale, median, percentile, runStandalone, type BenchRow } from './types';
+import { sleep } from '../src/support/timing';
 
 const REPETITIONS = 3;
 const BATCH_SIZE = 500;
 const logger = createLogger('streaming-bench', { logLevel: 'error' });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function benchConfig(label: string, overrides: DeepPartial<Config> = {}): Config {
   const id = `bench-${label}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;

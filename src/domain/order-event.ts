@@ -27,6 +27,19 @@ export const STATUS_AFTER: Record<OrderEventType, OrderStatus> = {
   CANCELLED: 'CANCELLED',
 };
 
+/** The event sequences an order can go through, from creation to its final status. */
+export const ORDER_LIFECYCLES = {
+  complete: ['ORDER_CREATED', 'PAYMENT_CAPTURED', 'SHIPPED', 'DELIVERED'],
+  cancelBeforePayment: ['ORDER_CREATED', 'CANCELLED'],
+  cancelAfterPayment: ['ORDER_CREATED', 'PAYMENT_CAPTURED', 'CANCELLED'],
+} as const satisfies Record<string, readonly OrderEventType[]>;
+export type OrderLifecycle = keyof typeof ORDER_LIFECYCLES;
+
+/** The event that puts an order into each status (STATUS_AFTER read backwards). */
+export const EVENT_INTO = Object.fromEntries(
+  Object.entries(STATUS_AFTER).map(([event, status]) => [status, event]),
+) as Record<OrderStatus, OrderEventType>;
+
 export const CURRENCIES = ['USD', 'EUR', 'GBP'] as const;
 export const REGIONS = ['us-east', 'us-west', 'eu-central', 'eu-west', 'ap-south'] as const;
 

@@ -7,14 +7,11 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CDC_TABLE_FOLDER, type Config } from '../../src/config';
 import { encodeParquet } from '../../src/lake-format/formats/parquet';
 import type { LakeRow } from '../../src/lake-format/lake-row';
+import { ORDER_LIFECYCLES, REGIONS, STATUS_AFTER, type OrderEventType } from '../../src/domain/order-event';
 
-const REGIONS = ['ap-south', 'eu-central', 'eu-west', 'us-east', 'us-west'];
-const STEPS = [
-  { status: 'CREATED', event: 'ORDER_CREATED' },
-  { status: 'PAID', event: 'PAYMENT_CAPTURED' },
-  { status: 'SHIPPED', event: 'SHIPPED' },
-  { status: 'DELIVERED', event: 'DELIVERED' },
-] as const;
+const SORTED_REGIONS = [...REGIONS].sort();
+const stepOf = (event: OrderEventType) => ({ status: STATUS_AFTER[event], event });
+const STEPS = ORDER_LIFECYCLES.complete.map(stepOf);
 
 /** Orders created from 10:00 UTC on 2024-05-01, one a minute; all changes happen before 14:00. */
 export const FIXTURE_BASE = Date.UTC(2024, 4, 1, 10, 0, 0);
@@ -45,13 +42,11 @@ export function cdcFixture(count: number): CdcFixture {
   for (let i = 0; i < count; i++) {
     const orderId = `o-${String(i).padStart(5, '0')}`;
     const createdAt = FIXTURE_BASE + i * 60_000;
-    const region = REGIONS[Math.floor(i / 5) % REGIONS.length];
+    const region = SORTED_REGIONS[Math.floor(i / 5) % SORTED_REGIONS.length];
     const amount = Math.round((10 + ((i * 7919) % 9000) / 100) * 100) / 100;
     const kind = i % 5;
     const path: { status: string; event: string }[] =
-      kind === 4
-        ? [STEPS[0], STEPS[1], { status: 'CANCELLED', event: 'CANCELLED' }]
-        : STEPS.slice(0, kind + 1);
+      kind === 4 ? ORDER_LIFECYCLES.cancelAfterPayment.map(stepOf) : STEPS.slice(0, kind + 1);
     let updatedAt = createdAt;
     path.forEach((step, k) => {
       const changeTime = createdAt + k * 5 * 60_000;

@@ -21,7 +21,7 @@ import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createAwsClients, createS3Client, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
 import { configToEnv, LOCAL_HOST, LOCAL_PORTS, withOverrides, type Config } from '../../src/config';
-import type { OrderState } from '../../src/domain/order-event';
+import { EVENT_INTO, ORDER_STATUSES, REGIONS, type OrderState } from '../../src/domain/order-event';
 import { ensureOrdersTable } from '../../src/resources/dynamodb-tables';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { connectClient, connectWorkerConnection } from '../../src/temporal/connection';
@@ -29,7 +29,9 @@ import { createControlPlaneWorker, type ControlPlaneWorker } from '../../src/wor
 import { freshConfig } from '../support/fresh-config';
 
 export const ROOT = join(__dirname, '..', '..');
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep, waitFor } from '../../src/support/timing';
+
+export { sleep, waitFor };
 
 let runtimeInstalled = false;
 /** Worker state changes (INFO) and expected failures (WARN) would drown the test output. */
@@ -40,26 +42,6 @@ export function quietTemporalRuntime(): void {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // Already installed by another file in this process: keep it.
-  }
-}
-
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  { timeoutMs = 60_000, intervalMs = 250 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(intervalMs);
   }
 }
 
@@ -163,19 +145,9 @@ export function spawnWorker(config: Config): WorkerProcess {
   };
 }
 
-const STATUSES = ['CREATED', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
-const EVENT_FOR = {
-  CREATED: 'ORDER_CREATED',
-  PAID: 'PAYMENT_CAPTURED',
-  SHIPPED: 'SHIPPED',
-  DELIVERED: 'DELIVERED',
-  CANCELLED: 'CANCELLED',
-} as const;
-const REGIONS = ['us-east', 'us-west', 'eu-central', 'eu-west', 'ap-south'];
-
 /** Deterministic order items: o-000000 … */
 export function orderItem(i: number, base = Date.UTC(2024, 4, 1, 10)): OrderState {
-  const status = STATUSES[i % STATUSES.length];
+  const status = ORDER_STATUSES[i % ORDER_STATUSES.length];
   const created = new Date(base + (i % 240) * 60_000);
   return {
     orderId: `o-${String(i).padStart(6, '0')}`,
@@ -189,7 +161,7 @@ export function orderItem(i: number, base = Date.UTC(2024, 4, 1, 10)): OrderStat
     createdAt: created.toISOString(),
     updatedAt: new Date(created.getTime() + (i % 50) * 60_000).toISOString(),
     lastEventId: `e-${i}`,
-    lastEventType: EVENT_FOR[status],
+    lastEventType: EVENT_INTO[status],
   };
 }
 

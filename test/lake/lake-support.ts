@@ -26,6 +26,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { type AwsClients, createAwsClients, createS3Client, destroyAwsClients } from '../../src/aws/clients';
 import { type Config, loadConfig, withOverrides } from '../../src/config';
 import { type LakeServer, startLakeServer } from '../../src/lake-endpoint/server';
+import { sleep } from '../../src/support/timing';
 
 export const suffix = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 
@@ -149,7 +150,6 @@ export async function put(
   );
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until the crawler is READY again; returns it (with LastCrawl). */
 export async function waitForCrawler(glue: GlueClient, name: string, timeoutMs = 60_000): Promise<Crawler> {

@@ -25,6 +25,7 @@ import {
   type StackEvent,
 } from '../../src/local';
 import { groupMembers, isPortListening } from '../../src/local/os-processes';
+import { freePort } from '../../src/support/net';
 import { isProcessAlive } from '../../src/support/process-liveness';
 
 const dirs: string[] = [];
@@ -34,17 +35,6 @@ function tempDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'stack-test-'));
   dirs.push(dir);
   return dir;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The default config with moto moved to `port` and a private data dir; the shared install dir is kept. */

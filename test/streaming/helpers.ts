@@ -33,45 +33,9 @@ import { deletePipelineTopics, emptyBucket } from '../support/cleanup';
 
 export const ROOT = join(__dirname, '..', '..');
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep, waitFor, within } from '../../src/support/timing';
 
-/** Polls `check` until it returns a value other than undefined/false, or fails with the last state. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  { timeoutMs = 60_000, intervalMs = 500 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      // A check that hangs (a request to a stuck service) must not stall the wait past its deadline.
-      const value = await within(Math.max(1_000, deadline - Date.now()), `one check of ${what}`, check());
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`,
-      );
-    }
-    await sleep(intervalMs);
-  }
-}
-
-/** Fails with `what` if `promise` has not settled within `ms`. */
-export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { sleep, waitFor, within };
 
 export interface StreamingEnv {
   config: Config;

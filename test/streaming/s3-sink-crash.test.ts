@@ -21,10 +21,10 @@ import {
   cdcMessage,
   makeCdcEvents,
   produceMessages,
-  waitFor,
   waitForCommittedToEnd,
   waitForLakeRows,
 } from './s3-sink-support';
+import { waitFor } from '../../src/support/timing';
 
 const root = join(__dirname, '..', '..');
 const children: ChildProcess[] = [];
@@ -84,8 +84,7 @@ describe('S3 sink process', () => {
       await waitFor(
         'the first objects',
         async () => ((await objectCount()) >= 6 ? true : undefined),
-        60_000,
-        100,
+        { timeoutMs: 60_000, intervalMs: 100 },
       );
       await killHard(first);
       const afterFirst = (await readLakeRecords(s3, config)).length;
@@ -98,8 +97,7 @@ describe('S3 sink process', () => {
       await waitFor(
         'the second run to write',
         async () => ((await objectCount()) >= seen + 8 ? true : undefined),
-        60_000,
-        100,
+        { timeoutMs: 60_000, intervalMs: 100 },
       );
       await killHard(second);
 

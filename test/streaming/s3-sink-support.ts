@@ -6,8 +6,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kafka, Message } from 'kafkajs';
 import type { Config } from '../../src/config';
 import type { CdcEvent } from '../../src/lake-format/lake-schema';
-import type { OrderState } from '../../src/domain/order-event';
+import { ORDER_LIFECYCLES, STATUS_AFTER, type OrderState } from '../../src/domain/order-event';
 import { readLakeRecords, type LakeRecord } from '../../src/lake-format/lake-reader';
+import { waitFor } from '../../src/support/timing';
 
 export interface CdcEventOptions {
   /** First change time; changes are spread `spacingMs` apart from there. */
@@ -19,8 +20,7 @@ export interface CdcEventOptions {
   sequenceBase?: bigint;
 }
 
-const STATUSES = ['CREATED', 'PAID', 'SHIPPED', 'DELIVERED'] as const;
-const EVENT_TYPES = ['ORDER_CREATED', 'PAYMENT_CAPTURED', 'SHIPPED', 'DELIVERED'] as const;
+const EVENT_TYPES = ORDER_LIFECYCLES.complete;
 
 /** n changes over `orders` orders: INSERT for the first version, MODIFY after, every 7th order removed at the end. */
 export function makeCdcEvents(n: number, options: CdcEventOptions = {}): CdcEvent[] {
@@ -40,7 +40,7 @@ export function makeCdcEvents(n: number, options: CdcEventOptions = {}): CdcEven
     const state: OrderState = {
       orderId,
       customerId: `customer-${(i % orders) % 97}`,
-      status: STATUSES[Math.min(version, 4) - 1],
+      status: STATUS_AFTER[EVENT_TYPES[Math.min(version, 4) - 1]],
       version,
       amount: Math.round(((i % orders) * 13.37 + 5) * 100) / 100,
       currency: 'EUR',
@@ -89,28 +89,6 @@ export async function produceMessages(
   }
 }
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-  everyMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
-  );
-}
-
 /** Waits until the lake holds at least `count` rows, then returns them (a count above it is returned too). */
 export async function waitForLakeRows(
   s3: S3Client,
@@ -124,8 +102,7 @@ export async function waitForLakeRows(
       const rows = await readLakeRecords(s3, config);
       return rows.length >= count ? rows : undefined;
     },
-    timeoutMs,
-    500,
+    { timeoutMs, intervalMs: 500 },
   );
 }
 
@@ -152,8 +129,7 @@ export async function waitForCommittedToEnd(
         );
         return behind.length === 0 ? true : undefined;
       },
-      timeoutMs,
-      250,
+      { timeoutMs },
     );
   } finally {
     await admin.disconnect();

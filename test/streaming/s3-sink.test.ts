@@ -31,10 +31,10 @@ import {
   expectedRecord,
   makeCdcEvents,
   produceMessages,
-  waitFor,
   waitForCommittedToEnd,
   waitForLakeRows,
 } from './s3-sink-support';
+import { waitFor } from '../../src/support/timing';
 
 interface Harness {
   config: Config;
@@ -324,7 +324,9 @@ describe('S3 sink', () => {
         });
       },
     });
-    await waitFor('4 dead letters', async () => (letters.length >= 4 ? true : undefined), 20_000);
+    await waitFor('4 dead letters', async () => (letters.length >= 4 ? true : undefined), {
+      timeoutMs: 20_000,
+    });
     await consumer.disconnect();
     expect(letters.map((l) => l.value)).toEqual(bad.map((x) => x.value));
     expect(letters.map((l) => l.reason.split(':')[0])).toEqual(bad.map((x) => x.reason));
@@ -355,7 +357,7 @@ describe('S3 sink', () => {
     await waitFor(
       'every record read',
       async () => (sink.stats().recordsIn >= events.length ? true : undefined),
-      60_000,
+      { timeoutMs: 60_000 },
     );
     const stats = sink.stats();
     // Nothing rotates by count, size or time here: only the memory cap made these flushes.
@@ -449,7 +451,7 @@ describe('S3 sink', () => {
         a.assignment().length + b.assignment().length === 4
           ? true
           : undefined,
-      60_000,
+      { timeoutMs: 60_000 },
     );
     expect([...a.assignment(), ...b.assignment()].sort()).toEqual([0, 1, 2, 3]);
 
@@ -464,7 +466,7 @@ describe('S3 sink', () => {
     await waitFor(
       'b to own every partition',
       async () => (b.assignment().length === 4 ? true : undefined),
-      60_000,
+      { timeoutMs: 60_000 },
     );
     const rows = await waitForLakeRows(h.s3, h.config, events.length);
     await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc);

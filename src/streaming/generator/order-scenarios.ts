@@ -5,7 +5,9 @@
 import {
   CURRENCIES,
   ORDER_EVENT_SCHEMA_VERSION,
+  ORDER_LIFECYCLES,
   REGIONS,
+  type OrderLifecycle,
   type OrderEvent,
   type OrderEventType,
 } from '../../domain/order-event';
@@ -32,22 +34,12 @@ export function pick<T>(random: Random, items: readonly T[]): T {
  * Shares of the lifecycles. Most orders complete; some are cancelled before or after payment.
  * (Orders still open when a run stops are in progress, as in a real stream.)
  */
-export interface ScenarioMix {
-  complete: number;
-  cancelBeforePayment: number;
-  cancelAfterPayment: number;
-}
+export type ScenarioMix = Record<OrderLifecycle, number>;
 
 export const DEFAULT_MIX: ScenarioMix = {
   complete: 0.85,
   cancelBeforePayment: 0.08,
   cancelAfterPayment: 0.07,
-};
-
-const LIFECYCLES: Record<keyof ScenarioMix, OrderEventType[]> = {
-  complete: ['ORDER_CREATED', 'PAYMENT_CAPTURED', 'SHIPPED', 'DELIVERED'],
-  cancelBeforePayment: ['ORDER_CREATED', 'CANCELLED'],
-  cancelAfterPayment: ['ORDER_CREATED', 'PAYMENT_CAPTURED', 'CANCELLED'],
 };
 
 /** An order being played: its fixed attributes and how far through its lifecycle it is. */
@@ -59,19 +51,19 @@ export interface PlannedOrder {
   region: OrderEvent['region'];
   itemCount: number;
   createdAt: string;
-  lifecycle: OrderEventType[];
+  lifecycle: readonly OrderEventType[];
   /** Index in `lifecycle` of the next event to emit. */
   next: number;
 }
 
-function chooseLifecycle(random: Random, mix: ScenarioMix): OrderEventType[] {
+function chooseLifecycle(random: Random, mix: ScenarioMix): readonly OrderEventType[] {
   const total = mix.complete + mix.cancelBeforePayment + mix.cancelAfterPayment;
   let roll = random() * total;
-  for (const name of Object.keys(LIFECYCLES) as (keyof ScenarioMix)[]) {
+  for (const name of Object.keys(ORDER_LIFECYCLES) as OrderLifecycle[]) {
     roll -= mix[name];
-    if (roll < 0) return LIFECYCLES[name];
+    if (roll < 0) return ORDER_LIFECYCLES[name];
   }
-  return LIFECYCLES.complete;
+  return ORDER_LIFECYCLES.complete;
 }
 
 export function planOrder(
