@@ -136,7 +136,6 @@ function jsonLinesObject(columns: Record<string, unknown[]>, rows: number): Uint
   return new Uint8Array(gzipSync(`${lines.join('\n')}\n`));
 }
 
-
 async function timedCrawl(glue: GlueClient, name: string): Promise<number> {
   const started = Date.now();
   await glue.send(new StartCrawlerCommand({ Name: name }));

@@ -150,7 +150,6 @@ export async function put(
   );
 }
 
-
 /** Polls until the crawler is READY again; returns it (with LastCrawl). */
 export async function waitForCrawler(glue: GlueClient, name: string, timeoutMs = 60_000): Promise<Crawler> {
   const deadline = Date.now() + timeoutMs;

@@ -81,11 +81,10 @@ describe('S3 sink process', () => {
 
       // First run: killed once it has written some objects, long before it is done.
       const first = startSink();
-      await waitFor(
-        'the first objects',
-        async () => ((await objectCount()) >= 6 ? true : undefined),
-        { timeoutMs: 60_000, intervalMs: 100 },
-      );
+      await waitFor('the first objects', async () => ((await objectCount()) >= 6 ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
       await killHard(first);
       const afterFirst = (await readLakeRecords(s3, config)).length;
       expect(afterFirst).toBeLessThan(6000);

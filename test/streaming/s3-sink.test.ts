@@ -463,11 +463,9 @@ describe('S3 sink', () => {
 
     await stopSink(a);
     await produceMessages(h.kafka, h.config.topics.cdc, events.slice(1000).map(cdcMessage));
-    await waitFor(
-      'b to own every partition',
-      async () => (b.assignment().length === 4 ? true : undefined),
-      { timeoutMs: 60_000 },
-    );
+    await waitFor('b to own every partition', async () => (b.assignment().length === 4 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
     const rows = await waitForLakeRows(h.s3, h.config, events.length);
     await waitForCommittedToEnd(h.kafka, h.groupId, h.config.topics.cdc);
     expectExactlyOnce(await readLakeRecords(h.s3, h.config), events.length);
