@@ -16,11 +16,14 @@
  *   checkReadOnlySql('DROP TABLE orders'); // throws ReadOnlySqlError: ... found DROP
  */
 import { Parser } from 'node-sql-parser/build/trino';
+import { RetriableError } from '../support/errors';
 
 export type ReadOnlyKind = 'select' | 'show' | 'describe' | 'explain';
 
-export class ReadOnlySqlError extends Error {
+export class ReadOnlySqlError extends RetriableError {
   override readonly name = 'ReadOnlySqlError';
+  /** The same SQL is refused again. */
+  readonly retriable = false;
   constructor(
     message: string,
     /** `MultipleStatements`, `NotReadOnly` or `EmptyQuery`: the failure type the workflow reports. */

@@ -2,11 +2,14 @@
  * Named errors of the local stack. Each message says what went wrong and what to do about it, because the
  * person reading it is usually running `npm start` or `npm test` on a fresh machine.
  */
+import { RetriableError } from '../support/errors';
 
-export class StackError extends Error {
+export class StackError extends RetriableError {
   override readonly name: string = 'StackError';
+  /** The person running the stack has to act (install a tool, free a port); trying again alone does not help. */
+  readonly retriable: boolean = false;
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message, options?.cause);
   }
 }
 

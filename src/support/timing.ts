@@ -1,6 +1,7 @@
 /**
  * Waiting, in one place: a promise-returning sleep and a poll-until-true with a deadline.
  */
+import { RetriableError } from './errors';
 
 /** Resolves after `ms`; rejects with the signal's reason as soon as `signal` is aborted. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -19,8 +20,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** What a `waitFor` that ran out of time throws: what it waited for, and the last error or state it saw. */
-export class WaitTimeoutError extends Error {
+export class WaitTimeoutError extends RetriableError {
   override readonly name = 'WaitTimeoutError';
+  /** What was waited for may still happen: waiting again can help. */
+  readonly retriable = true;
   constructor(
     readonly what: string,
     readonly timeoutMs: number,

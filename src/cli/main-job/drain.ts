@@ -5,8 +5,9 @@
  */
 import type { Admin } from 'kafkajs';
 import { waitFor, WaitTimeoutError } from '../../support/timing';
+import { CliError } from '../shared/session';
 
-export class DrainTimeoutError extends Error {
+export class DrainTimeoutError extends CliError {
   override readonly name = 'DrainTimeoutError';
 }
 

@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../config';
 import { hasPipelineSearchAttributes } from '../../resources/search-attributes';
 import { pipelineMemo, pipelineSearchAttributes } from '../../contract/definitions';
 import type { WorkflowKind } from '../../contract/types';
+import { RetriableError } from '../../support/errors';
 import { connectClient, connectWorkerConnection, type TemporalClient } from '../../temporal/connection';
 import * as workflows from '../../workflows';
 
@@ -18,8 +19,10 @@ import * as workflows from '../../workflows';
 const pipelineWorkflows = workflows satisfies Record<WorkflowKind, Workflow>;
 export type PipelineWorkflows = typeof pipelineWorkflows;
 
-export class CliError extends Error {
-  override readonly name = 'CliError';
+/** The CLI layer's named error: what to tell the user, and the exit code. */
+export class CliError extends RetriableError {
+  override readonly name: string = 'CliError';
+  readonly retriable: boolean = false;
   constructor(
     message: string,
     /** Process exit code: 1 failure, 2 bad usage/arguments, 3 environment (no worker, no server). */
