@@ -157,13 +157,8 @@ function runWorkflowCommand<K extends WorkflowKind>(
   });
 }
 
-export function buildProgram(): Command {
-  const program = new Command('pipeline')
-    .description('Control plane of the orders pipeline: runs the Temporal workflows and shows their results')
-    .option('--with-worker', 'run a control-plane worker in this process while the command runs')
-    .option('--json', 'print the raw workflow result as JSON on stdout')
-    .showHelpAfterError();
-
+/** `pipeline provision`: the provision workflow. */
+function addProvisionCommand(program: Command): void {
   program
     .command('provision')
     .description(
@@ -187,7 +182,10 @@ export function buildProgram(): Command {
         ],
       }),
     );
+}
 
+/** `pipeline crawl`: the crawl workflow. */
+function addCrawlCommand(program: Command): void {
   program
     .command('crawl')
     .description('run the Glue crawler over the CDC data and wait for it (joins a crawl already running)')
@@ -207,7 +205,10 @@ export function buildProgram(): Command {
         describe: (result) => [describeCrawl(result)],
       });
     });
+}
 
+/** `pipeline report`: the report workflow. */
+function addReportCommand(program: Command): void {
   program
     .command('report')
     .description('run the report SQL files through Athena and write CSV + HTML reports to S3')
@@ -241,7 +242,10 @@ export function buildProgram(): Command {
         ],
       });
     });
+}
 
+/** `pipeline query`: the query workflow (read-only SQL, checked before anything starts). */
+function addQueryCommand(program: Command): void {
   program
     .command('query')
     .description('run one read-only SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) through Athena')
@@ -274,7 +278,10 @@ export function buildProgram(): Command {
         describe: (result) => [resultTable(result), describeQuery(result)],
       });
     });
+}
 
+/** `pipeline backfill`: the backfill workflow, with a progress bar. */
+function addBackfillCommand(program: Command): void {
   program
     .command('backfill')
     .description(
@@ -330,7 +337,10 @@ export function buildProgram(): Command {
         });
       },
     );
+}
 
+/** `pipeline schedules list|describe|trigger|pause|unpause`: the crawl and report schedules. */
+function addSchedulesCommand(program: Command): void {
   const schedules = program.command('schedules').description('the crawl and report schedules');
   const scheduleName = (raw: string): ControlScheduleName => {
     if (raw !== 'crawl' && raw !== 'report') throw new InvalidArgumentError('expected "crawl" or "report"');
@@ -448,7 +458,21 @@ export function buildProgram(): Command {
         say(`backfill of ${id} requested for ${start.toISOString()} – ${end.toISOString()}`);
       }),
     );
+}
 
+export function buildProgram(): Command {
+  const program = new Command('pipeline')
+    .description('Control plane of the orders pipeline: runs the Temporal workflows and shows their results')
+    .option('--with-worker', 'run a control-plane worker in this process while the command runs')
+    .option('--json', 'print the raw workflow result as JSON on stdout')
+    .showHelpAfterError();
+
+  addProvisionCommand(program);
+  addCrawlCommand(program);
+  addReportCommand(program);
+  addQueryCommand(program);
+  addBackfillCommand(program);
+  addSchedulesCommand(program);
   return program;
 }
 
