@@ -14,8 +14,6 @@
  *   npx tsx bench/backfill-bench.ts --items 50000 --segments 4
  *   BENCH_SCALE=0.25 npm run bench -- --only backfill
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import {
   BatchWriteItemCommand,
   DeleteTableCommand,
@@ -32,7 +30,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../src/aws/clients';
-import { configToEnv, loadConfig, withOverrides, type Config } from '../src/config';
+import { loadConfig, withOverrides, type Config } from '../src/config';
 import type { OrderState } from '../src/domain/order-event';
 import { snapshotFolder, snapshotPartKey } from '../src/lake-format/snapshot-layout';
 import { encodeSnapshotParquet } from '../src/lake-format/snapshot-parquet';
@@ -41,6 +39,7 @@ import { ensureBucket } from '../src/resources/s3-bucket';
 import { controlPlaneWorkflowBundle, createControlPlaneWorker } from '../src/workers/control-plane-worker';
 import { connectClient, connectWorkerConnection } from '../src/temporal/connection';
 import * as workflows from '../src/workflows';
+import { spawnWorker } from '../test/control/support';
 import { benchScale, type BenchRow } from './types';
 
 export interface BackfillBenchOptions {
@@ -57,7 +56,6 @@ export interface BackfillBenchOptions {
   log?: (line: string) => void;
 }
 
-const ROOT = join(__dirname, '..');
 const REGIONS = ['us-east', 'us-west', 'eu-central', 'eu-west', 'ap-south'];
 const STATUSES = ['CREATED', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
 const EVENTS = ['ORDER_CREATED', 'PAYMENT_CAPTURED', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
@@ -254,26 +252,8 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
 
     if (!options.skipResume) {
       log('backfill workflow, worker killed at ~40 % and replaced...');
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(ROOT, 'src/workers/control-plane-worker.ts')],
-        {
-          cwd: ROOT,
-          env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let output = '';
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      await new Promise<void>((resolve, reject) => {
-        const onData = (c: Buffer) => {
-          output += c.toString();
-          if (output.includes('control-plane worker started')) resolve();
-        };
-        child.stdout.on('data', onData);
-        child.stderr.on('data', onData);
-        void exited.then(() => reject(new Error(`worker exited early: ${output.slice(-2000)}`)));
-      });
+      const worker = spawnWorker(config);
+      await worker.ready;
       const expectedParts = Math.ceil(items / (layout.pageSize * layout.pagesPerPart));
       t = Date.now();
       const handle = await client.workflow.start(workflows.backfill, {
@@ -284,8 +264,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = {}): Prom
       const prefix = `${snapshotFolder(config.lake.snapshotPrefix, 'killed')}/`;
       while ((await countObjects(aws, config.lake.bucket, prefix)) < expectedParts * 0.4)
         await new Promise((r) => setTimeout(r, 200));
-      child.kill('SIGKILL');
-      await exited;
+      await worker.kill9();
       const killedAt = (Date.now() - t) / 1000;
       const native2 = await connectWorkerConnection(config);
       const second = await createControlPlaneWorker({ config, connection: native2, client, aws });
