@@ -8,7 +8,7 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 
 /**
  * The layers of src/, lowest first: a folder may import only from folders of lower layers (folders of the same
- * layer are peers and do not import each other). This list is the architecture; README "Layout" explains it.
+ * layer are peers and do not import each other). This list is the architecture; README "Repository layout" explains it.
  */
 const LAYERS = [
   ['support'],

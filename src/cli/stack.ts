@@ -1,7 +1,7 @@
 /**
  * `npm run stack -- up|down|status|install [service...]` and `npm test` (`test [jest args]`).
  *
- * Services: temporal, kafka, moto, lake (the lake only once src/lake-endpoint/main.ts exists).
+ * Services: temporal, kafka, moto, lake (the Glue + Athena endpoint, src/lake-endpoint).
  * Every port and directory comes from the config (see src/local/ports.ts), so a second stack on other ports
  * only needs other environment variables.
  */

@@ -15,8 +15,8 @@ export const configSchema = configBindings.schema;
 export type Config = z.infer<typeof configSchema>;
 
 /**
- * Environment variables and their defaults. The key is the variable name; docs and docker-compose are checked
- * against it, so it is the source of truth for variable names.
+ * Environment variables and their defaults, derived from the binding table (bindings.ts). The key is the
+ * variable name; the README and docker-compose are checked against it.
  */
 export const ENV_SPEC: Readonly<Record<string, { readonly default: string; readonly doc: string }>> =
   Object.fromEntries(configBindings.variables.map(({ name, ...spec }) => [name, spec]));

@@ -139,14 +139,6 @@ export const backfillArgsSchema = z.strictObject({
 });
 export type BackfillArgs = z.infer<typeof backfillArgsSchema>;
 
-export const WORKFLOW_ARG_SCHEMAS = {
-  provision: provisionArgsSchema,
-  crawl: crawlArgsSchema,
-  report: reportArgsSchema,
-  query: queryArgsSchema,
-  backfill: backfillArgsSchema,
-} as const;
-
 export interface ArgIssue {
   /** Dotted path of the offending field, e.g. `reports[1]`; `(arguments)` for the object itself. */
   field: string;

@@ -27,8 +27,6 @@ export const SCHEDULED_START_TIME = defineSearchAttributeKey(
   SearchAttributeType.DATETIME,
 );
 
-export const PIPELINE_SEARCH_ATTRIBUTE_NAMES = [PIPELINE_KIND.name, PIPELINE_TARGET.name] as const;
-
 /** Progress of a backfill: readable any time with `temporal workflow query --type progress`. */
 export const backfillProgressQuery = defineQuery<BackfillProgress>('progress');
 

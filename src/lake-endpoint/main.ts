@@ -20,16 +20,19 @@ import { s3ClientConfigFromEnv } from './s3-client-config';
 import { integerBetween } from '../support/cli-options';
 import { DEFAULT_HOST, startLakeServer } from './server';
 
+/** The port the pipeline's local stack expects it on (test/ops checks it against the stack's LOCAL_PORTS.lake). */
 export const DEFAULT_PORT = 5050;
-export const DEFAULT_DATA_DIR = '.data/lake';
+const DEFAULT_DATA_DIR = '.data/lake';
+const DEFAULT_S3_TIMEOUT_MS = 30_000;
 
 /** What the command line says; only `host` has a default here (the others' defaults may come from the environment). */
-export interface LakeArgs {
+interface LakeArgs {
   host: string;
   port?: number;
   dataDir?: string;
   logLevel?: LogLevel;
   queryConcurrency?: number;
+  s3TimeoutMs?: number;
 }
 
 export function parseLakeArgs(argv: string[]): LakeArgs {
@@ -56,6 +59,11 @@ export function parseLakeArgs(argv: string[]): LakeArgs {
       return value;
     })
     .option('--query-concurrency <n>', 'queries run at the same time (default 2)', integerBetween(1, 256))
+    .option(
+      '--s3-timeout-ms <n>',
+      `an S3 request whose socket is silent this long fails and is retried (default ${DEFAULT_S3_TIMEOUT_MS})`,
+      integerBetween(1000, 3_600_000),
+    )
     .exitOverride()
     .parse(argv, { from: 'user' });
   return program.opts<LakeArgs>();
@@ -77,7 +85,9 @@ async function run(): Promise<void> {
     host: args.host,
     port: args.port ?? DEFAULT_PORT,
     dataDir: args.dataDir ?? DEFAULT_DATA_DIR,
-    s3: s3ClientConfigFromEnv(process.env),
+    s3: s3ClientConfigFromEnv(process.env, {
+      requestTimeoutMs: args.s3TimeoutMs ?? DEFAULT_S3_TIMEOUT_MS,
+    }),
     logLevel,
     queryConcurrency: args.queryConcurrency,
   });

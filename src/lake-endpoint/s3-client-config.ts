@@ -7,21 +7,24 @@
  *   ones (a local S3 accepts any).
  *
  * @example
- *   const s3 = new S3Client(s3ClientConfigFromEnv({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:5000' }));
+ *   const s3 = new S3Client(s3ClientConfigFromEnv({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:5000' }, { requestTimeoutMs: 30_000 }));
  */
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 
 const DEFAULT_REGION = 'us-east-1';
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-export function s3ClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S3ClientConfig {
+export function s3ClientConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  { requestTimeoutMs }: { requestTimeoutMs: number },
+): S3ClientConfig {
   const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE);
   return {
     region: env.AWS_REGION || DEFAULT_REGION,
     maxAttempts: 5,
     // Without a socket timeout a request to a hung S3 waits forever (and so does the crawl or query behind it).
-    requestHandler: { requestTimeout: 30_000, connectionTimeout: 5_000 },
+    requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: 5_000 },
     ...(endpoint
       ? {
           endpoint,

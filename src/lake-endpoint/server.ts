@@ -3,7 +3,7 @@
  * its state under `dataDir`, S3 read and written through the S3 client it is given or builds.
  *
  * @example
- *   const lake = await startLakeServer({ port: 0, dataDir: '/tmp/lake', s3: s3ClientConfigFromEnv() });
+ *   const lake = await startLakeServer({ port: 0, dataDir: '/tmp/lake', s3: s3ClientConfigFromEnv(process.env, { requestTimeoutMs: 30_000 }) });
  *   const glue = new GlueClient({ endpoint: lake.url, region: 'us-east-1' });
  *   ...
  *   await lake.close();

@@ -111,6 +111,3 @@ export function checkLakeColumns(event: CdcEvent): boolean {
   }
   return plain;
 }
-
-/** The columns every format writes, in order. */
-export const LAKE_COLUMN_NAMES: readonly string[] = CDC_LAKE_COLUMNS.map((c) => c.name);

@@ -14,7 +14,7 @@ import { encodeParquet } from './formats/parquet';
 import { ORDER_COLUMNS } from './lake-schema';
 import { toColumnValue, type LakeRow } from './lake-row';
 
-export const SNAPSHOT_COLUMNS = ORDER_COLUMNS;
+const SNAPSHOT_COLUMNS = ORDER_COLUMNS;
 
 export class SnapshotItemError extends LakeFormatError {
   override readonly name = 'SnapshotItemError';
@@ -40,5 +40,6 @@ export function encodeSnapshotParquet(items: Record<string, AttributeValue>[]): 
   return encodeParquet(items.map(snapshotRow), {
     columns: SNAPSHOT_COLUMNS,
     createdBy: 'orders-pipeline backfill',
+    stringStatistics: true,
   });
 }

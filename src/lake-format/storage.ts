@@ -1,5 +1,6 @@
 /**
- * Storage: the only code of the S3 sink that talks to S3. Small objects go up with one PutObject; large
+ * Storage: the only code of the lake format that talks to S3 (the S3 sink writes through it, the lake reader
+ * reads through it). Small objects go up with one PutObject; large
  * ones with a multipart upload (parts uploaded a few at a time, aborted on failure so no orphaned parts
  * are billed). A PUT of an existing key replaces it atomically, which is what makes replays idempotent.
  */

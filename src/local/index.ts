@@ -18,7 +18,6 @@ export {
 export { createNodeProcessService, type NodeProcessOptions } from './services';
 export type { StackService, ServiceContext, LaunchSpec, ServicePort } from './service';
 export { ensureTemporalTestServer, temporalTestServerPath } from './temporal-test-server';
-export { TEMPORAL_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 export { stackEndpoints, type StackEndpoints, type Endpoint } from './ports';
 export { stackPaths, PROJECT_ROOT, type StackPaths } from './paths';
 export * from './errors';

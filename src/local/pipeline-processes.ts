@@ -7,7 +7,7 @@ export interface PipelineProcess {
   name: string;
   /** Entry point, relative to the repository root, run with tsx. */
   entry: string;
-  /** Extra arguments the main job passes. */
+  /** Arguments its supervisor passes on the command line. */
   args?: string[];
 }
 

@@ -79,7 +79,7 @@ export class DeadLetterPublishError extends StreamingError {
 }
 
 export interface DeadLetterPublisherOptions {
-  /** A connected producer; the caller owns its lifecycle. */
+  /** The producer letters go out on, connected before the first publish; the caller owns its lifecycle. */
   producer: Producer;
   topic: string;
   logger: Logger;

@@ -5,10 +5,11 @@
  */
 import { InvalidArgumentError } from 'commander';
 
-function numberOption(accepts: (value: number) => boolean, expected: string) {
+function numberOption(accepts: (value: number) => boolean, expected: string | ((raw: string) => string)) {
   return (raw: string): number => {
     const value = Number(raw);
-    if (!accepts(value)) throw new InvalidArgumentError(expected);
+    if (!accepts(value))
+      throw new InvalidArgumentError(typeof expected === 'string' ? expected : expected(raw));
     return value;
   };
 }
@@ -23,8 +24,8 @@ export const numberBetween = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     `expected a number in [${min}, ${max}]`,
   );
 
-export const integerBetween = (min: number, max: number) => (raw: string) =>
+export const integerBetween = (min: number, max: number) =>
   numberOption(
     (value) => Number.isInteger(value) && value >= min && value <= max,
-    `expected an integer from ${min} to ${max}, got "${raw}"`,
-  )(raw);
+    (raw) => `expected an integer from ${min} to ${max}, got "${raw}"`,
+  );

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ENV_SPEC, LOCAL_HOST, LOCAL_PORTS } from '../../src/config';
-import { parseLakeArgs } from '../../src/lake-endpoint/main';
+import { DEFAULT_PORT, parseLakeArgs } from '../../src/lake-endpoint/main';
 import { KAFKA_VERSION, PYTHON_PACKAGES } from '../../src/local/installer';
 import { ALL_PIPELINE_PROCESSES } from '../../src/local/pipeline-processes';
 
@@ -82,5 +82,11 @@ describe('docker-compose.yml', () => {
     // Outside a container (the local stack) it keeps to the loopback, and refuses what is not an address.
     expect(parseLakeArgs([])).toEqual({ host: LOCAL_HOST });
     expect(() => parseLakeArgs(['--host', 'everywhere'])).toThrow('expected an IP address, got "everywhere"');
+  });
+
+  it('has the lake endpoint on the lake port of the local stack by default (compose passes no --port)', () => {
+    // The endpoint cannot import the pipeline's config, so its default is a copy: this keeps the two equal.
+    expect(DEFAULT_PORT).toBe(LOCAL_PORTS.lake);
+    expect(services.lake.ports).toContain(`${LOCAL_HOST}:${LOCAL_PORTS.lake}:${DEFAULT_PORT}`);
   });
 });

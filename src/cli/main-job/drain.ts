@@ -5,7 +5,7 @@
  */
 import type { Admin } from 'kafkajs';
 import { waitFor, WaitTimeoutError } from '../../support/timing';
-import { CliError } from '../shared/session';
+import { CliError } from '../shared/cli-error';
 
 export class DrainTimeoutError extends CliError {
   override readonly name = 'DrainTimeoutError';

@@ -11,26 +11,15 @@ import { loadConfig, type Config } from '../../config';
 import { hasPipelineSearchAttributes } from '../../resources/search-attributes';
 import { pipelineMemo, pipelineSearchAttributes } from '../../contract/definitions';
 import type { WorkflowKind } from '../../contract/types';
-import { RetriableError } from '../../support/errors';
 import { connectClient, connectWorkerConnection, type TemporalClient } from '../../temporal/connection';
+import { CliError } from './cli-error';
 import * as workflows from '../../workflows';
 
 /** The workflow of each kind: started through it, a run's result has the workflow's return type. */
 const pipelineWorkflows = workflows satisfies Record<WorkflowKind, Workflow>;
 export type PipelineWorkflows = typeof pipelineWorkflows;
 
-/** The CLI layer's named error: what to tell the user, and the exit code. */
-export class CliError extends RetriableError {
-  override readonly name: string = 'CliError';
-  readonly retriable: boolean = false;
-  constructor(
-    message: string,
-    /** Process exit code: 1 failure, 2 bad usage/arguments, 3 environment (no worker, no server). */
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+export { CliError };
 
 export interface SessionOptions {
   withWorker?: boolean;

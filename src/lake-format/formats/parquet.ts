@@ -29,11 +29,17 @@ export interface ParquetEncodeOptions {
   columns?: readonly LakeColumn[];
   /** The writer named in the file's metadata. */
   createdBy?: string;
+  /** Min/max statistics on string columns too (snapshots keep them: their readers prune on order ids). */
+  stringStatistics?: boolean;
 }
 
 export function encodeParquet(
   rows: LakeRow[],
-  { columns = CDC_LAKE_COLUMNS, createdBy = 'orders-pipeline s3-sink' }: ParquetEncodeOptions = {},
+  {
+    columns = CDC_LAKE_COLUMNS,
+    createdBy = 'orders-pipeline s3-sink',
+    stringStatistics = false,
+  }: ParquetEncodeOptions = {},
 ): Buffer {
   const columnData: ColumnSource[] = columns.map((column) => {
     const data = new Array<LakeValue>(rows.length);
@@ -45,7 +51,7 @@ export function encodeParquet(
       data,
       type: PARQUET_TYPES[column.type],
       nullable: true,
-      statistics: column.type !== 'string',
+      statistics: stringStatistics || column.type !== 'string',
     };
   });
   const buffer = parquetWriteBuffer({

@@ -1,9 +1,10 @@
 /**
  * The project's local Glue + Athena endpoint (src/lake-endpoint, its own product): a node process on the port of
- * `config.aws.endpoints.glue`, ready when `GET /health` answers 200. Skipped until its entry point exists.
+ * `config.aws.endpoints.glue`, ready when `GET /health` answers 200; not started in AWS mode (no Glue override).
  *
  * The endpoint knows nothing of the pipeline's config: this passes it the pipeline's values on its command line
- * (port, `<dataDir>/lake` for its state, log level) and the S3 endpoint in the AWS SDK's variables.
+ * (port, `<dataDir>/lake` for its state, log level, S3 request timeout) and the S3 endpoint in the AWS SDK's
+ * variables, explicitly, so what it is given does not depend on which of the stack's variables a child inherits.
  */
 import { join } from 'node:path';
 import { LAKE_PROCESS } from '../pipeline-processes';
@@ -21,6 +22,8 @@ export function createLakeService(ctx: ServiceContext): StackService {
         join(ctx.paths.dataDir, 'lake'),
         '--log-level',
         config.logLevel,
+        '--s3-timeout-ms',
+        String(config.aws.requestTimeoutMs),
       ]
     : [];
   const service = createNodeProcessService(

@@ -1,7 +1,7 @@
 /**
  * A service that is one of the project's own TypeScript entry points, run with tsx (`node --import tsx`,
- * one process, so the pid file names the real server). The lake endpoint uses it today; the pipeline's
- * streaming processes and the worker (src/local/pipeline-processes.ts) can be supervised the same way.
+ * one process, so the pid file names the real server): the lake endpoint, and the pipeline's worker and
+ * streaming processes (src/local/pipeline-processes.ts) that `npm start` supervises.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -65,7 +65,7 @@ export function openSegment(start: number, openedAt: number, forcedEnd: number |
   };
 }
 
-export function rotationDue(segment: OpenSegment, limits: RotationLimits): RotationReason | undefined {
+function rotationDue(segment: OpenSegment, limits: RotationLimits): RotationReason | undefined {
   if (segment.forcedEnd !== undefined)
     return segment.last >= segment.forcedEnd ? 'replay-boundary' : undefined;
   if (segment.rows >= limits.flushRecords) return 'records';
