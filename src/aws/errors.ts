@@ -10,6 +10,7 @@
  * @example
  *   const { type, retriable } = classifyAwsError(error); // e.g. { type: 'Throttled', retriable: true }
  */
+import { NotFound, S3ServiceException } from '@aws-sdk/client-s3';
 import { FailureType } from '../contract/failure-types';
 
 export interface AwsErrorClass {
@@ -86,4 +87,12 @@ export function classifyAwsError(error: unknown): AwsErrorClass {
   return status !== undefined && status >= 400 && status < 500 && status !== 429
     ? permanent(FailureType.AwsClientError)
     : transient(FailureType.AwsError);
+}
+
+/** Whether an S3 HEAD (of an object or a bucket) found nothing: HEAD answers carry no body, so only the 404 says it. */
+export function isS3NotFound(error: unknown): boolean {
+  return (
+    error instanceof NotFound ||
+    (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)
+  );
 }

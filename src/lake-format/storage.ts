@@ -11,12 +11,11 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  NotFound,
   PutObjectCommand,
-  S3ServiceException,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { isS3NotFound } from '../aws/errors';
 import type { Logger } from '../observability/logger';
 import { mapWithConcurrency } from '../support/concurrency';
 import { LakeFormatError } from './errors';
@@ -155,10 +154,7 @@ export function createS3Storage(options: S3StorageOptions): LakeStorage {
         const response = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
         return { size: response.ContentLength ?? 0, metadata: response.Metadata ?? {} };
       } catch (error) {
-        const notFound =
-          error instanceof NotFound ||
-          (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404);
-        if (notFound) return undefined;
+        if (isS3NotFound(error)) return undefined;
         throw new StorageError(
           `could not read the head of s3://${bucket}/${key}: ${(error as Error).message}`,
           error,

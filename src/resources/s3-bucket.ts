@@ -3,10 +3,9 @@ import {
   BucketAlreadyOwnedByYou,
   CreateBucketCommand,
   HeadBucketCommand,
-  NotFound,
-  S3ServiceException,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { isS3NotFound } from '../aws/errors';
 import type { Config } from '../config';
 import type { EnsureOutcome } from '../contract/outcome';
 
@@ -19,10 +18,7 @@ export async function ensureBucket(
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
     return { kind: 's3-bucket', name: bucket, action: 'exists' };
   } catch (error) {
-    const notFound =
-      error instanceof NotFound ||
-      (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404);
-    if (!notFound) throw error;
+    if (!isS3NotFound(error)) throw error;
   }
   try {
     await s3.send(
