@@ -1,11 +1,52 @@
-/** Jest runs TypeScript through SWC; hyparquet ships ES modules only, so it is transformed too. */
-module.exports = {
+/**
+ * Two jest projects, so pure logic fails fast and the real-service tests get the budget they need:
+ * - `unit`: pure logic, a short timeout, and no network at all (test/support/no-network.ts makes any socket
+ *   connection fail the test, which is what keeps this list honest);
+ * - `services`: everything else, against the running local stack (Temporal, Kafka, moto, the lake endpoint),
+ *   sharing one prebuilt Temporal workflow bundle (test/support/global-setup.ts).
+ * Jest runs TypeScript through SWC; hyparquet ships ES modules only, so it is transformed too.
+ */
+const UNIT_TESTS = [
+  'test/control/args.test.ts',
+  'test/control/read-only-sql.test.ts',
+  'test/control/report-rendering.test.ts',
+  'test/lake/parquet-types.test.ts',
+  'test/lake/partition-expression.test.ts',
+  'test/lake/schema-merge.test.ts',
+  'test/lake/sql-translate.test.ts',
+  'test/ops/docker-compose.test.ts',
+  'test/ops/iam-policy.test.ts',
+  'test/ops/readme.test.ts',
+  'test/streaming/config-env.test.ts',
+  'test/streaming/stream-records.test.ts',
+];
+
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
   transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'],
-  testTimeout: 120_000,
+};
+
+module.exports = {
   maxWorkers: 2,
   verbose: true,
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: UNIT_TESTS.map((path) => `<rootDir>/${path}`),
+      setupFilesAfterEnv: ['<rootDir>/test/support/no-network.ts'],
+      testTimeout: 10_000,
+    },
+    {
+      ...shared,
+      displayName: 'services',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...UNIT_TESTS.map((path) => `<rootDir>/${path}`)],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      testTimeout: 120_000,
+    },
+  ],
 };

@@ -222,6 +222,12 @@ export const configBindings = group({
       `http://${LOCAL_HOST}:${LOCAL_PORTS.temporalUi}`,
       'Temporal Web UI (printed for users)',
     ),
+    workflowBundlePath: setting(
+      'TEMPORAL_WORKFLOW_BUNDLE',
+      text(0),
+      '',
+      'Prebuilt workflow bundle for the worker (empty: bundle at start)',
+    ),
   }),
   schedules: group({
     crawlIntervalMinutes: setting('CRAWL_INTERVAL_MINUTES', int(1), '15', 'Schedule of the crawl workflow'),
