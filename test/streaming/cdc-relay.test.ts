@@ -31,7 +31,15 @@ import type { ReaderExit, ShardReaderHandle } from '../../src/streaming/cdc-rela
 import { advance, toCdcEvent } from '../../src/streaming/cdc-relay/stream-records';
 import { Registry } from 'prom-client';
 import { freshConfig } from '../support/fresh-config';
-import { provision, readStream, readTopic, type ReadMessage, type StreamingEnv } from './helpers';
+import {
+  provision,
+  readStream,
+  readTopic,
+  waitFor,
+  waitForRelayCheckpoint,
+  type ReadMessage,
+  type StreamingEnv,
+} from './helpers';
 
 const logger = createLogger('test-cdc-relay', { logLevel: (process.env.LOG_LEVEL as 'error') ?? 'error' });
 
@@ -127,6 +135,12 @@ function expectExactlyOnce(messages: ReadMessage[], records: _Record[]): void {
   }
 }
 
+/** The CDC topic once the relay has checkpointed every one of `records`: final, so a late copy would show. */
+async function readPublished(env: StreamingEnv, records: _Record[]): Promise<ReadMessage[]> {
+  await waitForRelayCheckpoint(env.aws, env.config, records, 60_000);
+  return readTopic(env.kafka, env.config.topics.cdc, { expected: records.length });
+}
+
 describe('CDC relay', () => {
   let env: StreamingEnv;
   const relays: CdcRelay[] = [];
@@ -138,14 +152,14 @@ describe('CDC relay', () => {
 
   it('publishes every insert, modify and remove with plain-JSON images, keyed by orderId', async () => {
     env = await provision(relayConfig('relay-ops'), { checkpoints: true });
-    const { config, aws, kafka } = env;
+    const { config, aws } = env;
     const r = relay(env);
     relays.push(r);
     await r.start();
     const changes = await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'o', 40);
-    const messages = await readTopic(kafka, config.topics.cdc, { expected: changes });
     const records = await readStream(aws, config);
     expect(records).toHaveLength(changes);
+    const messages = await readPublished(env, records);
     expectExactlyOnce(messages, records);
     const ops = messages.map((m) => (JSON.parse(m.value!.toString()) as CdcEvent).op);
     expect(ops.filter((op) => op === 'INSERT')).toHaveLength(40);
@@ -155,7 +169,7 @@ describe('CDC relay', () => {
 
   it('gives up a shard that aged out of the stream unread, so the child waiting on it is read', async () => {
     env = await provision(relayConfig('relay-gone'), { checkpoints: true });
-    const { config, aws, kafka } = env;
+    const { config, aws } = env;
     const streamArn = await ordersStreamArn(aws.dynamodb, config);
     const leases = createLeaseTable(aws.dynamodb, config.dynamodb.checkpointTable);
     // As left by a relay that was down for over 24 h: the lease of a closed shard the stream no longer lists,
@@ -164,15 +178,22 @@ describe('CDC relay', () => {
     const [live] = await listStreamShards(aws.dynamodbStreams, streamArn);
     await leases.create(streamArn, { shardId: gone });
     await leases.create(streamArn, { shardId: live.shardId, parentShardId: gone });
-    const changes = await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'gone', 10);
+    await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'gone', 10);
+    const records = await readStream(aws, config);
 
     relays.push(relay(env));
     await relays[0].start();
-    const messages = await readTopic(kafka, config.topics.cdc, { expected: changes, timeoutMs: 90_000 });
-    expectExactlyOnce(messages, await readStream(aws, config));
-    const goneLease = (await leases.list(streamArn)).find((l) => l.shardId === gone);
-    // Marked finished, or already removed by the next shard sync (a finished shard the stream no longer lists).
-    if (goneLease) expect(goneLease.checkpoint).toBe(SHARD_END);
+    expectExactlyOnce(await readPublished(env, records), records);
+    // Marked finished, then removed by the shard sync that follows (a finished shard the stream no longer lists).
+    const remaining = await waitFor(
+      "the aged-out shard's lease to be removed",
+      async () => {
+        const all = await leases.list(streamArn);
+        return all.some((l) => l.shardId === gone) ? undefined : all;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(remaining.map((l) => l.shardId)).toEqual([live.shardId]);
   }, 120_000);
 
   it('resumes after a restart from its checkpoint, without loss or duplicates', async () => {
@@ -194,11 +215,12 @@ describe('CDC relay', () => {
     expect(leases[0].leaseOwner).toBeUndefined(); // released on a graceful stop
     expect(leases[0].checkpoint).toBe(records[before - 1].dynamodb!.SequenceNumber);
 
+    expect(records).toHaveLength(before + during);
+
     const second = relay(env);
     relays.push(second);
     await second.start();
-    const messages = await readTopic(kafka, config.topics.cdc, { expected: before + during });
-    expectExactlyOnce(messages, records);
+    expectExactlyOnce(await readPublished(env, records), records);
   });
 
   it('resumes after the Kafka-side checkpoint when the lease-table checkpoint lags (crash between the two)', async () => {
@@ -227,11 +249,11 @@ describe('CDC relay', () => {
     } finally {
       await admin.disconnect();
     }
+    expect(records).toHaveLength(changes);
     const r = relay(env);
     relays.push(r);
     await r.start();
-    const messages = await readTopic(kafka, config.topics.cdc, { expected: changes });
-    expectExactlyOnce(messages, records);
+    expectExactlyOnce(await readPublished(env, records), records);
   });
 
   it('publishes only the new part of a page that another holder published in part while it recovered', async () => {
@@ -328,8 +350,9 @@ describe('CDC relay', () => {
     await holder.stop();
     if (holder === b) relays.splice(relays.indexOf(b), 1, a);
     const second = await writeChanges(aws.dynamodb, config.dynamodb.ordersTable, 'q', 25);
-    const messages = await readTopic(kafka, config.topics.cdc, { expected: first + second });
-    expectExactlyOnce(messages, await readStream(aws, config));
+    const records = await readStream(aws, config);
+    expect(records).toHaveLength(first + second);
+    expectExactlyOnce(await readPublished(env, records), records);
     expect(other.stats().shards).toHaveLength(1);
   });
 });
@@ -382,13 +405,19 @@ describe('lease coordinator (real lease table, synthetic shards)', () => {
 
     await a.tick(); // A alone: takes every startable shard (s-5 waits for s-1)
     expect(a.heldShards().sort()).toEqual(['s-1', 's-2', 's-3', 's-4']);
+    // A hands a lease over in the background (its reader stops first): B can confirm it once the table says so.
+    const handedToB = (count: number) =>
+      waitFor(`${count} lease(s) handed over to B in the lease table`, async () => {
+        const owned = (await leases.list('arn:test')).filter((l) => l.leaseOwner === 'B' && !l.pendingOwner);
+        return owned.length === count;
+      });
     await b.tick(); // B sees A live with 4 > target 2: asks for one
     await a.tick(); // A hands it over after its reader stopped
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await handedToB(1);
     await b.tick(); // B confirms it
     await b.tick(); // and asks for another
     await a.tick();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await handedToB(2);
     await b.tick();
     expect(a.heldShards()).toHaveLength(2);
     expect(b.heldShards()).toHaveLength(2);
@@ -398,7 +427,10 @@ describe('lease coordinator (real lease table, synthetic shards)', () => {
     const parentHolder = a.heldShards().includes('s-1') ? 'A' : 'B';
     await leases.markShardEnd(leaseKeyOf('arn:test', 's-1'), parentHolder);
     readers.running.get('s-1')!.finish('shard-end');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(
+      'the ended shard to be let go',
+      async () => ![...a.heldShards(), ...b.heldShards()].includes('s-1'),
+    );
     await a.tick();
     await b.tick();
     const all = await leases.list('arn:test');
@@ -479,8 +511,11 @@ describe('lease coordinator (real lease table, synthetic shards)', () => {
     expect(readers).toHaveLength(1);
 
     readers[0].finishPage();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await coordinator.tick();
+    // Once the old reader is done, a tick starts the second one.
+    await waitFor('a second reader after the first one finished its page', async () => {
+      await coordinator.tick();
+      return readers.length > 1;
+    });
     expect(readers).toHaveLength(2);
     expect(readers[1].isValid()).toBe(true);
     expect(readers[0].isValid()).toBe(false); // a later holding of the same lease does not revive the old reader

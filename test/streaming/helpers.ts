@@ -18,7 +18,7 @@ import {
   type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { IHeaders, Kafka } from 'kafkajs';
+import type { Admin, IHeaders, Kafka } from 'kafkajs';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
 import { configToEnv, type Config } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
@@ -28,6 +28,7 @@ import {
   ordersStreamArn,
 } from '../../src/resources/dynamodb-tables';
 import { ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
+import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { deletePipelineTopics, emptyBucket } from '../support/cleanup';
 
@@ -147,7 +148,10 @@ function headerText(headers: IHeaders | undefined): Record<string, string> {
 
 /**
  * Reads a topic from the beginning with a throwaway group until `expected` messages arrived (or, without
- * `expected`, until nothing new arrived for `idleMs`). Read-committed, like the pipeline's consumers.
+ * `expected`, until nothing new arrived for `idleMs`), and then on to the topic's end offsets as they stand at
+ * that moment, so a copy beyond the expected count is returned too. Read-committed, like the pipeline's
+ * consumers. Whoever produces to the topic must be done (its durable end state reached) for the result to be
+ * final: see waitForRelayCheckpoint and waitForGroupCommitted.
  */
 export async function readTopic(
   kafka: Kafka,
@@ -163,8 +167,15 @@ export async function readTopic(
     maxWaitTimeInMs: 200,
   });
   const messages: ReadMessage[] = [];
+  // Where the reader stands in each partition: past the last offset of each fetched batch, transaction
+  // markers included (they are never handed to eachMessage, but a batch reports them).
+  const position = new Map<number, number>();
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.topic === topic) position.set(payload.partition, Number(payload.lastOffset) + 1);
+  });
   let lastArrival = Date.now();
-  await consumer.connect();
+  const admin = kafka.admin();
+  await Promise.all([consumer.connect(), admin.connect()]);
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -190,12 +201,120 @@ export async function readTopic(
       }
       await sleep(100);
     }
-    // Anything beyond the expected count would be a duplicate: give it a moment to show up.
-    if (expected !== undefined) await sleep(500);
+    const ends = await admin.fetchTopicOffsets(topic);
+    const atEnd = () =>
+      ends.every((end) => Number(end.high) <= Math.max(Number(end.low), position.get(end.partition) ?? 0));
+    while (!atEnd()) {
+      if (Date.now() - started > timeoutMs)
+        throw new Error(
+          `read ${messages.length} messages of ${topic} but not up to its end offsets in ${timeoutMs} ms`,
+        );
+      await sleep(100);
+    }
   } finally {
-    await consumer.disconnect();
+    await Promise.all([consumer.disconnect(), admin.disconnect()]);
   }
   return messages;
+}
+
+/** Per partition, the offset after the last record of `messages`: where a consumer that processed all commits. */
+export function recordEnds(messages: ReadMessage[]): Map<number, number> {
+  const ends = new Map<number, number>();
+  for (const { partition, offset } of messages)
+    ends.set(partition, Math.max(ends.get(partition) ?? 0, Number(offset) + 1));
+  return ends;
+}
+
+/** The group's committed offset per partition of `topic` (partitions it never committed are left out). */
+export async function committedOffsets(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<Map<number, number>> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map(
+    committed.partitions.filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, Number(p.offset)]),
+  );
+}
+
+/** The topic's end offset (high watermark) per partition. */
+export async function endOffsets(admin: Admin, topic: string): Promise<Map<number, number>> {
+  return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+}
+
+/** Offsets below `ends` the group has not committed, summed over partitions. */
+export function uncommitted(ends: Map<number, number>, committed: Map<number, number>): number {
+  let behind = 0;
+  for (const [partition, end] of ends) behind += Math.max(0, end - (committed.get(partition) ?? 0));
+  return behind;
+}
+
+/**
+ * Waits until the group has committed every partition up to `ends` (recordEnds of the topic's records): its
+ * effects are durable, so nothing it did can still change and nothing is left for it to replay.
+ */
+export async function waitForGroupCommitted(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  ends: Map<number, number>,
+  timeoutMs: number,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(
+      `group ${groupId} to commit ${topic} up to ${JSON.stringify(Object.fromEntries(ends))}`,
+      async () => uncommitted(ends, await committedOffsets(admin, groupId, topic)) === 0,
+      { timeoutMs, intervalMs: 500 },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The highest sequence number of `records` (moto's are numeric strings of equal length). */
+function lastSequenceNumber(records: _Record[]): bigint {
+  return records.reduce((max, r) => {
+    const seq = BigInt(r.dynamodb!.SequenceNumber!);
+    return seq > max ? seq : max;
+  }, 0n);
+}
+
+/**
+ * Waits until the relay's lease-table checkpoint covers every one of `records` (the orders stream, read with
+ * readStream). The relay publishes before it checkpoints and resumes after its checkpoint, so from then on it
+ * will publish none of them again: the CDC topic is final for them.
+ */
+export async function waitForRelayCheckpoint(
+  aws: AwsClients,
+  config: Config,
+  records: _Record[],
+  timeoutMs: number,
+): Promise<void> {
+  const streamArn = await ordersStreamArn(aws.dynamodb, config);
+  const leases = createLeaseTable(aws.dynamodb, config.dynamodb.checkpointTable);
+  const last = lastSequenceNumber(records);
+  await waitFor(
+    `the relay to checkpoint up to sequence number ${last}`,
+    async () =>
+      (await leases.list(streamArn)).some(
+        (lease) => /^\d+$/.test(lease.checkpoint) && BigInt(lease.checkpoint) >= last,
+      ),
+    { timeoutMs, intervalMs: 250 },
+  );
+}
+
+/**
+ * The changes of `records` that already were in the stream at `at` (their creation time is before it) and
+ * lie beyond `checkpoint`: work a relay killed at `at` with that checkpoint had not committed.
+ */
+export function changesBeyond(records: _Record[], checkpoint: string | undefined, at: number): number {
+  const from = checkpoint !== undefined && /^\d+$/.test(checkpoint) ? BigInt(checkpoint) : -1n; // TRIM_HORIZON: none
+  return records.filter(
+    (r) =>
+      r.dynamodb!.ApproximateCreationDateTime!.getTime() < at && BigInt(r.dynamodb!.SequenceNumber!) > from,
+  ).length;
 }
 
 /** Every record of the orders table's stream (one shard locally), read directly: the ground truth of changes. */
