@@ -36,6 +36,11 @@ const sections: Section[] = [
     run: async () => (await import('./lake-bench')).runLakeBench({}),
   },
   {
+    key: 'temporal',
+    title: 'Temporal time-skipping test server',
+    run: async () => (await import('./temporal-bench')).runTemporalBench(),
+  },
+  {
     key: 'backfill',
     title: 'Backfill workflow',
     run: async () => (await import('./backfill-bench')).runBackfillBench({}),

@@ -18,7 +18,7 @@ export async function sleepADayWorkflow(): Promise<number> {
   return Date.now() - before;
 }
 
-/** Does nothing: lets a test warm up a worker (workflow context creation) before it measures anything. */
+/** Does nothing: warms a worker up (workflow context creation), and is the time-skipping bench's baseline. */
 export async function warmUpWorkflow(): Promise<string> {
   return 'warm';
 }
