@@ -15,7 +15,7 @@ import type { LakeStorage } from '../../src/lake-format/storage';
 import type { SinkRecord } from '../../src/streaming/s3-sink/open-segment';
 import { PartitionRevokedError } from '../../src/streaming/s3-sink/partition-offsets';
 import { createTopicPartitionWriter } from '../../src/streaming/s3-sink/topic-partition-writer';
-import { sleep } from './helpers';
+import { waitFor } from './helpers';
 import { makeCdcEvents } from './s3-sink-support';
 
 const logger = createLogger('s3-sink-writer-test', { logLevel: 'warn' });
@@ -33,14 +33,26 @@ function records(count: number): SinkRecord[] {
   });
 }
 
-/** Storage whose PUTs take `putMs` and are recorded in order, with the commits, in one log. */
-function recorder(putMs: number) {
+/**
+ * Storage whose PUTs are recorded in order, with the commits, in one log. While `hold()` is in force every PUT
+ * waits for `release()`: the test decides when an upload ends, so it can observe the writer waiting.
+ */
+function recorder() {
   const log: string[] = [];
+  const puts = { started: 0, inFlight: 0 };
+  let gate: Promise<void> = Promise.resolve();
+  let open = () => undefined as void;
   const storage: LakeStorage = {
     bucket: 'memory',
     put: async (key) => {
-      await sleep(putMs);
-      log.push(`put ${key.split('+').pop()}`);
+      puts.started++;
+      puts.inFlight++;
+      try {
+        await gate;
+        log.push(`put ${key.split('+').pop()}`);
+      } finally {
+        puts.inFlight--;
+      }
     },
     head: async () => undefined,
     get: async () => new Uint8Array(),
@@ -49,11 +61,14 @@ function recorder(putMs: number) {
   const commit = async (offset: number, metadata: string | null) => {
     log.push(metadata ? `intent ${offset} ${metadata}` : `commit ${offset}`);
   };
-  return { log, storage, commit };
+  const hold = () => {
+    gate = new Promise((resolve) => (open = resolve));
+  };
+  return { log, storage, commit, puts, hold, release: () => open() };
 }
 
-function writer(putMs: number) {
-  const { log, storage, commit } = recorder(putMs);
+function writer() {
+  const { log, storage, commit, puts, hold, release } = recorder();
   const format = createJsonLinesFormat({ gzip: false });
   const partitionWriter = createTopicPartitionWriter({
     topic: 'orders.cdc',
@@ -68,12 +83,22 @@ function writer(putMs: number) {
     metrics: createS3SinkMetrics(new Registry()),
     logger,
   });
-  return { log, partitionWriter };
+  return { log, partitionWriter, puts, hold, release };
+}
+
+/** Tracks whether a promise has settled, without waiting for it. */
+function track(promise: Promise<unknown>) {
+  const state = { settled: false };
+  promise.then(
+    () => (state.settled = true),
+    () => (state.settled = true),
+  );
+  return state;
 }
 
 describe('S3 sink writer: the upload queue', () => {
   it('uploads sealed segments in offset order: each intent, then its PUT, then its commit', async () => {
-    const { log, partitionWriter } = writer(5);
+    const { log, partitionWriter } = writer();
     await partitionWriter.write(records(35));
     await partitionWriter.flush('stop');
     const intent = (start: number, end: number) =>
@@ -95,15 +120,21 @@ describe('S3 sink writer: the upload queue', () => {
   });
 
   it('keeps heartbeating through a long wait for room in the queue, not only when the wait ends', async () => {
-    const { log, partitionWriter } = writer(1600);
+    const { log, partitionWriter, hold, release } = writer();
+    hold();
     let heartbeats = 0;
-    const started = Date.now();
-    // Three segments: the third is one too many and waits for the first upload (1.6 s), heartbeating every 0.5 s.
-    await partitionWriter.write(records(30), async () => {
+    // Three segments: the third is one too many and waits for the first upload, which is held.
+    const writing = partitionWriter.write(records(30), async () => {
       heartbeats++;
     });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
-    expect(heartbeats).toBeGreaterThanOrEqual(2);
+    const write = track(writing);
+    await waitFor('two heartbeats during the wait', async () => heartbeats >= 2 || write.settled, {
+      intervalMs: 50,
+    });
+    expect(write.settled).toBe(false);
+    expect(log.filter((entry) => entry.startsWith('put'))).toEqual([]);
+    release();
+    await writing;
     await partitionWriter.flush('stop');
     expect(log.filter((entry) => entry.startsWith('commit'))).toEqual([
       'commit 10',
@@ -113,15 +144,26 @@ describe('S3 sink writer: the upload queue', () => {
   });
 
   it('stops taking records once closed, even while it waits for room', async () => {
-    const { log, partitionWriter } = writer(300);
-    const writing = partitionWriter.write(records(60));
-    await sleep(100);
+    const { log, partitionWriter, puts, hold, release } = writer();
+    hold();
+    let heartbeats = 0;
+    const writing = partitionWriter.write(records(60), async () => {
+      heartbeats++;
+    });
+    const write = track(writing);
+    // A heartbeat is sent only from the wait for room: the write is waiting when it comes.
+    await waitFor('the write to wait for room', async () => heartbeats >= 1 || write.settled, {
+      intervalMs: 20,
+    });
+    expect(write.settled).toBe(false);
     partitionWriter.close();
     await expect(writing).rejects.toThrow(PartitionRevokedError);
-    await sleep(400);
-    // Nothing was committed past what was uploaded before the close, and nothing after it.
-    const commits = log.filter((entry) => entry.startsWith('commit'));
-    expect(commits.length).toBeLessThanOrEqual(1);
+    // The upload held at the close now ends; its writer must not commit it.
+    release();
+    await waitFor('the held upload to end', async () => puts.inFlight === 0, { intervalMs: 20 });
+    await new Promise((resolve) => setImmediate(resolve)); // what follows the PUT in the same run has run too
+    expect(puts.started).toBe(1);
+    expect(log.filter((entry) => entry.startsWith('commit'))).toEqual([]);
     expect(partitionWriter.bufferedBytes()).toBe(0);
   });
 });
