@@ -10,6 +10,7 @@
  *   npm run pipeline -- query "SELECT status, count(*) FROM orders_cdc GROUP BY 1"
  *   npm run pipeline -- backfill --segments 8
  *   npm run pipeline -- schedules list | trigger crawl | pause report --note "maintenance" | unpause report
+ *   npm run pipeline -- iam --account 123456789012 --region eu-west-1   # IAM policies; no Temporal needed
  *
  * Exit codes: 0 success, 1 the workflow failed, 2 bad arguments, 3 no Temporal / no worker, 130 interrupted.
  * `--json` prints the raw result on stdout (progress and notes go to stderr).
@@ -35,6 +36,7 @@ import {
 import { checkReadOnlySql, ReadOnlySqlError } from '../contract/read-only-sql';
 import type { WorkflowKind } from '../contract/types';
 import { followBackfill } from './shared/backfill-progress';
+import { addIamCommand } from './shared/iam-command';
 import {
   describeBackfill,
   describeCrawl,
@@ -473,6 +475,7 @@ export function buildProgram(): Command {
   addQueryCommand(program);
   addBackfillCommand(program);
   addSchedulesCommand(program);
+  addIamCommand(program);
   return program;
 }
 

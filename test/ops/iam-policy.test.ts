@@ -1,45 +1,91 @@
 /**
- * AWS mode runs with the least-privilege policy in iam/pipeline-policy.json. This test reads every AWS SDK
- * operation the pipeline's code imports (commands, waiters and paginators of each @aws-sdk/client-* package)
- * and fails when the policy lacks the IAM action it needs, or grants one nothing calls.
+ * `npm run pipeline -- iam` builds the policies from src/aws/iam. This test reads the code: every AWS SDK
+ * command (`new XxxCommand(...)`, paginators and waiters of an @aws-sdk/client-* package, found in the syntax
+ * tree, so comments and type-only imports do not count) that each process can send — the files reachable by
+ * value imports from its entry point — and checks that the process's policy grants each on the configured
+ * resources, and grants nothing the process does not send.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
+import {
+  iamContext,
+  pipelinePolicies,
+  type GeneratedPolicy,
+  type PolicyDocument,
+} from '../../src/aws/iam/policies';
+import { MAIN_JOB_ACCESS, PROCESS_ACCESS, type AwsProcessName } from '../../src/aws/iam/process-access';
+import {
+  SDK_COMMANDS,
+  WILDCARD_ONLY_ACTIONS,
+  type CommandGrant,
+  type SdkCommand,
+} from '../../src/aws/iam/sdk-actions';
+import { main as pipelineCli } from '../../src/cli/pipeline';
+import { runScopedConfig } from '../../src/cli/main-job/run-scope';
+import { configToEnv, withOverrides, type Config } from '../../src/config';
+import { ALL_PIPELINE_PROCESSES, GENERATOR_PROCESS } from '../../src/local/pipeline-processes';
+import { freshConfig } from '../support/fresh-config';
 
 const root = join(__dirname, '..', '..');
+const SDK_PACKAGE = /^@aws-sdk\/client-([a-z0-9-]+)$/;
 
-/** Code that runs against AWS. The local Glue/Athena endpoint (src/local) only ever runs locally. */
-const AWS_CODE_DIRS = ['src'];
-const LOCAL_ONLY = [join('src', 'local')];
+interface SourceFacts {
+  imports: string[];
+  commands: string[];
+}
 
-const SERVICE_PREFIX: Record<string, string> = {
-  dynamodb: 'dynamodb',
-  'dynamodb-streams': 'dynamodb',
-  s3: 's3',
-  glue: 'glue',
-  athena: 'athena',
-};
-
-/** S3 operations whose IAM action is not s3:<Operation>. */
-const S3_ACTIONS: Record<string, string> = {
-  ListObjectsV2: 's3:ListBucket',
-  ListObjects: 's3:ListBucket',
-  HeadBucket: 's3:ListBucket',
-  HeadObject: 's3:GetObject',
-  CreateMultipartUpload: 's3:PutObject',
-  UploadPart: 's3:PutObject',
-  CompleteMultipartUpload: 's3:PutObject',
-  AbortMultipartUpload: 's3:AbortMultipartUpload',
-  DeleteObjects: 's3:DeleteObject',
-};
-
-/** Waiters call a describe operation. */
-const WAITER_OPERATIONS: Record<string, string> = {
-  TableExists: 'DescribeTable',
-  TableNotExists: 'DescribeTable',
-  BucketExists: 'HeadBucket',
-  ObjectExists: 'HeadObject',
-};
+/** The files a file imports by value, and the SDK commands it sends. */
+function readSource(file: string): SourceFacts {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+  const imports: string[] = [];
+  const sdkNames = new Map<string, string>();
+  const commands = new Set<string>();
+  const local = (specifier: string) => {
+    if (!specifier.startsWith('.')) return;
+    const base = resolve(dirname(file), specifier);
+    const found = [`${base}.ts`, join(base, 'index.ts')].find((candidate) => existsSync(candidate));
+    if (found) imports.push(found);
+  };
+  for (const statement of source.statements) {
+    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
+      const clause = statement.importClause;
+      if (clause?.isTypeOnly) continue;
+      const named =
+        clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings : undefined;
+      const valueNames = named?.elements.filter((element) => !element.isTypeOnly) ?? [];
+      const specifier = statement.moduleSpecifier.text;
+      const sdk = SDK_PACKAGE.exec(specifier);
+      if (sdk) for (const element of valueNames) sdkNames.set(element.name.text, sdk[1]);
+      if (!clause || clause.name || !named || valueNames.length > 0) local(specifier);
+    }
+    if (
+      ts.isExportDeclaration(statement) &&
+      !statement.isTypeOnly &&
+      statement.moduleSpecifier &&
+      ts.isStringLiteral(statement.moduleSpecifier)
+    )
+      local(statement.moduleSpecifier.text);
+  }
+  const visit = (node: ts.Node) => {
+    const callee = ts.isNewExpression(node) || ts.isCallExpression(node) ? node.expression : undefined;
+    if (callee && ts.isIdentifier(callee) && sdkNames.has(callee.text)) {
+      const name = callee.text;
+      const client = sdkNames.get(name)!;
+      if (ts.isNewExpression(node) && name.endsWith('Command'))
+        commands.add(`${client}.${name.slice(0, -'Command'.length)}`);
+      if (ts.isCallExpression(node) && name.startsWith('paginate'))
+        commands.add(`${client}.${name.slice('paginate'.length)}`);
+      // The SDK's waiters poll a describe call: TableExists → DescribeTable.
+      if (ts.isCallExpression(node) && /^waitUntilTable(Not)?Exists$/.test(name))
+        commands.add(`${client}.DescribeTable`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return { imports, commands: [...commands] };
+}
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -49,84 +95,332 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-function actionFor(service: string, operation: string): string {
-  if (service === 's3') return S3_ACTIONS[operation] ?? `s3:${operation}`;
-  return `${SERVICE_PREFIX[service]}:${operation}`;
-}
+const facts = new Map<string, SourceFacts>();
+const factsOf = (file: string) => {
+  if (!facts.has(file)) facts.set(file, readSource(file));
+  return facts.get(file)!;
+};
 
-/** Every IAM action the code needs, with the files that need it. */
-function actionsUsedByCode(): Map<string, Set<string>> {
-  const used = new Map<string, Set<string>>();
-  const importPattern = /import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'@aws-sdk\/client-([a-z0-9-]+)'/g;
-  for (const dir of AWS_CODE_DIRS) {
-    for (const file of sourceFiles(join(root, dir))) {
-      const rel = relative(root, file);
-      if (LOCAL_ONLY.some((local) => rel.startsWith(local))) continue;
-      const text = readFileSync(file, 'utf8');
-      for (const match of text.matchAll(importPattern)) {
-        const service = match[2];
-        if (!(service in SERVICE_PREFIX)) continue;
-        for (const rawName of match[1].split(',')) {
-          const name = rawName
-            .trim()
-            .replace(/^type\s+/, '')
-            .split(/\s+as\s+/)[0];
-          let operation: string | undefined;
-          if (name.endsWith('Command')) operation = name.slice(0, -'Command'.length);
-          else if (name.startsWith('paginate')) operation = name.slice('paginate'.length);
-          else if (name.startsWith('waitUntil'))
-            operation = WAITER_OPERATIONS[name.slice('waitUntil'.length)];
-          if (!operation) continue;
-          // Only count what the file really uses, not a type-only mention.
-          if (!new RegExp(`\\b${name}\\b`).test(text.replace(match[0], ''))) continue;
-          const action = actionFor(service, operation);
-          if (!used.has(action)) used.set(action, new Set());
-          used.get(action)!.add(rel);
-        }
-      }
-    }
+/** Every SDK command sent by the files reachable from `entry`. */
+function commandsReachableFrom(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const pending = [join(root, entry)];
+  const commands = new Set<string>();
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const { imports, commands: sent } = factsOf(file);
+    for (const command of sent) commands.add(command);
+    pending.push(...imports);
   }
-  return used;
+  return commands;
 }
 
-interface PolicyDocument {
-  Statement: { Effect: string; Action: string | string[]; Resource: string | string[] }[];
+const entryOf = (name: string) => ALL_PIPELINE_PROCESSES.find((process) => process.name === name)!.entry;
+const processes = Object.keys(PROCESS_ACCESS) as AwsProcessName[];
+const declared = (uses: { commands: string[] }[]) => new Set(uses.flatMap((use) => use.commands));
+const sorted = (values: Iterable<string>) => [...values].sort();
+
+// --- a tiny IAM evaluator: Allow statements, exact actions, `*` in resources, StringEquals/StringLike ---
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+
+function allows(
+  document: PolicyDocument,
+  action: string,
+  resource: string,
+  context: Record<string, string> = {},
+): boolean {
+  return document.Statement.some((statement) => {
+    if (!statement.Action.includes(action)) return false;
+    if (!(statement.Resource ?? []).some((pattern) => glob(pattern).test(resource))) return false;
+    return Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
+      Object.entries(keys).every(([key, expected]) => {
+        const value = context[key];
+        if (value === undefined) return false;
+        const values = Array.isArray(expected) ? expected : [expected];
+        return operator === 'StringLike' ? values.some((v) => glob(v).test(value)) : values.includes(value);
+      }),
+    );
+  });
 }
 
-function actionsGranted(file: string): Set<string> {
-  const policy = JSON.parse(readFileSync(join(root, 'iam', file), 'utf8')) as PolicyDocument;
-  return new Set(
-    policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) =>
-      Array.isArray(s.Action) ? s.Action : [s.Action],
-    ),
+const ACCOUNT = '123456789012';
+const REGION = 'eu-west-3';
+
+function policiesFor(config: Config): Map<string, GeneratedPolicy> {
+  const ctx = iamContext(config, { account: ACCOUNT, region: REGION });
+  return new Map(
+    pipelinePolicies(ctx, { boundedRunConfig: runScopedConfig(config, '*') }).map((p) => [p.name, p]),
   );
 }
 
-describe('least-privilege IAM policy', () => {
-  const used = actionsUsedByCode();
-  const granted = actionsGranted('pipeline-policy.json');
+describe('IAM policies from the configuration', () => {
+  // Distinct names everywhere, so a resource that is not built from the config shows.
+  const config = withOverrides(freshConfig('iam'), {
+    lake: {
+      bucket: 'acme-orders-lake-test',
+      prefix: 'cdc-data',
+      snapshotPrefix: 'table-snapshots',
+      reportsPrefix: 'daily-reports',
+      athenaResultsPrefix: 'query-results',
+    },
+    glue: {
+      database: 'acme_lake',
+      crawler: 'acme-crawler',
+      crawlerRole: 'arn:aws:iam::000000000000:role/service/acme-crawler-role',
+    },
+    athena: { workgroup: 'acme-wg' },
+  });
+  const policies = policiesFor(config);
+  const table = (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
+  const object = (key: string) => `arn:aws:s3:::${config.lake.bucket}/${key}`;
+  const bucket = `arn:aws:s3:::${config.lake.bucket}`;
+  const doc = (name: string) => policies.get(`orders-pipeline-${name}`)!.document;
 
-  it('finds the AWS calls of the pipeline (the scan itself works)', () => {
-    expect(used.has('dynamodb:UpdateItem') || used.has('dynamodb:PutItem')).toBe(true);
-    expect(used.has('s3:PutObject')).toBe(true);
-    expect(used.has('glue:StartCrawler')).toBe(true);
-    expect(used.has('athena:StartQueryExecution')).toBe(true);
+  it('finds the AWS calls in the code (the scan itself works)', () => {
+    expect(commandsReachableFrom(entryOf('dynamo-sink'))).toContain('dynamodb.PutItem');
+    expect(commandsReachableFrom(entryOf('cdc-relay'))).toContain('dynamodb.Scan'); // a paginator
+    expect(commandsReachableFrom(entryOf('worker'))).toContain('athena.StartQueryExecution');
+    expect(commandsReachableFrom(entryOf('s3-sink'))).toContain('s3.CompleteMultipartUpload');
   });
 
-  it('grants every action the code calls', () => {
-    const missing = [...used.entries()]
-      .filter(([action]) => !granted.has(action))
-      .map(([action, files]) => `${action} (used in ${[...files].join(', ')})`);
-    expect(missing).toEqual([]);
+  it('knows every SDK command src/ sends (the local Glue/Athena endpoint aside)', () => {
+    const sentAnywhere = sourceFiles(join(root, 'src'))
+      .filter((file) => !relative(root, file).startsWith(join('src', 'lake-endpoint')))
+      .flatMap((file) => factsOf(file).commands);
+    expect(sorted(new Set(sentAnywhere)).filter((command) => !(command in SDK_COMMANDS))).toEqual([]);
+    const reachable = new Set([
+      ...processes.flatMap((name) => [...commandsReachableFrom(entryOf(name))]),
+      ...commandsReachableFrom('src/cli/main.ts'),
+    ]);
+    expect(sorted(new Set(sentAnywhere)).filter((command) => !reachable.has(command))).toEqual([]);
   });
 
-  it('grants nothing beyond what the code calls, except what Athena and Glue need on the caller’s behalf', () => {
-    const onBehalf = new Set(actionsGranted('athena-on-behalf-actions.json'));
-    const extra = [...granted].filter((action) => !used.has(action) && !onBehalf.has(action));
-    expect(extra).toEqual([]);
+  it.each(processes)('declares exactly the commands %s can send', (name) => {
+    expect(sorted(declared(PROCESS_ACCESS[name]))).toEqual(sorted(commandsReachableFrom(entryOf(name))));
   });
 
-  it('uses no wildcard actions', () => {
-    expect([...granted].filter((action) => action.includes('*'))).toEqual([]);
+  it('declares exactly the commands of npm start and the processes it starts', () => {
+    const sent = new Set([
+      ...commandsReachableFrom('src/cli/main.ts'),
+      ...processes.flatMap((name) => [...commandsReachableFrom(entryOf(name))]),
+    ]);
+    const all = declared([...processes.flatMap((name) => PROCESS_ACCESS[name]), ...MAIN_JOB_ACCESS]);
+    expect(sorted(all)).toEqual(sorted(sent));
+  });
+
+  it('needs no policy for the generator (it calls Kafka only)', () => {
+    expect(sorted(commandsReachableFrom(GENERATOR_PROCESS.entry))).toEqual([]);
+  });
+
+  it.each(processes)('grants %s nothing beyond its commands and what AWS does on its behalf', (name) => {
+    const needed = new Set(
+      [...commandsReachableFrom(entryOf(name))].flatMap((command) => {
+        const row: CommandGrant = SDK_COMMANDS[command as SdkCommand];
+        return [...row.actions, ...(row.dependent ?? []).flatMap((d) => d.actions)];
+      }),
+    );
+    const granted = doc(name).Statement.flatMap((statement) => statement.Action);
+    expect(sorted(new Set(granted.filter((action) => !needed.has(action))))).toEqual([]);
+    expect(sorted(needed).filter((action) => !granted.includes(action))).toEqual([]);
+  });
+
+  it('grants each process its commands on the configured resources only', () => {
+    const orders = config.dynamodb.ordersTable;
+    const checkpoints = config.dynamodb.checkpointTable;
+    expect(allows(doc('dynamo-sink'), 'dynamodb:PutItem', table(orders))).toBe(true);
+    expect(allows(doc('dynamo-sink'), 'dynamodb:PutItem', table(checkpoints))).toBe(false);
+    expect(allows(doc('dynamo-sink'), 'dynamodb:PutItem', table('orders'))).toBe(false);
+
+    expect(allows(doc('cdc-relay'), 'dynamodb:UpdateItem', table(checkpoints))).toBe(true);
+    expect(allows(doc('cdc-relay'), 'dynamodb:PutItem', table(orders))).toBe(false);
+    const stream = `${table(orders)}/stream/2026-12-06T00:00:00.000`;
+    expect(allows(doc('cdc-relay'), 'dynamodb:GetRecords', stream)).toBe(true);
+    expect(allows(doc('cdc-relay'), 'dynamodb:GetRecords', `${table(checkpoints)}/stream/x`)).toBe(false);
+
+    const cdcKey = 'cdc-data/orders_cdc/dt=2026-12-06/hour=10/orders.cdc+0+0000000000.parquet';
+    expect(allows(doc('s3-sink'), 's3:PutObject', object(cdcKey))).toBe(true);
+    expect(allows(doc('s3-sink'), 's3:PutObject', object('daily-reports/x.csv'))).toBe(false);
+    expect(allows(doc('s3-sink'), 's3:PutObject', `arn:aws:s3:::another-bucket/${cdcKey}`)).toBe(false);
+    expect(allows(doc('s3-sink'), 's3:ListBucket', bucket, { 's3:prefix': 'cdc-data/orders_cdc/' })).toBe(
+      true,
+    );
+    expect(allows(doc('s3-sink'), 's3:ListBucket', bucket, { 's3:prefix': 'daily-reports/' })).toBe(false);
+
+    expect(
+      allows(doc('worker'), 's3:PutObject', object('table-snapshots/snapshot_id=1/segment=0/part-0.parquet')),
+    ).toBe(true);
+    expect(allows(doc('worker'), 's3:PutObject', object('daily-reports/r/x.html'))).toBe(true);
+    expect(allows(doc('worker'), 's3:PutObject', object('query-results/q.csv'))).toBe(true);
+    expect(allows(doc('worker'), 's3:PutObject', object(cdcKey))).toBe(false);
+    expect(allows(doc('worker'), 's3:GetObject', object(cdcKey))).toBe(true); // Athena reads the lake
+    expect(
+      allows(
+        doc('worker'),
+        'athena:StartQueryExecution',
+        `arn:aws:athena:${REGION}:${ACCOUNT}:workgroup/acme-wg`,
+      ),
+    ).toBe(true);
+    expect(
+      allows(
+        doc('worker'),
+        'athena:StartQueryExecution',
+        `arn:aws:athena:${REGION}:${ACCOUNT}:workgroup/primary`,
+      ),
+    ).toBe(false);
+    expect(
+      allows(doc('worker'), 'glue:StartCrawler', `arn:aws:glue:${REGION}:${ACCOUNT}:crawler/acme-crawler`),
+    ).toBe(true);
+    expect(
+      allows(doc('worker'), 'glue:GetTable', `arn:aws:glue:${REGION}:${ACCOUNT}:table/acme_lake/orders_cdc`),
+    ).toBe(true);
+    expect(allows(doc('worker'), 'glue:GetTable', `arn:aws:glue:${REGION}:${ACCOUNT}:table/other_db/t`)).toBe(
+      false,
+    );
+    const role = `arn:aws:iam::${ACCOUNT}:role/service/acme-crawler-role`;
+    expect(allows(doc('worker'), 'iam:PassRole', role, { 'iam:PassedToService': 'glue.amazonaws.com' })).toBe(
+      true,
+    );
+    expect(allows(doc('worker'), 'iam:PassRole', role, { 'iam:PassedToService': 'ec2.amazonaws.com' })).toBe(
+      false,
+    );
+    expect(
+      allows(doc('worker'), 'iam:PassRole', `arn:aws:iam::${ACCOUNT}:role/admin`, {
+        'iam:PassedToService': 'glue.amazonaws.com',
+      }),
+    ).toBe(false);
+  });
+
+  it('covers the run-scoped names of bounded runs in npm start’s policy, and the continuous ones', () => {
+    const main = doc('main');
+    expect(allows(main, 'dynamodb:PutItem', table(config.dynamodb.ordersTable))).toBe(true);
+    expect(
+      allows(main, 'dynamodb:PutItem', table(`${config.dynamodb.ordersTable}-run-20261206t101500`)),
+    ).toBe(true);
+    expect(allows(main, 's3:PutObject', object('runs/20261206t101500/cdc-data/orders_cdc/x.parquet'))).toBe(
+      true,
+    );
+    expect(allows(main, 's3:PutObject', object('elsewhere/x'))).toBe(false);
+  });
+
+  it('names only resources of the configuration, in the account and region; "*" only where AWS requires it, with a note', () => {
+    const names = [
+      config.dynamodb.ordersTable,
+      config.dynamodb.checkpointTable,
+      config.lake.bucket,
+      config.glue.database,
+      config.glue.crawler,
+      config.athena.workgroup,
+      'acme-crawler-role',
+      '/aws-glue/crawlers',
+    ];
+    for (const policy of policies.values()) {
+      for (const statement of policy.document.Statement) {
+        for (const resource of statement.Resource ?? []) {
+          if (resource === '*') {
+            expect(statement.Action.filter((action) => !(action in WILDCARD_ONLY_ACTIONS))).toEqual([]);
+            for (const action of statement.Action)
+              expect(policy.notes.some((note) => note.includes(action) && note.includes('"*"'))).toBe(true);
+            continue;
+          }
+          const regional = !resource.startsWith('arn:aws:s3:::') && !resource.startsWith('arn:aws:iam::');
+          if (regional) expect(resource).toContain(`:${REGION}:${ACCOUNT}:`);
+          expect({
+            resource,
+            named: names.some((name) => resource.includes(name)) || resource.endsWith(':catalog'),
+          }).toEqual({
+            resource,
+            named: true,
+          });
+        }
+      }
+    }
+  });
+
+  it('gives the crawler role read access to the crawled prefixes and a trust policy for Glue in this account', () => {
+    const role = policies.get('orders-pipeline-crawler')!.document;
+    expect(allows(role, 's3:GetObject', object('cdc-data/orders_cdc/x.parquet'))).toBe(true);
+    expect(allows(role, 's3:GetObject', object('table-snapshots/snapshot_id=1/x.parquet'))).toBe(true);
+    expect(allows(role, 's3:GetObject', object('daily-reports/x.csv'))).toBe(false);
+    expect(allows(role, 's3:PutObject', object('cdc-data/x'))).toBe(false);
+    expect(
+      allows(role, 'glue:CreateTable', `arn:aws:glue:${REGION}:${ACCOUNT}:table/acme_lake/orders_cdc`),
+    ).toBe(true);
+    expect(policies.get('orders-pipeline-crawler-trust')!.document.Statement).toEqual([
+      {
+        Sid: 'GlueCrawlersOfThisAccount',
+        Effect: 'Allow',
+        Principal: { Service: 'glue.amazonaws.com' },
+        Action: ['sts:AssumeRole'],
+        Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+      },
+    ]);
+  });
+
+  it('keeps no hand-written policy files', () => {
+    expect(existsSync(join(root, 'iam'))).toBe(false);
+  });
+});
+
+describe('npm run pipeline -- iam', () => {
+  const env = { ...process.env };
+  let errors: string[];
+  let outDir: string;
+  beforeEach(() => {
+    errors = [];
+    jest.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+    outDir = mkdtempSync(join(tmpdir(), 'iam-'));
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    process.env = { ...env };
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('writes one JSON policy per file for the configuration in the environment', async () => {
+    process.env = {
+      ...env,
+      ...configToEnv(withOverrides(freshConfig('iamcli'), { lake: { bucket: 'acme-cli-lake' } })),
+    };
+    const code = await pipelineCli([
+      'node',
+      'pipeline',
+      'iam',
+      '--account',
+      ACCOUNT,
+      '--region',
+      REGION,
+      '--out-dir',
+      outDir,
+    ]);
+    expect(code).toBe(0);
+    expect(sorted(readdirSync(outDir))).toEqual(
+      sorted(
+        ['dynamo-sink', 'cdc-relay', 's3-sink', 'worker', 'main', 'crawler', 'crawler-trust'].map(
+          (name) => `orders-pipeline-${name}.json`,
+        ),
+      ),
+    );
+    const sink = JSON.parse(
+      readFileSync(join(outDir, 'orders-pipeline-s3-sink.json'), 'utf8'),
+    ) as PolicyDocument;
+    expect(allows(sink, 's3:PutObject', 'arn:aws:s3:::acme-cli-lake/lake/orders_cdc/x.parquet')).toBe(true);
+  });
+
+  it('asks for the account rather than guess it', async () => {
+    expect(await pipelineCli(['node', 'pipeline', 'iam', '--region', REGION])).toBe(2);
+    expect(errors.join('\n')).toContain('iam: pass --account <12-digit account id>');
+  });
+
+  it('refuses an account that is not 12 digits, naming it', async () => {
+    expect(await pipelineCli(['node', 'pipeline', 'iam', '--account', '1234', '--region', REGION])).toBe(2);
+    expect(errors.join('\n')).toContain('iam: account must be 12 digits, got "1234"');
   });
 });

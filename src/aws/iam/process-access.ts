@@ -1,0 +1,137 @@
+/**
+ * Which SDK commands each process sends, and on which of the configured resources. test/ops/iam-policy.test.ts
+ * checks the command lists against the code (every `new XxxCommand(` reachable from the process's entry point,
+ * and nothing else), so a policy built from them is exactly what the process needs.
+ */
+import type { Config } from '../../config';
+import type { SdkCommand } from './sdk-actions';
+import {
+  crawler,
+  database,
+  lakeBucket,
+  listing,
+  objects,
+  streamsOf,
+  tables,
+  workgroup,
+  type TargetOf,
+} from './targets';
+
+export interface CommandUse {
+  commands: SdkCommand[];
+  on: TargetOf;
+}
+
+/** The processes that call AWS (the generator talks to Kafka only). */
+export type AwsProcessName = 'dynamo-sink' | 'cdc-relay' | 's3-sink' | 'worker';
+
+const ordersTable = (config: Config) => [config.dynamodb.ordersTable];
+const checkpointTable = (config: Config) => [config.dynamodb.checkpointTable];
+const pipelineTables = (config: Config) => [config.dynamodb.ordersTable, config.dynamodb.checkpointTable];
+const cdcData = (config: Config) => [config.lake.prefix];
+
+/** ensureOrdersTable / ensureCheckpointTable (src/resources/dynamodb-tables.ts), run at start-up and by provision. */
+const ensuresTables = (names: (config: Config) => string[]): CommandUse => ({
+  commands: ['dynamodb.CreateTable', 'dynamodb.DescribeTable', 'dynamodb.UpdateTable'],
+  on: tables(names),
+});
+
+export const PROCESS_ACCESS: Record<AwsProcessName, CommandUse[]> = {
+  'dynamo-sink': [ensuresTables(ordersTable), { commands: ['dynamodb.PutItem'], on: tables(ordersTable) }],
+  'cdc-relay': [
+    ensuresTables(pipelineTables),
+    {
+      commands: ['dynamodb.PutItem', 'dynamodb.UpdateItem', 'dynamodb.DeleteItem', 'dynamodb.Scan'],
+      on: tables(checkpointTable),
+    },
+    {
+      commands: [
+        'dynamodb-streams.DescribeStream',
+        'dynamodb-streams.GetShardIterator',
+        'dynamodb-streams.GetRecords',
+      ],
+      on: streamsOf(ordersTable),
+    },
+  ],
+  's3-sink': [
+    {
+      commands: [
+        's3.PutObject',
+        's3.CreateMultipartUpload',
+        's3.UploadPart',
+        's3.CompleteMultipartUpload',
+        's3.AbortMultipartUpload',
+        's3.GetObject',
+        's3.HeadObject',
+      ],
+      on: objects(cdcData),
+    },
+    { commands: ['s3.ListObjectsV2'], on: listing(cdcData) },
+  ],
+  worker: [
+    // provision
+    ensuresTables(pipelineTables),
+    { commands: ['s3.CreateBucket', 's3.HeadBucket'], on: lakeBucket },
+    { commands: ['glue.CreateDatabase', 'glue.GetDatabase'], on: database },
+    {
+      commands: [
+        'glue.CreateCrawler',
+        'glue.UpdateCrawler',
+        'glue.GetCrawler',
+        'glue.StartCrawler',
+        'glue.GetCrawlerMetrics',
+      ],
+      on: crawler,
+    },
+    {
+      commands: [
+        'athena.CreateWorkGroup',
+        'athena.GetWorkGroup',
+        'athena.UpdateWorkGroup',
+        'athena.StartQueryExecution',
+        'athena.GetQueryExecution',
+        'athena.GetQueryResults',
+        'athena.StopQueryExecution',
+      ],
+      on: workgroup,
+    },
+    // backfill (of ORDERS_TABLE into SNAPSHOT_PREFIX) and report (into REPORTS_PREFIX)
+    { commands: ['dynamodb.Scan'], on: tables(ordersTable) },
+    {
+      commands: ['s3.PutObject'],
+      on: objects((config) => [config.lake.snapshotPrefix, config.lake.reportsPrefix]),
+    },
+  ],
+};
+
+/**
+ * `npm start`'s own calls (the live status, a bounded run's read-back), on top of those of the processes it
+ * starts. In AWS mode it is for a trial on one machine; deployed, each process runs with its own policy.
+ */
+export const MAIN_JOB_ACCESS: CommandUse[] = [
+  { commands: ['glue.GetCrawler'], on: crawler },
+  { commands: ['dynamodb.Scan'], on: tables(ordersTable) },
+  {
+    commands: [
+      'dynamodb-streams.DescribeStream',
+      'dynamodb-streams.GetShardIterator',
+      'dynamodb-streams.GetRecords',
+    ],
+    on: streamsOf(ordersTable),
+  },
+  // The lake reader shares src/lake-format/storage.ts with the S3 sink.
+  {
+    commands: [
+      's3.PutObject',
+      's3.CreateMultipartUpload',
+      's3.UploadPart',
+      's3.CompleteMultipartUpload',
+      's3.AbortMultipartUpload',
+      's3.GetObject',
+      's3.HeadObject',
+    ],
+    on: objects(cdcData),
+  },
+  { commands: ['s3.ListObjectsV2'], on: listing(cdcData) },
+  { commands: ['s3.GetObject'], on: objects((config) => [config.lake.reportsPrefix]) },
+];
