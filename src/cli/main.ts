@@ -8,12 +8,12 @@
  *   npm start                          # continuous, until Ctrl-C
  *   npm start -- --duration 120        # a bounded end-to-end pass that checks every count and exits
  *   npm start -- --rate 200            # generator rate (events/s)
+ *   PIPELINE_MODE=aws npm start -- --generate 20   # against AWS the generator runs only when asked
  *
  * In AWS mode (PIPELINE_MODE=aws) no local stack is started: Temporal and Kafka are reached at their
  * configured addresses and DynamoDB/S3/Glue/Athena are AWS's.
  */
 import type { Client } from '@temporalio/client';
-import { Command } from 'commander';
 import type { Kafka } from 'kafkajs';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../aws/clients';
 import { loadConfig, withOverrides, type Config } from '../config';
@@ -35,43 +35,12 @@ import * as workflows from '../workflows';
 import { runBoundedChecks, type BoundedRunDeps } from './main-job/bounded-run';
 import { renderStatus, takeSnapshot, type ProcessEndpoint } from './main-job/live-status';
 import { newRunId, runScopedConfig } from './main-job/run-scope';
-import { numberBetween } from '../support/cli-options';
-
-interface MainOptions {
-  duration?: number;
-  rate: number;
-  duplicates: number;
-  outOfOrder: number;
-  malformed: number;
-  statusInterval: number;
-}
+import { generatorRate, parseMainOptions, type MainOptions } from './main-job/main-options';
 
 const say = (line: string) => console.log(line);
 
 const stackReport = ({ service, message }: StackEvent) => say(`  [${service}] ${message}`);
 const stackOptions = { owner: 'main', report: stackReport };
-
-function parseOptions(argv: string[]): MainOptions {
-  return new Command('npm start')
-    .description('Run the order pipeline locally (or against AWS with PIPELINE_MODE=aws)')
-    .option(
-      '--duration <seconds>',
-      'generate for this long, drain, crawl, report, check every count and exit',
-      numberBetween(1),
-    )
-    .option('--rate <events/s>', 'generator rate', numberBetween(1), 50)
-    .option('--duplicates <p>', 'share of events the generator sends twice', numberBetween(0, 1), 0.01)
-    .option('--out-of-order <p>', 'share of events sent after their successor', numberBetween(0, 1), 0.02)
-    .option(
-      '--malformed <p>',
-      'share of malformed messages (they go to the dead-letter topic)',
-      numberBetween(0, 1),
-      0.005,
-    )
-    .option('--status-interval <seconds>', 'how often the live status refreshes', numberBetween(1), 2)
-    .parse(argv)
-    .opts<MainOptions>();
-}
 
 async function bootLocalStack(config: Config): Promise<StackHandle> {
   say('Starting the local stack (installs what is missing on first run)...');
@@ -202,7 +171,7 @@ async function checkBoundedRun(
 async function run() {
   // A closed pipe (`npm start | tee`, then Ctrl-C) must not abort the clean-up that follows.
   process.stdout.on('error', () => undefined);
-  const options = parseOptions(process.argv);
+  const options = parseMainOptions(process.argv);
   const bounded = options.duration !== undefined;
   const runId = newRunId();
   const config = bounded
@@ -240,12 +209,20 @@ async function run() {
     const streaming = await startPipelineProcesses(config, STREAMING_PROCESSES, stackOptions);
     started.push(streaming.handle);
 
-    const { generator, endpoint, closeMetrics } = await startGenerator(config, kafka, logger, options, runId);
+    const rate = generatorRate(options, config.mode);
+    const generated =
+      rate === undefined
+        ? undefined
+        : await startGenerator(config, kafka, logger, { ...options, rate }, runId);
+    if (!generated)
+      say(
+        `No generator: against AWS it runs only with --generate [events/s] (into ${config.topics.events}).`,
+      );
     printWhereToLook(config, bounded);
     const status = startLiveStatus(
       config,
       aws,
-      [endpoint, ...streaming.endpoints],
+      [...(generated ? [generated.endpoint] : []), ...streaming.endpoints],
       options.statusInterval,
       logger,
     );
@@ -256,8 +233,15 @@ async function run() {
       onError: (e) => logger.warn({ error: e.message }, 'restart of an exited process failed; retried'),
     });
     try {
-      if (bounded) {
-        const ok = await checkBoundedRun(generator, { config, aws, kafka, client, onProgress: status.draw });
+      // A bounded run always generates (generatorRate), into its own run-scoped topics.
+      if (bounded && generated) {
+        const ok = await checkBoundedRun(generated.generator, {
+          config,
+          aws,
+          kafka,
+          client,
+          onProgress: status.draw,
+        });
         exitCode = ok ? 0 : 1;
       } else {
         await untilInterrupted();
@@ -269,9 +253,9 @@ async function run() {
     }
     if (!bounded) {
       say('\nStopping: generator, streaming processes, worker, stack...');
-      await generator.stop();
+      await generated?.generator.stop();
     }
-    closeMetrics();
+    generated?.closeMetrics();
   } finally {
     await temporal?.close().catch(() => undefined);
     say('Stopping what this run started...');
