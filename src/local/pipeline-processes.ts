@@ -30,6 +30,17 @@ export const GENERATOR_PROCESS: PipelineProcess = {
 /** Its command line (port, data dir, log level) comes from the config: see services/lake.ts. */
 export const LAKE_PROCESS: PipelineProcess = { name: 'lake', entry: 'src/lake-endpoint/main.ts' };
 
+/**
+ * Where `npm run build` (tsconfig.build.json: src/ → dist/) puts an entry point: what the container image runs
+ * with `node`.
+ *
+ * @example
+ *   compiledEntry('src/streaming/s3-sink/main.ts'); // 'dist/streaming/s3-sink/main.js'
+ */
+export function compiledEntry(entry: string): string {
+  return entry.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js');
+}
+
 export const ALL_PIPELINE_PROCESSES = [
   WORKER_PROCESS,
   ...STREAMING_PROCESSES,
