@@ -334,4 +334,30 @@ export const configBindings = group({
     '.stack',
     'Installed local stack tools (Python venv, Kafka jars); shareable between stacks',
   ),
+  retention: group({
+    athenaResultsDays: setting(
+      'ATHENA_RESULTS_EXPIRE_DAYS',
+      int(1),
+      '7',
+      'S3 lifecycle: Athena query results expire after this many days',
+    ),
+    reportsDays: setting(
+      'REPORTS_EXPIRE_DAYS',
+      int(1),
+      '90',
+      'S3 lifecycle: reports expire after this many days',
+    ),
+    localStreamSeconds: setting(
+      'LOCAL_STREAM_RETENTION_SECONDS',
+      int(1),
+      '86400',
+      'Local stack (moto): how long DynamoDB Streams keep a record (AWS: 24 h)',
+    ),
+    localLifecycleDaySeconds: setting(
+      'LOCAL_LIFECYCLE_DAY_SECONDS',
+      int(1),
+      '86400',
+      'Local stack (moto): length of one S3 lifecycle day, so tests can see expiration happen',
+    ),
+  }),
 });

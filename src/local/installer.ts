@@ -218,6 +218,11 @@ export function motoServerPath(paths: StackPaths): string {
   return join(paths.venvDir, 'bin', 'moto_server');
 }
 
+/** The venv's Python, which runs moto through src/local/services/moto_server.py. */
+export function venvPython(paths: StackPaths): string {
+  return join(paths.venvDir, 'bin', 'python');
+}
+
 export function kafkaLibsDir(paths: StackPaths): string {
   return join(paths.kafkaHome, 'libs');
 }

@@ -1,9 +1,11 @@
 /**
- * moto server (PyPI moto[server]): DynamoDB, DynamoDB Streams and S3 on one port, in memory.
+ * moto server (PyPI moto[server]): DynamoDB, DynamoDB Streams and S3 on one port, in memory. Started through
+ * moto_server.py, which adds the retention AWS applies (stream records, shard iterators, S3 lifecycle
+ * expiration) so its memory stays bounded at a steady rate.
  */
 import { join } from 'node:path';
 import { LOCAL_HOST } from '../../config';
-import { motoServerPath } from '../installer';
+import { venvPython } from '../installer';
 import { PROJECT_ROOT } from '../paths';
 import { httpOk } from '../probes';
 import type { ServiceContext, StackService } from '../service';
@@ -27,9 +29,15 @@ export function createMotoService(ctx: ServiceContext): StackService {
     addresses: () =>
       moto ? [`DynamoDB, DynamoDB Streams, S3 (moto) http://${LOCAL_HOST}:${moto.port}`] : [],
     launch: () => ({
-      command: motoServerPath(ctx.paths),
-      args: ['-H', LOCAL_HOST, '-p', String(moto?.port)],
+      command: venvPython(ctx.paths),
+      args: [join(__dirname, 'moto_server.py'), '-H', LOCAL_HOST, '-p', String(moto?.port)],
       cwd: PROJECT_ROOT,
+      env: {
+        MOTO_STREAM_RETENTION_SECONDS: String(ctx.config.retention.localStreamSeconds),
+        MOTO_LIFECYCLE_DAY_SECONDS: String(ctx.config.retention.localLifecycleDaySeconds),
+        // One malloc arena per request thread would keep each thread's freed memory (see moto_server.py).
+        MALLOC_ARENA_MAX: '2',
+      },
     }),
     // moto's own dashboard API: answers 200 only when it is moto (not just any HTTP server) that listens.
     isReady: async () => moto !== undefined && httpOk(LOCAL_HOST, moto.port, '/moto-api/'),

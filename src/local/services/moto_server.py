@@ -1,0 +1,200 @@
+"""
+moto's server (PyPI moto[server]) with the retention AWS applies and moto does not, so that a stack running
+for days holds a bounded amount of memory at a steady rate (started by src/local/services/moto.ts):
+
+- DynamoDB Streams keep each record for MOTO_STREAM_RETENTION_SECONDS (AWS: 24 h, the default). moto keeps every
+  record of a table's stream forever. Older records are trimmed as on AWS: sequence numbers keep growing, and an
+  iterator or a GetShardIterator at a trimmed position gets TrimmedDataAccessException.
+- Shard iterators expire after 15 minutes, as on AWS (ExpiredIteratorException). moto keeps every iterator it ever
+  handed out: one per GetRecords call.
+- S3 lifecycle Expiration rules (PutBucketLifecycleConfiguration) are applied: objects older than `Days` under the
+  rule's prefix are deleted. moto stores the rules but never applies them. MOTO_LIFECYCLE_DAY_SECONDS is the
+  length of a lifecycle "day" (86400; tests shorten it to see expiration happen).
+
+- Memory freed by the request threads goes back to the system (malloc_trim after each sweep): werkzeug serves
+  every request on a new thread, and glibc otherwise keeps the freed memory of each thread's arena (the stack sets
+  MALLOC_ARENA_MAX too).
+
+Everything else is moto's own server, with moto's own command-line arguments.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import sys
+import threading
+import time
+from datetime import timezone
+
+from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models import table as dynamo_table
+from moto.dynamodbstreams import models as streams_models
+from moto.s3.models import s3_backends
+from moto.server import main
+
+STREAM_RETENTION_SECONDS = float(os.environ.get("MOTO_STREAM_RETENTION_SECONDS", "86400"))
+LIFECYCLE_DAY_SECONDS = float(os.environ.get("MOTO_LIFECYCLE_DAY_SECONDS", "86400"))
+SHARD_ITERATOR_TTL_SECONDS = 15 * 60
+SWEEP_INTERVAL_SECONDS = float(
+    os.environ.get(
+        "MOTO_SWEEP_INTERVAL_SECONDS",
+        str(max(1.0, min(60.0, STREAM_RETENTION_SECONDS / 10, LIFECYCLE_DAY_SECONDS / 10))),
+    )
+)
+
+_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+
+
+class TrimmedDataAccessException(JsonRESTError):
+    def __init__(self, sequence_number: int) -> None:
+        super().__init__(
+            _ERROR_PREFIX + "TrimmedDataAccessException",
+            f"The operation attempted to read past the oldest stream record in a shard (sequence number {sequence_number} is older than the {STREAM_RETENTION_SECONDS:g} s retention)",
+        )
+
+
+class ExpiredIteratorException(JsonRESTError):
+    def __init__(self) -> None:
+        super().__init__(_ERROR_PREFIX + "ExpiredIteratorException", "Iterator expired")
+
+
+_lock = threading.RLock()
+
+
+# A shard's records are `items[i]` at sequence number starting + trimmed + i: trimming drops the oldest
+# items and counts them, so sequence numbers never repeat.
+def _trimmed(shard) -> int:
+    return getattr(shard, "trimmed_count", 0)
+
+
+def _next_sequence_number(shard) -> int:
+    return shard.starting_sequence_number + _trimmed(shard) + len(shard.items)
+
+
+_original_add = dynamo_table.StreamShard.add
+
+
+def _add(self, old, new) -> None:
+    with _lock:
+        # moto numbers a record by len(items): make that count what was trimmed too.
+        before = len(self.items)
+        _original_add(self, old, new)
+        if len(self.items) == before + 1:
+            record = self.items[-1]
+            record.created_at = time.time()
+            sequence_number = _next_sequence_number(self) - 1
+            record.record["dynamodb"]["SequenceNumber"] = str(sequence_number)
+
+
+def _get(self, start: int, quantity: int):
+    with _lock:
+        index = int(start) - self.starting_sequence_number - _trimmed(self)
+        if index < 0:
+            raise TrimmedDataAccessException(int(start))
+        return [record.to_json() for record in self.items[index : index + quantity]]
+
+
+dynamo_table.StreamShard.add = _add
+dynamo_table.StreamShard.get = _get
+
+_original_iterator_init = streams_models.ShardIterator.__init__
+
+
+def _iterator_init(self, streams_backend, stream_shard, shard_iterator_type, sequence_number=None):
+    with _lock:
+        _original_iterator_init(self, streams_backend, stream_shard, shard_iterator_type, sequence_number)
+        if shard_iterator_type == "TRIM_HORIZON":
+            self.sequence_number = stream_shard.starting_sequence_number + _trimmed(stream_shard)
+        elif shard_iterator_type == "LATEST":
+            self.sequence_number = _next_sequence_number(stream_shard)
+        elif int(self.sequence_number) < stream_shard.starting_sequence_number + _trimmed(stream_shard):
+            raise TrimmedDataAccessException(int(self.sequence_number))
+        self.created_at = time.time()
+
+
+streams_models.ShardIterator.__init__ = _iterator_init
+
+
+def _get_records(self, iterator_arn: str, limit: int):
+    iterator = self.shard_iterators.pop(iterator_arn, None)
+    if iterator is None or time.time() - iterator.created_at > SHARD_ITERATOR_TTL_SECONDS:
+        raise ExpiredIteratorException()
+    # moto keeps a used iterator; AWS allows reusing one within its 15 minutes too.
+    self.shard_iterators[iterator_arn] = iterator
+    return iterator.get(limit)
+
+
+streams_models.DynamoDBStreamsBackend.get_records = _get_records
+
+
+def _backends(backend_dict):
+    for by_region in list(backend_dict.values()):
+        yield from list(by_region.values())
+
+
+def _trim_streams(now: float) -> None:
+    for backend in _backends(streams_models.dynamodbstreams_backends):
+        with _lock:
+            for arn, iterator in list(backend.shard_iterators.items()):
+                if now - getattr(iterator, "created_at", now) > SHARD_ITERATOR_TTL_SECONDS:
+                    del backend.shard_iterators[arn]
+    for backend in _backends(dynamodb_backends):
+        for table in list(backend.tables.values()):
+            shard = getattr(table, "stream_shard", None)
+            if shard is None:
+                continue
+            with _lock:
+                expired = 0
+                for record in shard.items:
+                    if now - getattr(record, "created_at", now) <= STREAM_RETENTION_SECONDS:
+                        break
+                    expired += 1
+                if expired:
+                    del shard.items[:expired]
+                    shard.trimmed_count = _trimmed(shard) + expired
+
+
+def _matches(rule, key_name: str) -> bool:
+    prefix = rule.prefix
+    if prefix is None and rule.filter is not None:
+        prefix = rule.filter.prefix if rule.filter.and_filter is None else rule.filter.and_filter.prefix
+    return key_name.startswith(prefix or "")
+
+
+def _apply_lifecycle(now: float) -> None:
+    for backend in _backends(s3_backends):
+        for bucket in list(backend.buckets.values()):
+            rules = [r for r in bucket.rules if r.status == "Enabled" and r.expiration_days]
+            if not rules:
+                continue
+            for name, key in list(bucket.keys.items()):
+                # moto's timestamps are naive UTC.
+                age = now - key.last_modified.replace(tzinfo=timezone.utc).timestamp()
+                if any(_matches(r, name) and age > float(r.expiration_days) * LIFECYCLE_DAY_SECONDS for r in rules):
+                    backend.delete_object(bucket.name, name)
+
+
+def _malloc_trim():
+    libc_name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(libc_name) if libc_name else None
+    trim = getattr(libc, "malloc_trim", None)  # glibc only
+    return (lambda: trim(0)) if trim else (lambda: None)
+
+
+def _sweep_forever() -> None:
+    release_freed_memory = _malloc_trim()
+    while True:
+        time.sleep(SWEEP_INTERVAL_SECONDS)
+        now = time.time()
+        try:
+            _trim_streams(now)
+            _apply_lifecycle(now)
+            release_freed_memory()
+        except Exception as error:  # a sweep that fails is tried again next interval
+            print(f"moto retention sweep failed: {error!r}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    threading.Thread(target=_sweep_forever, name="retention-sweep", daemon=True).start()
+    main(sys.argv[1:])

@@ -1,0 +1,127 @@
+/**
+ * The stack's moto (src/local/services/moto_server.py, a real moto server) applies the retention AWS applies:
+ * DynamoDB stream records older than the window are trimmed (TrimmedDataAccessException behind them, sequence
+ * numbers still growing) and S3 lifecycle Expiration rules delete objects. Run with a 2-second window and a
+ * 2-second lifecycle "day" so the test sees both happen.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  TrimmedDataAccessException,
+} from '@aws-sdk/client-dynamodb-streams';
+import {
+  CreateBucketCommand,
+  ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { loadConfig } from '../../src/config';
+import { stackPaths } from '../../src/local/paths';
+import { httpOk } from '../../src/local/probes';
+import { freePort } from '../../src/support/net';
+import { waitFor } from '../../src/support/timing';
+
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+let moto: ChildProcess;
+let endpoint: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  endpoint = `http://127.0.0.1:${port}`;
+  moto = spawn(
+    join(stackPaths(loadConfig()).venvDir, 'bin', 'python'),
+    [join(__dirname, '../../src/local/services/moto_server.py'), '-H', '127.0.0.1', '-p', String(port)],
+    {
+      env: {
+        ...process.env,
+        MOTO_STREAM_RETENTION_SECONDS: '2',
+        MOTO_LIFECYCLE_DAY_SECONDS: '2',
+        MOTO_SWEEP_INTERVAL_SECONDS: '1',
+      },
+      stdio: 'ignore',
+    },
+  );
+  await waitFor('moto', async () => httpOk('127.0.0.1', port, '/moto-api/'), { timeoutMs: 60_000 });
+});
+
+afterAll(() => {
+  moto.kill('SIGTERM');
+});
+
+it('trims stream records older than the retention window, as DynamoDB Streams do', async () => {
+  const dynamodb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  const streams = new DynamoDBStreamsClient({ endpoint, region: 'us-east-1', credentials });
+  const created = await dynamodb.send(
+    new CreateTableCommand({
+      TableName: 'retention',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  const StreamArn = created.TableDescription!.LatestStreamArn!;
+  const shardId = (await streams.send(new DescribeStreamCommand({ StreamArn }))).StreamDescription!.Shards![0]
+    .ShardId!;
+  const read = async () => {
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({ StreamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
+    return (await streams.send(new GetRecordsCommand({ ShardIterator }))).Records ?? [];
+  };
+  await dynamodb.send(new PutItemCommand({ TableName: 'retention', Item: { id: { S: 'old' } } }));
+  const [old] = await read();
+
+  await waitFor('the old record to be trimmed', async () => (await read()).length === 0, {
+    timeoutMs: 20_000,
+  });
+  await dynamodb.send(new PutItemCommand({ TableName: 'retention', Item: { id: { S: 'new' } } }));
+  const [fresh] = await read();
+
+  expect(fresh.dynamodb?.Keys).toEqual({ id: { S: 'new' } });
+  expect(BigInt(fresh.dynamodb!.SequenceNumber!)).toBe(BigInt(old.dynamodb!.SequenceNumber!) + 1n);
+  await expect(
+    streams.send(
+      new GetShardIteratorCommand({
+        StreamArn,
+        ShardId: shardId,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        SequenceNumber: old.dynamodb!.SequenceNumber!,
+      }),
+    ),
+  ).rejects.toBeInstanceOf(TrimmedDataAccessException);
+  dynamodb.destroy();
+  streams.destroy();
+});
+
+it('applies S3 lifecycle expiration under the rule prefix only', async () => {
+  const s3 = new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true });
+  const Bucket = 'retention-lifecycle';
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket,
+      LifecycleConfiguration: {
+        Rules: [
+          { ID: 'results', Filter: { Prefix: 'results/' }, Status: 'Enabled', Expiration: { Days: 1 } },
+        ],
+      },
+    }),
+  );
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'results/q1.csv', Body: 'a' }));
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'lake/part-0.parquet', Body: 'b' }));
+  const keys = async () =>
+    ((await s3.send(new ListObjectsV2Command({ Bucket }))).Contents ?? []).map((o) => o.Key);
+
+  await waitFor('the expired result to go', async () => !(await keys()).includes('results/q1.csv'), {
+    timeoutMs: 20_000,
+  });
+  expect(await keys()).toEqual(['lake/part-0.parquet']);
+  s3.destroy();
+});
