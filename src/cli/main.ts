@@ -36,6 +36,7 @@ import { runBoundedChecks, type BoundedRunDeps } from './main-job/bounded-run';
 import { renderStatus, takeSnapshot, type ProcessEndpoint } from './main-job/live-status';
 import { newRunId, runScopedConfig } from './main-job/run-scope';
 import { generatorRate, parseMainOptions, type MainOptions } from './main-job/main-options';
+import { reconcileStores } from '../local/store-reconcile';
 
 const say = (line: string) => console.log(line);
 
@@ -202,6 +203,10 @@ async function run() {
 
     temporal = await connectClient(config);
     const { client } = temporal;
+    if (config.mode === 'local' && !bounded) {
+      const { line } = await reconcileStores({ config, aws, kafka });
+      if (line) say(line);
+    }
     say('Provisioning (provision workflow)...');
     await provision(client, config, runId, bounded, logger);
 
