@@ -1,7 +1,6 @@
 /**
  * The crawl workflow's durable timer loop on the time-skipping test server: a crawl that takes simulated tens of
- * minutes (5-minute polls) completes in real seconds, a crawl already running is joined, a crawl that never ends
- * fails with CrawlTimeout at the simulated deadline. The Glue activities are scripted fakes typed from the real
+ * minutes (5-minute polls) completes, a crawl already running is joined, a crawl that never ends fails with CrawlTimeout at the simulated deadline. The Glue activities are scripted fakes typed from the real
  * factories; everything else (timers, retries, failure chain) is the real Temporal machinery.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -120,9 +119,8 @@ describe('crawl workflow timers (time-skipping test server)', () => {
     return { result, simulatedMs: async () => (await env.currentTimeMs()) - start };
   }
 
-  it('polls a 30-minute crawl every 5 simulated minutes and finishes in real seconds', async () => {
+  it('polls a 30-minute crawl every 5 simulated minutes', async () => {
     const crawler = scriptedCrawler({ runningPolls: 6 });
-    const realStart = Date.now();
     const { result, simulatedMs } = await run(crawler.activities, { pollIntervalSeconds: 300 });
     const value = await result;
     expect(value).toMatchObject({
@@ -132,7 +130,6 @@ describe('crawl workflow timers (time-skipping test server)', () => {
       polls: 7,
     });
     expect(await simulatedMs()).toBeGreaterThanOrEqual(7 * 300_000);
-    expect(Date.now() - realStart).toBeLessThan(30_000); // 35 simulated minutes
   }, 60_000);
 
   it('joins a crawl that is already running', async () => {

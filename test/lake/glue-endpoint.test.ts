@@ -14,6 +14,7 @@ import {
   CrawlerRunningException,
   CrawlerStoppingException,
   EntityNotFoundException,
+  GetCrawlerCommand,
   GetCrawlerMetricsCommand,
   GetDatabaseCommand,
   GetJobCommand,
@@ -496,7 +497,7 @@ describe('Glue crawlers', () => {
     );
   });
 
-  test('StartCrawler during a crawl raises CrawlerRunningException; StopCrawler cancels or says it is not running', async () => {
+  test('StartCrawler during a crawl raises CrawlerRunningException; StopCrawler after it says it is not running', async () => {
     const root = `crawl4-${suffix()}`;
     for (let i = 0; i < 6; i++)
       await put(
@@ -529,20 +530,57 @@ describe('Glue crawlers', () => {
     await expect(h.aws.glue.send(new StopCrawlerCommand({ Name: name }))).rejects.toBeInstanceOf(
       CrawlerNotRunningException,
     );
+  });
 
-    await h.aws.glue.send(new StartCrawlerCommand({ Name: name }));
-    const stopped = await h.aws.glue.send(new StopCrawlerCommand({ Name: name })).then(
-      () => true,
-      (error: unknown) => {
-        // The crawl may already be wrapping up or done: then the endpoint says so, by name.
-        expect(
-          [CrawlerNotRunningException, CrawlerStoppingException].some((type) => error instanceof type),
-        ).toBe(true);
-        return false;
-      },
+  test('StopCrawler during a crawl answers at once with STOPPING and the crawl ends CANCELLED', async () => {
+    const root = `crawl5-${suffix()}`;
+    await put(h.aws.s3, h.bucket, `${root}/orders/dt=2024-01-01/part.parquet`, parquetOf(orderRows(10, 'r')));
+    const name = `crawler-${suffix()}`;
+    await h.aws.glue.send(
+      new CreateCrawlerCommand({
+        Name: name,
+        Role: 'role',
+        DatabaseName: db,
+        TablePrefix: 'c5_',
+        Targets: { S3Targets: [{ Path: `s3://${h.bucket}/${root}/` }] },
+      }),
     );
+    // The endpoint's S3 requests wait until released: the crawl is certainly RUNNING when StopCrawler arrives.
+    let reachedS3!: () => void;
+    const crawlReachedS3 = new Promise<void>((resolve) => (reachedS3 = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const hold = 'hold-crawl-s3';
+    h.lakeS3.middlewareStack.add(
+      (next) => async (args) => {
+        reachedS3();
+        await released;
+        return next(args);
+      },
+      { step: 'initialize', name: hold },
+    );
+    try {
+      await h.aws.glue.send(new StartCrawlerCommand({ Name: name }));
+      await crawlReachedS3;
+      await h.aws.glue.send(new StopCrawlerCommand({ Name: name }));
+      const stopping = await h.aws.glue.send(new GetCrawlerCommand({ Name: name }));
+      expect(stopping.Crawler?.State).toBe('STOPPING');
+      await expect(h.aws.glue.send(new StopCrawlerCommand({ Name: name }))).rejects.toBeInstanceOf(
+        CrawlerStoppingException,
+      );
+      const cancelling = await h.aws.glue.send(new ListCrawlsCommand({ CrawlerName: name }));
+      expect(cancelling.Crawls?.[0]?.State).toBe('CANCELLING');
+    } finally {
+      release();
+      h.lakeS3.middlewareStack.remove(hold);
+    }
     const after = await waitForCrawler(h.aws.glue, name);
-    expect(after.LastCrawl?.Status).toBe(stopped ? 'CANCELLED' : 'SUCCEEDED');
+    expect(after.LastCrawl?.Status).toBe('CANCELLED');
+    const crawls = await h.aws.glue.send(new ListCrawlsCommand({ CrawlerName: name }));
+    expect(crawls.Crawls?.map((c) => c.State)).toEqual(['CANCELLED']);
+    // Nothing of the cancelled crawl reached the catalog.
+    const tables = await h.aws.glue.send(new GetTablesCommand({ DatabaseName: db, Expression: 'c5_.*' }));
+    expect(tables.TableList ?? []).toEqual([]);
   });
 
   test('a crawl of a missing bucket ends READY with LastCrawl FAILED and a message', async () => {

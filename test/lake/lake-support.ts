@@ -38,6 +38,8 @@ export interface LakeHarness {
   lake: LakeServer;
   dataDir: string;
   bucket: string;
+  /** The S3 client the endpoint reads moto with: a test can hold its requests (middleware) to pin a crawl. */
+  lakeS3: S3Client;
   /** Stops the endpoint (keeping its data dir) and starts it again on a new port; clients follow. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startHarness(): Promise<LakeHarness> {
   const harness: LakeHarness = {
     dataDir,
     bucket,
+    lakeS3,
     lake: await startLake(),
     config: base,
     aws: undefined as unknown as AwsClients, // set by point() below
