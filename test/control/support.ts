@@ -1,7 +1,7 @@
 /**
  * Helpers of the control-plane tests: an in-process control-plane worker on a fresh task queue, the worker as
  * a child process (to kill -9), seeding the orders table, reading S3 back, and the local lake endpoint
- * (the supervisor's on 5050 when it runs, else one started in-process on a free port).
+ * (the configured Glue endpoint when it answers, else one started in-process on a free port).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,7 +20,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createAwsClients, createS3Client, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
-import { configToEnv, LOCAL_HOST, LOCAL_PORTS, withOverrides, type Config } from '../../src/config';
+import { configToEnv, loadConfig, withOverrides, type Config } from '../../src/config';
 import { EVENT_INTO, ORDER_STATUSES, REGIONS, type OrderState } from '../../src/domain/order-event';
 import { ensureOrdersTable } from '../../src/resources/dynamodb-tables';
 import { ensureBucket } from '../../src/resources/s3-bucket';
@@ -256,11 +256,12 @@ export async function cleanupAws(aws: AwsClients, config: Config): Promise<void>
   }
 }
 
-/** The lake endpoint URL: the supervisor's if it answers, else undefined (start one in-process). */
+/** The configured Glue endpoint (the stack's lake endpoint) if it answers, else undefined (start one in-process). */
 export async function runningLakeUrl(): Promise<string | undefined> {
-  const url = `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`;
+  const url = loadConfig().aws.endpoints.glue;
+  if (!url) return undefined;
   try {
-    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+    const response = await fetch(new URL('/health', url), { signal: AbortSignal.timeout(1000) });
     return response.ok ? url : undefined;
   } catch {
     return undefined;
@@ -273,7 +274,7 @@ export interface LakeEndpoint {
 }
 
 /**
- * The Glue + Athena endpoint for a test file: the supervisor's on 5050 when it answers, else one started
+ * The Glue + Athena endpoint for a test file: the configured one when it answers, else one started
  * in-process on a free port (its state under `dataDir`, a temporary directory).
  */
 export async function startLake(dataDir = mkdtempSync(join(tmpdir(), 'ctl-lake-'))): Promise<LakeEndpoint> {

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
@@ -57,6 +57,29 @@ function fixtureService(port: number, mode: 'serve' | 'crash') {
   ];
 }
 
+/**
+ * Starts a service on a port the OS just said was free. Another process may take it before the service binds it
+ * (the supervisor needs the port up front, so it cannot bind 0): a start that lost that race, refused by the
+ * supervisor's port check or by the service's own bind, tries again on a new port.
+ */
+async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await start(port);
+    } catch (error) {
+      const lostRace =
+        error instanceof StackStartError &&
+        error.failures.some(
+          ({ error: cause }) =>
+            (cause instanceof PortInUseError && cause.port === port) ||
+            (cause instanceof ServiceDiedError && /EADDRINUSE|Address already in use/.test(cause.logTail)),
+        );
+      if (!lostRace || attempt === 3) throw error;
+    }
+  }
+}
+
 function runCli(config: Config, args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
     execFile(
@@ -80,12 +103,13 @@ afterAll(async () => {
 
 describe('local stack supervisor', () => {
   it('starts, reports, tolerates a second up, stops without orphans, and starts again', async () => {
-    const config = alternateConfig(await freePort());
-    cleanups.push(() => stopStack(config, ['moto']));
     const events: StackEvent[] = [];
     const options = { owner: 'supervisor-test', report: (e: StackEvent) => events.push(e) };
-
-    const first = await startStack(config, ['moto'], options);
+    const { config, first } = await onFreePort(async (port) => {
+      const config = alternateConfig(port);
+      cleanups.push(() => stopStack(config, ['moto']));
+      return { config, first: await startStack(config, ['moto'], options) };
+    });
     expect(first.started).toEqual(['moto']);
     const [running] = await stackStatus(config, ['moto']);
     expect(running).toMatchObject({ name: 'moto', state: 'running', owner: 'supervisor-test' });
@@ -129,10 +153,10 @@ describe('local stack supervisor', () => {
   }, 120_000);
 
   it('refuses to start on a taken port and names the port and the process holding it', async () => {
-    const port = await freePort();
     // Reads (and drops) what it gets, so close() is not held up by a probe's half-closed connection.
     const blocker: Server = createServer((socket) => socket.resume());
-    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
     try {
       const config = alternateConfig(port);
       const error = await startStack(config, ['moto'], { report: () => undefined }).catch((e: unknown) => e);
@@ -149,12 +173,16 @@ describe('local stack supervisor', () => {
   });
 
   it('supervises a node process service and stops its whole process group', async () => {
-    const port = await freePort();
+    // moto is not started here: its port only completes the config.
     const config = alternateConfig(await freePort());
-    const extraServices = fixtureService(port, 'serve');
-    cleanups.push(() => stopStack(config, ['fixture'], { extraServices }));
-
-    const stack = await startStack(config, ['fixture'], { extraServices, report: () => undefined });
+    const { port, stack } = await onFreePort(async (port) => {
+      const extraServices = fixtureService(port, 'serve');
+      cleanups.push(() => stopStack(config, ['fixture'], { extraServices }));
+      return {
+        port,
+        stack: await startStack(config, ['fixture'], { extraServices, report: () => undefined }),
+      };
+    });
     expect(stack.started).toEqual(['fixture']);
     const body = await (await fetch(`http://127.0.0.1:${port}/health`)).text();
     const helperPid = Number(body.split(' ')[1]);
@@ -168,6 +196,7 @@ describe('local stack supervisor', () => {
   }, 60_000);
 
   it('reports a service that dies while starting with the tail of its log', async () => {
+    // Neither port is bound: the fixture crashes before it listens and moto is not started.
     const config = alternateConfig(await freePort());
     const extraServices = fixtureService(await freePort(), 'crash');
     const error = await startStack(config, ['fixture'], { extraServices, report: () => undefined }).catch(
