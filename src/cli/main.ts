@@ -7,6 +7,7 @@
  *
  *   npm start                          # continuous, until Ctrl-C
  *   npm start -- --duration 120        # a bounded end-to-end pass that checks every count and exits
+ *   npm start -- --duration 120 --keep # the same, keeping its topics, tables, lake prefix and catalog after
  *   npm start -- --rate 200            # generator rate (events/s)
  *   PIPELINE_MODE=aws npm start -- --generate 20   # against AWS the generator runs only when asked
  *
@@ -34,6 +35,7 @@ import { connectClient, type TemporalClient } from '../temporal/connection';
 import * as workflows from '../workflows';
 import { runBoundedChecks, type BoundedRunDeps } from './main-job/bounded-run';
 import { renderStatus, takeSnapshot, type ProcessEndpoint } from './main-job/live-status';
+import { deleteRun, markRunLive, type RunCleanupDeps } from './main-job/run-cleanup';
 import { newRunId, runScopedConfig } from './main-job/run-scope';
 import { generatorRate, parseMainOptions, type MainOptions } from './main-job/main-options';
 import { reconcileStores } from '../local/store-reconcile';
@@ -96,6 +98,14 @@ async function startGenerator(
     endpoint: { name: 'generator', metricsUrl: `http://127.0.0.1:${metrics.port}/metrics` },
     closeMetrics: () => metrics.server.close(),
   };
+}
+
+async function removeRun(deps: RunCleanupDeps, baseConfig: Config, runId: string): Promise<void> {
+  say(`Deleting what run ${runId} created (--keep keeps it)...`);
+  const deleted = await deleteRun(deps, baseConfig, runId).catch((error: Error) => {
+    throw new Error(`${error.message} (what is left: npm run pipeline -- cleanup-runs)`);
+  });
+  say(`  deleted ${deleted.map((r) => `${r.kind} ${r.name}`).join(', ') || 'nothing (none was left)'}`);
 }
 
 function printWhereToLook(config: Config, bounded: boolean): void {
@@ -175,13 +185,15 @@ async function run() {
   const options = parseMainOptions(process.argv);
   const bounded = options.duration !== undefined;
   const runId = newRunId();
+  const baseConfig = loadConfig();
   const config = bounded
     ? // Its own names, so the counts are exact; objects flushed sooner so the drain is short.
-      withOverrides(runScopedConfig(loadConfig(), runId), { s3Sink: { rotateMs: 5000 } })
-    : loadConfig();
+      withOverrides(runScopedConfig(baseConfig, runId), { s3Sink: { rotateMs: 5000 } })
+    : baseConfig;
   // The terminal belongs to the status display: the main process logs only warnings unless asked.
   const logger = createLogger('main', { logLevel: process.env.LOG_LEVEL ? config.logLevel : 'warn' });
-  const started: StackHandle[] = [];
+  // What to stop at the end, in reverse order of starting.
+  const started: Pick<StackHandle, 'stopStarted'>[] = [];
   const aws = createAwsClients(config);
   const kafka = createKafka(config, 'main');
   let temporal: TemporalClient | undefined;
@@ -196,6 +208,20 @@ async function run() {
       `orders pipeline — ${config.mode} mode${bounded ? `, bounded run ${runId} (${options.duration} s)` : ''}`,
     );
     if (config.mode === 'local') started.push(await bootLocalStack(config));
+    if (bounded) {
+      const unmark = markRunLive(config, runId);
+      // Stopped after the run's processes, before the stack: nothing uses the resources any more, and the
+      // services that hold them still answer.
+      started.push({
+        stopStarted: async () => {
+          try {
+            if (!options.keep) await removeRun({ aws, kafka }, baseConfig, runId);
+          } finally {
+            unmark();
+          }
+        },
+      });
+    }
 
     say('Starting the control-plane worker...');
     const worker = await startPipelineProcesses(config, [WORKER_PROCESS], stackOptions);

@@ -11,6 +11,7 @@
  *   npm run pipeline -- backfill --segments 8
  *   npm run pipeline -- schedules list | trigger crawl | pause report --note "maintenance" | unpause report
  *   npm run pipeline -- iam --account 123456789012 --region eu-west-1   # IAM policies; no Temporal needed
+ *   npm run pipeline -- cleanup-runs [--delete] [--run <id>...]   # leftovers of killed bounded runs
  *
  * Exit codes: 0 success, 1 the workflow failed, 2 bad arguments, 3 no Temporal / no worker, 130 interrupted.
  * `--json` prints the raw result on stdout (progress and notes go to stderr).
@@ -23,7 +24,9 @@ import {
 } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
-import { ConfigError, type Config } from '../config';
+import { createAwsClients, destroyAwsClients } from '../aws/clients';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { createKafka } from '../kafka/client';
 import { scheduleIds, type ControlScheduleName } from '../resources/schedules';
 import {
   backfillArgsSchema,
@@ -35,6 +38,7 @@ import {
 } from '../contract/args';
 import { checkReadOnlySql, ReadOnlySqlError } from '../contract/read-only-sql';
 import type { WorkflowKind } from '../contract/types';
+import { deleteRun, findRuns, type RunResource } from './main-job/run-cleanup';
 import { followBackfill } from './shared/backfill-progress';
 import { addIamCommand } from './shared/iam-command';
 import {
@@ -462,6 +466,44 @@ function addSchedulesCommand(program: Command): void {
     );
 }
 
+/**
+ * `pipeline cleanup-runs`: what killed bounded runs (`npm start -- --duration N`) left behind. Lists by default;
+ * `--delete` deletes. Needs no Temporal and no worker: it talks to Kafka, DynamoDB, S3 and Glue directly.
+ */
+function addCleanupRunsCommand(program: Command): void {
+  program
+    .command('cleanup-runs')
+    .description(
+      'list what bounded runs that were killed left behind (topics, tables, lake prefix, crawler, Glue database); --delete deletes it',
+    )
+    .option('--delete', 'delete the leftovers (without it, only list them)')
+    .option('--run <id...>', 'only these runs (ids as printed by npm start, e.g. 20261125t203000)')
+    .action(async (opts: { delete?: boolean; run?: string[] }) => {
+      const globals = program.opts<GlobalOptions>();
+      const config = loadConfig();
+      const deps = { aws: createAwsClients(config), kafka: createKafka(config, 'cleanup-runs') };
+      try {
+        const runs = (await findRuns(deps, config)).filter((r) => !opts.run || opts.run.includes(r.runId));
+        const leftovers = runs.filter((r) => !r.live);
+        const deleted = new Map<string, RunResource[]>();
+        if (opts.delete)
+          for (const run of leftovers) deleted.set(run.runId, await deleteRun(deps, config, run.runId));
+        if (globals.json) return printJson(runs.map((r) => ({ ...r, deleted: deleted.get(r.runId) })));
+        const table = plainAwareTable(['run', 'state', 'resources']);
+        for (const run of runs) {
+          const state = run.live ? 'running (kept)' : opts.delete ? 'deleted' : 'leftover';
+          table.push([run.runId, state, run.resources.map((r) => `${r.kind} ${r.name}`).join('\n')]);
+        }
+        if (runs.length === 0) return say('no bounded-run leftovers');
+        say(table.toString());
+        if (!opts.delete && leftovers.length > 0)
+          say(`${leftovers.length} run(s) left over; to delete: npm run pipeline -- cleanup-runs --delete`);
+      } finally {
+        destroyAwsClients(deps.aws);
+      }
+    });
+}
+
 export function buildProgram(): Command {
   const program = new Command('pipeline')
     .description('Control plane of the orders pipeline: runs the Temporal workflows and shows their results')
@@ -476,6 +518,7 @@ export function buildProgram(): Command {
   addBackfillCommand(program);
   addSchedulesCommand(program);
   addIamCommand(program);
+  addCleanupRunsCommand(program);
   return program;
 }
 

@@ -20,6 +20,7 @@ export interface MainOptions {
   outOfOrder: number;
   malformed: number;
   statusInterval: number;
+  keep?: boolean;
 }
 
 export function parseMainOptions(argv: string[]): MainOptions {
@@ -45,6 +46,10 @@ export function parseMainOptions(argv: string[]): MainOptions {
       0.005,
     )
     .option('--status-interval <seconds>', 'how often the live status refreshes', numberBetween(1), 2)
+    .option(
+      '--keep',
+      'a bounded run keeps what it created (its topics, tables, lake prefix, crawler, Glue database)',
+    )
     .parse(argv)
     .opts<MainOptions>();
 }
