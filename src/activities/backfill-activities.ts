@@ -57,6 +57,22 @@ interface SegmentHeartbeat {
   done: boolean;
 }
 
+/** Heartbeat interval of a throttle wait when the activity has no heartbeat timeout. */
+const UNTIMED_HEARTBEAT_MS = 10_000;
+
+/**
+ * Waits `ms` in slices of a third of the heartbeat timeout, heartbeating `progress` after each: a long throttle
+ * wait is not silence, so the server does not time the attempt out. Short slices also keep every timer far
+ * below setTimeout's 2^31 ms limit, past which Node fires it after 1 ms.
+ */
+async function throttleWait(ctx: Context, ms: number, progress: SegmentHeartbeat): Promise<void> {
+  const slice = Math.max(100, Math.floor((activityInfo().heartbeatTimeoutMs ?? UNTIMED_HEARTBEAT_MS) / 3));
+  for (let left = ms; left > 0; left -= slice) {
+    await ctx.sleep(Math.min(slice, left));
+    ctx.heartbeat(progress);
+  }
+}
+
 export interface SnapshotManifest {
   snapshotId: string;
   table: string;
@@ -112,6 +128,14 @@ export function createBackfillActivities(deps: {
 
     async exportSegment(input: ExportSegmentInput): Promise<ExportSegmentResult> {
       const ctx = Context.current();
+      const rate = input.maxItemsPerSecond;
+      if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
+        throw permanentFailure(
+          FailureType.InvalidRequest,
+          `maxItemsPerSecond must be a positive number, got ${rate}`,
+          { maxItemsPerSecond: rate },
+        );
+      }
       const previous = activityInfo().heartbeatDetails as SegmentHeartbeat | undefined;
       const state: SegmentHeartbeat = previous
         ? { ...previous }
@@ -146,9 +170,9 @@ export function createBackfillActivities(deps: {
           key = (response.LastEvaluatedKey as DynamoKey | undefined) ?? null;
           // Liveness only: the details stay those of the last boundary that is durable in S3.
           ctx.heartbeat(state);
-          if (input.maxItemsPerSecond) {
-            const due = (itemsRead / input.maxItemsPerSecond) * 1000 - (Date.now() - started);
-            if (due > 0) await ctx.sleep(due);
+          if (rate !== undefined) {
+            const due = (itemsRead / rate) * 1000 - (Date.now() - started);
+            if (due > 0) await throttleWait(ctx, due, state);
           }
           if (!key) {
             exhausted = true;

@@ -112,31 +112,70 @@ export const queryArgsSchema = z.strictObject({
 });
 export type QueryArgs = z.infer<typeof queryArgsSchema>;
 
-export const backfillArgsSchema = z.strictObject({
-  /** Name of the snapshot folder (default: the run's start time, e.g. 20240501T140000Z). Re-using one overwrites it. */
-  snapshotId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.=-]{1,100}$/, 'must be 1-100 letters, digits, "_", "-", ".", "="')
-    .optional(),
-  /** DynamoDB table to export (default: ORDERS_TABLE of the worker). */
-  table: resourceName.optional(),
-  /** Parallel Scan segments, each one activity at a time (default 4). */
-  segments: z.number().int().min(1).max(256).optional(),
-  /** Scan page size (Limit). Part boundaries are defined in pages, so this fixes the object layout (default 1000). */
-  pageSize: z.number().int().min(1).max(10_000).optional(),
-  /** Scan pages per Parquet object (default 10). */
-  pagesPerPart: z.number().int().min(1).max(10_000).optional(),
-  /** Parts one activity writes before it returns to the workflow, which records progress (default 5). */
-  partsPerActivity: z.number().int().min(1).max(100_000).optional(),
-  /** Read throttle over all segments, to spare the table's read capacity (default: unthrottled). */
-  maxItemsPerSecond: z.number().positive().max(1_000_000).optional(),
-  /** A segment activity not heard from for this long is retried, resuming from its last heartbeat (default 60 s). */
-  heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).optional(),
-  /** Continue-as-new once the history has this many events (default 10,000, Temporal's warning threshold). */
-  historyEventLimit: z.number().int().min(50).max(50_000).optional(),
-  /** Run the crawl workflow as a child when the snapshot is complete (default false). */
-  crawl: z.boolean().optional(),
-});
+/** The backfill's defaults: the workflow applies them, the throttle check below reasons with them. */
+export const BACKFILL_DEFAULTS = {
+  segments: 4,
+  pageSize: 1000,
+  pagesPerPart: 10,
+  partsPerActivity: 5,
+  heartbeatTimeoutSeconds: 60,
+} as const;
+
+/** startToCloseTimeout of one exportSegment activity: a chain link that never returns is retried after this. */
+export const BACKFILL_ACTIVITY_TIMEOUT_SECONDS = 2 * 3600;
+
+/**
+ * The longest a throttled activity may take by design: half its timeout, so the reads themselves (at
+ * whatever speed the table gives) still fit. A slower throttle would make every attempt time out.
+ */
+const MAX_THROTTLED_ACTIVITY_SECONDS = BACKFILL_ACTIVITY_TIMEOUT_SECONDS / 2;
+
+export const backfillArgsSchema = z
+  .strictObject({
+    /** Name of the snapshot folder (default: the run's start time, e.g. 20240501T140000Z). Re-using one overwrites it. */
+    snapshotId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.=-]{1,100}$/, 'must be 1-100 letters, digits, "_", "-", ".", "="')
+      .optional(),
+    /** DynamoDB table to export (default: ORDERS_TABLE of the worker). */
+    table: resourceName.optional(),
+    /** Parallel Scan segments, each one activity at a time (default 4). */
+    segments: z.number().int().min(1).max(256).optional(),
+    /** Scan page size (Limit). Part boundaries are defined in pages, so this fixes the object layout (default 1000). */
+    pageSize: z.number().int().min(1).max(10_000).optional(),
+    /** Scan pages per Parquet object (default 10). */
+    pagesPerPart: z.number().int().min(1).max(10_000).optional(),
+    /** Parts one activity writes before it returns to the workflow, which records progress (default 5). */
+    partsPerActivity: z.number().int().min(1).max(100_000).optional(),
+    /** Read throttle over all segments, to spare the table's read capacity (default: unthrottled). */
+    maxItemsPerSecond: z.number().positive().max(1_000_000).optional(),
+    /** A segment activity not heard from for this long is retried, resuming from its last heartbeat (default 60 s). */
+    heartbeatTimeoutSeconds: z.number().int().min(2).max(3600).optional(),
+    /** Continue-as-new once the history has this many events (default 10,000, Temporal's warning threshold). */
+    historyEventLimit: z.number().int().min(50).max(50_000).optional(),
+    /** Run the crawl workflow as a child when the snapshot is complete (default false). */
+    crawl: z.boolean().optional(),
+  })
+  .superRefine((args, ctx) => {
+    if (args.maxItemsPerSecond === undefined) return;
+    const segments = args.segments ?? BACKFILL_DEFAULTS.segments;
+    const itemsPerActivity =
+      (args.partsPerActivity ?? BACKFILL_DEFAULTS.partsPerActivity) *
+      (args.pagesPerPart ?? BACKFILL_DEFAULTS.pagesPerPart) *
+      (args.pageSize ?? BACKFILL_DEFAULTS.pageSize);
+    const seconds = itemsPerActivity / (args.maxItemsPerSecond / segments);
+    if (seconds <= MAX_THROTTLED_ACTIVITY_SECONDS) return;
+    const minimum = Math.ceil(((itemsPerActivity * segments) / MAX_THROTTLED_ACTIVITY_SECONDS) * 1000) / 1000;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['maxItemsPerSecond'],
+      message:
+        `too low: at ${args.maxItemsPerSecond} items/s over ${segments} segments one segment activity ` +
+        `(partsPerActivity × pagesPerPart × pageSize = ${itemsPerActivity} items) would take ` +
+        `${Math.round(seconds)} s, more than the ${MAX_THROTTLED_ACTIVITY_SECONDS} s allowed; ` +
+        `use at least ${minimum} or fewer items per activity`,
+    });
+  });
 export type BackfillArgs = z.infer<typeof backfillArgsSchema>;
 
 export interface ArgIssue {

@@ -14,7 +14,12 @@
 import { continueAsNew, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BackfillActivities } from '../activities/backfill-activities';
 import { snapshotFolder } from '../lake-format/snapshot-layout';
-import { backfillArgsSchema, type BackfillArgs } from '../contract/args';
+import {
+  BACKFILL_ACTIVITY_TIMEOUT_SECONDS,
+  BACKFILL_DEFAULTS,
+  backfillArgsSchema,
+  type BackfillArgs,
+} from '../contract/args';
 import { crawl } from './crawl-workflow';
 import { tagRun, workerDefaults } from './defaults';
 import {
@@ -93,18 +98,18 @@ async function initialState(args: BackfillArgs): Promise<BackfillState> {
   const bucket = defaults.bucket;
   tagRun('backfill', table, defaults);
   const { estimatedItems } = await planning.planBackfill({ table, bucket });
-  const totalSegments = args.segments ?? 4;
+  const totalSegments = args.segments ?? BACKFILL_DEFAULTS.segments;
   return {
     snapshotId,
     table,
     bucket,
     prefix: snapshotFolder(defaults.snapshotPrefix, snapshotId),
     totalSegments,
-    pageSize: args.pageSize ?? 1000,
-    pagesPerPart: args.pagesPerPart ?? 10,
-    partsPerActivity: args.partsPerActivity ?? 5,
+    pageSize: args.pageSize ?? BACKFILL_DEFAULTS.pageSize,
+    pagesPerPart: args.pagesPerPart ?? BACKFILL_DEFAULTS.pagesPerPart,
+    partsPerActivity: args.partsPerActivity ?? BACKFILL_DEFAULTS.partsPerActivity,
     maxItemsPerSecond: args.maxItemsPerSecond,
-    heartbeatTimeoutSeconds: args.heartbeatTimeoutSeconds ?? 60,
+    heartbeatTimeoutSeconds: args.heartbeatTimeoutSeconds ?? BACKFILL_DEFAULTS.heartbeatTimeoutSeconds,
     historyEventLimit: args.historyEventLimit ?? 10_000,
     crawl: args.crawl ?? false,
     estimatedItems,
@@ -130,9 +135,10 @@ export async function backfill(input?: unknown, continued?: BackfillState): Prom
   const st = state;
 
   const exporter = proxyActivities<BackfillActivities>({
-    // One chain link writes a few parts; on AWS a part of 10 pages takes seconds. Two hours bounds a stuck call.
-    startToCloseTimeout: '2 hours',
-    // The activity heartbeats after every Scan page: silence this long means the worker is gone.
+    // One chain link writes a few parts; on AWS a part of 10 pages takes seconds. This bounds a stuck call (and,
+    // checked by the schema, a throttled link).
+    startToCloseTimeout: `${BACKFILL_ACTIVITY_TIMEOUT_SECONDS} seconds`,
+    // The activity heartbeats after every Scan page and during throttle waits: silence this long means the worker is gone.
     heartbeatTimeout: `${st.heartbeatTimeoutSeconds} seconds`,
     retry: {
       initialInterval: '2 seconds',
