@@ -38,6 +38,41 @@ export function clientConfig(config: Config, service: ServiceName) {
   };
 }
 
+/** Attempts of one lease-table request: a retry, not a siege (the next renewal round comes soon anyway). */
+export const LEASE_REQUEST_ATTEMPTS = 2;
+
+/**
+ * Timeouts of one attempt of a lease-table request, derived from the lease duration (CDC_LEASE_DURATION_MS): a
+ * twelfth of it to answer, a 24th to connect. All attempts together take at most a quarter of the lease, so a
+ * renewal that hangs fails before the next round (a third of the lease) instead of outliving the lease itself,
+ * as the shared client's AWS_REQUEST_TIMEOUT_MS × 5 attempts would.
+ */
+export function leaseRequestTimeouts(leaseDurationMs: number) {
+  return {
+    requestTimeout: Math.max(50, Math.floor(leaseDurationMs / 12)),
+    connectionTimeout: Math.max(25, Math.floor(leaseDurationMs / 24)),
+    // Without it the SDK's handler only logs a warning when requestTimeout passes, and the request hangs on.
+    throwOnRequestTimeout: true,
+  };
+}
+
+/**
+ * The CDC relay's client for its lease table (leases and checkpoints): short timeouts and few attempts.
+ *
+ * @example
+ *   const leases = createLeaseTable(createLeaseDynamoDBClient(config), config.dynamodb.checkpointTable);
+ */
+export function createLeaseDynamoDBClient(
+  config: Config,
+  leaseDurationMs = config.cdcRelay.leaseDurationMs,
+): DynamoDBClient {
+  return new DynamoDBClient({
+    ...clientConfig(config, 'dynamodb'),
+    maxAttempts: LEASE_REQUEST_ATTEMPTS,
+    requestHandler: leaseRequestTimeouts(leaseDurationMs),
+  });
+}
+
 export function createS3Client(config: Config): S3Client {
   const custom = config.aws.endpoints.s3 !== undefined;
   return new S3Client({

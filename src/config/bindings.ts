@@ -257,7 +257,7 @@ export const configBindings = group({
       'CDC_LEASE_DURATION_MS',
       int(1000),
       '10000',
-      'Relay shard lease: a lease not renewed for this long moves to another relay',
+      'Relay shard lease: a lease not renewed for this long moves to another relay; each lease-table request gives up after a twelfth of it (2 attempts)',
     ),
     pollIntervalMs: setting(
       'CDC_POLL_INTERVAL_MS',

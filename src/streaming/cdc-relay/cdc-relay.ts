@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createLeaseDynamoDBClient } from '../../aws/clients';
 import { DescribeStreamCommand, type DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Admin, Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
@@ -29,6 +30,11 @@ export interface CdcRelayOptions {
   config: Config;
   kafka: Kafka;
   dynamodb: DynamoDBClient;
+  /**
+   * The lease table's client (leases and checkpoints). Default: createLeaseDynamoDBClient with this relay's
+   * lease duration, destroyed on stop.
+   */
+  leaseDynamodb?: DynamoDBClient;
   dynamodbStreams: DynamoDBStreamsClient;
   logger: Logger;
   registry?: Registry;
@@ -77,7 +83,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
   const pollIntervalMs = options.pollIntervalMs ?? config.cdcRelay.pollIntervalMs;
   const log = options.logger.child({ component: 'cdc-relay', workerId, topic: config.topics.cdc });
   const metrics = createCdcRelayMetrics(options.registry ?? new Registry());
-  const leases = createLeaseTable(dynamodb, config.dynamodb.checkpointTable);
+  let leaseClient: DynamoDBClient | undefined;
   let admin: Admin | undefined;
   let coordinator: LeaseCoordinator | undefined;
 
@@ -86,6 +92,8 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
     stats: () => ({ ...metrics.stats, shards: coordinator?.heldShards() ?? [] }),
     async start() {
       const streamArn = await ordersStreamArn(dynamodb, config);
+      leaseClient = options.leaseDynamodb ?? createLeaseDynamoDBClient(config, leaseDurationMs);
+      const leases = createLeaseTable(leaseClient, config.dynamodb.checkpointTable);
       admin = kafka.admin();
       await admin.connect();
       const connectedAdmin = admin;
@@ -126,6 +134,8 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
     async stop() {
       await coordinator?.stop();
       await admin?.disconnect();
+      if (leaseClient !== options.leaseDynamodb) leaseClient?.destroy();
+      leaseClient = undefined;
       coordinator = undefined;
       admin = undefined;
       log.info({ ...metrics.stats }, 'stopped');

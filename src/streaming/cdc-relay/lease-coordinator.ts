@@ -3,7 +3,8 @@
  *
  * - Shard sync: every shard of the stream gets a lease (conditional create), starting at TRIM_HORIZON.
  * - Renewal: every lease duration / 3 each held lease's counter is incremented, conditioned on owner and
- *   counter; a refused renewal means the lease was taken and its reader stops at once.
+ *   counter; a refused renewal means the lease was taken and its reader stops at once. Each lease renews on
+ *   its own (one slow renewal delays no other), through a client whose timeouts are a fraction of the lease.
  * - Expiry without synchronised clocks: a lease whose counter has not moved for a whole lease duration,
  *   measured on this instance's clock from when it first saw that counter, belongs to a dead instance
  *   and may be taken (conditional on the counter still being that value, so only one taker wins).
@@ -15,6 +16,7 @@
  *   on after its in-hand page is published and checkpointed.
  */
 import type { Logger } from '../../observability/logger';
+import { within } from '../../support/timing';
 import { SHARD_END, type Lease, type LeaseTable, type ShardInfo } from './lease-table';
 import type { CdcRelayMetrics } from './metrics';
 import type { ReaderExit, ShardReaderHandle } from './shard-reader';
@@ -40,6 +42,8 @@ interface Held {
   renewedAt: number;
   reader: ShardReaderHandle;
   handingOver: boolean;
+  /** The renewal in flight, if any: a lease is renewed on its own, never twice at once. */
+  renewal?: Promise<void>;
 }
 
 export interface LeaseCoordinator {
@@ -52,6 +56,9 @@ export interface LeaseCoordinator {
 }
 
 const monotonic = () => Number(process.hrtime.bigint() / 1_000_000n);
+
+/** Share of the lease duration a round waits for its renewals before it goes on without the slow ones. */
+const RENEWAL_WAIT_SHARE = 1 / 6;
 
 export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseCoordinator {
   const { leases, streamArn, workerId, leaseDurationMs, metrics } = options;
@@ -130,24 +137,40 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
     updateGauge();
   };
 
+  const renew = async (entry: Held) => {
+    const sentAt = now();
+    let renewed: Lease | undefined;
+    try {
+      renewed = await leases.renew(entry.lease, workerId);
+    } catch (error) {
+      // Transient: keep the lease; the reader pauses by itself if validity lapses before a renewal works.
+      log.warn({ shardId: entry.lease.shardId, error: (error as Error).message }, 'lease renewal failed');
+      return;
+    }
+    if (held.get(entry.lease.leaseKey) !== entry || entry.handingOver) return;
+    if (!renewed) return drop(entry, 'renewal refused (taken over)');
+    entry.lease = renewed;
+    entry.renewedAt = sentAt;
+    if (renewed.pendingOwner && renewed.pendingOwner !== workerId) void handOver(entry);
+  };
+
+  /**
+   * Every held lease renews on its own: a round waits a short while for the renewals (so one round's work sees
+   * their outcome), then goes on. A renewal that hangs only keeps its own lease from renewing; it is not sent
+   * again while in flight, and every other lease renews, round after round, as usual.
+   */
   const renewAll = async () => {
-    await Promise.all(
-      [...held.values()].map(async (entry) => {
-        if (entry.handingOver) return;
-        const sentAt = now();
-        let renewed: Lease | undefined;
-        try {
-          renewed = await leases.renew(entry.lease, workerId);
-        } catch (error) {
-          // Transient: keep the lease; the reader pauses by itself if validity lapses before a renewal works.
-          log.warn({ shardId: entry.lease.shardId, error: (error as Error).message }, 'lease renewal failed');
-          return;
-        }
-        if (!renewed) return drop(entry, 'renewal refused (taken over)');
-        entry.lease = renewed;
-        entry.renewedAt = sentAt;
-        if (renewed.pendingOwner && renewed.pendingOwner !== workerId) void handOver(entry);
-      }),
+    const pending: Promise<void>[] = [];
+    for (const entry of held.values()) {
+      if (entry.handingOver) continue;
+      entry.renewal ??= renew(entry).finally(() => {
+        entry.renewal = undefined;
+      });
+      pending.push(entry.renewal);
+    }
+    const waitMs = Math.max(50, Math.floor(leaseDurationMs * RENEWAL_WAIT_SHARE));
+    await within(waitMs, 'lease renewals', Promise.all(pending)).catch(() =>
+      log.warn({ waitMs }, 'a lease renewal is still in flight; the round goes on without it'),
     );
   };
 
