@@ -13,11 +13,26 @@
  *   topics take larger messages than the source topics (resources/kafka-topics.ts DLQ_MAX_MESSAGE_BYTES), so a
  *   source message near the broker's limit still fits once the dlq-* headers are added.
  *
+ * When a letter goes out (createSourceCommitter): in one Kafka transaction with the offset commit that moves its
+ * consumer past the source message, so a letter is visible (to read_committed readers) exactly when its source
+ * offset is committed. A consumer that crashes or loses its partition before that commit publishes nothing (the
+ * transaction is aborted or never begun) and the replay publishes the letter once; after the commit nothing
+ * replays it. One transactional id per source topic-partition: the partition's next owner fences a previous one
+ * that has not noticed it lost the partition, and aborts its open transaction. What is left is Kafka's own
+ * limit: a zombie that commits before the new owner's first transaction can have its letters replayed once.
+ *
  * @example
  *   const dlq = createDeadLetterPublisher({ producer, topic: config.topics.eventsDlq, logger });
  *   await dlq.publish({ reason: 'schema-invalid: seq: expected number', original: { topic, partition, offset, key, value, headers } });
  */
-import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
+import {
+  Partitioners,
+  type IHeaders,
+  type Kafka,
+  type KafkaMessage,
+  type Message,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from '../observability/logger';
 import { StreamingError } from './errors';
 
@@ -148,6 +163,119 @@ function requests(messages: Message[]): Message[][] {
   return groups;
 }
 
+/** The produce requests of `letters`, in order, each at most MAX_REQUEST_BYTES (one larger letter alone). */
+function letterRequests(letters: DeadLetter[], failedAt: Date): Message[][] {
+  return requests(letters.map((letter) => deadLetterMessage(letter, failedAt)));
+}
+
+const logLetters = (log: Logger, letters: DeadLetter[]) => {
+  for (const { reason, original } of letters) {
+    log.warn(
+      { topic: original.topic, partition: original.partition, offset: original.offset, reason },
+      'message sent to the dead-letter topic',
+    );
+  }
+};
+
+export interface SourceCommit {
+  partition: number;
+  /** The next offset to consume (one past the last message the letters belong to). */
+  offset: number;
+  metadata?: string | null;
+  letters: DeadLetter[];
+}
+
+/** Commits source offsets of one consumer group together with the dead letters that belong to them. */
+export interface SourceCommitter {
+  /** Publishes the letters and commits the offset in one transaction; nothing of it is visible if it fails. */
+  commit(commit: SourceCommit): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SourceCommitterOptions {
+  kafka: Kafka;
+  groupId: string;
+  /** The topic the group consumes (the letters' source). */
+  sourceTopic: string;
+  /** The dead-letter topic. */
+  topic: string;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/**
+ * @example
+ *   const committer = createSourceCommitter({ kafka, groupId, sourceTopic: topic, topic: config.topics.eventsDlq, logger });
+ *   await committer.commit({ partition, offset: Number(last) + 1, letters });
+ */
+export function createSourceCommitter(options: SourceCommitterOptions): SourceCommitter {
+  const { kafka, groupId, sourceTopic, topic } = options;
+  const now = options.now ?? (() => new Date());
+  const log = options.logger.child({ component: 'dlq', dlqTopic: topic, groupId });
+  const producers = new Map<number, Promise<Producer>>();
+
+  const producerFor = (partition: number): Promise<Producer> => {
+    let producer = producers.get(partition);
+    if (!producer) {
+      const created = kafka.producer({
+        transactionalId: `${groupId}-dlq-${sourceTopic}-${partition}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      producer = created.connect().then(() => created);
+      producers.set(partition, producer);
+    }
+    return producer;
+  };
+
+  const discard = async (partition: number) => {
+    const producer = producers.get(partition);
+    producers.delete(partition);
+    await producer?.then((p) => p.disconnect()).catch(() => undefined);
+  };
+
+  return {
+    async commit({ partition, offset, metadata = null, letters }) {
+      try {
+        const producer = await producerFor(partition);
+        const transaction = await producer.transaction();
+        try {
+          for (const messages of letterRequests(letters, now()))
+            await transaction.send({ topic, acks: -1, messages });
+          await transaction.sendOffsets({
+            consumerGroupId: groupId,
+            topics: [
+              {
+                topic: sourceTopic,
+                partitions: [
+                  { partition, offset: String(offset), metadata } as { partition: number; offset: string },
+                ],
+              },
+            ],
+          });
+          await transaction.commit();
+        } catch (error) {
+          await transaction.abort().catch(() => undefined);
+          throw error;
+        }
+      } catch (error) {
+        // A fresh producer next time: it initialises the transactional id again (and learns of any fencing).
+        await discard(partition);
+        throw new DeadLetterPublishError(
+          `could not publish ${letters.length} dead letter(s) to ${topic} with the commit of ${sourceTopic}[${partition}] at ${offset}: ${(error as Error).message}`,
+          error,
+        );
+      }
+      logLetters(log, letters);
+    },
+    async close() {
+      await Promise.all([...producers.keys()].map(discard));
+    },
+  };
+}
+
 export function createDeadLetterPublisher(options: DeadLetterPublisherOptions): DeadLetterPublisher {
   const { producer, topic, logger } = options;
   const now = options.now ?? (() => new Date());
@@ -158,7 +286,7 @@ export function createDeadLetterPublisher(options: DeadLetterPublisherOptions): 
     const failedAt = now();
     try {
       // One request after the other: a retry of the batch after a failure resends at most what was sent already.
-      for (const messages of requests(letters.map((letter) => deadLetterMessage(letter, failedAt)))) {
+      for (const messages of letterRequests(letters, failedAt)) {
         await producer.send({ topic, acks: -1, messages });
       }
     } catch (error) {
@@ -167,12 +295,7 @@ export function createDeadLetterPublisher(options: DeadLetterPublisherOptions): 
         error,
       );
     }
-    for (const { reason, original } of letters) {
-      log.warn(
-        { topic: original.topic, partition: original.partition, offset: original.offset, reason },
-        'message sent to the dead-letter topic',
-      );
-    }
+    logLetters(log, letters);
   };
 
   return {

@@ -5,8 +5,9 @@
  * Per fetched batch, chunk by chunk: decode and validate every message; dead-letter the bad ones with
  * their reason and original bytes; collapse the valid events to the highest seq per order; apply those
  * with bounded-concurrency conditional PutItems (see order-writer.ts); only then resolve and commit the
- * chunk's last offset. A crash at any point replays uncommitted chunks, and replays are harmless because
- * every write is conditional on the stored version and dead letters are keyed like their originals.
+ * chunk's last offset, in one Kafka transaction with the chunk's dead letters when it has any (dlq.ts
+ * createSourceCommitter). A crash at any point replays uncommitted chunks, and replays are harmless because
+ * every write is conditional on the stored version and a letter is visible only once its offset is committed.
  *
  * @example
  *   const sink = createDynamoSink({ config, kafka, dynamodb, logger, registry });
@@ -15,18 +16,11 @@
  *   await sink.stop(); // finishes the chunk in hand, commits it, leaves the group
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  Partitioners,
-  type Consumer,
-  type EachBatchPayload,
-  type Kafka,
-  type KafkaMessage,
-  type Producer,
-} from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { Config } from '../../config';
 import type { Logger } from '../../observability/logger';
-import { createDeadLetterPublisher, deadLetterOf, type DeadLetter, type DeadLetterPublisher } from '../dlq';
+import { createSourceCommitter, deadLetterOf, type DeadLetter, type SourceCommitter } from '../dlq';
 import { awaitHeartbeating } from '../heartbeat';
 import type { StreamingComponent } from '../process-context';
 import { mapWithConcurrency } from '../../support/concurrency';
@@ -87,14 +81,13 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
   });
 
   let consumer: Consumer | undefined;
-  let producer: Producer | undefined;
-  let dlq: DeadLetterPublisher | undefined;
+  let withLetters: SourceCommitter | undefined;
 
   const letter = (partition: number, message: KafkaMessage, error: InvalidOrderEventError): DeadLetter =>
     deadLetterOf(topic, partition, message, error.message);
 
   /**
-   * Applies one chunk; resolves only when every effect (writes and dead letters) is durable.
+   * Applies one chunk; resolves when every write is durable, with the chunk's dead letters (published by the commit).
    * kafkajs heartbeats only when asked: a slow chunk must keep the membership alive as it goes, or the
    * group evicts this member and its commit is refused.
    */
@@ -102,7 +95,7 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
     partition: number,
     messages: KafkaMessage[],
     heartbeat: () => Promise<void>,
-  ): Promise<void> => {
+  ): Promise<{ rejected: DeadLetter[]; reasons: string[] }> => {
     const valid: DecodedEvent[] = [];
     const sourceOf = new Map<DecodedEvent, KafkaMessage>();
     const rejected: DeadLetter[] = [];
@@ -138,11 +131,7 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
       }
     });
     metrics.superseded(superseded);
-    if (rejected.length > 0) {
-      await heartbeat(); // still a member: else the partition's new owner publishes these letters
-      await dlq!.publishAll(rejected);
-      for (const reason of reasons) metrics.deadLettered(reason);
-    }
+    return { rejected, reasons };
   };
 
   const eachBatch = async ({
@@ -160,9 +149,9 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
       const chunk = messages.slice(start, start + chunkSize);
       const endTimer = metrics.chunkTimer();
       metrics.recordsIn(chunk.length);
-      // Heartbeats while the chunk's writes retry (throttling) or its dead letters publish, not only between them.
-      // A failed heartbeat (a rebalance) is kept: the chunk then publishes no dead letters (a replay by the new
-      // owner would publish them again) and fails once its writes settle, so nothing of it is resolved.
+      // Heartbeats while the chunk's writes retry (throttling), not only between them. A failed heartbeat (a
+      // rebalance) is kept: the chunk then fails once its writes settle, so nothing of it (letters included) is
+      // committed; its new owner replays it.
       let rebalanced: unknown;
       const chunkHeartbeat = async () => {
         if (rebalanced) throw rebalanced;
@@ -171,13 +160,18 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
           throw error;
         });
       };
-      await awaitHeartbeating(
+      const { rejected, reasons } = await awaitHeartbeating(
         applyChunk(partition, chunk, chunkHeartbeat),
         () => chunkHeartbeat().catch(() => undefined),
         heartbeatInterval,
       );
       if (rebalanced) throw rebalanced;
       const last = chunk[chunk.length - 1].offset;
+      if (rejected.length > 0) {
+        await chunkHeartbeat(); // still a member: else the partition's new owner replays the chunk
+        await withLetters!.commit({ partition, offset: Number(last) + 1, letters: rejected });
+        for (const reason of reasons) metrics.deadLettered(reason);
+      }
       resolveOffset(last);
       await commitOffsetsIfNecessary();
       endTimer();
@@ -190,13 +184,13 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
     groupId,
     stats: () => ({ ...metrics.stats }),
     async start() {
-      producer = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
+      withLetters = createSourceCommitter({
+        kafka,
+        groupId,
+        sourceTopic: topic,
+        topic: config.topics.eventsDlq,
+        logger: log,
       });
-      await producer.connect();
-      dlq = createDeadLetterPublisher({ producer, topic: config.topics.eventsDlq, logger: log });
       consumer = kafka.consumer({
         groupId,
         sessionTimeout,
@@ -226,9 +220,9 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
     async stop() {
       // disconnect() waits for the batch in hand; eachBatch returns after its current chunk is committed.
       await consumer?.disconnect();
-      await producer?.disconnect();
+      await withLetters?.close();
       consumer = undefined;
-      producer = undefined;
+      withLetters = undefined;
       log.info({ ...metrics.stats }, 'stopped');
     },
   };

@@ -1,9 +1,9 @@
 /**
  * The S3 sink's kafkajs batch handler. The consumer's thread only decodes and validates each record
  * (cdc-record.ts, change-line.ts) and hands it to its partition's writer: Parquet is encoded by DuckDB on its own
- * thread, and cut segments upload in the background while records keep coming. Invalid messages go to the
- * dead-letter topic with their reason before the segment holding them can be committed; the valid ones behind
- * them carry on.
+ * thread, and cut segments upload in the background while records keep coming. An invalid message becomes a
+ * dead letter carried by the segment holding its offset: it goes out with that segment's final commit
+ * (dlq.ts createSourceCommitter), never before its segment is in S3; the valid ones behind it carry on.
  */
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -11,7 +11,7 @@ import { changeId, decodeCdcRecord, InvalidCdcRecordError } from '../../lake-for
 import { changeLine } from '../../lake-format/change-line';
 import type { Logger } from '../../observability/logger';
 import { sleep } from '../../support/timing';
-import { deadLetterOf, type DeadLetter, type DeadLetterPublisher } from '../dlq';
+import { deadLetterOf } from '../dlq';
 import type { BufferCap } from './buffer-cap';
 import type { S3SinkMetrics } from './metrics';
 import type { SinkRecord } from './open-segment';
@@ -21,7 +21,6 @@ import type { TopicPartitionWriter } from './topic-partition-writer';
 export interface BatchHandlerOptions {
   topic: string;
   writerFor: (partition: number) => Promise<TopicPartitionWriter>;
-  dlq: DeadLetterPublisher;
   bufferCap: BufferCap;
   /** A stopping sink takes no more batches and leaves the one in hand between chunks. */
   isStopping: () => boolean;
@@ -38,31 +37,21 @@ export interface BatchHandler {
 /** Records decoded and buffered between two checks of the buffer cap. */
 const BATCH_CHUNK = 250;
 
-interface Decoded {
-  record: SinkRecord;
-  letter?: DeadLetter;
-}
-
-function decode(topic: string, partition: number, message: KafkaMessage): Decoded {
+function decode(topic: string, partition: number, message: KafkaMessage): SinkRecord {
   const offset = Number(message.offset);
   const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
   try {
     const event = decodeCdcRecord(message.value);
     const line = changeLine(message.value!, event);
-    return {
-      record: { offset, line, changeMs: Date.parse(event.changeTime), changeId: changeId(event), bytes },
-    };
+    return { offset, line, changeMs: Date.parse(event.changeTime), changeId: changeId(event), bytes };
   } catch (error) {
     if (!(error instanceof InvalidCdcRecordError)) throw error;
-    return {
-      record: { offset, bytes: 0 },
-      letter: deadLetterOf(topic, partition, message, error.message),
-    };
+    return { offset, bytes: 0, letter: deadLetterOf(topic, partition, message, error.message) };
   }
 }
 
 export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
-  const { topic, writerFor, dlq, bufferCap, isStopping, metrics, logger: log } = options;
+  const { topic, writerFor, bufferCap, isStopping, metrics, logger: log } = options;
   let activeBatches = 0;
 
   return {
@@ -77,15 +66,8 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
           if (isStopping() || writer.closed) return;
           const chunk = batch.messages.slice(i, i + BATCH_CHUNK);
           metrics.recordsIn(chunk.length);
-          const decoded = chunk.map((message) => decode(topic, partition, message));
-          const letters = decoded.flatMap((d) => (d.letter ? [d.letter] : []));
-          // Dead letters are acknowledged before the segment that holds their offsets can be committed.
-          if (letters.length > 0) {
-            await dlq.publishAll(letters);
-            for (const letter of letters) metrics.deadLetter(letter.reason.split(':')[0]);
-          }
           await writer.write(
-            decoded.map((d) => d.record),
+            chunk.map((message) => decode(topic, partition, message)),
             heartbeat,
           );
           bufferCap.update();

@@ -3,6 +3,7 @@
  * and the deterministic rotation rules (record count, buffered bytes, record time) that decide where it is cut.
  * segment-cuts.ts explains why a segment that replays a previous cut ignores these rules.
  */
+import type { DeadLetter } from '../dlq';
 import type { RecentIds } from '../recent-ids';
 
 export type RotationReason =
@@ -19,6 +20,8 @@ export interface SinkRecord {
   changeId?: string;
   /** Size of the record, for the buffer accounting. */
   bytes: number;
+  /** Set when the record was rejected: its letter goes out with the commit past the segment holding it. */
+  letter?: DeadLetter;
 }
 
 export interface RotationLimits {
@@ -49,6 +52,8 @@ export interface OpenSegment {
   forcedEnd: number | undefined;
   /** Whether the anchor of this segment's first row was looked up already. */
   anchorChecked: boolean;
+  /** Dead letters of the segment's rejected records, in offset order. */
+  letters: DeadLetter[];
 }
 
 export function openSegment(start: number, openedAt: number, forcedEnd: number | undefined): OpenSegment {
@@ -62,6 +67,7 @@ export function openSegment(start: number, openedAt: number, forcedEnd: number |
     openedAt,
     forcedEnd,
     anchorChecked: false,
+    letters: [],
   };
 }
 
@@ -89,6 +95,7 @@ export function appendRecord(
 ): RotationReason | undefined {
   segment.last = record.offset;
   segment.bytes += record.bytes;
+  if (record.letter) segment.letters.push(record.letter);
   const line = record.line;
   if (!line || partitionPath === undefined) return rotationDue(segment, limits);
   let file = segment.files.get(partitionPath);

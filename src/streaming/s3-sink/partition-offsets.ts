@@ -5,10 +5,18 @@
  */
 import type { Admin, Consumer } from 'kafkajs';
 import { kafkaErrorOfType } from '../../kafka/errors';
+import type { DeadLetter, SourceCommitter } from '../dlq';
 import { StreamingError } from '../errors';
 
-/** Commits one offset of a writer's topic-partition; throws PartitionRevokedError when it no longer owns it. */
-export type OffsetCommitter = (offset: number, metadata: string | null) => Promise<void>;
+/**
+ * Commits one offset of a writer's topic-partition, with the dead letters that belong to the offsets before it
+ * (in one transaction); throws PartitionRevokedError when it no longer owns it.
+ */
+export type OffsetCommitter = (
+  offset: number,
+  metadata: string | null,
+  letters?: DeadLetter[],
+) => Promise<void>;
 
 export class PartitionRevokedError extends StreamingError {
   override readonly name = 'PartitionRevokedError';
@@ -45,8 +53,10 @@ export function createPartitionOffsets(options: {
   admin: Admin;
   groupId: string;
   topic: string;
+  /** Commits that carry dead letters. */
+  withLetters: SourceCommitter;
 }): PartitionOffsets {
-  const { consumer, admin, groupId, topic } = options;
+  const { consumer, admin, groupId, topic, withLetters } = options;
   // Bumped on every rebalance: claims (writers and their commits) of an older epoch are fenced.
   let epoch = 0;
   let committedOffsets: { epoch: number; offsets: Promise<Map<number, CommittedOffset>> } | undefined;
@@ -71,9 +81,15 @@ export function createPartitionOffsets(options: {
 
   const committerFor =
     (partition: number, claimEpoch: number): OffsetCommitter =>
-    async (offset, metadata) => {
+    async (offset, metadata, letters = []) => {
       if (epoch !== claimEpoch)
         throw new PartitionRevokedError(`${topic}[${partition}] was revoked before its commit`);
+      if (letters.length > 0) {
+        await withLetters.commit({ partition, offset, metadata, letters });
+        if (epoch !== claimEpoch)
+          throw new PartitionRevokedError(`${topic}[${partition}] was revoked during its commit`);
+        return;
+      }
       try {
         await consumer.commitOffsets([{ topic, partition, offset: String(offset), metadata }]);
       } catch (error) {

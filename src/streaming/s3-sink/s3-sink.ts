@@ -13,7 +13,7 @@
  * - Stop: stop taking batches, flush and commit what is buffered, disconnect.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { createS3Client } from '../../aws/clients';
 import type { Config } from '../../config';
@@ -22,7 +22,7 @@ import type { Logger } from '../../observability/logger';
 import { cdcTableRoot, createHourlyPartitioner } from '../../lake-format/cdc-layout';
 import { createLakeFormat } from '../../lake-format/formats';
 import { createS3Storage, type LakeStorage } from '../../lake-format/storage';
-import { createDeadLetterPublisher } from '../dlq';
+import { createSourceCommitter } from '../dlq';
 import type { StreamingComponent } from '../process-context';
 import { createBatchHandler } from './batch-handler';
 import { createBufferCap } from './buffer-cap';
@@ -106,11 +106,17 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
     maxWaitTimeInMs: 1000,
     allowAutoTopicCreation: false,
   });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   const admin: Admin = kafka.admin();
+  const withLetters = createSourceCommitter({
+    kafka,
+    groupId,
+    sourceTopic: topic,
+    topic: config.topics.cdcDlq,
+    logger,
+  });
 
   const writers = new Map<number, TopicPartitionWriter>();
-  const offsets = createPartitionOffsets({ consumer, admin, groupId, topic });
+  const offsets = createPartitionOffsets({ consumer, admin, groupId, topic, withLetters });
   let assigned: number[] = [];
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
@@ -158,7 +164,6 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   const batches = createBatchHandler({
     topic,
     writerFor,
-    dlq: createDeadLetterPublisher({ producer, topic: config.topics.cdcDlq, logger }),
     bufferCap,
     isStopping: () => stopping,
     metrics,
@@ -188,7 +193,6 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
 
     async start() {
       await admin.connect();
-      await producer.connect();
       consumer.on(consumer.events.REBALANCING, () => dropWriters('rebalancing'));
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         dropWriters('group joined');
@@ -243,7 +247,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       for (const writer of writers.values()) writer.close();
       writers.clear();
       await consumer.disconnect();
-      await producer.disconnect();
+      await withLetters.close();
       await admin.disconnect();
       format.close();
       if (ownS3) s3.destroy();

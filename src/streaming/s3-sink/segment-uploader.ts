@@ -7,6 +7,7 @@
  * else, by the writer's next write or timer tick.
  */
 import { mapWithConcurrency } from '../../support/concurrency';
+import type { DeadLetter } from '../dlq';
 import type { LakeFormat } from '../../lake-format/formats';
 import type { LakeStorage } from '../../lake-format/storage';
 import type { Logger } from '../../observability/logger';
@@ -22,6 +23,8 @@ export interface CutSegment {
   bounds: SegmentBounds;
   bytes: number;
   files: { key: string; lines: Buffer[] }[];
+  /** Letters of the segment's rejected records: published with the commit past the segment, not before. */
+  letters: DeadLetter[];
 }
 
 export interface SegmentUploaderOptions {
@@ -63,6 +66,7 @@ interface QueuedSegment {
   bounds: SegmentBounds;
   bytes: number;
   objects: Promise<EncodedObject[]>;
+  letters: DeadLetter[];
   sealedAt: bigint;
 }
 
@@ -108,7 +112,9 @@ export function createSegmentUploader(options: SegmentUploaderOptions): SegmentU
       await mapWithConcurrency(objects.slice(1), PUT_CONCURRENCY, (object) => put(object, metadata));
     }
     ensureOpen();
-    await commit(bounds.end + 1, null);
+    // The segment's dead letters go out in the same transaction as this commit: once its objects are in S3.
+    await commit(bounds.end + 1, null, job.letters);
+    for (const letter of job.letters) metrics.deadLetter(letter.reason.split(':')[0]);
     const rows = objects.reduce((sum, o) => sum + o.rows, 0);
     const bytes = objects.reduce((sum, o) => sum + o.body.length, 0);
     metrics.rowsOut(rows);
@@ -173,8 +179,8 @@ export function createSegmentUploader(options: SegmentUploaderOptions): SegmentU
         }),
       );
       objects.catch(() => undefined); // awaited by the upload; a failure surfaces there
-      const { reason, bounds, bytes } = segment;
-      queue.push({ reason, bounds, bytes, objects, sealedAt: process.hrtime.bigint() });
+      const { reason, bounds, bytes, letters } = segment;
+      queue.push({ reason, bounds, bytes, objects, letters, sealedAt: process.hrtime.bigint() });
       void upload().catch(() => undefined); // the failure is kept in `failure` and retried by the next write or tick
     },
     queuedBytes: () => queue.reduce((sum, job) => sum + job.bytes, 0),

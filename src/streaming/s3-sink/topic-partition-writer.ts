@@ -159,6 +159,7 @@ export function createTopicPartitionWriter(options: TopicPartitionWriterOptions)
       bounds: { start: current.start, end: current.last },
       bytes: current.bytes,
       files,
+      letters: current.letters,
     });
   };
 
