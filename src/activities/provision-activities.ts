@@ -12,6 +12,7 @@ import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import { ensureWorkgroup } from '../resources/athena';
 import { ensureCheckpointTable, ensureOrdersTable } from '../resources/dynamodb-tables';
+import { ensureCdcTable } from '../resources/cdc-catalog';
 import { ensureLakeCrawler, ensureGlueDatabase } from '../resources/glue';
 import { ensureTopics, pipelineTopics } from '../resources/kafka-topics';
 import type { EnsureOutcome } from '../contract/outcome';
@@ -83,8 +84,9 @@ export function createProvisionActivities(deps: ProvisionDeps) {
       const database = await withAwsErrors('glue.ensureDatabase', () =>
         ensureGlueDatabase(deps.glue, config),
       );
+      const table = await withAwsErrors('glue.ensureCdcTable', () => ensureCdcTable(deps.glue, config));
       const crawler = await withAwsErrors('glue.ensureCrawler', () => ensureLakeCrawler(deps.glue, config));
-      return log([database, crawler]);
+      return log([database, table, crawler]);
     },
 
     async ensureAthenaWorkgroup(): Promise<EnsureOutcome[]> {

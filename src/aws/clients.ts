@@ -85,12 +85,16 @@ export function createS3Client(config: Config): S3Client {
   });
 }
 
+export function createGlueClient(config: Config): GlueClient {
+  return new GlueClient(clientConfig(config, 'glue'));
+}
+
 export function createAwsClients(config: Config): AwsClients {
   return {
     dynamodb: new DynamoDBClient(clientConfig(config, 'dynamodb')),
     dynamodbStreams: new DynamoDBStreamsClient(clientConfig(config, 'dynamodbStreams')),
     s3: createS3Client(config),
-    glue: new GlueClient(clientConfig(config, 'glue')),
+    glue: createGlueClient(config),
     athena: new AthenaClient(clientConfig(config, 'athena')),
   };
 }

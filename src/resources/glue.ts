@@ -26,9 +26,15 @@ export const CRAWLER_CONFIGURATION = {
   CrawlerOutput: { Partitions: { AddOrUpdateBehavior: 'InheritFromTable' } },
 };
 
+/**
+ * LOG both ways: the CDC table and its partitions are written by provisioning, the S3 sink and compaction
+ * (cdc-catalog.ts). With UPDATE_IN_DATABASE a crawl would point a compacted partition back at the sink's folder
+ * (its files are still there during the reader grace), and with DEPRECATE/DELETE it would retire partitions
+ * whose sink folder compaction emptied. New tables (snapshots) and new partitions are still added.
+ */
 export const CRAWLER_SCHEMA_CHANGE_POLICY = {
-  UpdateBehavior: 'UPDATE_IN_DATABASE',
-  DeleteBehavior: 'DEPRECATE_IN_DATABASE',
+  UpdateBehavior: 'LOG',
+  DeleteBehavior: 'LOG',
 } as const;
 
 /**

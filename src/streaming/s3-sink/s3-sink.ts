@@ -12,10 +12,11 @@
  * - Idle partitions: a timer flushes segments open for S3_SINK_ROTATE_MS even when no record arrives.
  * - Stop: stop taking batches, flush and commit what is buffered, disconnect.
  */
+import type { GlueClient } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { createS3Client } from '../../aws/clients';
+import { createGlueClient, createS3Client } from '../../aws/clients';
 import type { Config } from '../../config';
 import { createKafka } from '../../kafka/client';
 import type { Logger } from '../../observability/logger';
@@ -28,6 +29,7 @@ import { createBatchHandler } from './batch-handler';
 import { createBufferCap } from './buffer-cap';
 import { createS3SinkMetrics, type S3SinkStats } from './metrics';
 import { createPartitionOffsets, PartitionRevokedError } from './partition-offsets';
+import { createPartitionRegistrar, withPartitionRegistration } from './partition-registrar';
 import { parseSegmentIntent } from './segment-cuts';
 import { createTopicPartitionWriter, type TopicPartitionWriter } from './topic-partition-writer';
 
@@ -41,6 +43,8 @@ export interface S3SinkOptions {
   s3?: S3Client;
   /** Defaults to S3 storage on config.lake.bucket; tests wrap it to inject failures. */
   storage?: LakeStorage;
+  /** Registers the partitions written (partition-registrar.ts). Defaults to createGlueClient(config) (destroyed on stop). */
+  glue?: GlueClient;
   /** Defaults to s3SinkGroupId(config). */
   groupId?: string;
   /** Partitions whose batches are processed at once (decode of one overlaps the upload of another). */
@@ -82,7 +86,12 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   const kafka = options.kafka ?? createKafka(config, 's3-sink');
   const ownS3 = options.s3 === undefined;
   const s3 = options.s3 ?? createS3Client(config);
-  const storage = options.storage ?? createS3Storage({ s3, bucket: config.lake.bucket, logger });
+  const ownGlue = options.glue === undefined;
+  const glue = options.glue ?? createGlueClient(config);
+  const storage = withPartitionRegistration(
+    options.storage ?? createS3Storage({ s3, bucket: config.lake.bucket, logger }),
+    createPartitionRegistrar({ glue, s3, config, logger }),
+  );
   const format = createLakeFormat(config, {
     onFallback: (error, rows) =>
       log.warn({ error: error.message, rows }, 'DuckDB refused an object: encoded in JavaScript instead'),
@@ -251,6 +260,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       await admin.disconnect();
       format.close();
       if (ownS3) s3.destroy();
+      if (ownGlue) glue.destroy();
       log.info(metrics.snapshot(), 's3 sink stopped');
     },
   };
