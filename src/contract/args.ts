@@ -84,20 +84,42 @@ export const reportArgsSchema = z.strictObject({
 });
 export type ReportArgs = z.infer<typeof reportArgsSchema>;
 
-/** Athena's limit on a query string. */
-export const MAX_SQL_LENGTH = 262_144;
+/** Athena's limit on a query string (StartQueryExecution's QueryString), in UTF-8 bytes. */
+export const MAX_SQL_BYTES = 262_144;
 export const MAX_QUERY_ROWS = 10_000;
+
+/** UTF-8 length without Buffer or TextEncoder, which the workflow sandbox may lack (a lone surrogate is U+FFFD, 3 bytes). */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
 
 export const queryArgsSchema = z.strictObject({
   /** One read-only statement: SELECT, WITH … SELECT, SHOW, DESCRIBE or EXPLAIN. */
   sql: z
     .string({
+      // Only for a missing or non-string value: the length checks below carry their own messages.
       error: (issue) =>
-        issue.input === undefined ? 'is required (one read-only SQL statement)' : 'must be a string',
+        issue.code !== 'invalid_type'
+          ? undefined
+          : issue.input === undefined
+            ? 'is required (one read-only SQL statement)'
+            : 'must be a string',
     })
     .trim()
     .min(1, 'is required (one read-only SQL statement)')
-    .max(MAX_SQL_LENGTH),
+    .superRefine((sql, ctx) => {
+      const bytes = utf8ByteLength(sql);
+      if (bytes > MAX_SQL_BYTES)
+        ctx.addIssue({
+          code: 'custom',
+          message: `is ${bytes.toLocaleString('en-US')} bytes (UTF-8), over Athena's QueryString limit of ${MAX_SQL_BYTES.toLocaleString('en-US')} bytes`,
+        });
+    }),
   /** Database the query runs in (default: GLUE_DATABASE of the worker). */
   database: resourceName.optional(),
   /** Rows returned in the result (default 1000); the full result stays in S3. */
