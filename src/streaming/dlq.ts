@@ -44,6 +44,8 @@ export const DLQ_HEADERS = {
   failedAt: 'dlq-failed-at',
   /** Comma-separated names of the original headers whose value was null (sent as empty). */
   nullHeaders: 'dlq-null-headers',
+  /** The bytes of the message this one conflicts with (a different event with the same order and seq). */
+  conflictingValue: 'dlq-conflicting-value',
 } as const;
 
 /** Kafka message header values are bytes; a reason longer than this is truncated (a header is not a log). */
@@ -68,6 +70,8 @@ export interface DeadLetter {
   /** Why the message was rejected, e.g. `malformed-json: Unexpected token` or `item-too-large: 412345 bytes`. */
   reason: string;
   original: DeadLetterOriginal;
+  /** The other message of a conflict: the letter then carries both payloads. */
+  conflictingValue?: Buffer | null;
 }
 
 /** The letter of a consumed message that was rejected for `reason`: its source position, key, bytes and headers. */
@@ -130,6 +134,7 @@ export function deadLetterMessage(letter: DeadLetter, failedAt: Date): Message {
       [DLQ_HEADERS.sourceOffset]: original.offset,
       [DLQ_HEADERS.failedAt]: failedAt.toISOString(),
       ...(nullNames.length > 0 ? { [DLQ_HEADERS.nullHeaders]: nullNames.join(',') } : {}),
+      ...(letter.conflictingValue ? { [DLQ_HEADERS.conflictingValue]: letter.conflictingValue } : {}),
     },
   };
 }

@@ -111,7 +111,18 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
         reasons.push(error.reason);
       }
     }
-    const { writes, duplicatesInChunk } = planWrites(valid);
+    const { writes, duplicatesInChunk, conflicts } = planWrites(valid);
+    for (const { rejected: conflicting, kept } of conflicts) {
+      const message = sourceOf.get(conflicting)!;
+      const keptMessage = sourceOf.get(kept)!;
+      const { orderId, seq } = conflicting.event;
+      const error = new InvalidOrderEventError(
+        'seq-conflict',
+        `order ${orderId} seq ${seq} differs from the event at offset ${keptMessage.offset}, which is kept`,
+      );
+      rejected.push({ ...letter(partition, message, error), conflictingValue: keptMessage.value });
+      reasons.push(error.reason);
+    }
     let superseded = duplicatesInChunk;
     await mapWithConcurrency(writes, concurrency, async ({ candidates }) => {
       for (const [index, candidate] of candidates.entries()) {

@@ -13,7 +13,8 @@ export type RejectReason =
   | 'schema-invalid'
   | 'key-mismatch'
   | 'item-too-large'
-  | 'dynamodb-rejected';
+  | 'dynamodb-rejected'
+  | 'seq-conflict';
 
 /** A message that can never be applied: it goes to the dead-letter topic with `reason: detail`. */
 export class InvalidOrderEventError extends StreamingError {
