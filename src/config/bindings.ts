@@ -350,8 +350,8 @@ export const configBindings = group({
     localStreamSeconds: setting(
       'LOCAL_STREAM_RETENTION_SECONDS',
       int(1),
-      '86400',
-      'Local stack (moto): how long DynamoDB Streams keep a record (AWS: 24 h)',
+      '3600',
+      'Local stack (moto): how long DynamoDB Streams keep a record (AWS: 86400, 24 h; moto holds them in memory)',
     ),
     localLifecycleDaySeconds: setting(
       'LOCAL_LIFECYCLE_DAY_SECONDS',

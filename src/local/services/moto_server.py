@@ -2,8 +2,8 @@
 moto's server (PyPI moto[server]) with the retention AWS applies and moto does not, so that a stack running
 for days holds a bounded amount of memory at a steady rate (started by src/local/services/moto.ts):
 
-- DynamoDB Streams keep each record for MOTO_STREAM_RETENTION_SECONDS (AWS: 24 h, the default). moto keeps every
-  record of a table's stream forever. Older records are trimmed as on AWS: sequence numbers keep growing, and an
+- DynamoDB Streams keep each record for MOTO_STREAM_RETENTION_SECONDS (AWS: 24 h, the default here; the stack
+  passes LOCAL_STREAM_RETENTION_SECONDS). moto keeps every record of a table's stream forever. Older records are trimmed as on AWS: sequence numbers keep growing, and an
   iterator or a GetShardIterator at a trimmed position gets TrimmedDataAccessException.
 - Shard iterators expire after 15 minutes, as on AWS (ExpiredIteratorException). moto keeps every iterator it ever
   handed out: one per GetRecords call.
