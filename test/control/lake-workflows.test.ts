@@ -89,6 +89,18 @@ describe('crawl, report and query workflows', () => {
     await lake.close();
   });
 
+  /** The crawled CDC table the report and query tests read: crawled here unless a crawl test already did. */
+  const ensureCrawled = async () => {
+    const { aws, config } = harness;
+    const table = await aws.glue
+      .send(new GetTableCommand({ DatabaseName: config.glue.database, Name: CDC_TABLE_FOLDER }))
+      .then(
+        () => true,
+        () => false,
+      );
+    if (!table) await execute(workflows.crawl, { pollIntervalSeconds: 1 });
+  };
+
   describe('crawl', () => {
     it('runs the crawler, waits with durable timers and returns LastCrawl status and metrics', async () => {
       const { aws, config } = harness;
@@ -197,6 +209,8 @@ describe('crawl, report and query workflows', () => {
   });
 
   describe('report', () => {
+    beforeAll(ensureCrawled, 120_000);
+
     const csvRows = async (key: string) =>
       parse(await getObject(harness.aws.s3, harness.config.lake.bucket, key), { columns: true }) as Record<
         string,
@@ -256,6 +270,7 @@ describe('crawl, report and query workflows', () => {
 
     it('overwrites the same objects when run again for the same report time', async () => {
       const { config } = harness;
+      await execute(workflows.report, { reportTime: FIXTURE_REPORT_TIME, reports: ['status_funnel'] });
       const before = await listKeys(harness.aws.s3, config.lake.bucket, `${config.lake.reportsPrefix}/`);
       const first = await getObject(
         harness.aws.s3,
@@ -329,6 +344,8 @@ describe('crawl, report and query workflows', () => {
   });
 
   describe('query', () => {
+    beforeAll(ensureCrawled, 120_000);
+
     const queryCount = async () => {
       const { aws, config } = harness;
       const ids: string[] = [];

@@ -144,11 +144,15 @@ describe('provision workflow', () => {
 
   it('updates a schedule whose interval changed, leaving the rest alone', async () => {
     const { config, client } = harness;
-    const result = await client.workflow.execute(workflows.provision, {
-      taskQueue: config.temporal.taskQueue,
-      workflowId: `provision-${uniqueSuffix()}`,
-      args: [{ crawlIntervalMinutes: 5 }],
-    });
+    const provision = (args: { crawlIntervalMinutes?: number }) =>
+      client.workflow.execute(workflows.provision, {
+        taskQueue: config.temporal.taskQueue,
+        workflowId: `provision-${uniqueSuffix()}`,
+        args: [args],
+      });
+    // Everything in place at its defaults first, whichever tests ran before.
+    await provision({});
+    const result = await provision({ crawlIntervalMinutes: 5 });
     const changed = result.outcomes.filter((o) => o.action !== 'exists');
     expect(changed).toEqual([
       expect.objectContaining({

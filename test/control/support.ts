@@ -16,6 +16,8 @@ import {
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { DeleteWorkGroupCommand } from '@aws-sdk/client-athena';
+import { DeleteCrawlerCommand, DeleteDatabaseCommand, paginateListCrawlers } from '@aws-sdk/client-glue';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -233,8 +235,21 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
   return keys.sort();
 }
 
-/** Deletes what a test created in moto (best effort). */
+/** Deletes what a test created in moto and the lake endpoint (best effort): tables, bucket, catalog, workgroup. */
 export async function cleanupAws(aws: AwsClients, config: Config): Promise<void> {
+  // Every crawler of the test: the config's and those named after it (`<crawler>-slow`).
+  try {
+    for await (const page of paginateListCrawlers({ client: aws.glue }, {}))
+      for (const name of page.CrawlerNames ?? [])
+        if (name.startsWith(config.glue.crawler))
+          await aws.glue.send(new DeleteCrawlerCommand({ Name: name })).catch(() => undefined);
+  } catch {
+    // no Glue endpoint answers
+  }
+  await aws.glue.send(new DeleteDatabaseCommand({ Name: config.glue.database })).catch(() => undefined);
+  await aws.athena
+    .send(new DeleteWorkGroupCommand({ WorkGroup: config.athena.workgroup, RecursiveDeleteOption: true }))
+    .catch(() => undefined);
   await aws.dynamodb
     .send(new DeleteTableCommand({ TableName: config.dynamodb.ordersTable }))
     .catch(() => undefined);
