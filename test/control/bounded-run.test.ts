@@ -118,7 +118,8 @@ describe('npm start -- --duration (bounded run)', () => {
     });
     expect(supervisedPid('dynamo-sink')).not.toBe(firstPid);
 
-    expect(await run.exited).toBe(0);
+    // The run's output in the failure message: it says which stage disagreed or failed.
+    expect({ code: await run.exited, output: run.output().slice(-6000) }).toMatchObject({ code: 0 });
     const rows = checkRows(run.output());
     expect(rows.length).toBeGreaterThanOrEqual(9);
     expect(rows.filter((row) => row[3] !== 'ok')).toEqual([]);
@@ -141,7 +142,8 @@ describe('npm start -- --duration (bounded run)', () => {
       }),
     );
 
-    expect(await run.exited).toBe(1);
+    expect({ code: await run.exited, output: run.output().slice(-6000) }).toMatchObject({ code: 1 });
+    expect(run.output()).toContain('Counts DO NOT agree');
     const rows = checkRows(run.output());
     expect(rows.filter((row) => row[3] === 'MISMATCH').map((row) => row[0])).toEqual([
       'DynamoDB orders = orders generated',
