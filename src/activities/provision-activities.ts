@@ -108,10 +108,7 @@ export function createProvisionActivities(deps: ProvisionDeps) {
         attributes = await ensureSearchAttributes(connection, namespace);
       } catch (error) {
         if (!(error instanceof SearchAttributesUnavailableError)) throw error;
-        logger.warn(
-          { namespace, error: error.message },
-          'search attributes unavailable: runs carry the memo only',
-        );
+        logger.warn({ namespace, err: error }, 'search attributes unavailable: runs carry the memo only');
       }
       const searchAttributes = await hasPipelineSearchAttributes(connection, namespace);
       const schedules = await ensureControlSchedules(deps.temporal, config, { ...input, searchAttributes });

@@ -67,7 +67,7 @@ async function provision(client: Client, config: Config, runId: string, bounded:
     await client.schedule
       .getHandle(scheduleIds(config).crawl)
       .trigger()
-      .catch((error: Error) => logger.warn({ error: error.message }, 'could not trigger the crawl schedule'));
+      .catch((error: Error) => logger.warn({ err: error }, 'could not trigger the crawl schedule'));
   }
 }
 
@@ -79,7 +79,8 @@ async function startGenerator(
   runId: string,
 ): Promise<{ generator: Generator; endpoint: ProcessEndpoint; closeMetrics: () => void }> {
   const registry = createMetricsRegistry('generator');
-  const metrics = await serveMetrics(registry, 0);
+  // The main job's own status reads it: a free port, whatever METRICS_PORT says for the standalone processes.
+  const metrics = await serveMetrics(registry, { host: config.metricsHost, port: 0 });
   const generator = createGenerator({
     config,
     kafka,
@@ -95,8 +96,8 @@ async function startGenerator(
   await generator.start();
   return {
     generator,
-    endpoint: { name: 'generator', metricsUrl: `http://127.0.0.1:${metrics.port}/metrics` },
-    closeMetrics: () => metrics.server.close(),
+    endpoint: { name: 'generator', metricsUrl: metrics.url },
+    closeMetrics: () => void metrics.close(),
   };
 }
 
@@ -141,7 +142,7 @@ function startLiveStatus(
   let ticks = 0;
   const timer = setInterval(() => {
     if (!interactive && ticks++ % 5 !== 0) return;
-    draw().catch((e: Error) => logger.warn({ error: e.message }, 'status failed'));
+    draw().catch((e: Error) => logger.warn({ err: e }, 'status failed'));
   }, intervalSeconds * 1000);
   return { draw, stop: () => clearInterval(timer) };
 }
@@ -261,7 +262,7 @@ async function run() {
     const stopRestarts = superviseProcesses([worker, streaming], {
       onRestarted: (name) =>
         say(`${name} had exited: started again (its log: ${config.dataDir}/logs/${name}.log)`),
-      onError: (e) => logger.warn({ error: e.message }, 'restart of an exited process failed; retried'),
+      onError: (e) => logger.warn({ err: e }, 'restart of an exited process failed; retried'),
     });
     try {
       // A bounded run always generates (generatorRate), into its own run-scoped topics.

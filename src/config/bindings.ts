@@ -314,7 +314,13 @@ export const configBindings = group({
     'METRICS_PORT',
     int(-1, 65535),
     '0',
-    'Prometheus port of a streaming process (0: pick a free one; -1: off)',
+    'Port of the /metrics, /healthz and /readyz server of every process (0: pick a free one; -1: off)',
+  ),
+  metricsHost: setting(
+    'METRICS_HOST',
+    text(),
+    LOCAL_HOST,
+    'Address that server binds (`0.0.0.0` in a container, so probes and Prometheus reach it)',
   ),
   logLevel: setting(
     'LOG_LEVEL',

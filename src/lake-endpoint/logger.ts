@@ -18,5 +18,11 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 const REDACT = ['*.secretAccessKey', '*.sessionToken', '*.accessKeyId', '*.credentials'];
 
 export function createRootLogger(level: LogLevel): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid } });
+  return pino({
+    level,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    // Type, message, stack and the cause chain of an error logged as `{ err }`.
+    serializers: { err: pino.stdSerializers.errWithCause },
+    base: { pid: process.pid },
+  });
 }

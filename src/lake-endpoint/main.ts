@@ -100,7 +100,7 @@ async function run(): Promise<void> {
       .close()
       .then(() => process.exit(0))
       .catch((error: unknown) => {
-        logger.error({ error: (error as Error).message }, 'error while stopping');
+        logger.error({ err: error }, 'error while stopping');
         process.exit(1);
       });
   };

@@ -65,10 +65,7 @@ export async function handleAwsJsonRequest(
       logger.info({ target, requestId, errorType: error.awsType, error: error.message }, 'request rejected');
       sendError(res, requestId, error.httpStatus, error.awsType, error.message, error.extra);
     } else {
-      logger.error(
-        { target, requestId, error: errorMessage(error), stack: (error as Error)?.stack },
-        'request failed',
-      );
+      logger.error({ target, requestId, err: error }, 'request failed');
       sendError(res, requestId, 500, internalErrorType, `internal error: ${errorMessage(error)}`, {});
     }
   }

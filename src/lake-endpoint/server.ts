@@ -114,7 +114,7 @@ export async function startLakeServer(options: LakeServerOptions): Promise<LakeS
     void handleAwsJsonRequest(req, res, services, logger);
   });
   server.on('clientError', (error, socket) => {
-    logger.debug({ error: error.message }, 'malformed HTTP request');
+    logger.debug({ err: error }, 'malformed HTTP request');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
   });
 

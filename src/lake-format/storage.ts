@@ -123,7 +123,7 @@ export function createS3Storage(options: S3StorageOptions): LakeStorage {
       await s3
         .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
         .catch((abortError: Error) =>
-          log.warn({ key, uploadId, error: abortError.message }, 'abort of a failed multipart upload failed'),
+          log.warn({ key, uploadId, err: abortError }, 'abort of a failed multipart upload failed'),
         );
       throw error;
     }

@@ -1,8 +1,10 @@
 /**
  * Structured logging (pino), one namespaced child per component.
  * Secrets are redacted by path so a logged config or error never carries credentials.
+ * Errors are logged under `err` (`log.warn({ err }, 'what failed')`): the serializer keeps their type, message,
+ * stack and cause chain, each cause with its own type and stack.
  */
-import pino, { type Logger } from 'pino';
+import pino, { type Logger, type LoggerOptions } from 'pino';
 import type { Config } from '../config';
 
 export type { Logger };
@@ -18,12 +20,20 @@ const REDACT = [
   'config.aws.localCredentials',
 ];
 
+/** The root logger's options: redaction and the error serializer (exported for the test of both). */
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    serializers: { err: pino.stdSerializers.errWithCause },
+    base: { pid: process.pid },
+  };
+}
+
 let root: Logger | undefined;
 
 function rootLogger(level: string): Logger {
-  if (!root) {
-    root = pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid } });
-  }
+  root ??= pino(loggerOptions(level));
   return root;
 }
 

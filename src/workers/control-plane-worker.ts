@@ -28,7 +28,10 @@ import type { Kafka } from 'kafkajs';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../aws/clients';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createKafka } from '../kafka/client';
+import { createReadiness, type Readiness } from '../observability/health';
 import { createLogger, type Logger } from '../observability/logger';
+import { createMetricsRegistry, serveMetrics } from '../observability/metrics';
+import { freePort } from '../support/net';
 import { connectClient, connectWorkerConnection } from '../temporal/connection';
 import { createControlPlaneActivities } from '../activities';
 
@@ -160,20 +163,79 @@ export async function createControlPlaneWorker(
   }
 }
 
+/** How often the worker's connection is health-checked for /readyz, and how old a success may be. */
+const CONNECTION_CHECK_MS = 10_000;
+const CONNECTION_CHECK_MAX_AGE_MS = 30_000;
+
+/**
+ * /readyz of the worker: RUNNING and its connection answered a health check recently (a worker polls on through
+ * an outage, so its state alone would say ready while nothing reaches the server).
+ */
+function watchWorkerReadiness(
+  worker: Worker,
+  connection: NativeConnection,
+  readiness: Readiness,
+  logger: Logger,
+) {
+  let lastAnswerAt: number | undefined;
+  const check = () =>
+    connection.healthService
+      .check({})
+      .then(() => {
+        lastAnswerAt = Date.now();
+      })
+      .catch((err: Error) => logger.warn({ err }, 'Temporal health check failed'));
+  void check();
+  const timer = setInterval(() => void check(), CONNECTION_CHECK_MS);
+  timer.unref();
+  readiness.add('temporal-worker', () => {
+    const state = worker.getState();
+    if (state !== 'RUNNING') return `worker ${state.toLowerCase()}`;
+    if (lastAnswerAt === undefined) return 'Temporal connection not checked yet';
+    const silentMs = Date.now() - lastAnswerAt;
+    return silentMs > CONNECTION_CHECK_MAX_AGE_MS
+      ? `Temporal did not answer a health check for ${Math.round(silentMs / 1000)} s`
+      : undefined;
+  });
+  return () => clearInterval(timer);
+}
+
 async function run(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('control-plane-worker', config);
+  // The SDK's own metrics (polls, task latencies, slots) are exported by its core on a loopback port and served
+  // as part of this process's /metrics: one scrape target and one port per process, like the streaming ones.
+  const sdkMetricsAddress = `127.0.0.1:${await freePort()}`;
   // SIGINT/SIGTERM make the Runtime shut the worker down gracefully; worker.run() then resolves.
   Runtime.install({
     logger: temporalLogger(createLogger('temporal-sdk', config)),
     shutdownSignals: ['SIGINT', 'SIGTERM'],
+    telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } },
   });
+  const readiness = createReadiness();
+  let phase = 'starting';
+  readiness.add('process', () => (phase === 'started' ? undefined : phase));
+  const registry = createMetricsRegistry('worker');
+  const metrics =
+    config.metricsPort >= 0
+      ? await serveMetrics(registry, {
+          host: config.metricsHost,
+          port: config.metricsPort,
+          readiness,
+          extraMetrics: async () => (await fetch(`http://${sdkMetricsAddress}/metrics`)).text(),
+        })
+      : undefined;
+  if (metrics) logger.info({ metricsUrl: metrics.url }, 'metrics served');
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => logger.info({ signal }, 'shutting down: finishing running activities'));
+    process.once(signal, () => {
+      phase = 'stopping';
+      logger.info({ signal }, 'shutting down: finishing running activities');
+    });
   }
   const connection = await connectWorkerConnection(config);
   try {
     const { worker, close } = await createControlPlaneWorker({ config, connection, logger });
+    const stopWatching = watchWorkerReadiness(worker, connection, readiness, logger);
     logger.info(
       {
         taskQueue: config.temporal.taskQueue,
@@ -183,14 +245,17 @@ async function run(): Promise<void> {
       },
       'control-plane worker started',
     );
+    if (phase === 'starting') phase = 'started';
     try {
       await worker.run();
     } finally {
+      stopWatching();
       await close();
     }
     logger.info('control-plane worker stopped');
   } finally {
     await connection.close();
+    await metrics?.close();
   }
 }
 

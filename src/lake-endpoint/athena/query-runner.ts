@@ -185,17 +185,14 @@ export function createQueryRunner(deps: {
         logger.error(
           {
             queryExecutionId: record.QueryExecutionId,
-            error: errorMessage(error),
-            stack: (error as Error)?.stack,
+            err: error,
           },
           'query crashed',
         );
       }
     }
     trimHistory();
-    await file
-      .flush()
-      .catch((error: unknown) => logger.error({ error: errorMessage(error) }, 'state flush failed'));
+    await file.flush().catch((error: unknown) => logger.error({ err: error }, 'state flush failed'));
   };
 
   const pump = () => {

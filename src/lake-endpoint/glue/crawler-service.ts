@@ -230,22 +230,14 @@ export function createCrawlerService(deps: CrawlerServiceDeps) {
       const cancelled = controller.signal.aborted;
       outcome = { error, cancelled };
       if (cancelled) logger.info({ crawler: crawler.Name, crawlId: run.CrawlId }, 'crawl cancelled');
-      else
-        logger.warn(
-          { crawler: crawler.Name, crawlId: run.CrawlId, error: errorMessage(error) },
-          'crawl failed',
-        );
+      else logger.warn({ crawler: crawler.Name, crawlId: run.CrawlId, err: error }, 'crawl failed');
     }
     // STOPPING is visible while the result is made durable, as AWS shows it while wrapping up a crawl.
     crawler.State = 'STOPPING';
     file.markDirty();
-    await file
-      .flush()
-      .catch((error: unknown) => logger.error({ error: errorMessage(error) }, 'state flush failed'));
+    await file.flush().catch((error: unknown) => logger.error({ err: error }, 'state flush failed'));
     finish(crawler, run, outcome);
-    await file
-      .flush()
-      .catch((error: unknown) => logger.error({ error: errorMessage(error) }, 'state flush failed'));
+    await file.flush().catch((error: unknown) => logger.error({ err: error }, 'state flush failed'));
   };
 
   const start = (crawler: CrawlerRecord) => {

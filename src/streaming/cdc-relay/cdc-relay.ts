@@ -48,6 +48,7 @@ export interface CdcRelayOptions {
 export interface CdcRelay extends StreamingComponent {
   readonly workerId: string;
   stats(): CdcRelayStats & { shards: string[] };
+  readiness(): string | undefined;
 }
 
 /** Every shard of the stream with its parent (DescribeStream is paged by shard id). */
@@ -90,6 +91,14 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
   return {
     workerId,
     stats: () => ({ ...metrics.stats, shards: coordinator?.heldShards() ?? [] }),
+    /** Ready when a lease round succeeded within three lease durations (DynamoDB and its stream answer). */
+    readiness() {
+      const silentMs = coordinator?.msSinceLastRound();
+      if (silentMs === undefined) return coordinator ? 'first lease round pending' : 'not started';
+      return silentMs > 3 * leaseDurationMs
+        ? `no lease round succeeded for ${Math.round(silentMs / 1000)} s`
+        : undefined;
+    },
     async start() {
       const streamArn = await ordersStreamArn(dynamodb, config);
       leaseClient = options.leaseDynamodb ?? createLeaseDynamoDBClient(config, leaseDurationMs);

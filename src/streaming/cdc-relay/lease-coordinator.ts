@@ -53,6 +53,8 @@ export interface LeaseCoordinator {
   /** Stops every reader (each finishes its page) and frees or hands over the leases. */
   stop(): Promise<void>;
   heldShards(): string[];
+  /** How long ago the last round completed, undefined before the first: the relay's readiness. */
+  msSinceLastRound(): number | undefined;
 }
 
 const monotonic = () => Number(process.hrtime.bigint() / 1_000_000n);
@@ -132,7 +134,7 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
     await entry.reader.stop();
     await leases
       .release(entry.lease.leaseKey, workerId)
-      .catch((error: Error) => log.warn({ error: error.message }, 'hand-over write failed'));
+      .catch((error: Error) => log.warn({ err: error }, 'hand-over write failed'));
     if (held.get(entry.lease.leaseKey) === entry) held.delete(entry.lease.leaseKey);
     updateGauge();
   };
@@ -144,7 +146,7 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
       renewed = await leases.renew(entry.lease, workerId);
     } catch (error) {
       // Transient: keep the lease; the reader pauses by itself if validity lapses before a renewal works.
-      log.warn({ shardId: entry.lease.shardId, error: (error as Error).message }, 'lease renewal failed');
+      log.warn({ shardId: entry.lease.shardId, err: error }, 'lease renewal failed');
       return;
     }
     if (held.get(entry.lease.leaseKey) !== entry || entry.handingOver) return;
@@ -265,20 +267,23 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
     }
   };
 
+  let lastRoundAt: number | undefined;
   const tick = async () => {
     await renewAll();
     if (stopped) return;
     if (now() - lastShardSync >= shardSyncIntervalMs) await syncShards();
     await takeLeases();
+    lastRoundAt = now();
   };
 
   return {
     tick,
     heldShards: () => [...held.values()].map((h) => h.lease.shardId),
+    msSinceLastRound: () => (lastRoundAt === undefined ? undefined : now() - lastRoundAt),
     run() {
       loop ??= (async () => {
         while (!stopped) {
-          await tick().catch((error: Error) => log.error({ error: error.message }, 'lease round failed'));
+          await tick().catch((error: Error) => log.error({ err: error }, 'lease round failed'));
           if (stopped) break;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, Math.max(100, Math.floor(leaseDurationMs / 3)));
@@ -301,7 +306,7 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
           await entry.reader.stop();
           await leases
             .release(entry.lease.leaseKey, workerId)
-            .catch((error: Error) => log.warn({ error: error.message }, 'lease release failed'));
+            .catch((error: Error) => log.warn({ err: error }, 'lease release failed'));
         }),
       );
       held.clear();

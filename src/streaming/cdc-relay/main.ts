@@ -4,14 +4,13 @@
  * Run several for failover and to share shards; give each its own CDC_WORKER_ID or leave it empty.
  */
 import { createAwsClients, destroyAwsClients } from '../../aws/clients';
-import { createKafka } from '../../kafka/client';
 import { ensureCheckpointTable, ensureOrdersTable } from '../../resources/dynamodb-tables';
 import { ensureTopics, pipelineTopics } from '../../resources/kafka-topics';
 import { runStreamingProcess } from '../process-context';
 import { createCdcRelay } from './cdc-relay';
 
-runStreamingProcess('cdc-relay', async ({ config, logger, registry }) => {
-  const kafka = createKafka(config, 'cdc-relay');
+runStreamingProcess('cdc-relay', async ({ config, logger, registry, kafka: watchedKafka }) => {
+  const kafka = watchedKafka('cdc-relay');
   const aws = createAwsClients(config);
   await ensureTopics(kafka.admin(), pipelineTopics(config));
   await ensureOrdersTable(aws.dynamodb, config);
@@ -26,6 +25,7 @@ runStreamingProcess('cdc-relay', async ({ config, logger, registry }) => {
   });
   return {
     start: () => relay.start(),
+    readiness: () => relay.readiness(),
     stop: async () => {
       await relay.stop();
       destroyAwsClients(aws);

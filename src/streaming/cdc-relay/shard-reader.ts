@@ -130,7 +130,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         break;
       } catch (error) {
         if (error instanceof LeaseLostError) return 'lease-lost';
-        log.warn({ error: (error as Error).message, attempt }, 'producer initialisation failed, retrying');
+        log.warn({ err: error, attempt }, 'producer initialisation failed, retrying');
         await pause(Math.min(5_000, 200 * 2 ** attempt));
       }
     }
@@ -185,7 +185,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         if (records.length === 0) await pause(options.pollIntervalMs);
       } catch (error) {
         if (error instanceof LeaseLostError) {
-          log.warn({ error: error.message }, 'lease lost while publishing');
+          log.warn({ err: error }, 'lease lost while publishing');
           return 'lease-lost';
         }
         iterator = undefined;
@@ -210,7 +210,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         if (!(error instanceof CdcPublishError) && (await goneFromStream())) {
           metrics.trimmed();
           log.error(
-            { lostAfter: position?.sequenceNumber ?? 'TRIM_HORIZON', error: (error as Error).message },
+            { lostAfter: position?.sequenceNumber ?? 'TRIM_HORIZON', err: error },
             'the shard is no longer in the stream (aged out past the 24 h retention) before it was fully relayed: its remaining records are lost. Marking it finished so its children are read',
           );
           await leases.markShardEnd(leaseKey, workerId);
@@ -218,10 +218,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         }
         if (error instanceof CdcPublishError) metrics.publishRetry();
         const level = error instanceof ResourceNotFoundException || failures > 5 ? 'error' : 'warn';
-        log[level](
-          { error: (error as Error).message, errorName: (error as Error).name, failures },
-          'shard read failed; retrying from the last checkpoint',
-        );
+        log[level]({ err: error, failures }, 'shard read failed; retrying from the last checkpoint');
         await sleep(Math.min(10_000, 100 * 2 ** Math.min(failures, 7)));
       }
     }
@@ -230,7 +227,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
 
   const done = run()
     .catch((error: Error) => {
-      log.error({ error: error.message }, 'shard reader failed');
+      log.error({ err: error }, 'shard reader failed');
       return 'lease-lost' as ReaderExit;
     })
     .finally(() => publisher.close());

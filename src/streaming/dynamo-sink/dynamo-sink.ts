@@ -76,7 +76,7 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
     table: config.dynamodb.ordersTable,
     onRetry: (error, attempt) => {
       metrics.retry();
-      log.warn({ attempt, error: (error as Error).message }, 'write failed, retrying');
+      log.warn({ attempt, err: error }, 'write failed, retrying');
     },
   });
 
@@ -212,7 +212,7 @@ export function createDynamoSink(options: DynamoSinkOptions): DynamoSink {
       });
       consumer.on(consumer.events.CRASH, (event) => {
         const { error, restart } = event.payload;
-        log.error({ error: error.message, restart }, 'consumer crashed');
+        log.error({ err: error, restart }, 'consumer crashed');
         if (!restart) options.onFatal?.(error);
       });
       await consumer.connect();

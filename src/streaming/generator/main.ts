@@ -5,7 +5,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { createKafka } from '../../kafka/client';
 import { ensureTopics, pipelineTopics } from '../../resources/kafka-topics';
 import { numberBetween } from '../../support/cli-options';
 import { runStreamingProcess } from '../process-context';
@@ -53,8 +52,8 @@ function summary(report: GeneratorReport) {
   return { ...rest, achievedRate: Math.round(report.achievedRate), expectedOrders: expectedStates.size };
 }
 
-runStreamingProcess('generator', async ({ config, logger, registry }) => {
-  const kafka = createKafka(config, 'generator');
+runStreamingProcess('generator', async ({ config, logger, registry, kafka: watchedKafka }) => {
+  const kafka = watchedKafka('generator');
   await ensureTopics(kafka.admin(), pipelineTopics(config));
   const generator = createGenerator({
     config,
@@ -85,7 +84,7 @@ runStreamingProcess('generator', async ({ config, logger, registry }) => {
           process.exit(0);
         })
         .catch((error: Error) => {
-          logger.error({ error: error.message }, 'generation failed');
+          logger.error({ err: error }, 'generation failed');
           process.exit(1);
         });
     },

@@ -4,6 +4,6 @@
 import { runStreamingProcess } from '../process-context';
 import { createS3Sink } from './s3-sink';
 
-runStreamingProcess('s3-sink', ({ config, logger, registry, exitUnrecoverable }) =>
-  createS3Sink({ config, logger, registry, onFatal: exitUnrecoverable }),
+runStreamingProcess('s3-sink', ({ config, logger, registry, kafka, exitUnrecoverable }) =>
+  createS3Sink({ config, kafka: kafka('s3-sink'), logger, registry, onFatal: exitUnrecoverable }),
 );

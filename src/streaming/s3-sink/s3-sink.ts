@@ -94,7 +94,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   );
   const format = createLakeFormat(config, {
     onFallback: (error, rows) =>
-      log.warn({ error: error.message, rows }, 'DuckDB refused an object: encoded in JavaScript instead'),
+      log.warn({ err: error, rows }, 'DuckDB refused an object: encoded in JavaScript instead'),
   });
   const partitioner = createHourlyPartitioner();
   const tableRoot = cdcTableRoot(config);
@@ -189,7 +189,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
         .catch((error: Error) => {
           if (error instanceof PartitionRevokedError) return;
           log.warn(
-            { partition: writer.partition, error: error.message },
+            { partition: writer.partition, err: error },
             'idle flush failed; retried on the next tick',
           );
         });
@@ -210,7 +210,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
       });
       consumer.on(consumer.events.CRASH, (event) => {
         const { error, restart } = event.payload;
-        log.error({ error: error.message, restart }, 'consumer crashed');
+        log.error({ err: error, restart }, 'consumer crashed');
         dropWriters('consumer crashed');
         if (!restart) options.onFatal?.(error);
       });
@@ -247,7 +247,7 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
           await writer.flush('stop');
         } catch (error) {
           log.warn(
-            { partition: writer.partition, error: (error as Error).message },
+            { partition: writer.partition, err: error },
             'flush on stop failed; the next owner replays',
           );
         }

@@ -147,7 +147,7 @@ export function createSegmentUploader(options: SegmentUploaderOptions): SegmentU
     } catch (error) {
       if (!(error instanceof PartitionRevokedError) && failure?.message !== (error as Error).message) {
         log.warn(
-          { error: (error as Error).message, queued: queue.length },
+          { err: error, queued: queue.length },
           'segment upload failed; retried before more records are taken',
         );
       }
