@@ -20,6 +20,7 @@ import {
 import { bool, folder, hostPorts, int, oneOf, text } from './codecs';
 import { ConfigError } from './config-error';
 import { LOCAL_HOST, LOCAL_PORTS } from './local-stack';
+import { temporalBinding } from './temporal-binding';
 
 const PIPELINE_MODE = {
   name: 'PIPELINE_MODE',
@@ -202,33 +203,29 @@ export const configBindings = group({
   athena: group({
     workgroup: setting('ATHENA_WORKGROUP', text(), 'orders-pipeline', 'Athena workgroup'),
   }),
-  temporal: group({
-    address: setting(
-      'TEMPORAL_ADDRESS',
-      text(),
-      `${LOCAL_HOST}:${LOCAL_PORTS.temporal}`,
-      'Temporal frontend',
-    ),
-    namespace: setting('TEMPORAL_NAMESPACE', text(), 'default', 'Temporal namespace'),
-    taskQueue: setting(
-      'TEMPORAL_TASK_QUEUE',
-      text(),
-      'orders-control-plane',
-      'Task queue of the control-plane worker',
-    ),
-    uiUrl: setting(
-      'TEMPORAL_UI_URL',
-      text(),
-      `http://${LOCAL_HOST}:${LOCAL_PORTS.temporalUi}`,
-      'Temporal Web UI (printed for users)',
-    ),
-    workflowBundlePath: setting(
-      'TEMPORAL_WORKFLOW_BUNDLE',
-      text(0),
-      '',
-      'Prebuilt workflow bundle for the worker (empty: bundle at start)',
-    ),
-  }),
+  temporal: temporalBinding(
+    `${LOCAL_HOST}:${LOCAL_PORTS.temporal}`,
+    group({
+      taskQueue: setting(
+        'TEMPORAL_TASK_QUEUE',
+        text(),
+        'orders-control-plane',
+        'Task queue of the control-plane worker',
+      ),
+      uiUrl: setting(
+        'TEMPORAL_UI_URL',
+        text(),
+        `http://${LOCAL_HOST}:${LOCAL_PORTS.temporalUi}`,
+        'Temporal Web UI (printed for users)',
+      ),
+      workflowBundlePath: setting(
+        'TEMPORAL_WORKFLOW_BUNDLE',
+        text(0),
+        '',
+        'Prebuilt workflow bundle for the worker (empty: bundle at start)',
+      ),
+    }),
+  ),
   schedules: group({
     crawlIntervalMinutes: setting('CRAWL_INTERVAL_MINUTES', int(1), '15', 'Schedule of the crawl workflow'),
     reportIntervalMinutes: setting(

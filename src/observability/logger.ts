@@ -18,6 +18,11 @@ const REDACT = [
   'aws.localCredentials',
   'config.kafka.sasl',
   'config.aws.localCredentials',
+  '*.apiKey',
+  'temporal.apiKey',
+  'config.temporal.apiKey',
+  'temporal.tls.clientKey',
+  'config.temporal.tls.clientKey',
 ];
 
 /** The root logger's options: redaction and the error serializer (exported for the test of both). */

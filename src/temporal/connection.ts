@@ -1,7 +1,8 @@
 /**
  * Every Temporal connection of the pipeline is opened here, from the config: the client's (CLI, worker's
- * schedules and search attributes, tests) and the worker's native one. Options a deployment needs on every
- * connection (TLS, API keys) belong in `serverOptions`.
+ * schedules and search attributes, tests) and the worker's native one. The settings (address, namespace, API key,
+ * TLS and mTLS, gRPC metadata) were loaded by Temporal's own rules (src/config/temporal-binding.ts); envconfig's
+ * `toClientOptions` turns them into connection options, reading certificate and key files at connect time.
  *
  * @example
  *   const temporal = await connectClient(config);
@@ -13,6 +14,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
+import { toClientOptions } from '@temporalio/envconfig';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
 
@@ -27,8 +29,19 @@ export interface ClientConnectOptions {
   connectTimeout?: Duration;
 }
 
-function serverOptions(config: Config) {
-  return { address: config.temporal.address };
+/**
+ * The options every connection to the config's Temporal gets. They carry the API key and key material: pass them
+ * to a connection, never to a logger.
+ */
+export function temporalConnectionOptions(config: Config) {
+  const { address, namespace, apiKey, tls, grpcMeta } = config.temporal;
+  const { connectionOptions } = toClientOptions({ address, namespace, apiKey, tls, grpcMeta });
+  return {
+    address,
+    tls: connectionOptions.tls,
+    apiKey: connectionOptions.apiKey,
+    metadata: connectionOptions.metadata,
+  };
 }
 
 /** A client on the config's namespace, over a connection of its own that `close()` closes. */
@@ -36,7 +49,7 @@ export async function connectClient(
   config: Config,
   options: ClientConnectOptions = {},
 ): Promise<TemporalClient> {
-  const connection = await Connection.connect({ ...serverOptions(config), ...options });
+  const connection = await Connection.connect({ ...temporalConnectionOptions(config), ...options });
   return {
     client: new Client({ connection, namespace: config.temporal.namespace }),
     connection,
@@ -48,5 +61,5 @@ export async function connectClient(
 export async function connectWorkerConnection(config: Config): Promise<NativeConnection> {
   // Loaded on first use: the worker's native core costs seconds that client-only processes should not pay.
   const { NativeConnection } = await import('@temporalio/worker');
-  return NativeConnection.connect(serverOptions(config));
+  return NativeConnection.connect(temporalConnectionOptions(config));
 }
