@@ -134,11 +134,13 @@ function sourceToEnv(source: z.infer<typeof dataSource> | undefined, pathName: s
 
 /**
  * The `temporal` part of the Config: the connection settings resolved as above, plus `members` (the task queue,
- * the UI URL), read like any other settings.
+ * the UI URL, a prebuilt workflow bundle), read like any other settings.
  */
 export function temporalBinding(
   localAddress: string,
-  members: Binding<z.ZodObject<{ taskQueue: z.ZodString; uiUrl: z.ZodString }>>,
+  members: Binding<
+    z.ZodObject<{ taskQueue: z.ZodString; uiUrl: z.ZodString; workflowBundlePath: z.ZodString }>
+  >,
 ) {
   const schema = members.schema.extend(connectionShape);
   const connectionVariables: Variable[] = Object.values(VARIABLES).map(({ name, doc }) => ({
