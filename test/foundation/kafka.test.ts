@@ -26,6 +26,7 @@ describe('Kafka broker', () => {
 
   afterAll(async () => {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.disconnect();
   });
 

@@ -30,7 +30,7 @@ import {
 import { ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
 import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
 import { ensureBucket } from '../../src/resources/s3-bucket';
-import { deletePipelineTopics, emptyBucket } from '../support/cleanup';
+import { deleteConsumerGroups, deletePipelineTopics, emptyBucket } from '../support/cleanup';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -62,16 +62,7 @@ export async function provision(
     aws,
     async cleanup() {
       await deletePipelineTopics(kafka, config);
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        // The test's consumer groups (sinks, relay checkpoint groups) are all prefixed with its client id.
-        const { groups } = await admin.listGroups();
-        const ours = groups.map((g) => g.groupId).filter((id) => id.startsWith(config.kafka.clientId));
-        if (ours.length > 0) await admin.deleteGroups(ours).catch(() => undefined);
-      } finally {
-        await admin.disconnect();
-      }
+      await deleteConsumerGroups(kafka, config);
       for (const table of [config.dynamodb.ordersTable, config.dynamodb.checkpointTable]) {
         await aws.dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
       }

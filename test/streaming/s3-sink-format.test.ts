@@ -25,6 +25,7 @@ import {
   parseObjectKey,
 } from '../../src/lake-format/cdc-layout';
 import { createS3Storage } from '../../src/lake-format/storage';
+import { emptyBucket } from '../support/cleanup';
 import { freshConfig } from '../support/fresh-config';
 import { makeCdcEvents } from './s3-sink-support';
 
@@ -328,7 +329,10 @@ describe('S3 sink: storage against moto', () => {
   beforeAll(async () => {
     await ensureBucket(s3, config);
   });
-  afterAll(() => s3.destroy());
+  afterAll(async () => {
+    await emptyBucket(s3, config.lake.bucket, { deleteBucket: true });
+    s3.destroy();
+  });
 
   it('puts small objects with one PUT, large ones in parts, and lists and reads them back', async () => {
     const small = Buffer.from('hello');

@@ -25,6 +25,7 @@ import {
   type S3SinkOptions,
 } from '../../src/streaming/s3-sink/s3-sink';
 import { createS3Storage, StorageError, type LakeStorage } from '../../src/lake-format/storage';
+import { deleteConsumerGroups, deletePipelineTopics, emptyBucket } from '../support/cleanup';
 import { freshConfig } from '../support/fresh-config';
 import {
   cdcMessage,
@@ -58,11 +59,10 @@ async function harness(label: string, overrides: DeepPartial<Config> = {}): Prom
   const s3 = createS3Client(config);
   await ensureBucket(s3, config);
   cleanups.push(async () => {
+    await emptyBucket(s3, config.lake.bucket, { deleteBucket: true });
     s3.destroy();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: pipelineTopics(config).map((t) => t.topic) }).catch(() => undefined);
-    await admin.disconnect();
+    await deletePipelineTopics(kafka, config);
+    await deleteConsumerGroups(kafka, config);
   });
   const logger = createLogger('s3-sink-test', config);
   return {

@@ -1,4 +1,7 @@
-/** Clean-up of what a test or benchmark created on the shared stack: its bucket's objects, its topics. */
+/**
+ * Clean-up of what a test or benchmark created on the shared stack: its bucket's objects, its topics, its
+ * consumer groups.
+ */
 import {
   DeleteBucketCommand,
   DeleteObjectsCommand,
@@ -33,6 +36,19 @@ export async function deletePipelineTopics(kafka: Kafka, config: Config): Promis
       .map((t) => t.topic)
       .filter((t) => existing.has(t));
     if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes the config's consumer groups: all of them (sinks, readers, checkpoint groups) start with its client id. */
+export async function deleteConsumerGroups(kafka: Kafka, config: Config): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.listGroups();
+    const ours = groups.map((g) => g.groupId).filter((id) => id.startsWith(config.kafka.clientId));
+    if (ours.length > 0) await admin.deleteGroups(ours).catch(() => undefined);
   } finally {
     await admin.disconnect();
   }
