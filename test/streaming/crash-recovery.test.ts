@@ -14,13 +14,17 @@ import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
 import { createGenerator } from '../../src/streaming/generator/generator';
 import { freshConfig } from '../support/fresh-config';
 import {
+  changesBeyond,
+  committedOffsets,
+  endOffsets,
   plain,
   provision,
   readStream,
   readTopic,
   itemCount,
+  uncommitted,
   waitForOrders,
-  sleep,
+  waitForRelayCheckpoint,
   waitFor,
   ChildProcesses,
   type StreamingEnv,
@@ -85,15 +89,28 @@ describe('crash recovery and scale-out', () => {
       outOfOrder: 0.1,
       seed: 21,
     }).run();
-    // Kill one instance while events are still flowing and items are being written.
-    await waitFor(
-      'the sinks to be mid-run',
-      async () => (await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) > 300,
-      { intervalMs: 200 },
-    );
-    await children.all[0].kill9();
+    // Kill one instance while items are being written and the group has not committed everything on the topic.
+    const groupId = dynamoSinkGroupId(config);
+    const topic = config.topics.events;
+    const killAdmin = kafka.admin();
+    await killAdmin.connect();
+    try {
+      const endsAtKill = await waitFor(
+        'the sinks to be mid-run, behind the topic',
+        async () => {
+          if ((await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) <= 300) return undefined;
+          const ends = await endOffsets(killAdmin, topic);
+          return uncommitted(ends, await committedOffsets(killAdmin, groupId, topic)) > 0 ? ends : undefined;
+        },
+        { intervalMs: 200 },
+      );
+      await children.all[0].kill9();
+      // It landed while work was uncommitted: records on the topic before the kill that the group had not committed.
+      expect(uncommitted(endsAtKill, await committedOffsets(killAdmin, groupId, topic))).toBeGreaterThan(0);
+    } finally {
+      await killAdmin.disconnect();
+    }
     const report = await generation;
-    await sleep(1_000);
     start('sink-a-restarted', SINK);
 
     const expected = plain(Object.fromEntries(report.expectedStates));
@@ -158,7 +175,10 @@ describe('crash recovery and scale-out', () => {
     }
     expect(written).toBeLessThan(total);
     const victim = children.all.find((c) => c.name === first)!;
+    const killedAt = Date.now();
     await victim.kill9();
+    // Its checkpoint as it died (nobody else may write it until the lease expires).
+    const checkpointAtKill = (await leases.list(streamArn)).find((l) => l.leaseOwner === first)?.checkpoint;
     // The survivor takes the shard over once the lease expires (3 s on its clock).
     const second = await waitFor(
       'the other relay to take the shard over',
@@ -174,6 +194,9 @@ describe('crash recovery and scale-out', () => {
 
     const records = await readStream(aws, config);
     expect(records).toHaveLength(total);
+    // The kill landed while changes already in the stream were beyond the victim's checkpoint.
+    expect(changesBeyond(records, checkpointAtKill, killedAt)).toBeGreaterThan(0);
+    await waitForRelayCheckpoint(aws, config, records, 60_000);
     const messages = await readTopic(kafka, config.topics.cdc, { expected: total, timeoutMs: 90_000 });
     // Identified by the stream's eventID: moto may repeat a sequence number under concurrent writes.
     const ids = messages.map((m) => (JSON.parse(m.value!.toString()) as CdcEvent).eventId!);
