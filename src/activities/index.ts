@@ -8,6 +8,7 @@ import type { AwsClients } from '../aws/clients';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../observability/logger';
 import { createBackfillActivities } from './backfill-activities';
+import { createCompactionActivities } from './compaction-activities';
 import { createCrawlerActivities } from './crawler-activities';
 import { createDefaultsActivities } from './defaults-activities';
 import { createProvisionActivities } from './provision-activities';
@@ -53,6 +54,12 @@ export function createControlPlaneActivities(deps: ControlPlaneActivityDeps) {
       s3: aws.s3,
       config,
       logger: logger.child({ activities: 'backfill' }),
+    }),
+    ...createCompactionActivities({
+      s3: aws.s3,
+      glue: aws.glue,
+      config,
+      logger: logger.child({ activities: 'compaction' }),
     }),
   };
 }

@@ -9,6 +9,7 @@
  *   npm run pipeline -- report --time 2024-05-01T14:00:00Z
  *   npm run pipeline -- query "SELECT status, count(*) FROM orders_cdc GROUP BY 1"
  *   npm run pipeline -- backfill --segments 8
+ *   npm run pipeline -- compact --hours 2024-05-01T09,2024-05-01T10
  *   npm run pipeline -- schedules list | trigger crawl | pause report --note "maintenance" | unpause report
  *   npm run pipeline -- iam --account 123456789012 --region eu-west-1   # IAM policies; no Temporal needed
  *   npm run pipeline -- cleanup-runs [--delete] [--run <id>...]   # leftovers of killed bounded runs
@@ -25,11 +26,12 @@ import {
 import { Command, InvalidArgumentError } from 'commander';
 import type { z } from 'zod';
 import { createAwsClients, destroyAwsClients } from '../aws/clients';
-import { ConfigError, loadConfig, type Config } from '../config';
+import { CDC_TABLE_FOLDER, ConfigError, loadConfig, type Config } from '../config';
 import { createKafka } from '../kafka/client';
 import { scheduleIds, type ControlScheduleName } from '../resources/schedules';
 import {
   backfillArgsSchema,
+  compactArgsSchema,
   crawlArgsSchema,
   describeArgsError,
   provisionArgsSchema,
@@ -43,6 +45,7 @@ import { followBackfill } from './shared/backfill-progress';
 import { addIamCommand } from './shared/iam-command';
 import {
   describeBackfill,
+  describeCompaction,
   describeCrawl,
   describeQuery,
   explainFailure,
@@ -345,11 +348,56 @@ function addBackfillCommand(program: Command): void {
     );
 }
 
-/** `pipeline schedules list|describe|trigger|pause|unpause`: the crawl and report schedules. */
+/** `pipeline compact`: the compact workflow. */
+function addCompactCommand(program: Command): void {
+  program
+    .command('compact')
+    .description('merge the small objects of the closed hours of the CDC table into target-size objects')
+    .option(
+      '--hours <list>',
+      'comma-separated UTC hours, e.g. 2024-05-01T09 (default: every closed hour)',
+      (v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+    )
+    .option('--grace-minutes <n>', 'an hour is closed this long after it ends (default 15)', integer)
+    .option('--target-bytes <n>', 'size of the compacted objects (default 134217728)', integer)
+    .option(
+      '--reader-grace-seconds <n>',
+      'keep replaced objects this long after the switch (default 300)',
+      integer,
+    )
+    .action(
+      (opts: {
+        hours?: string[];
+        graceMinutes?: number;
+        targetBytes?: number;
+        readerGraceSeconds?: number;
+      }) => {
+        const args = validated('compact', compactArgsSchema, {
+          hours: opts.hours,
+          graceMinutes: opts.graceMinutes,
+          targetBytes: opts.targetBytes,
+          readerGraceSeconds: opts.readerGraceSeconds,
+        });
+        return runWorkflowCommand(program, {
+          kind: 'compact',
+          target: (config) => `${config.glue.database}.${CDC_TABLE_FOLDER}`,
+          args,
+          describe: (result) => [describeCompaction(result)],
+        });
+      },
+    );
+}
+
+/** `pipeline schedules list|describe|trigger|pause|unpause`: the crawl, report and compact schedules. */
 function addSchedulesCommand(program: Command): void {
   const schedules = program.command('schedules').description('the crawl and report schedules');
   const scheduleName = (raw: string): ControlScheduleName => {
-    if (raw !== 'crawl' && raw !== 'report') throw new InvalidArgumentError('expected "crawl" or "report"');
+    if (raw !== 'crawl' && raw !== 'report' && raw !== 'compact')
+      throw new InvalidArgumentError('expected "crawl", "report" or "compact"');
     return raw;
   };
 
@@ -369,7 +417,7 @@ function addSchedulesCommand(program: Command): void {
           'next run',
           'recent runs',
         ]);
-        for (const name of ['crawl', 'report'] as const) {
+        for (const name of ['crawl', 'report', 'compact'] as const) {
           try {
             const d = await session.client.schedule.getHandle(ids[name]).describe();
             const every = (d.spec.intervals ?? []).map((i) => `${i.every / 60_000} min`).join(', ');
@@ -516,6 +564,7 @@ export function buildProgram(): Command {
   addReportCommand(program);
   addQueryCommand(program);
   addBackfillCommand(program);
+  addCompactCommand(program);
   addSchedulesCommand(program);
   addIamCommand(program);
   addCleanupRunsCommand(program);

@@ -200,6 +200,53 @@ export const backfillArgsSchema = z
   });
 export type BackfillArgs = z.infer<typeof backfillArgsSchema>;
 
+/** An hour of change time in UTC, as the lake partitions it (`dt=2024-05-01/hour=09` is `2024-05-01T09`). */
+export const lakeHour = z
+  .string()
+  .regex(
+    /^\d{4}-\d{2}-\d{2}T\d{2}$/,
+    'must be an hour in UTC like 2024-05-01T09 (the dt and hour partition)',
+  );
+
+/** 128 MiB: the object size Athena and Glue read best (AWS's guidance for Parquet on S3). */
+export const DEFAULT_COMPACT_TARGET_BYTES = 128 * 1024 * 1024;
+
+export const compactArgsSchema = z.strictObject({
+  /** Only these hours (default: every closed hour with more than one object). */
+  hours: z
+    .array(lakeHour)
+    .min(1)
+    .max(24 * 366)
+    .optional(),
+  /** An hour is closed this long after it ends: later changes of it are rare (default 15 min). */
+  graceMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 60)
+    .optional(),
+  /** Size of the compacted objects (default 128 MiB). */
+  targetBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(5 * 1024 ** 3)
+    .optional(),
+  /** How long replaced objects stay after the switch, for queries that started before it (default 300 s). */
+  readerGraceSeconds: z.number().int().min(0).max(86_400).optional(),
+  /** Decide which hours are closed as of this time (default: the run's start), e.g. for a drained bounded run. */
+  asOf: isoTime.optional(),
+});
+export type CompactArgs = z.infer<typeof compactArgsSchema>;
+
+/** One hour's compaction, run by `compact` as a child workflow whose id locks the hour. */
+export const compactHourArgsSchema = z.strictObject({
+  partitionPath: z.string().regex(/^dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}$/, 'must be dt=YYYY-MM-DD/hour=HH'),
+  targetBytes: z.number().int().min(1),
+  readerGraceSeconds: z.number().int().min(0),
+});
+export type CompactHourArgs = z.infer<typeof compactHourArgsSchema>;
+
 export interface ArgIssue {
   /** Dotted path of the offending field, e.g. `reports[1]`; `(arguments)` for the object itself. */
   field: string;

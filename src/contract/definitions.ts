@@ -8,7 +8,7 @@
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
 import type { TEMPORAL_SEARCH_ATTRIBUTES } from './search-attributes';
-import type { BackfillProgress, WorkflowKind } from './types';
+import type { BackfillProgress, CompactProgress, WorkflowKind } from './types';
 
 /** Checked against the list the dev server registers (src/contract/search-attributes.ts): one source of names. */
 type RegisteredName = keyof typeof TEMPORAL_SEARCH_ATTRIBUTES;
@@ -29,6 +29,9 @@ export const SCHEDULED_START_TIME = defineSearchAttributeKey(
 
 /** Progress of a backfill: readable any time with `temporal workflow query --type progress`. */
 export const backfillProgressQuery = defineQuery<BackfillProgress>('progress');
+
+/** Progress of a compaction: `temporal workflow query --type progress`. */
+export const compactProgressQuery = defineQuery<CompactProgress>('progress');
 
 /** The memo every pipeline run carries, whether or not the search attributes are registered. */
 export function pipelineMemo(kind: WorkflowKind, target: string): Record<string, string> {

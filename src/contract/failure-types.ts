@@ -40,6 +40,9 @@ export const FailureType = {
   ReportTemplateError: 'ReportTemplateError',
   ReportTooLarge: 'ReportTooLarge',
 
+  /** A compacted hour's partition moved elsewhere while its compaction ran. */
+  CompactionConflict: 'CompactionConflict',
+
   // Outcomes of the crawl workflow's own wait.
   CrawlFailed: 'CrawlFailed',
   CrawlCancelled: 'CrawlCancelled',

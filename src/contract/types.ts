@@ -5,7 +5,7 @@
 import type { EnsureOutcome } from './outcome';
 
 /** Workflow type names: what `temporal workflow start --type <name>` takes. */
-export const WORKFLOW_TYPES = ['provision', 'crawl', 'report', 'query', 'backfill'] as const;
+export const WORKFLOW_TYPES = ['provision', 'crawl', 'report', 'query', 'backfill', 'compact'] as const;
 export type WorkflowKind = (typeof WORKFLOW_TYPES)[number];
 
 /** What the workflows read from the worker's configuration when an argument is left out. */
@@ -169,4 +169,46 @@ export interface BackfillResult {
   runs: number;
   resumes: number;
   crawl?: CrawlResult;
+}
+
+/** What one hour's compaction did. Objects and bytes are those Athena reads for the hour, before and after. */
+export interface HourCompaction {
+  /** `dt=2024-05-01/hour=09`. */
+  hour: string;
+  /**
+   * compacted: a new version was switched in; unchanged: nothing to fold (one object, or nothing new);
+   * locked: another compaction of the hour was running (its workflow id is the lock).
+   */
+  outcome: 'compacted' | 'unchanged' | 'locked';
+  /** The partition's location when done (`s3://…`). */
+  location?: string;
+  objectsBefore: number;
+  objectsAfter: number;
+  rows: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Late objects copied into the new version after the switch (folded in by the next compaction). */
+  lateObjects: number;
+  /** Replaced objects deleted after the reader grace. */
+  deletedObjects: number;
+}
+
+export interface CompactProgress {
+  /** The time the closed hours were decided at (ISO-8601). */
+  asOf: string;
+  hours: string[];
+  done: HourCompaction[];
+  current?: string;
+}
+
+export interface CompactResult {
+  asOf: string;
+  graceMinutes: number;
+  targetBytes: number;
+  hours: HourCompaction[];
+  objectsBefore: number;
+  objectsAfter: number;
+  rows: number;
+  bytesBefore: number;
+  bytesAfter: number;
 }

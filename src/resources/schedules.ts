@@ -1,8 +1,8 @@
 /**
  * Idempotently ensures the control plane's Temporal Schedules: the crawl (every CRAWL_INTERVAL_MINUTES, overlap
- * SKIP) and the report (every REPORT_INTERVAL_MINUTES, overlap BUFFER_ALL so hours missed during an outage are
+ * SKIP), the compaction (hourly, overlap SKIP) and the report (every REPORT_INTERVAL_MINUTES, overlap BUFFER_ALL so hours missed during an outage are
  * reported in order once the server is back). Schedule ids derive from the task queue, so one control plane owns
- * one pair and a second provisioning run finds them instead of duplicating them.
+ * one set and a second provisioning run finds them instead of duplicating them.
  *
  * An existing schedule whose spec, action or policies differ is updated in place; its paused/unpaused state is
  * left alone (an operator's pause survives re-provisioning).
@@ -17,7 +17,7 @@ import {
   type ScheduleOptionsStartWorkflowAction,
   type Workflow,
 } from '@temporalio/client';
-import type { Config } from '../config';
+import { CDC_TABLE_FOLDER, type Config } from '../config';
 import {
   pipelineMemo,
   pipelineSearchAttributes,
@@ -26,11 +26,18 @@ import {
 } from '../contract/definitions';
 import type { EnsureOutcome } from '../contract/outcome';
 
-export type ControlScheduleName = 'crawl' | 'report';
+export type ControlScheduleName = 'crawl' | 'report' | 'compact';
 
 export function scheduleIds(config: Config): Record<ControlScheduleName, string> {
-  return { crawl: `${config.temporal.taskQueue}-crawl`, report: `${config.temporal.taskQueue}-report` };
+  return {
+    crawl: `${config.temporal.taskQueue}-crawl`,
+    report: `${config.temporal.taskQueue}-report`,
+    compact: `${config.temporal.taskQueue}-compact`,
+  };
 }
+
+/** Compaction runs hourly: each run compacts the hours closed since the last one. */
+const COMPACT_INTERVAL_MINUTES = 60;
 
 export interface ControlScheduleOptions {
   crawlIntervalMinutes?: number;
@@ -86,6 +93,18 @@ export function controlSchedules(
         pauseOnFailure: false,
       },
       memo: pipelineMemo('report', config.glue.database),
+    },
+    {
+      scheduleId: ids.compact,
+      spec: { intervals: [{ every: `${COMPACT_INTERVAL_MINUTES}m` }] },
+      action: action('compact', `${config.glue.database}.${CDC_TABLE_FOLDER}`),
+      policies: {
+        // A compaction still running makes the next one redundant: the hours it skipped wait an hour.
+        overlap: ScheduleOverlapPolicy.SKIP,
+        catchupWindow: `${COMPACT_INTERVAL_MINUTES}m`,
+        pauseOnFailure: false,
+      },
+      memo: pipelineMemo('compact', `${config.glue.database}.${CDC_TABLE_FOLDER}`),
     },
   ];
 }

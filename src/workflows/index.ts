@@ -7,3 +7,4 @@ export { crawl } from './crawl-workflow';
 export { report } from './report-workflow';
 export { query } from './query-workflow';
 export { backfill } from './backfill-workflow';
+export { compact, compactHour } from './compact-workflow';

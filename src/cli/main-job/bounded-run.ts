@@ -21,6 +21,7 @@ import * as workflows from '../../workflows';
 import { groupLag, waitForDrain } from './drain';
 import { startTopicCounter, type TopicCounter } from './topic-counter';
 import { countStreamRecords } from './stream-count';
+import { compactRunHours } from './run-compaction';
 
 export interface BoundedRunDeps {
   config: Config;
@@ -197,6 +198,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
         ok: false,
       },
     ].map((c) => ({ ...c, ok: c.expected === c.actual }));
+    checks.push(...(await compactRunHours({ config, client, say }, lake)));
 
     const table = new Table({ head: ['check', 'expected', 'actual', ''] });
     for (const c of checks)

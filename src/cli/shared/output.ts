@@ -12,7 +12,13 @@ import {
 } from '@temporalio/client';
 import Table from 'cli-table3';
 import type { EnsureOutcome } from '../../contract/outcome';
-import type { CrawlResult, QueryResult, ReportSummary, BackfillResult } from '../../contract/types';
+import type {
+  BackfillResult,
+  CompactResult,
+  CrawlResult,
+  QueryResult,
+  ReportSummary,
+} from '../../contract/types';
 
 export const say = (line = '') => console.log(line);
 
@@ -102,6 +108,17 @@ export function describeBackfill(result: BackfillResult): string {
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+export function describeCompaction(result: CompactResult): string {
+  const lines = [
+    `compacted as of ${result.asOf}: ${result.hours.length} hour(s), ${result.objectsBefore} → ${result.objectsAfter} objects, ${result.rows} rows, ${formatBytes(result.bytesBefore)} → ${formatBytes(result.bytesAfter)}`,
+  ];
+  for (const h of result.hours)
+    lines.push(
+      `  ${h.hour}: ${h.outcome}, ${h.objectsBefore} → ${h.objectsAfter} objects, ${h.rows} rows${h.lateObjects ? `, ${h.lateObjects} late` : ''}${h.deletedObjects ? `, ${h.deletedObjects} deleted` : ''}`,
+    );
+  return lines.join('\n');
 }
 
 /** One line per level of the failure chain, most specific last. */

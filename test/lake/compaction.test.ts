@@ -1,0 +1,323 @@
+/**
+ * The compact workflow on the real stack (Temporal, moto S3, the local Glue + Athena endpoint): row count and
+ * content kept, hours locked by workflow id, late data visible at once and folded in later, the crawler leaves
+ * compacted partitions alone, kill -9 of the worker at several points, and bad input.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { AwsClients } from '../../src/aws/clients';
+import type { Config } from '../../src/config';
+import { compactProgressQuery } from '../../src/contract/definitions';
+import { cdcTableRoot, objectKey } from '../../src/lake-format/cdc-layout';
+import { keyPrefixOf, sinkHourFolder } from '../../src/lake-format/compaction-layout';
+import { createLakeFormat } from '../../src/lake-format/formats';
+import { toLakeRow } from '../../src/lake-format/lake-row';
+import { createS3Storage } from '../../src/lake-format/storage';
+import { createLogger } from '../../src/observability/logger';
+import { registerCdcPartitions } from '../../src/resources/cdc-catalog';
+import { ensureBucket } from '../../src/resources/s3-bucket';
+import { ensureLakeCrawler } from '../../src/resources/glue';
+import { createPartitionRegistrar } from '../../src/streaming/s3-sink/partition-registrar';
+import * as workflows from '../../src/workflows';
+import {
+  cleanupAws,
+  controlConfig,
+  listKeys,
+  spawnWorker,
+  startHarness,
+  startLake,
+  waitFor,
+  type ControlPlaneHarness,
+  type LakeEndpoint,
+  type WorkerProcess,
+} from '../control/support';
+import { uniqueSuffix } from '../support/fresh-config';
+import { makeCdcEvents } from '../streaming/s3-sink-support';
+import {
+  athenaCount,
+  athenaRows,
+  cdcPartitions,
+  dropCatalog,
+  provisionCatalog,
+  tableNames,
+} from './lake-catalog-support';
+
+const HOUR_PATH = 'dt=2024-05-01/hour=09';
+const OBJECTS = 12;
+const ROWS_PER_OBJECT = 50;
+const ROWS = OBJECTS * ROWS_PER_OBJECT;
+
+let lake: LakeEndpoint;
+let harness: ControlPlaneHarness;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  lake = await startLake();
+});
+
+afterAll(async () => {
+  await lake.close();
+});
+
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.kill9();
+  if (!harness) return;
+  await dropCatalog(harness.aws, harness.config);
+  await cleanupAws(harness.aws, harness.config);
+  await harness.close();
+});
+
+/** Writes `objects` sink objects of 50 changes each into the hour, as the sink would, and registers the hour. */
+async function writeSinkObjects(
+  aws: AwsClients,
+  config: Config,
+  objects: number,
+  firstOffset = 0,
+): Promise<void> {
+  const storage = createS3Storage({
+    s3: aws.s3,
+    bucket: config.lake.bucket,
+    logger: createLogger('test', config),
+  });
+  const format = createLakeFormat(config);
+  const events = makeCdcEvents(objects * ROWS_PER_OBJECT, {
+    start: new Date(Date.UTC(2024, 4, 1, 9, 0, 0) + firstOffset * 1000),
+    spacingMs: 1000,
+    orders: 40,
+    sequenceBase: 100000000000000000000n + BigInt(firstOffset),
+  });
+  for (let i = 0; i < objects; i++) {
+    const rows = events.slice(i * ROWS_PER_OBJECT, (i + 1) * ROWS_PER_OBJECT).map(toLakeRow);
+    const key = objectKey(cdcTableRoot(config), {
+      partitionPath: HOUR_PATH,
+      topic: config.topics.cdc,
+      kafkaPartition: i % 3,
+      startOffset: firstOffset + i * ROWS_PER_OBJECT,
+      extension: format.extension,
+    });
+    await storage.put(key, format.encode(rows), format.contentType);
+  }
+  await registerCdcPartitions(aws.glue, config, [
+    { partitionPath: HOUR_PATH, location: `s3://${config.lake.bucket}/${sinkHourFolder(config, HOUR_PATH)}` },
+  ]);
+  format.close();
+}
+
+/** Every row of the table as Athena returns it, as one sorted list of lines: the content checksum. */
+async function tableContent(aws: AwsClients, config: Config): Promise<string[]> {
+  const rows = await athenaRows(
+    aws,
+    config,
+    'SELECT order_id, status, version, amount, op, change_time, sequence_number FROM orders_cdc',
+  );
+  return rows.map((r) => r.join('|')).sort();
+}
+
+async function setup(label: string, inProcessWorker = true): Promise<Config> {
+  const config = controlConfig(label, lake.url);
+  harness = await startHarness(config);
+  if (!inProcessWorker) await harness.stopWorker();
+  await ensureBucket(harness.aws.s3, config);
+  await provisionCatalog(harness.aws, config);
+  return config;
+}
+
+const compact = (config: Config, args: Record<string, unknown>, id = `compact-${uniqueSuffix()}`) =>
+  harness.client.workflow.start(workflows.compact, {
+    taskQueue: config.temporal.taskQueue,
+    workflowId: id,
+    args: [args],
+  });
+
+async function partitionFolder(config: Config): Promise<string | undefined> {
+  const [partition] = await cdcPartitions(harness.aws, config);
+  return keyPrefixOf(config.lake.bucket, partition?.location);
+}
+
+describe('compact workflow', () => {
+  it('merges a closed hour into target-size objects, keeping the row count and content, and deletes the replaced objects', async () => {
+    const config = await setup('compact-merge');
+    await writeSinkObjects(harness.aws, config, OBJECTS);
+    const before = await tableContent(harness.aws, config);
+    expect(before).toHaveLength(ROWS);
+
+    // About a third of the hour's bytes a part: several parts, far fewer than the sink's objects.
+    const sinkBytes = (
+      await createS3Storage({
+        s3: harness.aws.s3,
+        bucket: config.lake.bucket,
+        logger: createLogger('t', config),
+      }).list(sinkHourFolder(config, HOUR_PATH))
+    ).reduce((n, o) => n + o.size, 0);
+    const handle = await compact(config, { readerGraceSeconds: 0, targetBytes: Math.ceil(sinkBytes / 3) });
+    const result = await handle.result();
+
+    expect(result.hours).toHaveLength(1);
+    expect(result.hours[0]).toMatchObject({
+      hour: HOUR_PATH,
+      outcome: 'compacted',
+      objectsBefore: OBJECTS,
+      rows: ROWS,
+    });
+    expect(result.objectsAfter).toBeGreaterThan(1);
+    expect(result.objectsAfter).toBeLessThan(OBJECTS);
+    expect(result).toMatchObject({ objectsBefore: OBJECTS, rows: ROWS, bytesBefore: sinkBytes });
+    expect(await handle.query(compactProgressQuery)).toMatchObject({
+      hours: [HOUR_PATH],
+      done: [{ hour: HOUR_PATH }],
+    });
+
+    expect(await tableContent(harness.aws, config)).toEqual(before);
+    expect(await athenaCount(harness.aws, config, `dt = '2024-05-01' AND hour = '09'`)).toBe(ROWS);
+    // The sink's objects are gone; the partition reads the version.
+    expect(await listKeys(harness.aws.s3, config.lake.bucket, sinkHourFolder(config, HOUR_PATH))).toEqual([]);
+    expect(await partitionFolder(config)).toBe(result.hours[0].location);
+
+    // Again: nothing new to fold.
+    const again = await (await compact(config, { readerGraceSeconds: 0 })).result();
+    expect(again.hours).toEqual([]);
+  });
+
+  it('leaves an open hour, an hour inside the grace period and a single-object hour as they are', async () => {
+    const config = await setup('compact-skip');
+    await writeSinkObjects(harness.aws, config, 3);
+    // As of 09:59 the hour is open; as of 10:10 with 15 minutes of grace it is not closed yet.
+    for (const asOf of ['2024-05-01T09:59:00Z', '2024-05-01T10:10:00Z']) {
+      const result = await (await compact(config, { asOf, readerGraceSeconds: 0 })).result();
+      expect(result.hours).toEqual([]);
+    }
+    const closed = await (
+      await compact(config, { asOf: '2024-05-01T10:15:00Z', readerGraceSeconds: 0 })
+    ).result();
+    expect(closed.hours.map((h) => h.outcome)).toEqual(['compacted']);
+    expect(closed.objectsAfter).toBe(1);
+  });
+
+  it('lets one compaction of an hour run at a time: a second one reports the hour locked', async () => {
+    const config = await setup('compact-lock');
+    await writeSinkObjects(harness.aws, config, 4);
+    // The first holds the hour through its reader grace.
+    const first = await compact(config, { readerGraceSeconds: 20 });
+    await waitFor('the first compaction switched the hour', async () =>
+      (await partitionFolder(config))?.includes('/v=') ? true : undefined,
+    );
+    const second = await (await compact(config, { readerGraceSeconds: 0 })).result();
+    expect(second.hours).toEqual([expect.objectContaining({ hour: HOUR_PATH, outcome: 'locked' })]);
+    const done = await first.result();
+    expect(done.hours[0]).toMatchObject({ outcome: 'compacted', rows: 4 * ROWS_PER_OBJECT });
+    expect(await athenaCount(harness.aws, config)).toBe(4 * ROWS_PER_OBJECT);
+  });
+
+  it('shows late objects of a compacted hour at once, and folds them in on the next compaction', async () => {
+    const config = await setup('compact-late');
+    await writeSinkObjects(harness.aws, config, 4);
+    await (await compact(config, { readerGraceSeconds: 0 })).result();
+    const content = await tableContent(harness.aws, config);
+
+    // A late change arrives: the sink writes its object and the registrar runs, as after every PUT.
+    await writeSinkObjects(harness.aws, config, 1, 10_000);
+    const registrar = createPartitionRegistrar({
+      glue: harness.aws.glue,
+      s3: harness.aws.s3,
+      config,
+      logger: createLogger('t', config),
+    });
+    const [lateKey] = await listKeys(harness.aws.s3, config.lake.bucket, sinkHourFolder(config, HOUR_PATH));
+    await registrar.objectWritten(lateKey);
+    expect(await athenaCount(harness.aws, config)).toBe(5 * ROWS_PER_OBJECT);
+    const withLate = await tableContent(harness.aws, config);
+    expect(withLate).toEqual(expect.arrayContaining(content));
+
+    const next = await (await compact(config, { readerGraceSeconds: 0 })).result();
+    expect(next.hours[0]).toMatchObject({
+      outcome: 'compacted',
+      objectsBefore: 2,
+      objectsAfter: 1,
+      rows: 5 * ROWS_PER_OBJECT,
+    });
+    expect(await tableContent(harness.aws, config)).toEqual(withLate);
+    expect(await listKeys(harness.aws.s3, config.lake.bucket, sinkHourFolder(config, HOUR_PATH))).toEqual([]);
+  });
+
+  it('is left alone by the crawler: no new table, no duplicate partition, the compacted location kept', async () => {
+    const config = await setup('compact-crawl');
+    await writeSinkObjects(harness.aws, config, 4);
+    // The reader grace keeps the sink's objects in place during the crawl: the crawler sees both layouts.
+    const handle = await compact(config, { readerGraceSeconds: 600 });
+    await waitFor('the hour switched', async () =>
+      (await partitionFolder(config))?.includes('/v=') ? true : undefined,
+    );
+    const partitions = await cdcPartitions(harness.aws, config);
+    await ensureLakeCrawler(harness.aws.glue, config);
+    await harness.client.workflow.execute(workflows.crawl, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `crawl-${uniqueSuffix()}`,
+      args: [{ pollIntervalSeconds: 1 }],
+    });
+    expect(await tableNames(harness.aws, config)).toEqual(['orders_cdc']);
+    expect(await cdcPartitions(harness.aws, config)).toEqual(partitions);
+    expect(await athenaCount(harness.aws, config)).toBe(4 * ROWS_PER_OBJECT);
+    await handle.terminate();
+  });
+
+  it('survives kill -9 of the worker while merging and during the reader grace: Athena never sees a row twice or misses one', async () => {
+    const config = await setup('compact-kill', false);
+    await writeSinkObjects(harness.aws, config, OBJECTS);
+    const content = await tableContent(harness.aws, config);
+    const handle = await compact(config, { readerGraceSeconds: 5, targetBytes: 20_000 });
+
+    // Point 1: once the merge has written its first part (mid-merge).
+    const start = () => {
+      const spawned = spawnWorker(config);
+      workers.push(spawned);
+      return spawned;
+    };
+    let worker = start();
+    await worker.ready;
+    const versionRoot = `${config.lake.prefix}-compacted/`;
+    await waitFor(
+      'a first compacted part',
+      async () =>
+        (await listKeys(harness.aws.s3, config.lake.bucket, versionRoot)).length > 0 ? true : undefined,
+      { timeoutMs: 60_000, intervalMs: 20 },
+    );
+    await worker.kill9();
+    expect(await tableContent(harness.aws, config)).toEqual(content);
+
+    // Point 2: after the switch, during the reader grace, before the deletes.
+    worker = start();
+    await worker.ready;
+    await waitFor(
+      'the switch',
+      async () => ((await partitionFolder(config))?.includes('/v=') ? true : undefined),
+      {
+        timeoutMs: 120_000,
+        intervalMs: 50,
+      },
+    );
+    await worker.kill9();
+    expect(await tableContent(harness.aws, config)).toEqual(content);
+
+    worker = start();
+    await worker.ready;
+    const result = await handle.result();
+    await worker.terminate();
+    expect(result.hours[0]).toMatchObject({ outcome: 'compacted', objectsBefore: OBJECTS, rows: ROWS });
+    expect(await tableContent(harness.aws, config)).toEqual(content);
+    expect(await listKeys(harness.aws.s3, config.lake.bucket, sinkHourFolder(config, HOUR_PATH))).toEqual([]);
+  }, 480_000);
+
+  it.each([
+    [{ hours: 'yesterday' }, 'hours'],
+    [{ graceMinutes: -1 }, 'graceMinutes'],
+    [{ targetBytes: 0 }, 'targetBytes'],
+  ])('fails at once on %j, naming the field', async (args, field) => {
+    const config = await setup('compact-bad');
+    const error = await (await compact(config, args)).result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect((cause as ApplicationFailure).type).toBe('InvalidArgument');
+    expect((cause as ApplicationFailure).message).toContain(`"${field}"`);
+  });
+});
