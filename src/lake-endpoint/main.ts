@@ -7,6 +7,7 @@
  *   --data-dir <path>            where its state lives (default .data/lake, from the working directory)
  *   --log-level <level>          pino level (default $LOG_LEVEL, else info)
  *   --query-concurrency <n>      queries run at the same time (default 2)
+ *   --object-cache-mb <n>        disk the S3 object cache may use, least recently used files evicted (default 2048)
  *
  * S3 comes from the AWS SDK's standard variables (see s3-client-config.ts). It listens on 127.0.0.1 unless
  * `--host` says otherwise: docker-compose.yml passes `--host 0.0.0.0`, because inside a container the loopback
@@ -19,6 +20,7 @@ import { createRootLogger, LOG_LEVELS, type LogLevel } from './logger';
 import { s3ClientConfigFromEnv } from './s3-client-config';
 import { integerBetween } from '../support/cli-options';
 import { DEFAULT_HOST, startLakeServer } from './server';
+import { DEFAULT_OBJECT_CACHE_BYTES } from './athena/object-cache';
 
 /** The port the pipeline's local stack expects it on (test/ops checks it against the stack's LOCAL_PORTS.lake). */
 export const DEFAULT_PORT = 5050;
@@ -33,6 +35,7 @@ interface LakeArgs {
   logLevel?: LogLevel;
   queryConcurrency?: number;
   s3TimeoutMs?: number;
+  objectCacheMb?: number;
 }
 
 export function parseLakeArgs(argv: string[]): LakeArgs {
@@ -64,6 +67,11 @@ export function parseLakeArgs(argv: string[]): LakeArgs {
       `an S3 request whose socket is silent this long fails and is retried (default ${DEFAULT_S3_TIMEOUT_MS})`,
       integerBetween(1000, 3_600_000),
     )
+    .option(
+      '--object-cache-mb <n>',
+      `disk the S3 object cache may use; least recently used files go first (default ${DEFAULT_OBJECT_CACHE_BYTES / 1024 ** 2})`,
+      integerBetween(1, 1024 * 1024),
+    )
     .exitOverride()
     .parse(argv, { from: 'user' });
   return program.opts<LakeArgs>();
@@ -90,6 +98,7 @@ async function run(): Promise<void> {
     }),
     logLevel,
     queryConcurrency: args.queryConcurrency,
+    objectCacheBytes: args.objectCacheMb === undefined ? undefined : args.objectCacheMb * 1024 ** 2,
   });
   let stopping = false;
   const stop = (signal: string) => {

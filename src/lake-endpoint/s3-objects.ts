@@ -1,13 +1,17 @@
 /**
  * The endpoint's only S3 access (through the project's S3 client, never httpfs): list a prefix, read an
- * object or a byte range, write a result. Crawler and query engine share it.
+ * object or a byte range, write a result (in parts when it is large). Crawler and query engine share it.
  */
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
   type _Object as S3Object,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 
 export interface S3Location {
@@ -121,6 +125,102 @@ export async function putObject(
   contentType: string,
 ): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+}
+
+export interface ObjectUpload {
+  /** Appends to the object; resolves once the bytes are buffered or uploaded (a full part waits for S3). */
+  write(data: string | Uint8Array): Promise<void>;
+  /** Makes the object visible; returns its size in bytes. */
+  finish(): Promise<number>;
+  /** Drops what was uploaded so far (no object appears). */
+  abort(): Promise<void>;
+}
+
+/** S3's minimum size of every part but the last is 5 MiB; 8 MiB keeps the part count low for large results. */
+const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
+
+/**
+ * An object written as it is produced, holding at most one part in memory: a single PUT when it stays under
+ * one part, a multipart upload otherwise.
+ *
+ * @example
+ *   const upload = createObjectUpload(s3, 'results', 'q.csv', 'text/csv');
+ *   await upload.write('"a"\n');
+ *   const bytes = await upload.finish();
+ */
+export function createObjectUpload(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  contentType: string,
+  signal?: AbortSignal,
+): ObjectUpload {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let totalBytes = 0;
+  let uploadId: string | undefined;
+  const parts: { ETag: string | undefined; PartNumber: number }[] = [];
+
+  const uploadPart = async () => {
+    const body = Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    uploadId ??= (
+      await s3.send(
+        new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }),
+        {
+          abortSignal: signal,
+        },
+      )
+    ).UploadId;
+    const PartNumber = parts.length + 1;
+    const { ETag } = await s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: body }),
+      { abortSignal: signal },
+    );
+    parts.push({ ETag, PartNumber });
+  };
+
+  return {
+    async write(data) {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data);
+      pending.push(bytes);
+      pendingBytes += bytes.length;
+      totalBytes += bytes.length;
+      if (pendingBytes >= UPLOAD_PART_BYTES) await uploadPart();
+    },
+    async finish() {
+      if (uploadId === undefined) {
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: Buffer.concat(pending, pendingBytes),
+            ContentType: contentType,
+          }),
+          { abortSignal: signal },
+        );
+      } else {
+        if (pendingBytes > 0) await uploadPart();
+        await s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+          { abortSignal: signal },
+        );
+      }
+      pending = [];
+      return totalBytes;
+    },
+    async abort() {
+      pending = [];
+      if (uploadId === undefined) return;
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    },
+  };
 }
 
 /**

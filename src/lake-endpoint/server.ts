@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { createAthenaService } from './athena/athena-service';
+import { DEFAULT_OBJECT_CACHE_BYTES } from './athena/object-cache';
 import { createGlueCatalog } from './glue/catalog';
 import { createCrawlerService } from './glue/crawler-service';
 import { createGlueCatalogOperations } from './glue/glue-api';
@@ -36,6 +37,8 @@ export interface LakeServerOptions {
   logLevel?: LogLevel;
   /** Queries run at the same time (the rest wait QUEUED); default 2. */
   queryConcurrency?: number;
+  /** Disk the S3 object cache may use (a running query's files may exceed it until it ends); default 2 GiB. */
+  objectCacheBytes?: number;
 }
 
 export interface LakeServer {
@@ -72,6 +75,7 @@ export async function startLakeServer(options: LakeServerOptions): Promise<LakeS
     lakeDir,
     logger: root.child({ component: 'lake-athena' }),
     concurrency: options.queryConcurrency ?? 2,
+    objectCacheBytes: options.objectCacheBytes ?? DEFAULT_OBJECT_CACHE_BYTES,
   });
 
   // Every answer waits until the state it changed is on disk ("answered = durable").

@@ -1,9 +1,11 @@
 /**
- * Helpers of the lake endpoint tests: an endpoint started in-process on a free port with its own data dir,
+ * Helpers of the lake endpoint tests: an endpoint started in-process (or as its own node process, to bound its
+ * heap or watch its memory) on a free port with its own data dir,
  * a config pointing Glue/Athena at it (S3 stays moto), a fresh bucket per test file, Parquet/JSON fixtures,
  * and polling helpers for crawls and queries. Everything goes through the AWS SDK clients.
  */
 import { emptyBucket } from '../support/cleanup';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +26,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { type AwsClients, createAwsClients, createS3Client, destroyAwsClients } from '../../src/aws/clients';
-import { type Config, loadConfig, withOverrides } from '../../src/config';
+import { type Config, configToEnv, loadConfig, withOverrides } from '../../src/config';
 import { type LakeServer, startLakeServer } from '../../src/lake-endpoint/server';
-import { sleep } from '../../src/support/timing';
+import { freePort } from '../../src/support/net';
+import { sleep, waitFor } from '../../src/support/timing';
+
+const ROOT = join(__dirname, '..', '..');
 
 export const suffix = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
 
@@ -45,14 +50,81 @@ export interface LakeHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<LakeHarness> {
+/** The endpoint as its own process (`node [nodeArgs] --import tsx src/lake-endpoint/main.ts`). */
+export interface LakeProcess extends LakeServer {
+  child: ChildProcess;
+  /** The last of what it printed. */
+  output(): string;
+}
+
+export async function spawnLakeProcess(
+  config: Config,
+  dataDir: string,
+  { nodeArgs = [], args = [] }: { nodeArgs?: string[]; args?: string[] } = {},
+): Promise<LakeProcess> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      '--import',
+      'tsx',
+      join(ROOT, 'src/lake-endpoint/main.ts'),
+      ...['--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...args],
+    ],
+    { cwd: ROOT, env: { ...process.env, ...configToEnv(config) }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-50_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    'the lake endpoint process to answer /health',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`lake endpoint exited ${child.exitCode}: ${output}`);
+      return (await fetch(`${url}/health`)).ok;
+    },
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
+  return {
+    port,
+    url,
+    child,
+    output: () => output,
+    async close() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface HarnessOptions {
+  /** Run the endpoint as its own process with these node and endpoint arguments instead of in-process. */
+  lakeProcess?: { nodeArgs?: string[]; args?: string[] };
+  /** Cap of the in-process endpoint's object cache. */
+  objectCacheBytes?: number;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<LakeHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lake-test-'));
   const base = loadConfig({ ...process.env, DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
   const bucket = `lake-test-${suffix()}`;
   // The endpoint reads moto through the pipeline's S3 client, its state under <dataDir>/lake as in the stack.
   const lakeS3 = createS3Client(base);
-  const startLake = () =>
-    startLakeServer({ port: 0, dataDir: join(dataDir, 'lake'), s3: lakeS3, logLevel: base.logLevel });
+  const startLake = (): Promise<LakeServer> =>
+    options.lakeProcess
+      ? spawnLakeProcess(base, join(dataDir, 'lake'), options.lakeProcess)
+      : startLakeServer({
+          port: 0,
+          dataDir: join(dataDir, 'lake'),
+          s3: lakeS3,
+          logLevel: base.logLevel,
+          objectCacheBytes: options.objectCacheBytes,
+        });
   const harness: LakeHarness = {
     dataDir,
     bucket,

@@ -28,16 +28,23 @@ export interface AthenaServiceDeps {
   lakeDir: string;
   logger: Logger;
   concurrency: number;
+  /** Cap of the S3 object cache (least recently used files go first). */
+  objectCacheBytes: number;
 }
 
 /**
  * @example
- *   const athena = createAthenaService({ state, catalog, s3, file, lakeDir, logger, concurrency: 2 });
+ *   const athena = createAthenaService({ state, catalog, s3, file, lakeDir, logger, concurrency: 2, objectCacheBytes: 2 ** 31 });
  *   await athena.operations.StartQueryExecution({ QueryString: 'SELECT 1', WorkGroup: 'primary', ResultConfiguration: {...} });
  */
 export function createAthenaService(deps: AthenaServiceDeps) {
   const { state, catalog, file } = deps;
-  const cache = createObjectCache({ s3: deps.s3, dir: join(deps.lakeDir, 'cache') });
+  const cache = createObjectCache({
+    s3: deps.s3,
+    dir: join(deps.lakeDir, 'cache'),
+    maxBytes: deps.objectCacheBytes,
+    logger: deps.logger,
+  });
   const engine = createQueryEngine({ catalog, s3: deps.s3, cache, logger: deps.logger });
   const runner = createQueryRunner({
     state,

@@ -3,15 +3,18 @@
  * and ETag: an object that changed in S3 gets a new file, an unchanged one is never downloaded twice.
  * Gzip JSON is stored decompressed so the reader never depends on file extensions.
  *
- * Files are written to a temp name and renamed, so a reader never sees half a file.
+ * Files are written to a temp name and renamed, so a reader never sees half a file. The cache holds at most
+ * `maxBytes`: the least recently used files go first, except those a running query holds (`fetch` pins them
+ * until `release`), so a query that needs more than the cap still runs and the excess goes when it ends.
  */
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import { mapWithConcurrency } from '../../support/concurrency';
+import type { Logger } from '../logger';
 import { getObjectBytes, type S3ObjectInfo } from '../s3-objects';
 import { writeFileAtomic } from '../state-file';
 
@@ -22,19 +25,78 @@ export interface ParquetFileSchema {
   signature: string;
 }
 
+export interface CachedObjects {
+  /** Local paths of the objects, in order. */
+  paths: string[];
+  /** Lets the cache evict these files again; call once the query no longer reads them. */
+  release(): void;
+}
+
 export interface ObjectCache {
   dir: string;
-  /** Local paths of the objects, in order; downloads what is missing. */
-  fetch(objects: S3ObjectInfo[], format: 'parquet' | 'json', signal?: AbortSignal): Promise<string[]>;
+  /** Downloads what is missing and holds the files until `release()`. */
+  fetch(objects: S3ObjectInfo[], format: 'parquet' | 'json', signal?: AbortSignal): Promise<CachedObjects>;
   /** The schema of a cached Parquet file, from its footer (memoized: cache files never change). */
   parquetSchemaOf(path: string): Promise<ParquetFileSchema>;
+  /** Bytes of the files in the cache now. */
+  size(): Promise<number>;
 }
+
+/** Default cap of the cache (`--object-cache-mb`). */
+export const DEFAULT_OBJECT_CACHE_BYTES = 2 * 1024 ** 3;
 
 const SCHEMA_MEMO_LIMIT = 100_000;
 
-export function createObjectCache(deps: { s3: S3Client; dir: string; concurrency?: number }): ObjectCache {
+export function createObjectCache(deps: {
+  s3: S3Client;
+  dir: string;
+  maxBytes: number;
+  logger: Logger;
+  concurrency?: number;
+}): ObjectCache {
   const inFlight = new Map<string, Promise<void>>();
   const schemas = new Map<string, Promise<ParquetFileSchema>>();
+  /** Cached files and their sizes, least recently used first (a use moves a file to the end). */
+  const files = new Map<string, number>();
+  const pins = new Map<string, number>();
+  let totalBytes = 0;
+  let loaded: Promise<void> | undefined;
+
+  // Files left by an earlier run count against the cap too, oldest first.
+  const load = () =>
+    (loaded ??= (async () => {
+      const entries = await readdir(deps.dir, { recursive: true, withFileTypes: true }).catch(() => []);
+      const found: { path: string; size: number; mtimeMs: number }[] = [];
+      for (const entry of entries) {
+        if (!entry.isFile()) continue;
+        const path = join(entry.parentPath, entry.name);
+        const info = await stat(path).catch(() => undefined);
+        if (info) found.push({ path, size: info.size, mtimeMs: info.mtimeMs });
+      }
+      found.sort((a, b) => a.mtimeMs - b.mtimeMs);
+      for (const f of found) add(f.path, f.size);
+    })());
+
+  const add = (path: string, size: number) => {
+    totalBytes -= files.get(path) ?? 0;
+    files.delete(path);
+    files.set(path, size);
+    totalBytes += size;
+  };
+
+  const evict = async () => {
+    for (const [path, size] of files) {
+      if (totalBytes <= deps.maxBytes) break;
+      if (pins.has(path)) continue;
+      files.delete(path);
+      totalBytes -= size;
+      schemas.delete(path);
+      await unlink(path).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+          deps.logger.warn({ path, error: (error as Error).message }, 'cache file not removed');
+      });
+    }
+  };
 
   const readSchema = async (path: string): Promise<ParquetFileSchema> => {
     const handle = await open(path, 'r');
@@ -72,6 +134,14 @@ export function createObjectCache(deps: { s3: S3Client; dir: string; concurrency
     if (format === 'json' && bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b)
       bytes = gunzipSync(bytes);
     await writeFileAtomic(path, bytes);
+    add(path, bytes.length);
+  };
+
+  const pin = (path: string) => pins.set(path, (pins.get(path) ?? 0) + 1);
+  const unpin = (path: string) => {
+    const count = (pins.get(path) ?? 0) - 1;
+    if (count > 0) pins.set(path, count);
+    else pins.delete(path);
   };
 
   return {
@@ -87,26 +157,49 @@ export function createObjectCache(deps: { s3: S3Client; dir: string; concurrency
       return pending;
     },
     async fetch(objects, format, signal) {
-      return mapWithConcurrency(
-        objects,
-        deps.concurrency ?? 8,
-        async (o) => {
-          const path = pathOf(o, format);
-          const exists = await stat(path).then(
-            () => true,
-            () => false,
-          );
-          if (exists) return path;
-          let pending = inFlight.get(path);
-          if (!pending) {
-            pending = download(o, path, format, signal).finally(() => inFlight.delete(path));
-            inFlight.set(path, pending);
-          }
-          await pending;
-          return path;
-        },
-        signal,
-      );
+      await load();
+      const held: string[] = [];
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        held.forEach(unpin);
+        void evict();
+      };
+      try {
+        const paths = await mapWithConcurrency(
+          objects,
+          deps.concurrency ?? 8,
+          async (o) => {
+            const path = pathOf(o, format);
+            // Pinned before anything awaits, so a concurrent eviction cannot remove it under this query.
+            pin(path);
+            held.push(path);
+            const size = files.get(path);
+            if (size !== undefined) {
+              add(path, size);
+              return path;
+            }
+            let pending = inFlight.get(path);
+            if (!pending) {
+              pending = download(o, path, format, signal).finally(() => inFlight.delete(path));
+              inFlight.set(path, pending);
+            }
+            await pending;
+            return path;
+          },
+          signal,
+        );
+        await evict();
+        return { paths, release };
+      } catch (error) {
+        release();
+        throw error;
+      }
+    },
+    async size() {
+      await load();
+      return totalBytes;
     },
   };
 }

@@ -4,11 +4,15 @@
  * A SELECT gets a fresh in-memory DuckDB: the tables it names (found by DuckDB's own parser) resolve through
  * the Glue catalog; their partitions are pruned with the query's partition-key predicates, the remaining
  * partitions' objects listed in S3 and fetched into the ETag-keyed cache, and each table becomes a view over
- * its files. Then the engine is locked down (no file access outside the cache, no configuration changes),
- * the statement is prepared and must be a SELECT, and runs. `DataScannedInBytes` is the size of the objects
- * the views read. SHOW/DESCRIBE are answered from the catalog.
+ * its files. Then the engine is locked down: it may read exactly those files (nothing else of the cache, so
+ * neither other tables nor objects since deleted from S3) and its configuration is frozen; DuckDB's own
+ * file and settings functions are refused before that as Athena refuses unknown functions. The statement is
+ * prepared, must be a SELECT, and its rows are streamed chunk by chunk to the caller's sink, so no result is
+ * ever held whole in memory. `DataScannedInBytes` is the size of the objects the views read.
+ * EXPLAIN [ANALYZE] of a query prints DuckDB's plan (not Trino's), one text row per line. SHOW/DESCRIBE are
+ * answered from the catalog.
  */
-import { DuckDBInstance, StatementType } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { quoteIdent, quoteString } from '../../support/duckdb-sql-literals';
 import type { Logger } from '../logger';
@@ -24,9 +28,9 @@ import {
 } from '../s3-objects';
 import type { ObjectCache } from './object-cache';
 import { keepPartition, parseTrino, planPartitionPruning, pruningKey } from './partition-pruning';
-import { type Cell, type ColumnInfo, columnInfo, formatValue } from './result-format';
+import { type Cell, type ColumnInfo, columnInfo, formatValue, stringColumn } from './result-format';
 import { classifyStatement, QueryRejectedError } from './sql-guard';
-import { joinTokens, type Token } from './sql-tokens';
+import { identifierName, isTrivia, joinTokens, type Token, tokenize } from './sql-tokens';
 import { translateTrinoToDuckDb } from './sql-translate';
 import { createTableView, type TableFile, tableFormat, UnsupportedTableError } from './table-views';
 import { runUtilityStatement } from './utility-statements';
@@ -39,9 +43,17 @@ export interface QueryRequest {
   parameters?: string[];
 }
 
+/** Where a query's result goes as it is produced. */
+export interface ResultSink {
+  /** Called once, before any rows. */
+  columns(columns: ColumnInfo[], header: boolean): Promise<void>;
+  /** Called per chunk of rows; the next chunk is read once this resolves. */
+  rows(rows: Cell[][]): Promise<void>;
+}
+
 export interface QueryOutcome {
   columns: ColumnInfo[];
-  rows: Cell[][];
+  rowCount: number;
   /** SELECT results start with a header row (GetQueryResults, CSV); SHOW/DESCRIBE ones do not. */
   header: boolean;
   dataScannedBytes: number;
@@ -113,6 +125,82 @@ function trinoColumnNames(parsed: unknown, count: number): string[] | undefined 
   }
   return names;
 }
+
+/**
+ * DuckDB functions that read files or reveal the engine's settings and views (and so the cache's paths).
+ * Athena has none of them; the lock-down below is what enforces the boundary, this only gives Athena's error.
+ */
+const ENGINE_ONLY_FUNCTIONS = new Set([
+  'current_setting',
+  'duckdb_settings',
+  'duckdb_views',
+  'duckdb_secrets',
+  'getvariable',
+  'glob',
+  'parquet_scan',
+  'read_parquet',
+  'parquet_metadata',
+  'parquet_file_metadata',
+  'parquet_kv_metadata',
+  'parquet_schema',
+  'parquet_bloom_probe',
+  'read_json',
+  'read_json_auto',
+  'read_json_objects',
+  'read_json_objects_auto',
+  'read_ndjson',
+  'read_ndjson_auto',
+  'read_ndjson_objects',
+  'read_csv',
+  'read_csv_auto',
+  'sniff_csv',
+  'read_text',
+  'read_blob',
+]);
+
+/** Athena's FUNCTION_NOT_FOUND (with Trino's `line:column`) for a call of an engine-only function. */
+function rejectEngineFunctions(sql: string): void {
+  const tokens = tokenize(sql);
+  let line = 1;
+  let column = 1;
+  for (const [i, token] of tokens.entries()) {
+    const name = ['word', 'qident', 'bident'].includes(token.kind) ? identifierName(token) : undefined;
+    if (name !== undefined && ENGINE_ONLY_FUNCTIONS.has(name)) {
+      let next = i + 1;
+      while (next < tokens.length && isTrivia(tokens[next])) next++;
+      if (tokens[next]?.text === '(')
+        throw new QueryFailedError(
+          `FUNCTION_NOT_FOUND: line ${line}:${column}: Function '${name}' not registered`,
+        );
+    }
+    const lines = token.text.split('\n');
+    if (lines.length > 1) {
+      line += lines.length - 1;
+      column = lines[lines.length - 1].length + 1;
+    } else column += token.text.length;
+  }
+}
+
+/**
+ * Interrupts the connection's statement once `signal` aborts. DuckDB forgets an interrupt that arrives
+ * before a statement starts executing, so it is repeated until the run ends; returns the cleanup.
+ */
+function interruptOnAbort(conn: DuckDBConnection, signal: AbortSignal): () => void {
+  let repeating: NodeJS.Timeout | undefined;
+  const interrupt = () => {
+    conn.interrupt();
+    repeating ??= setInterval(() => conn.interrupt(), 20);
+  };
+  if (signal.aborted) interrupt();
+  else signal.addEventListener('abort', interrupt, { once: true });
+  return () => {
+    signal.removeEventListener('abort', interrupt);
+    clearInterval(repeating);
+  };
+}
+
+/** The column of an EXPLAIN result, as Athena names it. */
+const QUERY_PLAN_COLUMN = 'Query Plan';
 
 /**
  * @example
@@ -195,13 +283,16 @@ export function createQueryEngine(deps: {
     request: QueryRequest,
     sql: string,
     signal: AbortSignal,
+    sink: ResultSink,
+    explain?: 'EXPLAIN' | 'EXPLAIN ANALYZE',
   ): Promise<QueryOutcome> => {
     const started = Date.now();
+    rejectEngineFunctions(sql);
     const translated = translateTrinoToDuckDb(sql);
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
     const conn = await instance.connect();
-    const interrupt = () => conn.interrupt();
-    signal.addEventListener('abort', interrupt);
+    const stopInterrupting = interruptOnAbort(conn, signal);
+    const held: (() => void)[] = [];
     try {
       let names: readonly string[];
       try {
@@ -230,6 +321,7 @@ export function createQueryEngine(deps: {
       );
 
       let dataScannedBytes = 0;
+      const readable: string[] = [];
       for (const [key, table] of tables) {
         const format = tableFormat(table);
         const t0 = Date.now();
@@ -239,12 +331,15 @@ export function createQueryEngine(deps: {
           signal,
         );
         const t1 = Date.now();
-        const paths = await cache.fetch(objects, format, signal);
+        const { paths, release } = await cache.fetch(objects, format, signal);
+        held.push(release);
+        readable.push(...paths);
         const t2 = Date.now();
         const bytes = objects.reduce((n, o) => n + o.size, 0);
         dataScannedBytes += bytes;
         const files: TableFile[] = paths.map((path, i) => ({ path, values: values[i] }));
         await createTableView(conn, table, files, (path) => cache.parquetSchemaOf(path));
+        signal.throwIfAborted();
         logger.debug(
           {
             table: key,
@@ -262,35 +357,53 @@ export function createQueryEngine(deps: {
       await conn.run(`SET TimeZone = 'UTC'`);
       // Trino divides integers as integers (7/2 = 3).
       await conn.run('SET integer_division = true');
-      await conn.run(`SET allowed_directories = [${quoteString(cache.dir)}]`);
+      // Exactly the files of the tables this query names: not the cache directory.
+      await conn.run(`SET allowed_paths = [${readable.map(quoteString).join(', ')}]`);
+      await conn.run('SET allowed_directories = []');
       await conn.run('SET enable_external_access = false');
       await conn.run('SET lock_configuration = true');
       const planned = Date.now();
+      signal.throwIfAborted();
 
-      const prepared = await conn.prepare(translated);
-      if (prepared.statementType !== StatementType.SELECT) {
+      const prepared = await conn.prepare(explain ? `${explain} ${translated}` : translated);
+      const expected = explain ? StatementType.EXPLAIN : StatementType.SELECT;
+      if (prepared.statementType !== expected) {
         throw new QueryRejectedError('Only SELECT queries are accepted by the local Athena endpoint');
       }
-      const reader = await prepared.runAndReadAll();
-      const ran = Date.now();
-      const types = reader.columnTypes();
-      const duckNames = reader.columnNames();
-      const resultNames = trinoColumnNames(parsed, duckNames.length) ?? duckNames;
-      const columns = resultNames.map((name, i) => columnInfo(name, types[i]));
-      const rows = reader.getRows().map((row) => row.map((value, i) => formatValue(value, types[i])));
+      const result = await prepared.stream();
+      const types = result.columnTypes();
+      const duckNames = result.columnNames();
+      const columns = explain
+        ? [{ ...stringColumn(QUERY_PLAN_COLUMN), Type: 'varchar' }]
+        : (trinoColumnNames(parsed, duckNames.length) ?? duckNames).map((name, i) =>
+            columnInfo(name, types[i]),
+          );
+      await sink.columns(columns, true);
+      let rowCount = 0;
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        // An interrupt ends DuckDB's stream early without an error: never take that for the end of the result.
+        signal.throwIfAborted();
+        if (!chunk || chunk.rowCount === 0) break;
+        const values = chunk.getRows();
+        const rows = explain
+          ? values.flatMap((row) =>
+              String(row[1])
+                .replace(/\n$/, '')
+                .split('\n')
+                .map((line) => [line]),
+            )
+          : values.map((row) => row.map((value, i) => formatValue(value, types[i])));
+        rowCount += rows.length;
+        await sink.rows(rows);
+      }
       logger.debug(
-        {
-          tables: tables.size,
-          planningMs: planned - started,
-          runMs: ran - planned,
-          formatMs: Date.now() - ran,
-          rows: rows.length,
-        },
+        { tables: tables.size, planningMs: planned - started, runMs: Date.now() - planned, rows: rowCount },
         'query executed',
       );
       return {
         columns,
-        rows,
+        rowCount,
         header: true,
         dataScannedBytes,
         planningMs: planned - started,
@@ -300,36 +413,55 @@ export function createQueryEngine(deps: {
       if (signal.aborted) throw error;
       if (error instanceof QueryFailedError || error instanceof QueryRejectedError) throw error;
       if (error instanceof UnsupportedTableError) throw new QueryFailedError(error.message);
+      const message = (error as Error).message;
+      // A file named in the query (`FROM '<path>'`): the lock-down refused it.
+      if (/^Permission Error/.test(message))
+        throw new QueryFailedError(
+          `PERMISSION_DENIED: the local Athena endpoint reads only the tables a query names through the Glue catalog, not files by path (${message.split('\n')[0]})`,
+        );
       // DuckDB's own message (Parser Error, Binder Error, Catalog Error, Conversion Error, …).
-      throw new QueryFailedError((error as Error).message);
+      throw new QueryFailedError(message);
     } finally {
-      signal.removeEventListener('abort', interrupt);
+      stopInterrupting();
       conn.closeSync();
       instance.closeSync();
+      for (const release of held) release();
     }
   };
 
   return {
-    async run(request: QueryRequest, signal: AbortSignal): Promise<QueryOutcome> {
+    async run(request: QueryRequest, signal: AbortSignal, sink: ResultSink): Promise<QueryOutcome> {
       const statement = classifyStatement(request.sql);
       const tokens = substituteParameters(statement.tokens, request.parameters);
       if (statement.kind === 'utility') {
         const started = Date.now();
+        let result: ReturnType<typeof runUtilityStatement>;
         try {
-          const result = runUtilityStatement(catalog, tokens, request.database);
-          return {
-            ...result,
-            header: false,
-            dataScannedBytes: 0,
-            planningMs: 0,
-            engineMs: Date.now() - started,
-          };
+          result = runUtilityStatement(catalog, tokens, request.database);
         } catch (error) {
           if (error instanceof QueryRejectedError) throw error;
           throw new QueryFailedError((error as Error).message);
         }
+        await sink.columns(result.columns, false);
+        await sink.rows(result.rows);
+        return {
+          columns: result.columns,
+          rowCount: result.rows.length,
+          header: false,
+          dataScannedBytes: 0,
+          planningMs: 0,
+          engineMs: Date.now() - started,
+        };
       }
-      return runSelect(request, joinTokens(tokens), signal);
+      if (statement.kind === 'explain')
+        return runSelect(
+          request,
+          joinTokens(tokens.slice(statement.queryStart)),
+          signal,
+          sink,
+          statement.analyze ? 'EXPLAIN ANALYZE' : 'EXPLAIN',
+        );
+      return runSelect(request, joinTokens(tokens), signal, sink);
     },
   };
 }

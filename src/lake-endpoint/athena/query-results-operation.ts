@@ -1,12 +1,12 @@
 /**
  * GetQueryResults: a finished query's rows, ≤ 1,000 a page, with the header row first on the first page for
- * a SELECT, as Athena pages them. A query not SUCCEEDED answers why there is nothing to read.
+ * a SELECT, as Athena pages them (read from the result in S3, see query-runner). A query not SUCCEEDED answers why there is nothing to read.
  */
 import { z } from 'zod';
 import { athenaErrors } from '../errors';
 import type { LakeState } from '../lake-state';
 import type { OperationHandler } from '../protocol';
-import { athenaInput, athenaPage } from './athena-requests';
+import { athenaInput } from './athena-requests';
 import { queryExecutionId, requireQueryExecution } from './query-execution-operations';
 import type { QueryRunner } from './query-runner';
 
@@ -32,24 +32,25 @@ export function queryResultsOperation(
       if (status.State === 'CANCELLED') throw athenaErrors.invalidRequest('Query was cancelled');
       if (status.State !== 'SUCCEEDED')
         throw athenaErrors.invalidRequest(`Query has not yet finished. Current state: ${status.State}`);
-      const results = await runner.results(record.QueryExecutionId);
-      if (!results)
+      const page = await runner.page(
+        record,
+        req.NextToken,
+        req.MaxResults ?? 1000,
+        athenaErrors.invalidRequest,
+      );
+      if (!page)
         throw athenaErrors.invalidRequest(
           `The results of query ${record.QueryExecutionId} are no longer available locally`,
         );
-      const headerRow = results.header ? [results.columns.map((c) => c.Name)] : [];
-      const all = [...headerRow, ...results.rows];
-      const scope = `results:${record.QueryExecutionId}`;
-      const { page, nextToken } = athenaPage(all, req.NextToken, req.MaxResults ?? 1000, scope);
       return {
         UpdateCount: 0,
         ResultSet: {
-          Rows: page.map((row) => ({
+          Rows: page.rows.map((row) => ({
             Data: row.map((cell) => (cell === null ? {} : { VarCharValue: cell })),
           })),
-          ResultSetMetadata: { ColumnInfo: results.columns },
+          ResultSetMetadata: { ColumnInfo: page.columns },
         },
-        NextToken: nextToken,
+        NextToken: page.nextToken,
       };
     },
   };

@@ -1,29 +1,49 @@
 /**
  * Query executions over time: a FIFO queue with a concurrency limit (QUEUED → RUNNING), the run on the
  * engine, and the end state (SUCCEEDED / FAILED with the engine's message / CANCELLED by StopQueryExecution)
- * with statistics. Results go to `<OutputLocation>` in S3 (`<id>.csv` + `<id>.csv.metadata`, or `.txt`
- * for SHOW/DESCRIBE) and to `<lakeDir>/results/<id>.json`, which GetQueryResults pages through (and which
- * survives a restart of the endpoint).
+ * with statistics. Results are written to `<OutputLocation>` in S3 as the engine produces them (`<id>.csv`
+ * in parts + `<id>.csv.metadata`, or `.txt` for SHOW/DESCRIBE), as Athena does, and GetQueryResults pages
+ * through that CSV with ranged reads, so no result is ever held whole in memory. `<lakeDir>/results/<id>.json`
+ * keeps what paging needs (the columns and the CSV's size; the rows themselves only for SHOW/DESCRIBE, which
+ * are small), and survives a restart of the endpoint.
+ *
+ * A stop takes effect wherever the query is: queued (removed), planning (every step checks the signal),
+ * executing (DuckDB interrupted) or storing (the upload is aborted); a stopped query never ends SUCCEEDED.
  */
 import { setMaxListeners } from 'node:events';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../logger';
-import { errorMessage } from '../errors';
+import { errorMessage, type InputErrorFactory } from '../errors';
 import type { LakeState, QueryExecutionRecord } from '../lake-state';
-import { nowEpochSeconds } from '../protocol';
-import { describeS3Error, parseS3Url, putObject } from '../s3-objects';
+import { decodeNextToken, encodeNextToken, nowEpochSeconds } from '../protocol';
+import { createObjectUpload, describeS3Error, getObjectBytes, parseS3Url, putObject } from '../s3-objects';
 import { readJsonFile, type StateFile, writeFileAtomic } from '../state-file';
-import { QueryFailedError, type QueryEngine, type QueryOutcome, type QueryRequest } from './query-engine';
-import { type Cell, type ColumnInfo, toCsv } from './result-format';
+import { QueryFailedError, type QueryEngine, type QueryRequest, type ResultSink } from './query-engine';
+import { type Cell, type ColumnInfo, parseCsvRows, toCsv } from './result-format';
 import { QueryRejectedError } from './sql-guard';
 
 export interface StoredResults {
   columns: ColumnInfo[];
-  rows: Cell[][];
   header: boolean;
+  /** SHOW/DESCRIBE rows (and, from before results were paged from S3, every result's rows). */
+  rows?: Cell[][];
+  /** Size of the result CSV in S3, which GetQueryResults pages through when `rows` is absent. */
+  csvBytes?: number;
+  /** Rows of the CSV, header included: sizes a page's read so that one ranged GET usually suffices. */
+  csvRows?: number;
 }
+
+export interface ResultPage {
+  columns: ColumnInfo[];
+  rows: Cell[][];
+  nextToken?: string;
+}
+
+/** The smallest ranged read of a page; doubled while the page is not full (rows longer than average). */
+const MIN_READ_BYTES = 64 * 1024;
+const MAX_READ_BYTES = 16 * 1024 * 1024;
 
 const MAX_QUERIES_KEPT = 10_000;
 const RESULT_CACHE_SIZE = 8;
@@ -56,32 +76,122 @@ export function createQueryRunner(deps: {
       recentResults.delete(recentResults.keys().next().value as string);
   };
 
-  const storeResults = async (record: QueryExecutionRecord, outcome: QueryOutcome) => {
-    const stored: StoredResults = { columns: outcome.columns, rows: outcome.rows, header: outcome.header };
+  /** A sink that uploads the result as it comes, and the steps that publish or drop it. */
+  const resultUpload = (record: QueryExecutionRecord, signal: AbortSignal) => {
     const url = record.ResultConfiguration.OutputLocation;
     const { bucket, key } = parseS3Url(url);
-    const body = outcome.header
-      ? toCsv(
-          outcome.columns.map((c) => c.Name),
-          outcome.rows,
-        )
-      : outcome.rows.map((row) => row.map((c) => c ?? '').join('\t')).join('\n') +
-        (outcome.rows.length ? '\n' : '');
-    try {
-      await putObject(deps.s3, bucket, key, body, outcome.header ? 'text/csv' : 'text/plain');
-      // Athena's .metadata is a binary protobuf; here it is the ColumnInfo list as JSON.
-      await putObject(
-        deps.s3,
-        bucket,
-        `${key}.metadata`,
-        JSON.stringify({ ColumnInfo: outcome.columns }),
-        'application/json',
-      );
-    } catch (error) {
-      throw new QueryFailedError(`Unable to write query results to ${url}: ${describeS3Error(error)}`);
+    const failed = (error: unknown) =>
+      signal.aborted
+        ? error
+        : new QueryFailedError(`Unable to write query results to ${url}: ${describeS3Error(error)}`);
+    let stored: StoredResults | undefined;
+    let csvRowCount = 0;
+    let upload: ReturnType<typeof createObjectUpload> | undefined;
+    const write = async (text: string) => {
+      try {
+        await upload?.write(text);
+      } catch (error) {
+        throw failed(error);
+      }
+    };
+    const sink: ResultSink = {
+      async columns(columns, header) {
+        stored = { columns, header, ...(header ? {} : { rows: [] }) };
+        upload = createObjectUpload(deps.s3, bucket, key, header ? 'text/csv' : 'text/plain', signal);
+        if (header) {
+          csvRowCount = 1;
+          await write(
+            toCsv(
+              columns.map((c) => c.Name),
+              [],
+            ),
+          );
+        }
+      },
+      async rows(rows) {
+        if (stored?.rows) {
+          stored.rows.push(...rows);
+          await write(rows.map((row) => `${row.map((c) => c ?? '').join('\t')}\n`).join(''));
+        } else {
+          csvRowCount += rows.length;
+          await write(toCsv(undefined, rows));
+        }
+      },
+    };
+    return {
+      sink,
+      async publish() {
+        if (!stored || !upload) throw new Error('the engine produced no result columns');
+        try {
+          const bytes = await upload.finish();
+          if (stored.header) {
+            stored.csvBytes = bytes;
+            stored.csvRows = csvRowCount;
+          }
+          // Athena's .metadata is a binary protobuf; here it is the ColumnInfo list as JSON.
+          await putObject(
+            deps.s3,
+            bucket,
+            `${key}.metadata`,
+            JSON.stringify({ ColumnInfo: stored.columns }),
+            'application/json',
+          );
+        } catch (error) {
+          throw failed(error);
+        }
+        await writeFileAtomic(resultsPath(record.QueryExecutionId), JSON.stringify(stored));
+        remember(record.QueryExecutionId, stored);
+      },
+      async discard() {
+        await upload
+          ?.abort()
+          .catch((error: unknown) =>
+            logger.warn(
+              { queryExecutionId: record.QueryExecutionId, error: describeS3Error(error) },
+              'result upload not aborted',
+            ),
+          );
+      },
+    };
+  };
+
+  const storedResults = async (id: string): Promise<StoredResults | undefined> => {
+    const cached = recentResults.get(id);
+    if (cached) return cached;
+    const stored = (await readJsonFile(resultsPath(id))) as StoredResults | undefined;
+    if (stored) remember(id, stored);
+    return stored;
+  };
+
+  /** Whole rows of the result CSV from byte `offset` on, reading ranges until `max` rows or the end. */
+  const csvRows = async (
+    record: QueryExecutionRecord,
+    stored: StoredResults,
+    offset: number,
+    max: number,
+  ) => {
+    const { bucket, key } = parseS3Url(record.ResultConfiguration.OutputLocation);
+    const csvBytes = stored.csvBytes ?? 0;
+    const averageRow = csvBytes / Math.max(1, stored.csvRows ?? 1);
+    let buffered = Buffer.alloc(0);
+    let readTo = offset;
+    let span = Math.min(MAX_READ_BYTES, Math.max(MIN_READ_BYTES, Math.ceil(averageRow * max * 1.25)));
+    const rows: Cell[][] = [];
+    let position = offset;
+    while (rows.length < max && position < csvBytes) {
+      const end = Math.min(csvBytes, readTo + span);
+      const bytes = await getObjectBytes(deps.s3, bucket, key, { start: readTo, end });
+      buffered = Buffer.concat([buffered, bytes]);
+      readTo = end;
+      const parsed = parseCsvRows(buffered, max - rows.length);
+      rows.push(...parsed.rows);
+      position += parsed.consumed;
+      buffered = buffered.subarray(parsed.consumed);
+      span = Math.min(span * 2, MAX_READ_BYTES);
+      if (readTo >= csvBytes && parsed.rows.length === 0 && buffered.length > 0)
+        throw new Error(`the result CSV of ${record.QueryExecutionId} ends inside a row`);
     }
-    await writeFileAtomic(resultsPath(record.QueryExecutionId), JSON.stringify(stored));
-    remember(record.QueryExecutionId, stored);
+    return { rows, next: position };
   };
 
   const forget = (record: QueryExecutionRecord) => {
@@ -141,15 +251,18 @@ export function createQueryRunner(deps: {
       (startedAt - record.Status.SubmissionDateTime) * 1000,
     );
     file.markDirty();
+    const result = resultUpload(record, controller.signal);
     try {
-      const outcome = await engine.run(request, controller.signal);
+      const outcome = await engine.run(request, controller.signal, result.sink);
       controller.signal.throwIfAborted();
       const stored = Date.now();
-      await storeResults(record, outcome);
+      await result.publish();
       logger.debug(
         { queryExecutionId: record.QueryExecutionId, storeMs: Date.now() - stored },
         'results stored',
       );
+      // A stop that came while the result was being published still wins.
+      controller.signal.throwIfAborted();
       record.Statistics = {
         ...record.Statistics,
         EngineExecutionTimeInMillis: outcome.engineMs + outcome.planningMs,
@@ -161,13 +274,14 @@ export function createQueryRunner(deps: {
       logger.info(
         {
           queryExecutionId: record.QueryExecutionId,
-          rows: outcome.rows.length,
+          rows: outcome.rowCount,
           dataScannedBytes: outcome.dataScannedBytes,
           ms: Math.round((nowEpochSeconds() - startedAt) * 1000),
         },
         'query succeeded',
       );
     } catch (error) {
+      await result.discard();
       if (controller.signal.aborted && shuttingDown) {
         end(record, 'FAILED', 'the local lake endpoint stopped while the query was running', 'SYSTEM');
       } else if (controller.signal.aborted) {
@@ -234,12 +348,46 @@ export function createQueryRunner(deps: {
       running.get(record.QueryExecutionId)?.controller.abort();
     },
 
-    async results(id: string): Promise<StoredResults | undefined> {
-      const cached = recentResults.get(id);
-      if (cached) return cached;
-      const stored = (await readJsonFile(resultsPath(id))) as StoredResults | undefined;
-      if (stored) remember(id, stored);
-      return stored;
+    /**
+     * One page of a SUCCEEDED query's result: up to `max` rows (the header row first on the first page of a
+     * SELECT), from the position `nextToken` names.
+     */
+    async page(
+      record: QueryExecutionRecord,
+      nextToken: string | undefined,
+      max: number,
+      invalid: InputErrorFactory,
+    ): Promise<ResultPage | undefined> {
+      const id = record.QueryExecutionId;
+      const stored = await storedResults(id);
+      if (!stored) return undefined;
+      const scope = `results:${id}`;
+      const offset = decodeNextToken(nextToken, scope, invalid);
+      if (stored.rows) {
+        const all = stored.header ? [stored.columns.map((c) => c.Name), ...stored.rows] : stored.rows;
+        const rows = all.slice(offset, offset + max);
+        const next = offset + rows.length;
+        return {
+          columns: stored.columns,
+          rows,
+          nextToken: next < all.length ? encodeNextToken(scope, next) : undefined,
+        };
+      }
+      const csvBytes = stored.csvBytes ?? 0;
+      if (offset > csvBytes) throw invalid('NextToken is invalid or belongs to another request');
+      let read: Awaited<ReturnType<typeof csvRows>>;
+      try {
+        read = await csvRows(record, stored, offset, max);
+      } catch (error) {
+        throw invalid(
+          `The results of query ${id} cannot be read from ${record.ResultConfiguration.OutputLocation}: ${describeS3Error(error)}`,
+        );
+      }
+      return {
+        columns: stored.columns,
+        rows: read.rows,
+        nextToken: read.next < csvBytes ? encodeNextToken(scope, read.next) : undefined,
+      };
     },
 
     async shutdown(): Promise<void> {

@@ -160,3 +160,56 @@ export function toCsv(header: string[] | undefined, rows: Cell[][]): string {
   for (const row of rows) lines.push(row.map(csvField).join(','));
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
+
+/**
+ * Reads up to `max` whole rows of a result CSV written by `toCsv` from the start of `bytes` (quoted value,
+ * empty field = NULL, rows end with `\n`, which may also appear inside a quoted value). A row cut off by the
+ * end of `bytes` is left for the next read; `consumed` is where it starts.
+ *
+ * @example parseCsvRows(Buffer.from('"a",\n"b'), 10) // { rows: [['a', null]], consumed: 5 }
+ */
+export function parseCsvRows(bytes: Buffer, max: number): { rows: Cell[][]; consumed: number } {
+  const rows: Cell[][] = [];
+  let consumed = 0;
+  rows: while (rows.length < max && consumed < bytes.length) {
+    const row: Cell[] = [];
+    let i = consumed;
+    for (;;) {
+      if (i >= bytes.length) break rows;
+      if (bytes[i] === QUOTE) {
+        const pieces: string[] = [];
+        let start = i + 1;
+        let j = start;
+        for (;;) {
+          if (j + 1 >= bytes.length) break rows; // the closing quote, or what follows it, is not read yet
+          if (bytes[j] !== QUOTE) {
+            j++;
+            continue;
+          }
+          if (bytes[j + 1] !== QUOTE) break;
+          pieces.push(bytes.toString('utf8', start, j + 1));
+          j += 2;
+          start = j;
+        }
+        pieces.push(bytes.toString('utf8', start, j));
+        row.push(pieces.join(''));
+        i = j + 1;
+      } else {
+        row.push(null);
+      }
+      if (bytes[i] === COMMA) {
+        i++;
+        continue;
+      }
+      if (bytes[i] === NEWLINE) break;
+      throw new Error(`malformed result CSV at byte ${i}: expected "," or a line end`);
+    }
+    rows.push(row);
+    consumed = i + 1;
+  }
+  return { rows, consumed };
+}

@@ -1,6 +1,7 @@
 /**
  * What kind of statement a query is, decided before anything runs: the local Athena endpoint only reads.
- * SELECT / WITH / VALUES run on DuckDB, SHOW / DESCRIBE are answered from the Glue catalog, and everything
+ * SELECT / WITH / VALUES and EXPLAIN [ANALYZE] of one of them run on DuckDB, SHOW / DESCRIBE are answered
+ * from the Glue catalog, and everything
  * that would change data, the catalog or the engine (DROP, CREATE, INSERT, ALTER, COPY, ATTACH, PRAGMA,
  * SET, …) or holds several statements is rejected with a reason naming it.
  */
@@ -11,7 +12,10 @@ export class QueryRejectedError extends Error {
 }
 
 export type StatementKind =
-  { kind: 'query'; statementType: 'DML' } | { kind: 'utility'; statementType: 'UTILITY'; keyword: string };
+  | { kind: 'query'; statementType: 'DML' }
+  | { kind: 'utility'; statementType: 'UTILITY'; keyword: string }
+  /** `EXPLAIN [ANALYZE] <query>`: the query starts at `tokens[queryStart]`. */
+  | { kind: 'explain'; statementType: 'DML'; analyze: boolean; queryStart: number };
 
 const QUERY_KEYWORDS = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE', '(']);
 const UTILITY_KEYWORDS = new Set(['SHOW', 'DESCRIBE', 'DESC']);
@@ -53,7 +57,6 @@ const OTHER_REJECTED = new Set([
   'COMMIT',
   'ROLLBACK',
   'ABORT',
-  'EXPLAIN',
   'ANALYZE',
   'SUMMARIZE',
   'UPDATE_EXTENSIONS',
@@ -88,6 +91,7 @@ export function classifyStatement(sql: string): StatementKind & { tokens: Token[
   const keyword = firstKeyword(statement);
   if (UTILITY_KEYWORDS.has(keyword))
     return { kind: 'utility', statementType: 'UTILITY', keyword, tokens: statement };
+  if (keyword === 'EXPLAIN') return { ...classifyExplain(statement), tokens: statement };
   if (DDL_KEYWORDS.has(keyword) || DML_KEYWORDS.has(keyword) || OTHER_REJECTED.has(keyword)) {
     throw new QueryRejectedError(
       `${keyword} statements are not supported by the local Athena endpoint: it only reads data through the Glue catalog ` +
@@ -97,4 +101,35 @@ export function classifyStatement(sql: string): StatementKind & { tokens: Token[
   // SELECT and friends, and anything unknown: DuckDB parses it (a typo fails with the engine's own syntax
   // error) and the prepared statement must turn out to be a SELECT.
   return { kind: 'query', statementType: 'DML', tokens: statement };
+}
+
+const nextMeaningful = (tokens: Token[], from: number) => {
+  let i = from;
+  while (i < tokens.length && isTrivia(tokens[i])) i++;
+  return i;
+};
+
+/** `EXPLAIN [ANALYZE] <query>`; Trino's options (`FORMAT`, `TYPE`) and `VERBOSE` have no DuckDB counterpart. */
+function classifyExplain(statement: Token[]): Extract<StatementKind, { kind: 'explain' }> {
+  let next = nextMeaningful(statement, nextMeaningful(statement, 0) + 1);
+  const analyze = statement[next]?.kind === 'word' && statement[next].text.toUpperCase() === 'ANALYZE';
+  if (analyze) next = nextMeaningful(statement, next + 1);
+  const explained = firstKeyword(statement.slice(next));
+  if (
+    explained === '(' &&
+    statement[next + 1] &&
+    !QUERY_KEYWORDS.has(firstKeyword(statement.slice(next + 1)))
+  )
+    throw new QueryRejectedError(
+      'EXPLAIN options (FORMAT, TYPE) are not supported by the local Athena endpoint: it prints the DuckDB plan as text',
+    );
+  if (explained === 'VERBOSE')
+    throw new QueryRejectedError(
+      'EXPLAIN ANALYZE VERBOSE is not supported by the local Athena endpoint: use EXPLAIN ANALYZE',
+    );
+  if (!QUERY_KEYWORDS.has(explained))
+    throw new QueryRejectedError(
+      `EXPLAIN ${explained || '(nothing)'} is not supported by the local Athena endpoint: only EXPLAIN [ANALYZE] of a query (SELECT, WITH, VALUES) is accepted`,
+    );
+  return { kind: 'explain', statementType: 'DML', analyze, queryStart: next };
 }
