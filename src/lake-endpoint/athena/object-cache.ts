@@ -129,8 +129,8 @@ export function createObjectCache(deps: {
     return join(deps.dir, id.slice(0, 2), `${id}-${etag}.${format}`);
   };
 
-  const download = async (o: S3ObjectInfo, path: string, format: string, signal?: AbortSignal) => {
-    let bytes = await getObjectBytes(deps.s3, o.bucket, o.key, undefined, signal);
+  const download = async (o: S3ObjectInfo, path: string, format: string) => {
+    let bytes = await getObjectBytes(deps.s3, o.bucket, o.key);
     if (format === 'json' && bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b)
       bytes = gunzipSync(bytes);
     await writeFileAtomic(path, bytes);
@@ -182,7 +182,9 @@ export function createObjectCache(deps: {
             }
             let pending = inFlight.get(path);
             if (!pending) {
-              pending = download(o, path, format, signal).finally(() => inFlight.delete(path));
+              // Shared by every query that needs the object: one query's stop must not fail the others' fetch
+              // (mapWithConcurrency stops the stopped query from starting more).
+              pending = download(o, path, format).finally(() => inFlight.delete(path));
               inFlight.set(path, pending);
             }
             await pending;
