@@ -24,7 +24,10 @@ describe('logger', () => {
     class LeaseLostError extends Error {
       override name = 'LeaseLostError';
     }
-    logger.warn({ err: new LeaseLostError('lease taken', { cause: new TypeError('socket closed') }) }, 'failed');
+    logger.warn(
+      { err: new LeaseLostError('lease taken', { cause: new TypeError('socket closed') }) },
+      'failed',
+    );
     expect(lines[0].err).toMatchObject({
       type: 'LeaseLostError',
       message: 'lease taken',
@@ -45,7 +48,8 @@ describe('logger', () => {
     });
     logger.info({ config }, 'config');
     const text = JSON.stringify(lines[0]);
-    for (const secret of ['kafka-secret', 'temporal-secret', 'PRIVATE KEY']) expect(text).not.toContain(secret);
+    for (const secret of ['kafka-secret', 'temporal-secret', 'PRIVATE KEY'])
+      expect(text).not.toContain(secret);
     expect(text).toContain('"apiKey":"[redacted]"');
   });
 });
