@@ -8,6 +8,7 @@
  */
 const UNIT_TESTS = [
   'test/control/args.test.ts',
+  'test/control/query-sql-size.test.ts',
   'test/control/read-only-sql.test.ts',
   'test/control/report-rendering.test.ts',
   'test/lake/parquet-types.test.ts',
@@ -16,7 +17,12 @@ const UNIT_TESTS = [
   'test/lake/sql-translate.test.ts',
   'test/ops/docker-compose.test.ts',
   'test/ops/iam-policy.test.ts',
+  'test/ops/kubernetes.test.ts',
+  'test/ops/logging.test.ts',
+  'test/ops/modes.test.ts',
+  'test/ops/observability.test.ts',
   'test/ops/readme.test.ts',
+  'test/soak/verdict.test.ts',
   'test/streaming/config-env.test.ts',
   'test/streaming/stream-records.test.ts',
 ];
