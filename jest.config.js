@@ -34,6 +34,9 @@ const shared = {
 };
 
 module.exports = {
+  // A global option in jest (projects cannot set it): the services' budget; test/support/no-network.ts sets the
+  // unit project's 10 s for each of its files.
+  testTimeout: 120_000,
   maxWorkers: 2,
   verbose: true,
   projects: [
@@ -42,7 +45,6 @@ module.exports = {
       displayName: 'unit',
       testMatch: UNIT_TESTS.map((path) => `<rootDir>/${path}`),
       setupFilesAfterEnv: ['<rootDir>/test/support/no-network.ts'],
-      testTimeout: 10_000,
     },
     {
       ...shared,
@@ -52,7 +54,6 @@ module.exports = {
       testPathIgnorePatterns: ['/node_modules/', ...UNIT_TESTS.map((path) => `<rootDir>/${path}`)],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 120_000,
     },
   ],
 };
