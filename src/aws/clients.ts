@@ -32,9 +32,13 @@ export function clientConfig(config: Config, service: ServiceName) {
     endpoint: config.aws.endpoints[service],
     credentials: config.aws.localCredentials,
     maxAttempts: 5,
-    // Without a socket timeout a request to a hung endpoint waits forever (and so does its caller); with one
-    // it fails after this long and the SDK retries it.
-    requestHandler: { requestTimeout: config.aws.requestTimeoutMs, connectionTimeout: 5_000 },
+    // Without a request timeout a request to a hung endpoint waits forever (and so does its caller); with one
+    // it fails after this long and the SDK retries it. The handler only logs a warning unless told to throw.
+    requestHandler: {
+      requestTimeout: config.aws.requestTimeoutMs,
+      connectionTimeout: 5_000,
+      throwOnRequestTimeout: true,
+    },
   };
 }
 

@@ -108,7 +108,7 @@ export const configBindings = group({
       'AWS_REQUEST_TIMEOUT_MS',
       int(1000, 3_600_000),
       '30000',
-      'An AWS request whose socket is silent this long fails and is retried (a hung endpoint never stalls a process)',
+      'An AWS request not answered within this long fails and is retried, up to 5 attempts (a hung endpoint never stalls a process)',
     ),
   }),
   kafka: group({

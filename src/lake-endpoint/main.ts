@@ -64,7 +64,7 @@ export function parseLakeArgs(argv: string[]): LakeArgs {
     .option('--query-concurrency <n>', 'queries run at the same time (default 2)', integerBetween(1, 256))
     .option(
       '--s3-timeout-ms <n>',
-      `an S3 request whose socket is silent this long fails and is retried (default ${DEFAULT_S3_TIMEOUT_MS})`,
+      `an S3 request not answered within this long fails and is retried (default ${DEFAULT_S3_TIMEOUT_MS})`,
       integerBetween(1000, 3_600_000),
     )
     .option(

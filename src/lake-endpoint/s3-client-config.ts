@@ -23,8 +23,13 @@ export function s3ClientConfigFromEnv(
   return {
     region: env.AWS_REGION || DEFAULT_REGION,
     maxAttempts: 5,
-    // Without a socket timeout a request to a hung S3 waits forever (and so does the crawl or query behind it).
-    requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: 5_000 },
+    // Without a request timeout a request to a hung S3 waits forever (and so does the crawl or query behind it);
+    // the SDK's handler only logs a warning when it passes unless told to throw (then the SDK retries).
+    requestHandler: {
+      requestTimeout: requestTimeoutMs,
+      connectionTimeout: 5_000,
+      throwOnRequestTimeout: true,
+    },
     ...(endpoint
       ? {
           endpoint,
