@@ -141,7 +141,12 @@ export const configBindings = group({
     events: setting('TOPIC_EVENTS', text(), 'orders.events', 'Order events topic'),
     eventsDlq: setting('TOPIC_EVENTS_DLQ', text(), 'orders.events.dlq', 'Dead letters of the DynamoDB sink'),
     cdc: setting('TOPIC_CDC', text(), 'orders.cdc', 'Change events relayed from DynamoDB Streams'),
-    cdcDlq: setting('TOPIC_CDC_DLQ', text(), 'orders.cdc.dlq', 'Dead letters of the S3 sink'),
+    cdcDlq: setting(
+      'TOPIC_CDC_DLQ',
+      text(),
+      'orders.cdc.dlq',
+      'Dead letters of the S3 sink and of the CDC relay (stream records it cannot convert)',
+    ),
     partitions: setting('TOPIC_PARTITIONS', int(1, 1000), '6', 'Partitions of the pipeline topics'),
     retentionHours: setting('TOPIC_RETENTION_HOURS', int(1), '168', 'Retention of the pipeline topics'),
   }),

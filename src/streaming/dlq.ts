@@ -1,5 +1,6 @@
 /**
- * The shared dead-letter publisher of the streaming consumers (DynamoDB sink, S3 sink).
+ * The shared dead-letter publisher of the streaming consumers (DynamoDB sink, S3 sink). The CDC relay's letters
+ * (stream records it cannot convert) are built in cdc-relay/cdc-publisher.ts with the same reason headers.
  *
  * A dead letter carries the ORIGINAL bytes of the message as its value (so it can be inspected or
  * replayed byte for byte), the original key (so it stays in key order with its siblings), and headers
@@ -46,6 +47,10 @@ export const DLQ_HEADERS = {
   nullHeaders: 'dlq-null-headers',
   /** The bytes of the message this one conflicts with (a different event with the same order and seq). */
   conflictingValue: 'dlq-conflicting-value',
+  /** A letter of the CDC relay: the DynamoDB stream, shard and sequence number of the record it could not convert. */
+  sourceStream: 'dlq-source-stream',
+  sourceShard: 'dlq-source-shard',
+  sourceSequenceNumber: 'dlq-source-sequence-number',
 } as const;
 
 /** Kafka message header values are bytes; a reason longer than this is truncated (a header is not a log). */
@@ -119,6 +124,14 @@ function sendableHeaders(headers: IHeaders | undefined): { headers: IHeaders; nu
   return { headers: sendable, nullNames };
 }
 
+/** The headers every letter carries, whatever its source: why it was rejected (truncated), and when. */
+export function rejectionHeaders(reason: string, failedAt: Date): IHeaders {
+  return {
+    [DLQ_HEADERS.reason]: reason.slice(0, MAX_REASON_LENGTH),
+    [DLQ_HEADERS.failedAt]: failedAt.toISOString(),
+  };
+}
+
 /** Builds the Kafka message of a dead letter: original key and bytes, original headers plus the dlq-* headers. */
 export function deadLetterMessage(letter: DeadLetter, failedAt: Date): Message {
   const { original } = letter;
@@ -128,11 +141,10 @@ export function deadLetterMessage(letter: DeadLetter, failedAt: Date): Message {
     value: original.value,
     headers: {
       ...headers,
-      [DLQ_HEADERS.reason]: letter.reason.slice(0, MAX_REASON_LENGTH),
+      ...rejectionHeaders(letter.reason, failedAt),
       [DLQ_HEADERS.sourceTopic]: original.topic,
       [DLQ_HEADERS.sourcePartition]: String(original.partition),
       [DLQ_HEADERS.sourceOffset]: original.offset,
-      [DLQ_HEADERS.failedAt]: failedAt.toISOString(),
       ...(nullNames.length > 0 ? { [DLQ_HEADERS.nullHeaders]: nullNames.join(',') } : {}),
       ...(letter.conflictingValue ? { [DLQ_HEADERS.conflictingValue]: letter.conflictingValue } : {}),
     },

@@ -83,3 +83,22 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+export interface Backoff {
+  /** The ceiling of the first retry's delay; each further retry doubles it. */
+  baseMs: number;
+  /** The ceiling never grows past this. */
+  maxMs: number;
+}
+
+/**
+ * How long to wait before retry number `attempt` (1 for the first): exponential backoff with full jitter, a random
+ * delay up to `baseMs × 2^(attempt-1)` capped at `maxMs`, so failing callers neither hammer a service nor retry
+ * in lockstep.
+ *
+ * @example await sleep(backoffDelayMs(failures, { baseMs: 100, maxMs: 10_000 }));
+ */
+export function backoffDelayMs(attempt: number, { baseMs, maxMs }: Backoff, random = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.floor(random() * ceiling);
+}

@@ -15,20 +15,28 @@
  *   committed last, by whichever holder) and publishes only the changes past it until its next commit: a
  *   page read before another holder published part of it (page sizes differ between reads) goes out only
  *   for its new part, never twice.
+ * A stream record that cannot be converted (e.g. a number beyond 2^53 in its image) goes to the CDC dead-letter
+ * topic in the same transaction, as the record the stream served, with the reason, stream, shard and sequence
+ * number: the checkpoint moves past it exactly when its letter is visible, so the shard never stalls on it.
  * Consumers of `orders.cdc` must read committed (kafkajs' default) and must not assume contiguous offsets
  * (transaction markers take offsets).
  */
 import { createHash } from 'node:crypto';
+import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
+import { ORDERS_KEY } from '../../domain/table-keys';
 import type { CdcEvent } from '../../lake-format/lake-schema';
 import { kafkaErrorOfType } from '../../kafka/errors';
 import type { Logger } from '../../observability/logger';
+import { DLQ_HEADERS, rejectionHeaders } from '../dlq';
 import { CdcPublishError, LeaseLostError } from './errors';
 import {
   compareSequenceNumbers,
   covers,
   formatPosition,
   parsePosition,
+  recordMark,
+  type RecordMark,
   type RelayPosition,
 } from './stream-records';
 
@@ -50,11 +58,22 @@ export function shardTransactionalId(clientId: string, leaseKey: string): string
   return `${clientId}-cdc-relay-${createHash('sha256').update(leaseKey).digest('hex').slice(0, 20)}`;
 }
 
+/** A stream record the relay cannot turn into a CdcEvent, and why: it becomes a dead letter. */
+export interface StreamRecordLetter {
+  record: _Record;
+  reason: string;
+  streamArn: string;
+  shardId: string;
+}
+
 export interface ShardPublisher {
   /** Fences any previous producer of the shard and returns the position last committed to Kafka. */
   init(): Promise<RelayPosition | undefined>;
-  /** Publishes the events and records `position` (where they end) in the same transaction. */
-  publish(events: CdcEvent[], position: RelayPosition): Promise<void>;
+  /**
+   * Publishes the events, and the letters to the dead-letter topic, and records `position` (where the page ends)
+   * in the same transaction.
+   */
+  publish(events: CdcEvent[], position: RelayPosition, letters?: StreamRecordLetter[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,13 +81,15 @@ export interface ShardPublisherOptions {
   kafka: Kafka;
   admin: Admin;
   topic: string;
+  /** Where unconvertible stream records go (config.topics.cdcDlq). */
+  dlqTopic: string;
   clientId: string;
   leaseKey: string;
   logger: Logger;
 }
 
 /** Whether Kafka already holds this change: at or before the committed position (sequence numbers grow per shard). */
-function isCommitted(committed: RelayPosition | undefined, event: CdcEvent): boolean {
+function isCommitted(committed: RelayPosition | undefined, event: RecordMark): boolean {
   if (!committed) return false;
   const order = compareSequenceNumbers(event.sequenceNumber, committed.sequenceNumber);
   return (
@@ -89,8 +110,26 @@ export function toCdcMessage(event: CdcEvent): Message {
   };
 }
 
+/**
+ * The letter of an unconvertible stream record: the record as the stream served it (typed attribute values, as
+ * JSON), keyed by its order when its key is readable, with the reason, stream, shard and sequence number.
+ */
+export function streamRecordLetterMessage(letter: StreamRecordLetter, failedAt: Date): Message {
+  const { record, reason, streamArn, shardId } = letter;
+  return {
+    key: record.dynamodb?.Keys?.[ORDERS_KEY]?.S ?? null,
+    value: JSON.stringify(record),
+    headers: {
+      ...rejectionHeaders(reason, failedAt),
+      [DLQ_HEADERS.sourceStream]: streamArn,
+      [DLQ_HEADERS.sourceShard]: shardId,
+      [DLQ_HEADERS.sourceSequenceNumber]: record.dynamodb?.SequenceNumber ?? '',
+    },
+  };
+}
+
 export function createShardPublisher(options: ShardPublisherOptions): ShardPublisher {
-  const { kafka, admin, topic, leaseKey } = options;
+  const { kafka, admin, topic, dlqTopic, leaseKey } = options;
   const transactionalId = shardTransactionalId(options.clientId, leaseKey);
   const checkpointGroup = `${transactionalId}-checkpoint`;
   const log = options.logger.child({ transactionalId });
@@ -137,22 +176,28 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
 
   return {
     init,
-    async publish(page, position) {
+    async publish(page, position, unconvertible = []) {
       const lastSequenceNumber = position.sequenceNumber;
       // A new producer (after a failed publish) first learns what Kafka has: a page whose transaction did
       // commit, with its response lost, or that another holder published meanwhile, must not go out twice.
       if (!producer) fence = await init();
       const events = page.filter((event) => !isCommitted(fence, event));
-      if (events.length === 0 || covers(fence, position)) {
+      const letters = unconvertible.filter((letter) => {
+        const mark = recordMark(letter.record);
+        return !mark || !isCommitted(fence, mark);
+      });
+      if ((events.length === 0 && letters.length === 0) || covers(fence, position)) {
         log.warn(
           { lastSequenceNumber },
           'page already in Kafka (an earlier attempt or another holder committed it): not published again',
         );
         return;
       }
-      if (events.length < page.length) {
+      const total = page.length + unconvertible.length;
+      const fresh = events.length + letters.length;
+      if (fresh < total) {
         log.warn(
-          { lastSequenceNumber, alreadyInKafka: page.length - events.length, published: events.length },
+          { lastSequenceNumber, alreadyInKafka: total - fresh, published: fresh },
           'part of the page was already in Kafka: publishing only the rest',
         );
       }
@@ -161,6 +206,15 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
         const messages = events.map(toCdcMessage);
         for (let start = 0; start < messages.length; start += SEND_CHUNK) {
           await transaction.send({ topic, acks: -1, messages: messages.slice(start, start + SEND_CHUNK) });
+        }
+        const failedAt = new Date();
+        // One request per letter: a letter holds a whole record with both images (up to about 800 KB).
+        for (const letter of letters) {
+          await transaction.send({
+            topic: dlqTopic,
+            acks: -1,
+            messages: [streamRecordLetterMessage(letter, failedAt)],
+          });
         }
         await transaction.sendOffsets({
           consumerGroupId: checkpointGroup,
@@ -178,6 +232,12 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
         });
         await transaction.commit();
         fence = undefined;
+        for (const { record, reason, shardId } of letters) {
+          log.warn(
+            { dlqTopic, shardId, sequenceNumber: record.dynamodb?.SequenceNumber, reason },
+            'stream record sent to the dead-letter topic',
+          );
+        }
       } catch (error) {
         await transaction.abort().catch(() => undefined);
         await reset();
@@ -198,7 +258,7 @@ export function createShardPublisher(options: ShardPublisherOptions): ShardPubli
           if (isFenced(initError)) throw new LeaseLostError(leaseKey, 'fenced while recovering', initError);
         }
         throw new CdcPublishError(
-          `publishing ${events.length} changes of ${leaseKey} failed (transaction aborted): ${(error as Error).message}`,
+          `publishing ${events.length} changes and ${letters.length} dead letters of ${leaseKey} failed (transaction aborted): ${(error as Error).message}`,
           true,
           error,
         );

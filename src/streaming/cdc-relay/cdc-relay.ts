@@ -125,6 +125,7 @@ export function createCdcRelay(options: CdcRelayOptions): CdcRelay {
               kafka,
               admin: connectedAdmin,
               topic: config.topics.cdc,
+              dlqTopic: config.topics.cdcDlq,
               clientId: config.kafka.clientId,
               leaseKey: lease.leaseKey,
               logger: log,

@@ -9,6 +9,7 @@ export interface CdcRelayStats {
   expiredIterators: number;
   trimmedResumes: number;
   publishRetries: number;
+  deadLetters: number;
 }
 
 export function createCdcRelayMetrics(registry: Registry) {
@@ -20,6 +21,7 @@ export function createCdcRelayMetrics(registry: Registry) {
     expiredIterators: 0,
     trimmedResumes: 0,
     publishRetries: 0,
+    deadLetters: 0,
   };
   const published = new Counter({
     name: 'cdc_relay_records_published_total',
@@ -72,6 +74,12 @@ export function createCdcRelayMetrics(registry: Registry) {
     registers: [registry],
   });
 
+  const deadLetters = new Counter({
+    name: 'cdc_relay_dead_letters_total',
+    help: 'Stream records that could not be converted, sent to the CDC dead-letter topic (committed transactions)',
+    registers: [registry],
+  });
+
   return {
     stats,
     recordsIn: (n: number) => recordsIn.inc(n),
@@ -99,6 +107,10 @@ export function createCdcRelayMetrics(registry: Registry) {
     trimmed() {
       stats.trimmedResumes += 1;
       iteratorEvents.inc({ event: 'trimmed' });
+    },
+    deadLettered(n: number) {
+      stats.deadLetters += n;
+      deadLetters.inc(n);
     },
     publishRetry() {
       stats.publishRetries += 1;

@@ -9,9 +9,13 @@
  * out of the stream altogether (a closed shard left unread for 24 h) cannot be read again: once it fails and two
  * listings of the stream in a row no longer hold it, the loss is logged and the shard is marked finished, so its
  * children are read instead of waiting on it forever.
+ * Every retry (an expired iterator, trimmed data, a failed read or publish) waits an exponential backoff with
+ * jitter that grows with the failures in a row and starts over after a page is relayed. A record that cannot be
+ * converted goes to the dead-letter topic with its page (cdc-publisher.ts), and reading moves past it.
  */
 import {
   ExpiredIteratorException,
+  type _Record,
   GetRecordsCommand,
   GetShardIteratorCommand,
   ResourceNotFoundException,
@@ -19,9 +23,10 @@ import {
   type DynamoDBStreamsClient,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Logger } from '../../observability/logger';
-import { sleep } from '../../support/timing';
-import type { ShardPublisher } from './cdc-publisher';
-import { CdcPublishError, LeaseLostError } from './errors';
+import { backoffDelayMs, type Backoff } from '../../support/timing';
+import type { CdcEvent } from '../../lake-format/lake-schema';
+import type { ShardPublisher, StreamRecordLetter } from './cdc-publisher';
+import { CdcPublishError, LeaseLostError, StreamRecordError } from './errors';
 import type { Lease, LeaseTable } from './lease-table';
 import type { CdcRelayMetrics } from './metrics';
 import { RecentIds } from '../recent-ids';
@@ -29,6 +34,7 @@ import {
   advance,
   compareSequenceNumbers,
   isSequenceNumber,
+  recordMark,
   toCdcEvent,
   unrelayed,
   type RelayPosition,
@@ -64,6 +70,30 @@ export interface ShardReaderOptions {
 
 /** Listings in a row, each after a failed read, that must miss a shard before it is given up as gone. */
 const MISSING_LISTINGS_TO_GIVE_UP = 2;
+
+/** Waits between retries of a read or publish (failures in a row); reset by a relayed page. */
+export const READ_RETRY_BACKOFF: Backoff = { baseMs: 100, maxMs: 10_000 };
+/** Waits between attempts to initialise the shard's producer (Kafka's transaction coordinator may be down). */
+export const INIT_RETRY_BACKOFF: Backoff = { baseMs: 200, maxMs: 5_000 };
+
+/** A page's records as changes to publish and letters for those that cannot be converted. */
+function convertPage(
+  records: _Record[],
+  streamArn: string,
+  shardId: string,
+): { events: CdcEvent[]; letters: StreamRecordLetter[] } {
+  const events: CdcEvent[] = [];
+  const letters: StreamRecordLetter[] = [];
+  for (const record of records) {
+    try {
+      events.push(toCdcEvent(record, shardId));
+    } catch (error) {
+      if (!(error instanceof StreamRecordError)) throw error;
+      letters.push({ record, reason: `unconvertible-record: ${error.message}`, streamArn, shardId });
+    }
+  }
+  return { events, letters };
+}
 
 /**
  * Where to resume: the later of the lease-table checkpoint and the position committed with the last Kafka
@@ -131,7 +161,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
       } catch (error) {
         if (error instanceof LeaseLostError) return 'lease-lost';
         log.warn({ err: error, attempt }, 'producer initialisation failed, retrying');
-        await pause(Math.min(5_000, 200 * 2 ** attempt));
+        await pause(backoffDelayMs(attempt + 1, INIT_RETRY_BACKOFF));
       }
     }
     log.info({ resumeAfter: position?.sequenceNumber ?? 'TRIM_HORIZON' }, 'reading shard');
@@ -158,19 +188,23 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
             continue;
           }
           const endTimer = metrics.batchTimer();
-          const events = records.map((record) => toCdcEvent(record, shardId));
-          const next = advance(position, events);
+          const { events, letters } = convertPage(records, streamArn, shardId);
+          const next = advance(
+            position,
+            records.flatMap((record) => recordMark(record) ?? []),
+          );
           const last = next.sequenceNumber;
-          await publisher.publish(events, next);
+          await publisher.publish(events, next, letters);
           for (const record of records) if (record.eventID) relayed.add(record.eventID);
           metrics.published(events.map((e) => e.op));
+          metrics.deadLettered(letters.length);
           position = next;
           if (!(await leases.checkpoint(leaseKey, workerId, last))) {
             log.warn({ sequenceNumber: last }, 'checkpoint refused: the lease has a new owner');
             return 'lease-lost';
           }
           metrics.checkpoint();
-          metrics.age(shardId, events[events.length - 1].changeTime);
+          if (events.length > 0) metrics.age(shardId, events[events.length - 1].changeTime);
           endTimer();
         }
         failures = 0;
@@ -189,24 +223,26 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
           return 'lease-lost';
         }
         iterator = undefined;
+        failures += 1;
         if (error instanceof ExpiredIteratorException) {
           metrics.expiredIterator();
           log.warn(
-            { resumeAfter: position?.sequenceNumber ?? 'TRIM_HORIZON' },
+            { resumeAfter: position?.sequenceNumber ?? 'TRIM_HORIZON', failures },
             'shard iterator expired; re-acquiring it from the last checkpoint',
           );
+          await pause(backoffDelayMs(failures, READ_RETRY_BACKOFF));
           continue;
         }
         if (error instanceof TrimmedDataAccessException) {
           metrics.trimmed();
           log.error(
-            { lostAfter: position?.sequenceNumber ?? 'TRIM_HORIZON' },
+            { lostAfter: position?.sequenceNumber ?? 'TRIM_HORIZON', failures },
             'stream records after the checkpoint were trimmed (older than the 24 h retention) before being relayed; they are lost. Resuming from TRIM_HORIZON',
           );
           position = undefined;
+          await pause(backoffDelayMs(failures, READ_RETRY_BACKOFF));
           continue;
         }
-        failures += 1;
         if (!(error instanceof CdcPublishError) && (await goneFromStream())) {
           metrics.trimmed();
           log.error(
@@ -219,7 +255,7 @@ export function startShardReader(options: ShardReaderOptions): ShardReaderHandle
         if (error instanceof CdcPublishError) metrics.publishRetry();
         const level = error instanceof ResourceNotFoundException || failures > 5 ? 'error' : 'warn';
         log[level]({ err: error, failures }, 'shard read failed; retrying from the last checkpoint');
-        await sleep(Math.min(10_000, 100 * 2 ** Math.min(failures, 7)));
+        await pause(backoffDelayMs(failures, READ_RETRY_BACKOFF));
       }
     }
     return 'stopped';

@@ -12,10 +12,33 @@ import { StreamRecordError } from './errors';
 
 const OPERATIONS = new Set<CdcOperation>(['INSERT', 'MODIFY', 'REMOVE']);
 
-function plainImage(image: Record<string, AttributeValue> | undefined): Record<string, unknown> | null {
+/**
+ * A DynamoDB number (up to 38 digits) as a JSON number. util-dynamodb would turn one beyond 2^53 into a BigInt,
+ * which JSON cannot serialise (the publish would fail on every retry): such a number is refused instead.
+ */
+function jsonNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER) {
+    throw new StreamRecordError(`number ${text} is beyond what a JSON number holds exactly (±2^53 - 1)`);
+  }
+  return value;
+}
+
+function plainImage(
+  image: Record<string, AttributeValue> | undefined,
+  what: string,
+  sequenceNumber: string,
+): Record<string, unknown> | null {
   if (!image) return null;
-  // The Streams client's AttributeValue is the same wire shape as DynamoDB's; util-dynamodb types the latter.
-  return unmarshall(image as Record<string, DynamoAttributeValue>);
+  try {
+    // The Streams client's AttributeValue is the same wire shape as DynamoDB's; util-dynamodb types the latter.
+    return unmarshall(image as Record<string, DynamoAttributeValue>, { wrapNumbers: jsonNumber });
+  } catch (error) {
+    throw new StreamRecordError(
+      `the ${what} of stream record ${sequenceNumber} cannot be converted: ${(error as Error).message}`,
+      error,
+    );
+  }
 }
 
 /**
@@ -29,21 +52,22 @@ export function toCdcEvent(record: _Record, shardId: string): CdcEvent {
   if (!op || !OPERATIONS.has(op))
     throw new StreamRecordError(`unknown stream event name "${record.eventName}"`);
   if (!change?.SequenceNumber) throw new StreamRecordError('stream record without a sequence number');
-  const keys = plainImage(change.Keys);
+  const sequenceNumber = change.SequenceNumber;
+  const keys = plainImage(change.Keys, 'keys', sequenceNumber);
   const orderId = keys?.[ORDERS_KEY];
   if (typeof orderId !== 'string') {
-    throw new StreamRecordError(`stream record ${change.SequenceNumber} has no string ${ORDERS_KEY} key`);
+    throw new StreamRecordError(`stream record ${sequenceNumber} has no string ${ORDERS_KEY} key`);
   }
   const created = change.ApproximateCreationDateTime;
   return {
     op,
     orderId,
-    sequenceNumber: change.SequenceNumber,
+    sequenceNumber,
     changeTime: (created instanceof Date ? created : new Date(created ?? Date.now())).toISOString(),
     shardId,
     ...(record.eventID ? { eventId: record.eventID } : {}),
-    newImage: plainImage(change.NewImage),
-    oldImage: plainImage(change.OldImage),
+    newImage: plainImage(change.NewImage, 'new image', sequenceNumber),
+    oldImage: plainImage(change.OldImage, 'old image', sequenceNumber),
   };
 }
 
@@ -116,8 +140,18 @@ export function covers(committed: RelayPosition | undefined, position: RelayPosi
   return position.eventIds.every((id) => done.has(id));
 }
 
-/** The position after relaying `events` from `previous`. */
-export function advance(previous: RelayPosition | undefined, events: CdcEvent[]): RelayPosition {
+/** Where a relayed record stands in its shard: its sequence number, and its event id when it has one. */
+export type RecordMark = Pick<CdcEvent, 'sequenceNumber' | 'eventId'>;
+
+/** The mark of a stream record (published or dead-lettered); none without a sequence number. */
+export function recordMark(record: _Record): RecordMark | undefined {
+  const sequenceNumber = record.dynamodb?.SequenceNumber;
+  if (!sequenceNumber) return undefined;
+  return { sequenceNumber, ...(record.eventID ? { eventId: record.eventID } : {}) };
+}
+
+/** The position after relaying `events` (or records marked so) from `previous`. */
+export function advance(previous: RelayPosition | undefined, events: RecordMark[]): RelayPosition {
   let position = previous;
   for (const event of events) {
     const id = event.eventId ? [event.eventId] : [];
