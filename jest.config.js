@@ -25,6 +25,7 @@ const UNIT_TESTS = [
   'test/soak/verdict.test.ts',
   'test/streaming/config-env.test.ts',
   'test/streaming/stream-records.test.ts',
+  'test/support/backoff.test.ts',
 ];
 
 const shared = {
