@@ -6,7 +6,7 @@
  * whose readers skip names starting with `_`) names the sink objects folded into its parts, so a later compaction
  * never folds one twice.
  */
-import { CDC_TABLE_FOLDER, type Config } from '../config';
+import { CDC_TABLE_FOLDER, compactedLakePrefix, type Config } from '../config';
 import { cdcTableRoot } from './cdc-layout';
 import { CDC_PARTITION_KEYS } from './lake-schema';
 
@@ -20,7 +20,7 @@ export interface CompactionManifest {
 
 /** `<lake.prefix>-compacted/orders_cdc/`: the root of every compacted version, beside (not under) the lake prefix. */
 export function compactedTableRoot(config: Pick<Config, 'lake'>): string {
-  return `${config.lake.prefix}-compacted/${CDC_TABLE_FOLDER}/`;
+  return `${compactedLakePrefix(config)}/${CDC_TABLE_FOLDER}/`;
 }
 
 /** The folder every version of one hour sits in. */

@@ -284,6 +284,27 @@ describe('IAM policies from the configuration', () => {
     expect(allows(doc('worker'), 'glue:GetTable', `arn:aws:glue:${REGION}:${ACCOUNT}:table/other_db/t`)).toBe(
       false,
     );
+    const compactedKey = 'cdc-data-compacted/orders_cdc/dt=2026-12-06/hour=10/v=1/part-0.parquet';
+    const cdcTableArn = `arn:aws:glue:${REGION}:${ACCOUNT}:table/acme_lake/orders_cdc`;
+    // The sink copies a late object from its folder into a compacted version, never elsewhere.
+    expect(allows(doc('s3-sink'), 's3:PutObject', object(compactedKey))).toBe(true);
+    expect(allows(doc('s3-sink'), 's3:DeleteObject', object(cdcKey))).toBe(false);
+    expect(allows(doc('s3-sink'), 'glue:BatchCreatePartition', cdcTableArn)).toBe(true);
+    expect(
+      allows(
+        doc('s3-sink'),
+        'glue:BatchCreatePartition',
+        `arn:aws:glue:${REGION}:${ACCOUNT}:table/acme_lake/t`,
+      ),
+    ).toBe(false);
+    // Compaction writes versions and deletes what they replaced, in both folders, and repoints partitions.
+    expect(allows(doc('worker'), 's3:PutObject', object(compactedKey))).toBe(true);
+    expect(allows(doc('worker'), 's3:DeleteObject', object(cdcKey))).toBe(true);
+    expect(allows(doc('worker'), 's3:DeleteObject', object(compactedKey))).toBe(true);
+    expect(allows(doc('worker'), 's3:DeleteObject', object('daily-reports/x.csv'))).toBe(false);
+    expect(allows(doc('worker'), 'glue:UpdatePartition', cdcTableArn)).toBe(true);
+    expect(allows(doc('worker'), 's3:PutLifecycleConfiguration', bucket)).toBe(true);
+    expect(allows(doc('worker'), 's3:PutLifecycleConfiguration', 'arn:aws:s3:::another-bucket')).toBe(false);
     const role = `arn:aws:iam::${ACCOUNT}:role/service/acme-crawler-role`;
     expect(allows(doc('worker'), 'iam:PassRole', role, { 'iam:PassedToService': 'glue.amazonaws.com' })).toBe(
       true,

@@ -107,6 +107,7 @@ const SID_OF_KIND: Record<IamTarget['kind'], string> = {
   listing: 'ListPrefixes',
   objects: 'Objects',
   database: 'Catalog',
+  glueTable: 'CdcTable',
   crawler: 'Crawler',
   workgroup: 'Workgroup',
   role: 'PassCrawlerRole',

@@ -3,9 +3,11 @@
  * checks the command lists against the code (every `new XxxCommand(` reachable from the process's entry point,
  * and nothing else), so a policy built from them is exactly what the process needs.
  */
-import type { Config } from '../../config';
+import { compactedLakePrefix, type Config } from '../../config';
 import type { SdkCommand } from './sdk-actions';
 import {
+  catalogTables,
+  cdcTable,
   crawler,
   database,
   lakeBucket,
@@ -29,6 +31,33 @@ const ordersTable = (config: Config) => [config.dynamodb.ordersTable];
 const checkpointTable = (config: Config) => [config.dynamodb.checkpointTable];
 const pipelineTables = (config: Config) => [config.dynamodb.ordersTable, config.dynamodb.checkpointTable];
 const cdcData = (config: Config) => [config.lake.prefix];
+const compacted = (config: Config) => [compactedLakePrefix(config)];
+const cdcAndCompacted = (config: Config) => [config.lake.prefix, compactedLakePrefix(config)];
+
+/**
+ * src/resources/cdc-catalog.ts, one module for the CDC table and its partitions: provisioning creates the table,
+ * the S3 sink registers partitions (and looks one up for a late object), compaction repoints them.
+ */
+const managesCdcTable: CommandUse = {
+  commands: [
+    'glue.CreateTable',
+    'glue.GetTable',
+    'glue.BatchCreatePartition',
+    'glue.GetPartition',
+    'glue.UpdatePartition',
+  ],
+  on: cdcTable,
+};
+
+/** src/lake-format/storage.ts: what a process reading and writing lake objects through it sends. */
+const lakeStorageWrites = [
+  's3.PutObject',
+  's3.CreateMultipartUpload',
+  's3.UploadPart',
+  's3.CompleteMultipartUpload',
+  's3.AbortMultipartUpload',
+] satisfies SdkCommand[];
+const lakeStorageReads = ['s3.GetObject', 's3.HeadObject'] satisfies SdkCommand[];
 
 /** ensureOrdersTable / ensureCheckpointTable (src/resources/dynamodb-tables.ts), run at start-up and by provision. */
 const ensuresTables = (names: (config: Config) => string[]): CommandUse => ({
@@ -67,11 +96,14 @@ export const PROCESS_ACCESS: Record<AwsProcessName, CommandUse[]> = {
       on: objects(cdcData),
     },
     { commands: ['s3.ListObjectsV2'], on: listing(cdcData) },
+    managesCdcTable,
+    // A late object of a compacted hour is copied into the hour's current version.
+    { commands: ['s3.CopyObject'], on: objects(compacted) },
   ],
   worker: [
     // provision
     ensuresTables(pipelineTables),
-    { commands: ['s3.CreateBucket', 's3.HeadBucket'], on: lakeBucket },
+    { commands: ['s3.CreateBucket', 's3.HeadBucket', 's3.PutBucketLifecycleConfiguration'], on: lakeBucket },
     { commands: ['glue.CreateDatabase', 'glue.GetDatabase'], on: database },
     {
       commands: [
@@ -101,6 +133,15 @@ export const PROCESS_ACCESS: Record<AwsProcessName, CommandUse[]> = {
       commands: ['s3.PutObject'],
       on: objects((config) => [config.lake.snapshotPrefix, config.lake.reportsPrefix]),
     },
+    // provision (the CDC table) and compact (src/activities/compaction-activities.ts): it reads the sink's
+    // objects, writes versions beside them, switches partitions, copies late objects in and deletes what a
+    // version replaced, in both folders; it never writes into the sink's folder.
+    managesCdcTable,
+    { commands: lakeStorageReads, on: objects(cdcAndCompacted) },
+    { commands: lakeStorageWrites, on: objects(compacted) },
+    { commands: ['s3.ListObjectsV2'], on: listing(cdcAndCompacted) },
+    { commands: ['s3.CopyObject'], on: objects(compacted) },
+    { commands: ['s3.DeleteObjects'], on: objects(cdcAndCompacted) },
   ],
 };
 
@@ -134,4 +175,20 @@ export const MAIN_JOB_ACCESS: CommandUse[] = [
   },
   { commands: ['s3.ListObjectsV2'], on: listing(cdcData) },
   { commands: ['s3.GetObject'], on: objects((config) => [config.lake.reportsPrefix]) },
+  // Deleting a bounded run's resources (src/cli/main-job/run-cleanup.ts): its tables, objects, database (with
+  // its tables) and crawler; the resources' names come from the run-scoped configuration.
+  { commands: ['dynamodb.ListTables', 'dynamodb.DeleteTable'], on: tables(pipelineTables) },
+  {
+    commands: ['s3.DeleteObjects'],
+    on: objects((config) => [
+      ...cdcAndCompacted(config),
+      config.lake.snapshotPrefix,
+      config.lake.reportsPrefix,
+    ]),
+  },
+  { commands: ['glue.GetDatabases'], on: database },
+  { commands: ['glue.DeleteDatabase'], on: catalogTables },
+  { commands: ['glue.ListCrawlers', 'glue.StopCrawler', 'glue.DeleteCrawler'], on: crawler },
+  // After moto lost its data (src/local/store-reconcile.ts, local mode): the catalog's stale tables go too.
+  { commands: ['glue.GetTables', 'glue.BatchDeleteTable'], on: catalogTables },
 ];

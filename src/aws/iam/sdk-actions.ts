@@ -12,7 +12,14 @@
  *   SDK_COMMANDS['s3.HeadObject']; // { actions: ['s3:GetObject'], kind: 'objects' }
  */
 import type { IamTarget, TargetOf } from './targets';
-import { athenaResultObjects, catalogTables, lakeBucket, queriedData, queriedDataListing } from './targets';
+import {
+  athenaResultObjects,
+  catalogTables,
+  lakeBucket,
+  objects,
+  queriedData,
+  queriedDataListing,
+} from './targets';
 
 /** What a command acts on; a process's use of the command resolves it to ARNs. */
 export type ResourceKind =
@@ -22,6 +29,7 @@ export type ResourceKind =
   | 'listing'
   | 'objects'
   | 'database'
+  | 'glueTable'
   | 'crawler'
   | 'workgroup'
   | 'role'
@@ -85,6 +93,18 @@ const athenaResultsRead: DependentGrant[] = [
   },
 ];
 
+/**
+ * CopyObject is authorized as PutObject on the destination and GetObject on the source. Every copy in the
+ * pipeline takes a sink object (under LAKE_PREFIX) into a compacted version (the use's destination).
+ */
+const copyFromSinkObjects: DependentGrant[] = [
+  {
+    actions: ['s3:GetObject'],
+    on: objects((config) => [config.lake.prefix]),
+    why: 'CopyObject reads its source, a sink object under LAKE_PREFIX',
+  },
+];
+
 const grant = (kind: ResourceKind, ...actions: string[]): CommandGrant => ({ actions, kind });
 
 export const SDK_COMMANDS = {
@@ -95,12 +115,16 @@ export const SDK_COMMANDS = {
   'dynamodb.UpdateItem': grant('table', 'dynamodb:UpdateItem'),
   'dynamodb.DeleteItem': grant('table', 'dynamodb:DeleteItem'),
   'dynamodb.Scan': grant('table', 'dynamodb:Scan'),
+  'dynamodb.DeleteTable': grant('table', 'dynamodb:DeleteTable'),
+  // Listed without resource types in the Service Authorization Reference: its use resolves to "*".
+  'dynamodb.ListTables': grant('table', 'dynamodb:ListTables'),
   'dynamodb-streams.DescribeStream': grant('stream', 'dynamodb:DescribeStream'),
   'dynamodb-streams.GetShardIterator': grant('stream', 'dynamodb:GetShardIterator'),
   'dynamodb-streams.GetRecords': grant('stream', 'dynamodb:GetRecords'),
   's3.CreateBucket': grant('bucket', 's3:CreateBucket'),
   // HeadBucket has no action of its own: S3 authorizes it as ListBucket (with no prefix).
   's3.HeadBucket': grant('bucket', 's3:ListBucket'),
+  's3.PutBucketLifecycleConfiguration': grant('bucket', 's3:PutLifecycleConfiguration'),
   's3.ListObjectsV2': grant('listing', 's3:ListBucket'),
   's3.GetObject': grant('objects', 's3:GetObject'),
   's3.HeadObject': grant('objects', 's3:GetObject'),
@@ -109,12 +133,27 @@ export const SDK_COMMANDS = {
   's3.UploadPart': grant('objects', 's3:PutObject'),
   's3.CompleteMultipartUpload': grant('objects', 's3:PutObject'),
   's3.AbortMultipartUpload': grant('objects', 's3:AbortMultipartUpload'),
+  's3.DeleteObjects': grant('objects', 's3:DeleteObject'),
+  's3.CopyObject': { actions: ['s3:PutObject'], kind: 'objects', dependent: copyFromSinkObjects },
   'glue.CreateDatabase': grant('database', 'glue:CreateDatabase'),
   'glue.GetDatabase': grant('database', 'glue:GetDatabase'),
+  'glue.GetDatabases': grant('database', 'glue:GetDatabases'),
+  'glue.DeleteDatabase': grant('database', 'glue:DeleteDatabase'),
+  'glue.GetTables': grant('database', 'glue:GetTables'),
+  'glue.BatchDeleteTable': grant('database', 'glue:BatchDeleteTable'),
+  'glue.CreateTable': grant('glueTable', 'glue:CreateTable'),
+  'glue.GetTable': grant('glueTable', 'glue:GetTable'),
+  'glue.BatchCreatePartition': grant('glueTable', 'glue:BatchCreatePartition'),
+  'glue.GetPartition': grant('glueTable', 'glue:GetPartition'),
+  'glue.UpdatePartition': grant('glueTable', 'glue:UpdatePartition'),
   'glue.CreateCrawler': { actions: ['glue:CreateCrawler'], kind: 'crawler', dependent: passCrawlerRole() },
   'glue.UpdateCrawler': { actions: ['glue:UpdateCrawler'], kind: 'crawler', dependent: passCrawlerRole() },
   'glue.GetCrawler': grant('crawler', 'glue:GetCrawler'),
   'glue.StartCrawler': grant('crawler', 'glue:StartCrawler'),
+  'glue.StopCrawler': grant('crawler', 'glue:StopCrawler'),
+  'glue.DeleteCrawler': grant('crawler', 'glue:DeleteCrawler'),
+  // Listed without resource types in the Service Authorization Reference: its use resolves to "*".
+  'glue.ListCrawlers': grant('crawler', 'glue:ListCrawlers'),
   // Listed without resource types in the Service Authorization Reference: its use resolves to "*".
   'glue.GetCrawlerMetrics': grant('crawler', 'glue:GetCrawlerMetrics'),
   'athena.CreateWorkGroup': grant('workgroup', 'athena:CreateWorkGroup'),
@@ -140,6 +179,10 @@ export type SdkCommand = keyof typeof SDK_COMMANDS;
 export const WILDCARD_ONLY_ACTIONS: Record<string, string> = {
   'glue:GetCrawlerMetrics':
     'glue:GetCrawlerMetrics has no resource types in the Service Authorization Reference: AWS requires "*"',
+  'glue:ListCrawlers':
+    'glue:ListCrawlers has no resource types in the Service Authorization Reference: AWS requires "*"',
+  'dynamodb:ListTables':
+    'dynamodb:ListTables has no resource types in the Service Authorization Reference: AWS requires "*"',
 };
 
 /** Creating or updating a crawler hands it GLUE_CRAWLER_ROLE: IAM checks the caller may pass that role to Glue. */

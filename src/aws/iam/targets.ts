@@ -4,7 +4,7 @@
  * crawler's role. Nothing here is a pattern over other names: a policy for one configuration grants nothing on
  * another's resources.
  */
-import type { Config } from '../../config';
+import { CDC_TABLE_FOLDER, type Config } from '../../config';
 import type { ResourceKind } from './sdk-actions';
 
 export interface IamContext {
@@ -73,6 +73,15 @@ export const database: TargetOf = (ctx) => ({
 export const catalogTables: TargetOf = (ctx) => ({
   kind: 'database',
   arns: [...database(ctx).arns, regional(ctx, 'glue', `table/${ctx.config.glue.database}/*`)],
+});
+
+/** The CDC table the pipeline writes (provisioning creates it, the sink and compaction manage its partitions). */
+export const cdcTable: TargetOf = (ctx) => ({
+  kind: 'glueTable',
+  arns: [
+    ...database(ctx).arns,
+    regional(ctx, 'glue', `table/${ctx.config.glue.database}/${CDC_TABLE_FOLDER}`),
+  ],
 });
 
 export const crawler: TargetOf = (ctx) => ({
