@@ -94,6 +94,15 @@ function checkRows(output: string): string[][] {
     .map((cells) => cells.slice(1, 5));
 }
 
+/** Waits for `text` in the run's output; a timeout shows the output's tail (what the run did instead). */
+async function waitForOutput(run: RunningCli, text: string, timeoutMs: number): Promise<void> {
+  await waitFor(`"${text}" in the output`, async () => run.output().includes(text), { timeoutMs }).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}; the output ends with:\n${run.output().slice(-6000)}`);
+    },
+  );
+}
+
 async function leftovers(runId: string) {
   return (await findRuns({ aws, kafka }, config)).find((r) => r.runId === runId);
 }
@@ -108,14 +117,13 @@ describe('npm start -- --duration (bounded run)', () => {
   it('restarts a killed streaming process, exits 0 with every check agreeing, and deletes what it created', async () => {
     const run = startBoundedRun(['--duration', '20']);
     const runId = await run.runId;
-    // Killed while the generator still sends: the DynamoDB sink's drain needs the restarted process.
-    const firstPid = await waitFor('the dynamo-sink to start', async () => supervisedPid('dynamo-sink'), {
-      timeoutMs: 300_000,
-    });
+    // Killed once the streaming processes are up (the run prints where to look right after starting them and
+    // the generator), while the generator still sends: the DynamoDB sink's drain needs the restarted process. A
+    // process that dies before it is ready fails the run's start instead (a start failure, not a restart).
+    await waitForOutput(run, 'Ad-hoc query', 300_000);
+    const firstPid = supervisedPid('dynamo-sink')!;
     process.kill(-firstPid, 'SIGKILL');
-    await waitFor('the restart', async () => run.output().includes('dynamo-sink had exited: started again'), {
-      timeoutMs: 120_000,
-    });
+    await waitForOutput(run, 'dynamo-sink had exited: started again', 120_000);
     expect(supervisedPid('dynamo-sink')).not.toBe(firstPid);
 
     // The run's output in the failure message: it says which stage disagreed or failed.
@@ -123,7 +131,11 @@ describe('npm start -- --duration (bounded run)', () => {
     const rows = checkRows(run.output());
     expect(rows.length).toBeGreaterThanOrEqual(9);
     expect(rows.filter((row) => row[3] !== 'ok')).toEqual([]);
-    for (const [, expected, actual] of rows) expect(actual).toBe(expected);
+    // Counts agree exactly; a bound ("< 6" objects after compaction) is met when its verdict is ok.
+    const counts = rows.filter(([, expected]) => /^\d+$/.test(expected));
+    expect(counts.length).toBeGreaterThanOrEqual(9);
+    for (const [check, expected, actual] of counts)
+      expect({ check, actual }).toEqual({ check, actual: expected });
     expect(run.output()).toContain('All counts agree.');
     expect(run.output()).toContain(`Deleting what run ${runId} created`);
     expect(await leftovers(runId)).toBeUndefined();
@@ -166,7 +178,7 @@ describe('npm start -- --duration (bounded run)', () => {
     killRunProcesses();
 
     const listed = runCli('src/cli/pipeline.ts', ['cleanup-runs', '--run', runId]);
-    expect(await listed.exited).toBe(0);
+    expect({ code: await listed.exited, output: listed.output() }).toMatchObject({ code: 0 });
     expect(listed.output()).toContain(runId);
     expect(listed.output()).toContain('leftover');
     expect(listed.output()).toContain(scoped.topics.events);
@@ -182,7 +194,7 @@ describe('npm start -- --duration (bounded run)', () => {
     );
 
     const deleted = runCli('src/cli/pipeline.ts', ['cleanup-runs', '--delete', '--run', runId]);
-    expect(await deleted.exited).toBe(0);
+    expect({ code: await deleted.exited, output: deleted.output() }).toMatchObject({ code: 0 });
     expect(deleted.output()).toContain('deleted');
     expect(await leftovers(runId)).toBeUndefined();
     expect(await tableExists(scoped.dynamodb.ordersTable)()).toBe(false);

@@ -6,7 +6,6 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Client } from '@temporalio/client';
-import Table from 'cli-table3';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Kafka } from 'kafkajs';
 import type { AwsClients } from '../../aws/clients';
@@ -22,6 +21,7 @@ import { groupLag, waitForDrain } from './drain';
 import { startTopicCounter, type TopicCounter } from './topic-counter';
 import { countStreamRecords } from './stream-count';
 import { compactRunHours } from './run-compaction';
+import { plainAwareTable } from '../shared/output';
 
 export interface BoundedRunDeps {
   config: Config;
@@ -200,7 +200,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
     ].map((c) => ({ ...c, ok: c.expected === c.actual }));
     checks.push(...(await compactRunHours({ config, client, say }, lake)));
 
-    const table = new Table({ head: ['check', 'expected', 'actual', ''] });
+    const table = plainAwareTable(['check', 'expected', 'actual', '']);
     for (const c of checks)
       table.push([c.stage, String(c.expected), String(c.actual), c.ok ? 'ok' : 'MISMATCH']);
     say(table.toString());
@@ -224,7 +224,7 @@ async function printReport(deps: BoundedRunDeps, summary: ReportSummary): Promis
   const body = await aws.s3.send(new GetObjectCommand({ Bucket: summary.bucket, Key: first.csvKey }));
   const csv = (await body.Body?.transformToString()) ?? '';
   const [header, ...rows] = parseCsv(csv) as string[][];
-  const table = new Table({ head: header ?? [] });
+  const table = plainAwareTable(header ?? []);
   for (const row of rows.slice(0, 15)) table.push(row);
   say(`\n${first.title}${rows.length > 15 ? ` (first 15 of ${rows.length} rows)` : ''}:`);
   say(table.toString());
