@@ -149,8 +149,8 @@ export async function findRuns(deps: RunCleanupDeps, config: Config): Promise<Fo
 
 /**
  * Deletes everything the run `runId` of `config` (the unscoped config) may have created; what is already gone is
- * skipped. Call it only once the run's processes have stopped (a consumer group with members cannot be deleted).
- * Returns what it deleted.
+ * skipped. Call it only once the run's processes have stopped (a consumer group with members cannot be deleted;
+ * the sessions of killed ones are waited out). Returns what it deleted.
  */
 export async function deleteRun(deps: RunCleanupDeps, config: Config, runId: string): Promise<RunResource[]> {
   const { aws, kafka } = deps;
@@ -205,14 +205,23 @@ export async function deleteRun(deps: RunCleanupDeps, config: Config, runId: str
     if (!(error instanceof EntityNotFoundException)) throw error;
   }
 
-  // Last: a group that still has members (a process of a killed run still up) fails this, and only this.
+  // Last: a group with members cannot be deleted. A killed process stays a member until its session times out,
+  // so that is waited for; a process of the run still up keeps its group, and only this step fails.
   const groupAdmin = kafka.admin();
   await groupAdmin.connect();
   try {
     const groups = (await groupAdmin.listGroups()).groups
       .map((g) => g.groupId)
       .filter((g) => isRunGroup(g, runId));
-    if (groups.length > 0) await groupAdmin.deleteGroups(groups);
+    if (groups.length > 0) {
+      await waitFor(
+        `the consumer groups of run ${runId} to have no members (a killed consumer leaves after KAFKA_SESSION_TIMEOUT_MS=${config.kafka.sessionTimeoutMs}; is a process of the run still up?)`,
+        async () =>
+          (await groupAdmin.describeGroups(groups)).groups.every((group) => group.members.length === 0),
+        { timeoutMs: 2 * config.kafka.sessionTimeoutMs + 10_000, intervalMs: 1000 },
+      );
+      await groupAdmin.deleteGroups(groups);
+    }
     deleted.push(...groups.map((name) => ({ kind: 'consumer group' as const, name })));
   } finally {
     await groupAdmin.disconnect();
