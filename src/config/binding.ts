@@ -98,8 +98,9 @@ export function group<M extends Members>(
 export function optionalGroup<M extends Members>(
   presentWhen: keyof M,
   members: M,
+  refine?: (schema: z.ZodObject<Shape<M>>) => z.ZodObject<Shape<M>>,
 ): Binding<z.ZodOptional<z.ZodObject<Shape<M>>>> {
-  const inner = group(members);
+  const inner = group(members, refine);
   return {
     schema: inner.schema.optional(),
     variables: inner.variables,

@@ -71,6 +71,34 @@ function nestedFolders(a: string, b: string): boolean {
   return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
 }
 
+type SaslField = 'username' | 'password' | 'tokenEndpointUrl' | 'clientId' | 'clientSecret';
+
+/** The settings each SASL mechanism cannot do without, with their variables (for the error naming them). */
+const saslRequirements: Record<
+  'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer' | 'aws-msk-iam',
+  [SaslField, string][]
+> = {
+  plain: [
+    ['username', 'KAFKA_SASL_USERNAME'],
+    ['password', 'KAFKA_SASL_PASSWORD'],
+  ],
+  'scram-sha-256': [
+    ['username', 'KAFKA_SASL_USERNAME'],
+    ['password', 'KAFKA_SASL_PASSWORD'],
+  ],
+  'scram-sha-512': [
+    ['username', 'KAFKA_SASL_USERNAME'],
+    ['password', 'KAFKA_SASL_PASSWORD'],
+  ],
+  oauthbearer: [
+    ['tokenEndpointUrl', 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL'],
+    ['clientId', 'KAFKA_SASL_OAUTHBEARER_CLIENT_ID'],
+    ['clientSecret', 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET'],
+  ],
+  // The default credential chain signs the token: nothing to configure.
+  'aws-msk-iam': [],
+};
+
 const motoUrl = `http://${LOCAL_HOST}:${LOCAL_PORTS.moto}`;
 const lakeUrl = `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`;
 
@@ -119,17 +147,80 @@ export const configBindings = group({
       'Comma-separated bootstrap brokers (e.g. MSK)',
     ),
     clientId: setting('KAFKA_CLIENT_ID', text(), 'orders-pipeline', 'kafkajs client id prefix'),
-    ssl: setting('KAFKA_SSL', bool, 'false', 'Use TLS to the brokers'),
-    sasl: optionalGroup('mechanism', {
-      mechanism: setting(
-        'KAFKA_SASL_MECHANISM',
-        oneOf(['plain', 'scram-sha-256', 'scram-sha-512']),
-        '',
-        '`plain`, `scram-sha-256` or `scram-sha-512` (empty: no SASL)',
-      ),
-      username: setting('KAFKA_SASL_USERNAME', text(), '', 'SASL user name'),
-      password: setting('KAFKA_SASL_PASSWORD', text(), '', 'SASL password (never logged)'),
-    }),
+    ssl: setting('KAFKA_SSL', bool, 'false', 'Use TLS to the brokers (a `KAFKA_SSL_*_PATH` turns it on too)'),
+    tls: group(
+      {
+        caPath: setting(
+          'KAFKA_SSL_CA_PATH',
+          text(0),
+          '',
+          "CA bundle (PEM) that signed the brokers' certificates (default: system CAs)",
+        ),
+        certPath: setting('KAFKA_SSL_CERT_PATH', text(0), '', 'Client certificate (PEM) for mTLS'),
+        keyPath: setting('KAFKA_SSL_KEY_PATH', text(0), '', 'Client private key (PEM) for mTLS'),
+      },
+      (schema) =>
+        schema.refine(({ certPath, keyPath }) => Boolean(certPath) === Boolean(keyPath), {
+          message: 'KAFKA_SSL_CERT_PATH and KAFKA_SSL_KEY_PATH go together (mTLS needs both)',
+          path: ['keyPath'],
+        }),
+    ),
+    sasl: optionalGroup(
+      'mechanism',
+      {
+        mechanism: setting(
+          'KAFKA_SASL_MECHANISM',
+          oneOf(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer', 'aws-msk-iam']),
+          '',
+          '`plain`, `scram-sha-256`, `scram-sha-512`, `oauthbearer` (client-credentials grant) or `aws-msk-iam` (empty: no SASL)',
+        ),
+        username: setting('KAFKA_SASL_USERNAME', text(0), '', 'SASL user name (plain, SCRAM)'),
+        password: setting('KAFKA_SASL_PASSWORD', text(0), '', 'SASL password (plain, SCRAM; never logged)'),
+        tokenEndpointUrl: setting(
+          'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL',
+          text(0),
+          '',
+          "oauthbearer: OAuth token endpoint (client-credentials grant, e.g. Confluent Cloud's identity provider)",
+        ),
+        clientId: setting('KAFKA_SASL_OAUTHBEARER_CLIENT_ID', text(0), '', 'oauthbearer: OAuth client id'),
+        clientSecret: setting(
+          'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET',
+          text(0),
+          '',
+          'oauthbearer: OAuth client secret (never logged)',
+        ),
+        scope: setting(
+          'KAFKA_SASL_OAUTHBEARER_SCOPE',
+          text(0),
+          '',
+          'oauthbearer: scope to request (empty: none)',
+        ),
+        awsRegion: setting(
+          'KAFKA_SASL_AWS_REGION',
+          text(0),
+          '',
+          "aws-msk-iam: the cluster's region (empty: the AWS SDK's region chain, e.g. `AWS_REGION` or the profile's)",
+        ),
+      },
+      (schema) =>
+        schema.superRefine((sasl, context) => {
+          const missing = saslRequirements[sasl.mechanism].filter(([key]) => !sasl[key]);
+          if (missing.length > 0) {
+            context.addIssue({
+              code: 'custom',
+              message: `KAFKA_SASL_MECHANISM=${sasl.mechanism} needs ${missing.map(([, name]) => name).join(', ')}`,
+              path: [missing[0]![0]],
+            });
+          }
+          if (sasl.tokenEndpointUrl && !URL.canParse(sasl.tokenEndpointUrl)) {
+            context.addIssue({
+              code: 'custom',
+              message: `KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL is not a URL: "${sasl.tokenEndpointUrl}"`,
+              path: ['tokenEndpointUrl'],
+            });
+          }
+        }),
+    ),
     sessionTimeoutMs: setting(
       'KAFKA_SESSION_TIMEOUT_MS',
       int(3000, 300_000),

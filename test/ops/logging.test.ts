@@ -42,13 +42,19 @@ describe('logger', () => {
 
   it('redacts secrets of a logged config', () => {
     const { logger, lines } = capture();
-    const config = withOverrides(loadConfig({}), {
-      kafka: { sasl: { mechanism: 'scram-sha-512', username: 'pipeline', password: 'kafka-secret' } },
+    const kafkaEnv = {
+      KAFKA_SASL_MECHANISM: 'oauthbearer',
+      KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: 'https://idp.example/token',
+      KAFKA_SASL_OAUTHBEARER_CLIENT_ID: 'pipeline',
+      KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET: 'oauth-secret',
+      KAFKA_SASL_PASSWORD: 'kafka-secret',
+    };
+    const config = withOverrides(loadConfig(kafkaEnv), {
       temporal: { apiKey: 'temporal-secret', tls: { clientKey: { data: 'PRIVATE KEY' } } },
     });
     logger.info({ config }, 'config');
     const text = JSON.stringify(lines[0]);
-    for (const secret of ['kafka-secret', 'temporal-secret', 'PRIVATE KEY'])
+    for (const secret of ['kafka-secret', 'oauth-secret', 'temporal-secret', 'PRIVATE KEY'])
       expect(text).not.toContain(secret);
     expect(text).toContain('"apiKey":"[redacted]"');
   });
