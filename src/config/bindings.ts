@@ -66,6 +66,24 @@ const localCredentials: Binding<typeof localCredentialsSchema> = {
   toEnv: () => ({}),
 };
 
+const LOCAL_REGION = 'us-east-1';
+const AWS_REGION = {
+  name: 'AWS_REGION',
+  default: LOCAL_REGION,
+  doc: "AWS region (AWS mode: no default, so the SDK's region chain decides, e.g. the profile's `region`)",
+} as const satisfies Variable;
+
+/**
+ * Unset in AWS mode unless AWS_REGION is set: the SDK then resolves the region as it resolves credentials (env,
+ * profile incl. SSO), instead of a hard-coded region overriding the profile. The local stack takes any region.
+ */
+const awsRegion: Binding<z.ZodOptional<z.ZodString>> = {
+  schema: z.string().min(1).optional(),
+  variables: [AWS_REGION],
+  load: ({ env, mode }) => env[AWS_REGION.name] || (mode === 'local' ? LOCAL_REGION : undefined),
+  toEnv: (region) => ({ [AWS_REGION.name]: region }),
+};
+
 /** Whether one key prefix is the other or a folder inside it ("lake" and "lake/snapshots"; not "lake" and "lakes"). */
 function nestedFolders(a: string, b: string): boolean {
   return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
@@ -105,7 +123,7 @@ const lakeUrl = `http://${LOCAL_HOST}:${LOCAL_PORTS.lake}`;
 export const configBindings = group({
   mode: pipelineMode,
   aws: group({
-    region: setting('AWS_REGION', text(), 'us-east-1', 'AWS region'),
+    region: awsRegion,
     endpoints: endpointOverrides(
       {
         name: 'AWS_ENDPOINT_URL',

@@ -51,13 +51,9 @@ export async function ensureBucket(
   }
   try {
     await s3.send(
-      new CreateBucketCommand({
-        Bucket: bucket,
-        // us-east-1 is the one region that rejects an explicit location constraint.
-        ...(config.aws.region !== 'us-east-1'
-          ? { CreateBucketConfiguration: { LocationConstraint: config.aws.region as never } }
-          : {}),
-      }),
+      // No CreateBucketConfiguration: the S3 client fills in its own resolved region (AWS_REGION or the
+      // profile's), except for us-east-1, which rejects an explicit location constraint.
+      new CreateBucketCommand({ Bucket: bucket }),
     );
   } catch (error) {
     if (!(error instanceof BucketAlreadyOwnedByYou)) throw error;
