@@ -89,23 +89,32 @@ describe('crash recovery and scale-out', () => {
       outOfOrder: 0.1,
       seed: 21,
     }).run();
-    // Kill one instance while items are being written and the group has not committed everything on the topic.
+    // Kill one instance while items are being written, once records it cannot have read are on every partition:
+    // frozen, it commits nothing beyond the end offsets at the freeze (a commit in flight covers records read),
+    // so the partitions it owns hold uncommitted records at the kill, and the group cannot move them on before
+    // its session times out.
+    await waitFor(
+      'the sinks to be mid-run',
+      async () => (await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) > 300,
+      { timeoutMs: 60_000 },
+    );
     const groupId = dynamoSinkGroupId(config);
     const topic = config.topics.events;
     const killAdmin = kafka.admin();
     await killAdmin.connect();
     try {
+      const victim = children.all[0];
+      victim.freeze();
+      const endsAtFreeze = await endOffsets(killAdmin, topic);
       const endsAtKill = await waitFor(
-        'the sinks to be mid-run, behind the topic',
+        'records on every partition after the sink froze',
         async () => {
-          if ((await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) <= 300) return undefined;
           const ends = await endOffsets(killAdmin, topic);
-          return uncommitted(ends, await committedOffsets(killAdmin, groupId, topic)) > 0 ? ends : undefined;
+          return [...endsAtFreeze].every(([partition, end]) => ends.get(partition)! > end) ? ends : undefined;
         },
-        { intervalMs: 200 },
+        { timeoutMs: 30_000, intervalMs: 50 },
       );
-      await children.all[0].kill9();
-      // It landed while work was uncommitted: records on the topic before the kill that the group had not committed.
+      await victim.kill9();
       expect(uncommitted(endsAtKill, await committedOffsets(killAdmin, groupId, topic))).toBeGreaterThan(0);
     } finally {
       await killAdmin.disconnect();
@@ -175,10 +184,22 @@ describe('crash recovery and scale-out', () => {
     }
     expect(written).toBeLessThan(total);
     const victim = children.all.find((c) => c.name === first)!;
-    const killedAt = Date.now();
+    // Make the kill land on uncommitted work instead of hoping it does: freeze the holder and let the writer
+    // add changes it cannot have read. Each of the 4 lanes finishes at most one write begun before the freeze,
+    // so a fifth write finished after it was begun after it, and its change lies beyond anything the holder
+    // read, published or checkpointed (a checkpoint covers changes read, even one still in flight).
+    victim.freeze();
+    const writtenAtFreeze = written;
+    await waitFor('changes written after the holder froze', async () => written > writtenAtFreeze + 4, {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
+    // Every write makes one change, appended in order: the stream's first writtenAtKill changes were in it.
+    const writtenAtKill = written;
     await victim.kill9();
-    // Its checkpoint as it died (nobody else may write it until the lease expires).
-    const checkpointAtKill = (await leases.list(streamArn)).find((l) => l.leaseOwner === first)?.checkpoint;
+    // Its checkpoint as it died: frozen for a few writes, far less than a lease duration, it still held the shard.
+    const leaseAtKill = (await leases.list(streamArn)).find((l) => l.leaseOwner);
+    expect(leaseAtKill?.leaseOwner).toBe(first);
     // The survivor takes the shard over once the lease expires (3 s on its clock).
     const second = await waitFor(
       'the other relay to take the shard over',
@@ -194,8 +215,8 @@ describe('crash recovery and scale-out', () => {
 
     const records = await readStream(aws, config);
     expect(records).toHaveLength(total);
-    // The kill landed while changes already in the stream were beyond the victim's checkpoint.
-    expect(changesBeyond(records, checkpointAtKill, killedAt)).toBeGreaterThan(0);
+    // The kill landed while changes already in the stream lay beyond the victim's checkpoint.
+    expect(changesBeyond(records.slice(0, writtenAtKill), leaseAtKill!.checkpoint)).toBeGreaterThan(0);
     await waitForRelayCheckpoint(aws, config, records, 60_000);
     const messages = await readTopic(kafka, config.topics.cdc, { expected: total, timeoutMs: 90_000 });
     // Identified by the stream's eventID: moto may repeat a sequence number under concurrent writes.

@@ -297,15 +297,13 @@ export async function waitForRelayCheckpoint(
 }
 
 /**
- * The changes of `records` that already were in the stream at `at` (their creation time is before it) and
- * lie beyond `checkpoint`: work a relay killed at `at` with that checkpoint had not committed.
+ * How many of `records` lie beyond `checkpoint` (a lease's checkpoint; TRIM_HORIZON covers none): with the
+ * stream as it stood when a relay was killed, the changes it had not committed. Compared by sequence number,
+ * which moto assigns in the order changes are added (it may repeat one under concurrent writes, never go back).
  */
-export function changesBeyond(records: _Record[], checkpoint: string | undefined, at: number): number {
-  const from = checkpoint !== undefined && /^\d+$/.test(checkpoint) ? BigInt(checkpoint) : -1n; // TRIM_HORIZON: none
-  return records.filter(
-    (r) =>
-      r.dynamodb!.ApproximateCreationDateTime!.getTime() < at && BigInt(r.dynamodb!.SequenceNumber!) > from,
-  ).length;
+export function changesBeyond(records: _Record[], checkpoint: string): number {
+  const from = /^\d+$/.test(checkpoint) ? BigInt(checkpoint) : -1n;
+  return records.filter((r) => BigInt(r.dynamodb!.SequenceNumber!) > from).length;
 }
 
 /** Every record of the orders table's stream (one shard locally), read directly: the ground truth of changes. */
@@ -349,6 +347,12 @@ export interface ChildHandle {
   output(): string;
   /** SIGKILL: no shutdown hook runs, exactly like a crash. */
   kill9(): Promise<void>;
+  /**
+   * SIGSTOP to the whole process group: it keeps everything it holds (group membership, leases, sockets) but
+   * makes no progress, like a stalled machine, until kill9(). Lets a test make work pile up behind a consumer
+   * before killing it, instead of hoping the kill lands while it is behind.
+   */
+  freeze(): void;
   /** SIGTERM and wait for exit; resolves with the exit code. */
   terminate(timeoutMs?: number): Promise<number | null>;
   exited: Promise<number | null>;
@@ -384,6 +388,9 @@ export function spawnProcess(
     async kill9() {
       if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
       await exited;
+    },
+    freeze() {
+      process.kill(-child.pid!, 'SIGSTOP');
     },
     async terminate(timeoutMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
