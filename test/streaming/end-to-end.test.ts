@@ -1,7 +1,9 @@
 /**
  * The whole streaming data plane with real processes: generator → orders.events → DynamoDB sink (two
  * instances) → DynamoDB Streams → CDC relay (two instances) → orders.cdc → S3 sink (two instances) →
- * Parquet in S3. One instance of each is killed with SIGKILL mid-run and restarted. At the end:
+ * Parquet in S3. One instance of each is killed with SIGKILL mid-run, made to hold uncommitted work first (frozen
+ * until work it cannot have read is queued behind it; checked), and restarted. Once every consumer's effects
+ * are durable (the relay checkpointed every change, the S3 sink's group committed every CDC record):
  * - DynamoDB holds exactly the generator's expected final state of every order;
  * - S3 holds exactly one row per DynamoDB change (the table's stream, read directly, is the ground
  *   truth), checked by count and by content, with no duplicates;
@@ -17,24 +19,35 @@ import { join } from 'node:path';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { withOverrides, type Config } from '../../src/config';
-import { CDC_LAKE_COLUMNS } from '../../src/lake-format/lake-schema';
+import type { Admin } from 'kafkajs';
+import { CDC_LAKE_COLUMNS, type CdcEvent } from '../../src/lake-format/lake-schema';
 import { createLogger } from '../../src/observability/logger';
 import { ordersStreamArn } from '../../src/resources/dynamodb-tables';
 import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
-import { createGenerator } from '../../src/streaming/generator/generator';
+import { dynamoSinkGroupId } from '../../src/streaming/dynamo-sink/dynamo-sink';
+import { s3SinkGroupId } from '../../src/streaming/s3-sink/s3-sink';
+import { createGenerator, type GeneratorReport } from '../../src/streaming/generator/generator';
 import { readLakeRecords, type LakeRecord } from '../../src/lake-format/lake-reader';
 import { freshConfig } from '../support/fresh-config';
 import {
+  changesBeyond,
+  committedOffsets,
+  endOffsets,
+  nextChange,
   plain,
   provision,
   readStream,
   readTopic,
+  recordEnds,
   itemCount,
+  uncommitted,
+  waitForGroupCommitted,
   waitForOrders,
-  sleep,
+  waitForRelayCheckpoint,
   waitFor,
   within,
   ChildProcesses,
+  type ChildHandle,
   type StreamingEnv,
 } from './helpers';
 
@@ -171,6 +184,95 @@ describe('streaming end to end', () => {
     return lines.join('\n');
   }
 
+  /**
+   * Kills one instance of each consumer with -9 while it has uncommitted work, and restarts it; the orders
+   * produced meanwhile go to `bursts`. Returns what
+   * the S3 sink's kill left uncommitted, to be found on the CDC topic once it is complete: the change published
+   * while the S3 sinks were frozen, the group's committed offsets and the topic's end offsets at the kill.
+   */
+  async function killEachConsumerOnce(
+    admin: Admin,
+    bursts: Promise<GeneratorReport>[],
+    sink: ChildHandle,
+    s3a: ChildHandle,
+    step: (what: string) => void,
+  ): Promise<{ eventId: string; committed: Map<number, number>; ends: Map<number, number> }> {
+    const { config, aws } = env;
+    // Each freeze is followed by a burst of orders of its own: the main generation may be over by then.
+    const burst = (seed: number) =>
+      createGenerator({ config, kafka: env.kafka, logger, count: 150, concurrentOrders: 50, seed }).run();
+    // 1. The DynamoDB sink, once items are being written: frozen, it commits nothing beyond the end offsets at
+    // the freeze, so records produced after it on every partition leave its own partitions uncommitted.
+    await waitFor(
+      'the sink to be mid-run',
+      async () => (await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) > 150,
+      { timeoutMs: 60_000 },
+    );
+    const sinkGroup = dynamoSinkGroupId(config);
+    sink.freeze();
+    bursts.push(burst(1));
+    const eventsAtFreeze = await endOffsets(admin, config.topics.events);
+    const eventsAtKill = await waitFor(
+      'events on every partition after the sink froze',
+      async () => {
+        const ends = await endOffsets(admin, config.topics.events);
+        return [...eventsAtFreeze].every(([partition, end]) => ends.get(partition)! > end) ? ends : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    await sink.kill9();
+    step('sink killed');
+    // The events topic has no transaction markers: offsets are records.
+    expect(
+      uncommitted(eventsAtKill, await committedOffsets(admin, sinkGroup, config.topics.events)),
+    ).toBeGreaterThan(0);
+    start('dynamo-sink-a-restarted', SINK);
+
+    // 2. The relay holding the shard, once changes are flowing to the CDC topic: frozen until a change it
+    // cannot have read is in the stream.
+    const leases = createLeaseTable(aws.dynamodb, config.dynamodb.checkpointTable);
+    const streamArn = await ordersStreamArn(aws.dynamodb, config);
+    const holder = await waitFor(
+      'a relay to hold the shard',
+      async () => (await leases.list(streamArn)).find((l) => l.leaseOwner)?.leaseOwner,
+      { timeoutMs: 30_000 },
+    );
+    await waitFor('changes on the CDC topic', async () => {
+      const offsets = await admin.fetchTopicOffsets(config.topics.cdc);
+      return offsets.reduce((sum, p) => sum + Number(p.high), 0) > 200;
+    });
+    const relay = children.all.find((c) => c.name === holder)!;
+    relay.freeze();
+    bursts.push(burst(2));
+    const unread = await nextChange(aws, config, 30_000);
+    await relay.kill9();
+    step('relay killed');
+    // Frozen for less than a lease duration, it still held the shard, its checkpoint short of that change.
+    const leaseAtKill = (await leases.list(streamArn)).find((l) => l.leaseOwner);
+    expect(leaseAtKill?.leaseOwner).toBe(holder);
+    expect(changesBeyond([unread], leaseAtKill!.checkpoint)).toBe(1);
+    start(`${holder}-restarted`, RELAY, { CDC_WORKER_ID: `${holder}-restarted` });
+
+    // 3. One S3 sink instance, once objects are landing. Both instances are frozen, so the group commits
+    // nothing from then on, and a change that enters the stream after the freeze and is then checkpointed by
+    // the relay is a committed CDC record beyond the end offsets at the freeze: uncommitted at the kill.
+    await waitFor('objects in the lake', async () => (await readLakeRecords(aws.s3, config)).length > 0, {
+      timeoutMs: 60_000,
+    });
+    const s3Sinks = children.all.filter((c) => c.name.startsWith('s3-sink'));
+    for (const s3Sink of s3Sinks) s3Sink.freeze();
+    bursts.push(burst(3));
+    const published = await nextChange(aws, config, 30_000);
+    await waitForRelayCheckpoint(aws, config, [published], 30_000);
+    const cdcAtKill = await endOffsets(admin, config.topics.cdc);
+    await s3a.kill9();
+    const s3CommittedAtKill = await committedOffsets(admin, s3SinkGroupId(config), config.topics.cdc);
+    for (const s3Sink of s3Sinks) s3Sink.thaw();
+    step('s3 sink killed');
+    start('s3-sink-a-restarted', S3_SINK);
+    return { eventId: published.eventID!, committed: s3CommittedAtKill, ends: cdcAtKill };
+  }
+
   async function runPipeline(step: (what: string) => void): Promise<void> {
     const { config, kafka, aws } = env;
     const sink = start('dynamo-sink-a', SINK);
@@ -192,79 +294,58 @@ describe('streaming end to end', () => {
       seed: 99,
     }).run();
 
-    // 1. The DynamoDB sink, once items are being written.
-    await waitFor(
-      'the sink to be mid-run',
-      async () => (await itemCount(aws.dynamodb, config.dynamodb.ordersTable)) > 150,
-      { timeoutMs: 60_000 },
-    );
-    await sink.kill9();
-    step('sink killed');
-    await sleep(500);
-    start('dynamo-sink-a-restarted', SINK);
-
-    // 2. The relay holding the shard, once changes are flowing to the CDC topic.
-    const leases = createLeaseTable(aws.dynamodb, config.dynamodb.checkpointTable);
-    const streamArn = await ordersStreamArn(aws.dynamodb, config);
-    const holder = await waitFor(
-      'a relay to hold the shard',
-      async () => (await leases.list(streamArn)).find((l) => l.leaseOwner)?.leaseOwner,
-      {
-        timeoutMs: 30_000,
-      },
-    );
+    // Each kill lands on uncommitted work by construction: the victim is frozen (SIGSTOP) until work it
+    // cannot have read is queued behind it, then killed, and a check after the kill says so.
     const admin = kafka.admin();
     await admin.connect();
-    try {
-      await waitFor('changes on the CDC topic', async () => {
-        const offsets = await admin.fetchTopicOffsets(config.topics.cdc);
-        return offsets.reduce((sum, p) => sum + Number(p.high), 0) > 200;
-      });
-    } finally {
-      await admin.disconnect();
-    }
-    await children.all.find((c) => c.name === holder)!.kill9();
-    step('relay killed');
-    start(`${holder}-restarted`, RELAY, { CDC_WORKER_ID: `${holder}-restarted` });
-
-    // 3. One S3 sink instance, once objects are landing.
-    await waitFor('objects in the lake', async () => (await readLakeRecords(aws.s3, config)).length > 0, {
-      timeoutMs: 60_000,
-    });
-    await s3a.kill9();
-    step('s3 sink killed');
-    start('s3-sink-a-restarted', S3_SINK);
+    const bursts: Promise<GeneratorReport>[] = [];
+    const s3Kill = await killEachConsumerOnce(admin, bursts, sink, s3a, step).finally(() =>
+      admin.disconnect(),
+    );
 
     const report = await within(90_000, 'the generator to finish', generation);
     expect(report.validEvents).toBe(2_000);
+    const reports = [report, ...(await within(90_000, 'the bursts to finish', Promise.all(bursts)))];
     step('generator done');
 
-    // DynamoDB: exactly the expected final state.
-    const expectedStates = plain(Object.fromEntries(report.expectedStates));
-    const items = await waitForOrders(
-      aws.dynamodb,
-      config.dynamodb.ordersTable,
-      report.expectedStates,
-      150_000,
-    );
+    // DynamoDB: exactly the expected final state (each run's orders have ids of their own).
+    const allExpectedStates = new Map(reports.flatMap((r) => [...r.expectedStates]));
+    const expectedStates = plain(Object.fromEntries(allExpectedStates));
+    const items = await waitForOrders(aws.dynamodb, config.dynamodb.ordersTable, allExpectedStates, 150_000);
     expect(items).toEqual(expectedStates);
     step('dynamodb exact');
 
-    // S3: one row per change of the table's stream, same content, no duplicates.
+    // The durable end state: the relay checkpointed every change of the table's stream, and the S3 sink's group
+    // committed every record of the CDC topic (it commits only once the objects are in S3). Nothing can change
+    // the lake after that, so a duplicate or a gap shows in one read.
     const records = await readStream(aws, config);
     const expectedRows = records.map(expectedRow);
-    const rows = await waitFor(
-      'one lake row per change',
-      async () => {
-        const lake = await readLakeRecords(aws.s3, config);
-        return lake.length >= records.length ? lake : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 2_000 },
+    await waitForRelayCheckpoint(aws, config, records, 120_000);
+    step('relay checkpointed');
+    const cdcMessages = await readTopic(kafka, config.topics.cdc, {
+      expected: records.length,
+      timeoutMs: 120_000,
+    });
+    // The S3 sink's kill landed while the change published during the freeze lay on the topic, uncommitted.
+    expect(
+      cdcMessages.some(
+        (m) =>
+          (JSON.parse(m.value!.toString()) as CdcEvent).eventId === s3Kill.eventId &&
+          Number(m.offset) >= (s3Kill.committed.get(m.partition) ?? 0) &&
+          Number(m.offset) < s3Kill.ends.get(m.partition)!,
+      ),
+    ).toBe(true);
+    await waitForGroupCommitted(
+      kafka,
+      s3SinkGroupId(config),
+      config.topics.cdc,
+      recordEnds(cdcMessages),
+      120_000,
     );
-    step('lake complete');
-    await sleep(3_000); // anything late would be a duplicate: give it time to land
+    step('s3 sink committed');
+
+    // S3: one row per change of the table's stream, same content, no duplicates.
     const finalRows = (await readLakeRecords(aws.s3, config)).map(actualRow);
-    expect(rows.length).toBeGreaterThanOrEqual(records.length);
     expect(finalRows).toHaveLength(records.length);
     const ids = finalRows.map(identity);
     expect(new Set(ids).size).toBe(ids.length);

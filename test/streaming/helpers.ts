@@ -306,6 +306,35 @@ export function changesBeyond(records: _Record[], checkpoint: string): number {
   return records.filter((r) => BigInt(r.dynamodb!.SequenceNumber!) > from).length;
 }
 
+/**
+ * Waits for a change appended to the orders stream after the call (read through a LATEST iterator; one shard
+ * locally) and returns it: a process frozen before the call cannot have read it, let alone checkpointed it.
+ */
+export async function nextChange(aws: AwsClients, config: Config, timeoutMs: number): Promise<_Record> {
+  const streamArn = await ordersStreamArn(aws.dynamodb, config);
+  const stream = await aws.dynamodbStreams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  let iterator = (
+    await aws.dynamodbStreams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: stream.StreamDescription!.Shards!.at(-1)!.ShardId!,
+        ShardIteratorType: 'LATEST',
+      }),
+    )
+  ).ShardIterator;
+  return waitFor(
+    'a change appended to the orders stream',
+    async () => {
+      const page = await aws.dynamodbStreams.send(
+        new GetRecordsCommand({ ShardIterator: iterator, Limit: 1 }),
+      );
+      iterator = page.NextShardIterator;
+      return page.Records?.[0];
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
+}
+
 /** Every record of the orders table's stream (one shard locally), read directly: the ground truth of changes. */
 export async function readStream(aws: AwsClients, config: Config): Promise<_Record[]> {
   const streamArn = await ordersStreamArn(aws.dynamodb, config);
@@ -353,6 +382,8 @@ export interface ChildHandle {
    * before killing it, instead of hoping the kill lands while it is behind.
    */
   freeze(): void;
+  /** SIGCONT to the whole process group: a frozen process carries on where it stood. */
+  thaw(): void;
   /** SIGTERM and wait for exit; resolves with the exit code. */
   terminate(timeoutMs?: number): Promise<number | null>;
   exited: Promise<number | null>;
@@ -391,6 +422,9 @@ export function spawnProcess(
     },
     freeze() {
       process.kill(-child.pid!, 'SIGSTOP');
+    },
+    thaw() {
+      process.kill(-child.pid!, 'SIGCONT');
     },
     async terminate(timeoutMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
