@@ -11,7 +11,7 @@ import { createLogger } from '../../src/observability/logger';
 import { ordersStreamArn } from '../../src/resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../src/streaming/dynamo-sink/dynamo-sink';
 import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
-import { createGenerator } from '../../src/streaming/generator/generator';
+import { createGenerator, type GeneratorReport } from '../../src/streaming/generator/generator';
 import { freshConfig } from '../support/fresh-config';
 import {
   changesBeyond,
@@ -89,7 +89,7 @@ describe('crash recovery and scale-out', () => {
       outOfOrder: 0.1,
       seed: 21,
     }).run();
-    // Kill one instance while items are being written, once records it cannot have read are on every partition:
+    // Kill one instance mid-run, once records it cannot have read are on every partition:
     // frozen, it commits nothing beyond the end offsets at the freeze (a commit in flight covers records read),
     // so the partitions it owns hold uncommitted records at the kill, and the group cannot move them on before
     // its session times out.
@@ -100,12 +100,15 @@ describe('crash recovery and scale-out', () => {
     );
     const groupId = dynamoSinkGroupId(config);
     const topic = config.topics.events;
+    let burst: Promise<GeneratorReport> | undefined;
     const killAdmin = kafka.admin();
     await killAdmin.connect();
     try {
       const victim = children.all[0];
       victim.freeze();
       const endsAtFreeze = await endOffsets(killAdmin, topic);
+      // Orders of their own: the main generation may be over by now.
+      burst = createGenerator({ config, kafka, logger, count: 200, concurrentOrders: 50, seed: 22 }).run();
       const endsAtKill = await waitFor(
         'records on every partition after the sink froze',
         async () => {
@@ -119,16 +122,13 @@ describe('crash recovery and scale-out', () => {
     } finally {
       await killAdmin.disconnect();
     }
-    const report = await generation;
+    const reports = await Promise.all([generation, burst!]);
     start('sink-a-restarted', SINK);
 
-    const expected = plain(Object.fromEntries(report.expectedStates));
-    const items = await waitForOrders(
-      aws.dynamodb,
-      config.dynamodb.ordersTable,
-      report.expectedStates,
-      120_000,
-    );
+    // Each run's orders have ids of their own.
+    const expectedStates = new Map(reports.flatMap((r) => [...r.expectedStates]));
+    const expected = plain(Object.fromEntries(expectedStates));
+    const items = await waitForOrders(aws.dynamodb, config.dynamodb.ordersTable, expectedStates, 120_000);
     expect(items).toEqual(expected);
     // SIGTERM: finish the chunk in hand, commit, leave the group, exit 0.
     for (const child of children.all.filter(

@@ -210,8 +210,8 @@ describe('streaming end to end', () => {
     );
     const sinkGroup = dynamoSinkGroupId(config);
     sink.freeze();
-    bursts.push(burst(1));
     const eventsAtFreeze = await endOffsets(admin, config.topics.events);
+    bursts.push(burst(1));
     const eventsAtKill = await waitFor(
       'events on every partition after the sink froze',
       async () => {
@@ -243,8 +243,7 @@ describe('streaming end to end', () => {
     });
     const relay = children.all.find((c) => c.name === holder)!;
     relay.freeze();
-    bursts.push(burst(2));
-    const unread = await nextChange(aws, config, 30_000);
+    const unread = await nextChange(aws, config, 30_000, () => bursts.push(burst(2)));
     await relay.kill9();
     step('relay killed');
     // Frozen for less than a lease duration, it still held the shard, its checkpoint short of that change.
@@ -261,8 +260,7 @@ describe('streaming end to end', () => {
     });
     const s3Sinks = children.all.filter((c) => c.name.startsWith('s3-sink'));
     for (const s3Sink of s3Sinks) s3Sink.freeze();
-    bursts.push(burst(3));
-    const published = await nextChange(aws, config, 30_000);
+    const published = await nextChange(aws, config, 30_000, () => bursts.push(burst(3)));
     await waitForRelayCheckpoint(aws, config, [published], 30_000);
     const cdcAtKill = await endOffsets(admin, config.topics.cdc);
     await s3a.kill9();

@@ -309,8 +309,14 @@ export function changesBeyond(records: _Record[], checkpoint: string): number {
 /**
  * Waits for a change appended to the orders stream after the call (read through a LATEST iterator; one shard
  * locally) and returns it: a process frozen before the call cannot have read it, let alone checkpointed it.
+ * `cause` runs once the iterator stands at the stream's end, to make such a change happen.
  */
-export async function nextChange(aws: AwsClients, config: Config, timeoutMs: number): Promise<_Record> {
+export async function nextChange(
+  aws: AwsClients,
+  config: Config,
+  timeoutMs: number,
+  cause: () => void,
+): Promise<_Record> {
   const streamArn = await ordersStreamArn(aws.dynamodb, config);
   const stream = await aws.dynamodbStreams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
   let iterator = (
@@ -322,6 +328,7 @@ export async function nextChange(aws: AwsClients, config: Config, timeoutMs: num
       }),
     )
   ).ShardIterator;
+  cause();
   return waitFor(
     'a change appended to the orders stream',
     async () => {
