@@ -15,6 +15,7 @@ import {
   type GeneratedPolicy,
   type PolicyDocument,
 } from '../../src/aws/iam/policies';
+import { dynamoSinkGroup, relayTransactionalIds, s3SinkGroup } from '../../src/aws/iam/kafka-access';
 import { MAIN_JOB_ACCESS, PROCESS_ACCESS, type AwsProcessName } from '../../src/aws/iam/process-access';
 import {
   SDK_COMMANDS,
@@ -26,6 +27,9 @@ import { main as pipelineCli } from '../../src/cli/pipeline';
 import { runScopedConfig } from '../../src/cli/main-job/run-scope';
 import { configToEnv, withOverrides, type Config } from '../../src/config';
 import { ALL_PIPELINE_PROCESSES, GENERATOR_PROCESS } from '../../src/local/pipeline-processes';
+import { shardTransactionalId } from '../../src/streaming/cdc-relay/cdc-publisher';
+import { dynamoSinkGroupId } from '../../src/streaming/dynamo-sink/dynamo-sink';
+import { s3SinkGroupId } from '../../src/streaming/s3-sink/s3-sink';
 import { freshConfig } from '../support/fresh-config';
 
 const root = join(__dirname, '..', '..');
@@ -443,5 +447,111 @@ describe('npm run pipeline -- iam', () => {
   it('refuses an account that is not 12 digits, naming it', async () => {
     expect(await pipelineCli(['node', 'pipeline', 'iam', '--account', '1234', '--region', REGION])).toBe(2);
     expect(errors.join('\n')).toContain('iam: account must be 12 digits, got "1234"');
+  });
+});
+
+describe('MSK IAM grants (KAFKA_SASL_MECHANISM=aws-msk-iam)', () => {
+  const CLUSTER = `arn:aws:kafka:${REGION}:${ACCOUNT}:cluster/acme-msk/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2`;
+  const plain = withOverrides(freshConfig('msk'), { kafka: { clientId: 'acme-client' } });
+  const msk: Config = {
+    ...plain,
+    kafka: {
+      ...plain.kafka,
+      sasl: {
+        mechanism: 'aws-msk-iam',
+        username: '',
+        password: '',
+        tokenEndpointUrl: '',
+        clientId: '',
+        clientSecret: '',
+        scope: '',
+        awsRegion: '',
+      },
+    },
+  };
+  const build = (config: Config, mskClusterArn?: string) =>
+    new Map(
+      pipelinePolicies(iamContext(config, { account: ACCOUNT, region: REGION }), { mskClusterArn }).map(
+        (p) => [p.name, p],
+      ),
+    );
+  const of = (type: string, name: string) =>
+    `arn:aws:kafka:${REGION}:${ACCOUNT}:${type}/acme-msk/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2/${name}`;
+  const kafkaGrantsOf = (policy: GeneratedPolicy) =>
+    Object.fromEntries(
+      policy.document.Statement.filter((s) => s.Action.some((a) => a.startsWith('kafka-cluster:'))).map(
+        (s) => [(s.Resource ?? []).join(' '), s.Action],
+      ),
+    );
+  const { events, eventsDlq, cdc, cdcDlq } = msk.topics;
+  const cluster = CLUSTER;
+  const connect = ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'];
+  const connectIdempotent = [...connect, 'kafka-cluster:WriteDataIdempotently'];
+  const read = ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'];
+  const write = ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'];
+  const group = ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'];
+  const txn = ['kafka-cluster:AlterTransactionalId', 'kafka-cluster:DescribeTransactionalId'];
+
+  it('derives the group and transactional ids the way src/streaming does', () => {
+    expect(dynamoSinkGroup(msk)).toBe(dynamoSinkGroupId(msk));
+    expect(s3SinkGroup(msk)).toBe(s3SinkGroupId(msk));
+    expect(shardTransactionalId(msk.kafka.clientId, 'lease')).toMatch(
+      new RegExp(`^${relayTransactionalIds(msk).replace('*', '')}`),
+    );
+  });
+
+  it('grants each process exactly its kafka-cluster actions on the ARNs derived from the cluster', () => {
+    const policies = build(msk, CLUSTER);
+    expect(kafkaGrantsOf(policies.get('orders-pipeline-generator')!)).toEqual({
+      [cluster]: connectIdempotent,
+      [of('topic', events)]: write,
+    });
+    expect(kafkaGrantsOf(policies.get('orders-pipeline-dynamo-sink')!)).toEqual({
+      [cluster]: connectIdempotent,
+      [of('topic', events)]: read,
+      [of('group', 'acme-client-dynamo-sink')]: group,
+      [of('topic', eventsDlq)]: write,
+      [of('transactional-id', 'acme-client-dynamo-sink-dlq-*')]: txn,
+    });
+    expect(kafkaGrantsOf(policies.get('orders-pipeline-s3-sink')!)).toEqual({
+      [cluster]: connectIdempotent,
+      [of('topic', cdc)]: read,
+      [of('group', 'acme-client-s3-sink')]: group,
+      [of('topic', cdcDlq)]: write,
+      [of('transactional-id', 'acme-client-s3-sink-dlq-*')]: txn,
+    });
+    expect(kafkaGrantsOf(policies.get('orders-pipeline-cdc-relay')!)).toEqual({
+      [cluster]: connectIdempotent,
+      [[of('topic', cdc), of('topic', cdcDlq)].sort().join(' ')]: write,
+      [of('transactional-id', 'acme-client-cdc-relay-*')]: txn,
+      [of('group', 'acme-client-cdc-relay-*-checkpoint')]: group,
+    });
+    expect(kafkaGrantsOf(policies.get('orders-pipeline-worker')!)).toEqual({
+      [cluster]: connect,
+      [[events, eventsDlq, cdc, cdcDlq]
+        .map((t) => of('topic', t))
+        .sort()
+        .join(' ')]: [
+        'kafka-cluster:AlterTopic',
+        'kafka-cluster:AlterTopicDynamicConfiguration',
+        'kafka-cluster:CreateTopic',
+        'kafka-cluster:DescribeTopic',
+        'kafka-cluster:DescribeTopicDynamicConfiguration',
+      ],
+    });
+    expect(policies.get('orders-pipeline-cdc-relay')!.notes.join('\n')).toContain('transactional ids');
+  });
+
+  it('grants no kafka-cluster action and no generator policy without aws-msk-iam', () => {
+    const policies = build(plain, CLUSTER);
+    expect(policies.has('orders-pipeline-generator')).toBe(false);
+    expect([...policies.values()].flatMap((p) => Object.keys(kafkaGrantsOf(p)))).toEqual([]);
+  });
+
+  it('fails naming --msk-cluster-arn when it is missing or malformed', () => {
+    expect(() => build(msk)).toThrow(/pass --msk-cluster-arn/);
+    expect(() => build(msk, `arn:aws:kafka:${REGION}:${ACCOUNT}:topic/acme-msk/uuid/t`)).toThrow(
+      /--msk-cluster-arn must be arn:aws:kafka:<region>:<account>:cluster\/<name>\/<uuid>, got/,
+    );
   });
 });

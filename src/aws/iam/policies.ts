@@ -9,6 +9,7 @@
  *   for (const policy of pipelinePolicies(ctx)) console.log(policy.name, JSON.stringify(policy.document));
  */
 import type { Config } from '../../config';
+import { kafkaGrants, parseMskClusterArn, type KafkaProcessName } from './kafka-access';
 import { MAIN_JOB_ACCESS, PROCESS_ACCESS, type AwsProcessName, type CommandUse } from './process-access';
 import { SDK_COMMANDS, WILDCARD_ONLY_ACTIONS, type CommandGrant } from './sdk-actions';
 import {
@@ -112,6 +113,10 @@ const SID_OF_KIND: Record<IamTarget['kind'], string> = {
   workgroup: 'Workgroup',
   role: 'PassCrawlerRole',
   logGroup: 'CrawlerLogs',
+  kafkaCluster: 'KafkaCluster',
+  kafkaTopic: 'KafkaTopics',
+  kafkaGroup: 'KafkaGroups',
+  kafkaTransactionalId: 'KafkaTransactionalIds',
 };
 
 /** One statement per distinct (resources, condition), actions merged and sorted; `*`-only actions on their own. */
@@ -224,20 +229,43 @@ export interface PipelinePoliciesOptions {
    * covers their run-scoped tables, prefixes, database and crawler.
    */
   boundedRunConfig?: Config;
+  /** The MSK cluster's ARN: required when KAFKA_SASL_MECHANISM=aws-msk-iam, for its `kafka-cluster:*` grants. */
+  mskClusterArn?: string;
 }
 
 /** Every policy of the pipeline for this context, in the order a deployment creates them. */
 export function pipelinePolicies(ctx: IamContext, options: PipelinePoliciesOptions = {}): GeneratedPolicy[] {
+  const cluster =
+    ctx.config.kafka.sasl?.mechanism === 'aws-msk-iam'
+      ? parseMskClusterArn(options.mskClusterArn)
+      : undefined;
+  const kafka = (name: KafkaProcessName): Grant[] => (cluster ? kafkaGrants(ctx.config, cluster, name) : []);
   const processes = Object.keys(PROCESS_ACCESS) as AwsProcessName[];
   const perProcess = processes.map((name) =>
-    policy(`orders-pipeline-${name}`, ATTACH_TO[name], grantsOf(PROCESS_ACCESS[name], ctx)),
+    policy(`orders-pipeline-${name}`, ATTACH_TO[name], [
+      ...grantsOf(PROCESS_ACCESS[name], ctx),
+      ...kafka(name),
+    ]),
   );
+  // The generator calls Kafka only: it needs a policy for MSK IAM alone.
+  const generator = cluster
+    ? [
+        policy(
+          'orders-pipeline-generator',
+          'the generator (src/streaming/generator/main.ts)',
+          kafka('generator'),
+        ),
+      ]
+    : [];
   const everything = [...processes.flatMap((name) => PROCESS_ACCESS[name]), ...MAIN_JOB_ACCESS];
   const contexts = [ctx, ...(options.boundedRunConfig ? [{ ...ctx, config: options.boundedRunConfig }] : [])];
   const main = policy(
     'orders-pipeline-main',
     '`npm start` in AWS mode (every process on one machine, for a trial)',
-    contexts.flatMap((each) => grantsOf(everything, each)),
+    [
+      ...contexts.flatMap((each) => grantsOf(everything, each)),
+      ...(['generator', ...processes] as KafkaProcessName[]).flatMap(kafka),
+    ],
   );
-  return [...perProcess, main, crawlerRolePolicy(ctx), crawlerTrustPolicy(ctx)];
+  return [...generator, ...perProcess, main, crawlerRolePolicy(ctx), crawlerTrustPolicy(ctx)];
 }

@@ -33,7 +33,11 @@ export type ResourceKind =
   | 'crawler'
   | 'workgroup'
   | 'role'
-  | 'logGroup';
+  | 'logGroup'
+  | 'kafkaCluster'
+  | 'kafkaTopic'
+  | 'kafkaGroup'
+  | 'kafkaTransactionalId';
 
 export interface DependentGrant {
   actions: string[];

@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { MskInputError } from '../../aws/iam/kafka-access';
 import { iamContext, IamInputError, pipelinePolicies, type GeneratedPolicy } from '../../aws/iam/policies';
 import { loadConfig } from '../../config';
 import { runScopedConfig } from '../main-job/run-scope';
@@ -18,6 +19,7 @@ interface IamOptions {
   account?: string;
   region?: string;
   outDir?: string;
+  mskClusterArn?: string;
 }
 
 function render(policy: GeneratedPolicy): string[] {
@@ -35,6 +37,10 @@ export function addIamCommand(program: Command): void {
     .description('print the least-privilege IAM policies for the current configuration (no AWS call)')
     .option('--account <id>', 'AWS account id (12 digits) the resources live in')
     .option('--region <region>', 'AWS region of the resources (default: AWS_REGION)')
+    .option(
+      '--msk-cluster-arn <arn>',
+      'MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>), required with KAFKA_SASL_MECHANISM=aws-msk-iam',
+    )
     .option('--out-dir <dir>', 'write <policy name>.json files there instead of printing')
     .action((options: IamOptions) => {
       const config = loadConfig();
@@ -49,9 +55,11 @@ export function addIamCommand(program: Command): void {
       try {
         policies = pipelinePolicies(iamContext(config, { account: options.account, region }), {
           boundedRunConfig: runScopedConfig(config, '*'),
+          mskClusterArn: options.mskClusterArn,
         });
       } catch (error) {
-        if (error instanceof IamInputError) throw new CliError(`iam: ${error.message}`, 2);
+        if (error instanceof IamInputError || error instanceof MskInputError)
+          throw new CliError(`iam: ${error.message}`, 2);
         throw error;
       }
       if (!options.outDir) {
