@@ -491,6 +491,19 @@ describe('MSK IAM grants (KAFKA_SASL_MECHANISM=aws-msk-iam)', () => {
   const write = ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'];
   const group = ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'];
   const txn = ['kafka-cluster:AlterTransactionalId', 'kafka-cluster:DescribeTransactionalId'];
+  // ensureTopics (src/resources/kafka-topics.ts) on the four pipeline topics: provisioning, and the processes that
+  // ensure them at start.
+  const allTopics = [events, eventsDlq, cdc, cdcDlq]
+    .map((t) => of('topic', t))
+    .sort()
+    .join(' ');
+  const managesTopics = [
+    'kafka-cluster:AlterTopic',
+    'kafka-cluster:AlterTopicDynamicConfiguration',
+    'kafka-cluster:CreateTopic',
+    'kafka-cluster:DescribeTopic',
+    'kafka-cluster:DescribeTopicDynamicConfiguration',
+  ];
 
   it('derives the group and transactional ids the way src/streaming does', () => {
     expect(dynamoSinkGroup(msk)).toBe(dynamoSinkGroupId(msk));
@@ -505,9 +518,11 @@ describe('MSK IAM grants (KAFKA_SASL_MECHANISM=aws-msk-iam)', () => {
     expect(kafkaGrantsOf(policies.get('orders-pipeline-generator')!)).toEqual({
       [cluster]: connectIdempotent,
       [of('topic', events)]: write,
+      [allTopics]: managesTopics,
     });
     expect(kafkaGrantsOf(policies.get('orders-pipeline-dynamo-sink')!)).toEqual({
       [cluster]: connectIdempotent,
+      [allTopics]: managesTopics,
       [of('topic', events)]: read,
       [of('group', 'acme-client-dynamo-sink')]: group,
       [of('topic', eventsDlq)]: write,
@@ -522,22 +537,14 @@ describe('MSK IAM grants (KAFKA_SASL_MECHANISM=aws-msk-iam)', () => {
     });
     expect(kafkaGrantsOf(policies.get('orders-pipeline-cdc-relay')!)).toEqual({
       [cluster]: connectIdempotent,
+      [allTopics]: managesTopics,
       [[of('topic', cdc), of('topic', cdcDlq)].sort().join(' ')]: write,
       [of('transactional-id', 'acme-client-cdc-relay-*')]: txn,
       [of('group', 'acme-client-cdc-relay-*-checkpoint')]: group,
     });
     expect(kafkaGrantsOf(policies.get('orders-pipeline-worker')!)).toEqual({
       [cluster]: connect,
-      [[events, eventsDlq, cdc, cdcDlq]
-        .map((t) => of('topic', t))
-        .sort()
-        .join(' ')]: [
-        'kafka-cluster:AlterTopic',
-        'kafka-cluster:AlterTopicDynamicConfiguration',
-        'kafka-cluster:CreateTopic',
-        'kafka-cluster:DescribeTopic',
-        'kafka-cluster:DescribeTopicDynamicConfiguration',
-      ],
+      [allTopics]: managesTopics,
     });
     expect(policies.get('orders-pipeline-cdc-relay')!.notes.join('\n')).toContain('transactional ids');
   });

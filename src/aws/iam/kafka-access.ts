@@ -79,13 +79,27 @@ export function kafkaGrants(config: Config, cluster: MskCluster, process: KafkaP
     target: transactionalIds(pattern),
     note: PREFIX_NOTE,
   });
+  // src/resources/kafka-topics.ts ensureTopics: creates missing pipeline topics, adds partitions, aligns configs.
+  // Provisioning runs it, and so do the generator, the DynamoDB sink and the relay at start (so each can start
+  // before provisioning): each needs it on the four pipeline topics.
+  const managesTopics: KafkaGrant = {
+    actions: [
+      'kafka-cluster:AlterTopic',
+      'kafka-cluster:AlterTopicDynamicConfiguration',
+      'kafka-cluster:CreateTopic',
+      'kafka-cluster:DescribeTopic',
+      'kafka-cluster:DescribeTopicDynamicConfiguration',
+    ],
+    target: topics(events, eventsDlq, cdc, cdcDlq),
+  };
   switch (process) {
     case 'generator':
-      return [connect, idempotent, produces(events)];
+      return [connect, idempotent, produces(events), managesTopics];
     case 'dynamo-sink':
       return [
         connect,
         idempotent,
+        managesTopics,
         ...consumes(events, dynamoSinkGroup(config)),
         produces(eventsDlq),
         transacts(dlqTransactionalIds(dynamoSinkGroup(config))),
@@ -102,6 +116,7 @@ export function kafkaGrants(config: Config, cluster: MskCluster, process: KafkaP
       return [
         connect,
         idempotent,
+        managesTopics,
         produces(cdc, cdcDlq),
         transacts(relayTransactionalIds(config)),
         // The relay's position is the offsets its transactions commit to a per-shard group, read back on take-over.
@@ -112,19 +127,6 @@ export function kafkaGrants(config: Config, cluster: MskCluster, process: KafkaP
         },
       ];
     case 'worker':
-      // Provisioning (src/resources/kafka-topics.ts): creates the pipeline topics, adds partitions, aligns configs.
-      return [
-        connect,
-        {
-          actions: [
-            'kafka-cluster:AlterTopic',
-            'kafka-cluster:AlterTopicDynamicConfiguration',
-            'kafka-cluster:CreateTopic',
-            'kafka-cluster:DescribeTopic',
-            'kafka-cluster:DescribeTopicDynamicConfiguration',
-          ],
-          target: topics(events, eventsDlq, cdc, cdcDlq),
-        },
-      ];
+      return [connect, managesTopics];
   }
 }
