@@ -24,7 +24,7 @@ import { loadConfig, type Config } from '../config';
 import { createKafka } from '../kafka/client';
 import { startPipelineProcesses, startStack, type StackEvent } from '../local';
 import { isRecordAlive, readPidFile, spawnDetached, stopGroup } from '../local/os-processes';
-import { PROJECT_ROOT, stackPaths } from '../local/paths';
+import { PROJECT_ROOT, stackPaths, typeScriptEntry } from '../local/paths';
 import { STREAMING_PROCESSES, WORKER_PROCESS } from '../local/pipeline-processes';
 import { numberBetween } from '../support/cli-options';
 import { sleep, waitFor } from '../support/timing';
@@ -150,8 +150,7 @@ async function soak(options: SoakOptions): Promise<number> {
   // Started here, not by `npm start`: stopping `npm start` at the end must leave the stores up for the check.
   const stack = await startStack(config, undefined, { owner: OWNER, report });
   const main = spawnDetached({
-    command: join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
-    args: ['src/cli/main.ts', '--rate', String(options.rate), '--status-interval', '60'],
+    ...typeScriptEntry('src/cli/main.ts', ['--rate', String(options.rate), '--status-interval', '60']),
     cwd: PROJECT_ROOT,
     env: process.env,
     logFile: join(paths.logDir, 'soak-npm-start.log'),

@@ -36,3 +36,15 @@ export function stackPaths(config: Pick<Config, 'stackDir' | 'dataDir'>): StackP
     logDir: join(dataDir, 'logs'),
   };
 }
+
+/**
+ * How to run one of the project's TypeScript entry points as a single node process: `node --import tsx <entry>`.
+ * Not the tsx CLI: it runs the script in a second process and relays a signal to it only if the script
+ * acknowledges it within 30 ms, else SIGKILLs it; on a loaded machine a SIGTERM then kills instead of draining.
+ */
+export function typeScriptEntry(
+  entry: string,
+  args: readonly string[] = [],
+): { command: string; args: string[] } {
+  return { command: process.execPath, args: ['--import', 'tsx', fromRoot(entry), ...args] };
+}

@@ -14,7 +14,7 @@ import { createKafka } from '../kafka/client';
 import { watchConsumers } from '../kafka/health';
 import { createReadiness, type ReadinessCheck } from '../observability/health';
 import { createLogger, type Logger } from '../observability/logger';
-import { createMetricsRegistry, serveMetrics } from '../observability/metrics';
+import { createMetricsRegistry, serveMetrics, type MetricsServer } from '../observability/metrics';
 
 export interface StreamingComponent {
   start(): Promise<void>;
@@ -43,36 +43,27 @@ export function runStreamingProcess(
   const run = async () => {
     const config = loadConfig();
     const logger = createLogger(name, config);
-    const registry = createMetricsRegistry(name);
-    const readiness = createReadiness();
+    // Handlers first: a stop asked for during start-up (ensuring topics and tables can take seconds) must
+    // still end in a clean exit, not in the default action of the signal.
+    const running: { component?: StreamingComponent; starting?: Promise<void>; metrics?: MetricsServer } = {};
     let phase = 'starting';
-    readiness.add('process', () => (phase === 'started' ? undefined : phase));
-    const metrics =
-      config.metricsPort >= 0
-        ? await serveMetrics(registry, { host: config.metricsHost, port: config.metricsPort, readiness })
-        : undefined;
-    if (metrics) logger.info({ metricsUrl: metrics.url }, 'metrics served');
-
-    const exitUnrecoverable = (err: Error) => {
-      logger.fatal({ err }, 'consumer cannot recover: exiting');
-      process.exit(1);
-    };
-    const kafka = (suffix: string) =>
-      watchConsumers(createKafka(config, suffix), readiness, config.kafka.sessionTimeoutMs);
-    const component = await build({ config, logger, registry, kafka, exitUnrecoverable });
-    const { readiness: componentReadiness } = component;
-    if (componentReadiness) readiness.add(name, componentReadiness);
-    let stopping = false;
     const shutdown = (signal: string) => {
-      if (stopping) {
+      if (phase === 'stopping') {
         logger.warn({ signal }, 'second signal: exiting without waiting');
         process.exit(1);
       }
-      stopping = true;
       phase = 'stopping';
       logger.info({ signal }, 'stopping');
-      component
-        .stop()
+      const { component, starting, metrics } = running;
+      if (!component) {
+        // Nothing consumed yet, so nothing to finish or commit.
+        logger.info('stopped before start-up finished');
+        process.exit(0);
+      }
+      // A stop never races a start: a consumer half-joined would otherwise be left behind.
+      (starting ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => component.stop())
         .then(async () => {
           await metrics?.close();
           logger.info('stopped cleanly');
@@ -85,8 +76,31 @@ export function runStreamingProcess(
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
-    await component.start();
-    if (!stopping) phase = 'started';
+    logger.info({ pid: process.pid }, 'starting');
+
+    const registry = createMetricsRegistry(name);
+    const readiness = createReadiness();
+    readiness.add('process', () => (phase === 'started' ? undefined : phase));
+    const metrics =
+      config.metricsPort >= 0
+        ? await serveMetrics(registry, { host: config.metricsHost, port: config.metricsPort, readiness })
+        : undefined;
+    running.metrics = metrics;
+    if (metrics) logger.info({ metricsUrl: metrics.url }, 'metrics served');
+
+    const exitUnrecoverable = (err: Error) => {
+      logger.fatal({ err }, 'consumer cannot recover: exiting');
+      process.exit(1);
+    };
+    const kafka = (suffix: string) =>
+      watchConsumers(createKafka(config, suffix), readiness, config.kafka.sessionTimeoutMs);
+    const built = await build({ config, logger, registry, kafka, exitUnrecoverable });
+    const { readiness: componentReadiness } = built;
+    if (componentReadiness) readiness.add(name, componentReadiness);
+    running.component = built;
+    running.starting = built.start();
+    await running.starting;
+    if (phase === 'starting') phase = 'started';
     logger.info('started');
   };
   run().catch((error: Error) => {

@@ -22,6 +22,7 @@ import type { Admin, IHeaders, Kafka } from 'kafkajs';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
 import { configToEnv, type Config } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
+import { typeScriptEntry } from '../../src/local/paths';
 import {
   ensureCheckpointTable,
   ensureOrdersTable,
@@ -402,11 +403,12 @@ export function spawnProcess(
   config: Config,
   { env = {}, args = [] }: { env?: Record<string, string>; args?: string[] } = {},
 ): ChildHandle {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, entry), ...args], {
+  const launch = typeScriptEntry(entry, args);
+  const child = spawn(launch.command, launch.args, {
     cwd: ROOT,
     env: { ...process.env, ...configToEnv(config), METRICS_PORT: '-1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // tsx runs the script in a child node process: its own process group lets kill9() take both at once.
+    // Its own process group: kill9() and freeze() reach whatever it spawned too.
     detached: true,
   });
   let output = '';
@@ -435,7 +437,7 @@ export function spawnProcess(
     },
     async terminate(timeoutMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      // Only to tsx itself: it relays the signal once to the script (a second signal means "exit now").
+      // One signal only: a second one means "exit now".
       child.kill('SIGTERM');
       const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), timeoutMs);
       const code = await exited;

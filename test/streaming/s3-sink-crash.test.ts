@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createS3Client } from '../../src/aws/clients';
 import { configToEnv } from '../../src/config';
+import { typeScriptEntry } from '../../src/local/paths';
 import { createKafka } from '../../src/kafka/client';
 import { createLogger } from '../../src/observability/logger';
 import { ensureTopics, pipelineTopics } from '../../src/resources/kafka-topics';
@@ -44,7 +45,7 @@ const TEST_TIMEOUT_MS = Object.values(BUDGETS).reduce((sum, ms) => sum + ms, 0) 
 const children: ChildProcess[] = [];
 
 afterEach(() => {
-  // tsx runs the entry in a child node process: the whole process group is ours to end.
+  // Each runs in its own process group: the whole group is ours to end.
   for (const child of children.splice(0)) {
     if (child.exitCode === null && child.pid) {
       try {
@@ -82,7 +83,8 @@ describe('S3 sink process', () => {
       const output: string[] = [];
 
       const startSink = () => {
-        const child = spawn(join(root, 'node_modules/.bin/tsx'), ['src/streaming/s3-sink/main.ts'], {
+        const launch = typeScriptEntry('src/streaming/s3-sink/main.ts');
+        const child = spawn(launch.command, launch.args, {
           cwd: root,
           env: { ...process.env, ...configToEnv(config) },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,7 +132,7 @@ describe('S3 sink process', () => {
         const rows = await waitForLakeRows(s3, config, events.length, BUDGETS.allRows);
         await waitForCommittedToEnd(kafka, s3SinkGroupId(config), config.topics.cdc, BUDGETS.committed);
         const exitCode = new Promise((resolve) => third.once('exit', (code) => resolve(code)));
-        third.kill('SIGTERM'); // to tsx, which relays it to the sink
+        third.kill('SIGTERM');
         expect(await within(BUDGETS.sigtermExit, 'the sink to exit on SIGTERM', exitCode)).toBe(0);
 
         const final = await readLakeRecords(s3, config);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PipelineProcess } from '../pipeline-processes';
-import { PROJECT_ROOT } from '../paths';
+import { PROJECT_ROOT, typeScriptEntry } from '../paths';
 import type { Endpoint } from '../ports';
 import { httpOk } from '../probes';
 import { canConnect } from '../os-processes';
@@ -62,9 +62,8 @@ export function createNodeProcessService(
     addresses: () =>
       options.addresses ?? (endpoint ? [`${proc.name} http://${endpoint.host}:${endpoint.port}`] : []),
     launch: () => ({
-      // `--import tsx` (rather than the tsx CLI) keeps it one process: signals reach the server directly.
-      command: process.execPath,
-      args: ['--import', 'tsx', entry, ...(proc.args ?? [])],
+      // One process (not the tsx CLI): the pid file names the real server and signals reach it directly.
+      ...typeScriptEntry(entry, proc.args),
       cwd: PROJECT_ROOT,
       env: options.env,
     }),
