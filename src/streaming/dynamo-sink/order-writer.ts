@@ -25,7 +25,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { OrderState } from '../../domain/order-event';
 import { ORDERS_KEY } from '../../domain/table-keys';
 import { classifyAwsError } from '../../aws/errors';
-import { sleep } from '../../support/timing';
+import { backoffDelayMs, sleep } from '../../support/timing';
 import { InvalidOrderEventError, OrderWriteError } from './errors';
 
 export type WriteOutcome = 'applied' | 'stale';
@@ -106,7 +106,7 @@ export function createOrderWriter(options: OrderWriterOptions): OrderWriter {
           const retriable = error instanceof OrderWriteError && error.retriable;
           if (!retriable || attempt >= maxAttempts) throw error;
           options.onRetry?.(error, attempt);
-          await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt));
+          await sleep(backoffDelayMs(attempt, { baseMs: baseDelayMs, maxMs: maxDelayMs }));
         }
       }
     },
