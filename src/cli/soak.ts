@@ -16,7 +16,6 @@
  * - consumer lags: 1 % of the events per minute (a pipeline that keeps up has a flat lag).
  */
 import { join } from 'node:path';
-import Table from 'cli-table3';
 import { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createAwsClients, destroyAwsClients } from '../aws/clients';
@@ -33,6 +32,7 @@ import { takeSample, type Sample } from './soak/sampler';
 import { checkStores } from './soak/store-check';
 import { soakVerdict, type CountCheck, type SeriesBound, type SoakVerdict } from './soak/verdict';
 import { CliError } from './shared/cli-error';
+import { plainAwareTable } from './shared/output';
 
 interface SoakOptions {
   minutes: number;
@@ -90,7 +90,7 @@ function soakSeries(samples: Sample[], options: SoakOptions): SeriesBound[] {
 }
 
 function printVerdict(verdict: SoakVerdict, checks: CountCheck[], samples: Sample[]): void {
-  const table = new Table({ head: ['series', 'start', 'end', 'slope/min (2nd half)', 'bound/min', ''] });
+  const table = plainAwareTable(['series', 'start', 'end', 'slope/min (2nd half)', 'bound/min', '']);
   for (const s of verdict.series)
     table.push([
       `${s.name} (${s.unit})`,
@@ -101,14 +101,14 @@ function printVerdict(verdict: SoakVerdict, checks: CountCheck[], samples: Sampl
       s.growing ? 'GROWING' : s.slopePerMinute === undefined ? 'too few samples' : 'ok',
     ]);
   say(table.toString());
-  const cpu = new Table({ head: ['process', 'mean CPU % of a core'] });
+  const cpu = plainAwareTable(['process', 'mean CPU % of a core']);
   const names = [...new Set(samples.flatMap((s) => [...s.processes.keys()]))];
   for (const name of names) {
     const values = samples.slice(1).flatMap((s) => s.processes.get(name)?.cpuPercent ?? []);
     cpu.push([name, fmt(values.reduce((a, b) => a + b, 0) / Math.max(1, values.length), 1)]);
   }
   say(cpu.toString());
-  const counts = new Table({ head: ['check', 'expected', 'actual', ''] });
+  const counts = plainAwareTable(['check', 'expected', 'actual', '']);
   for (const c of checks)
     counts.push([c.stage, String(c.expected), String(c.actual), c.expected === c.actual ? 'ok' : 'MISMATCH']);
   say(counts.toString());
@@ -222,7 +222,7 @@ async function checkOnly(): Promise<number> {
   const config = loadConfig();
   const stack = await startStack(config, undefined, { owner: OWNER, report });
   const checks = await drainAndCheck(config).finally(() => stack.stopStarted());
-  const table = new Table({ head: ['check', 'expected', 'actual', ''] });
+  const table = plainAwareTable(['check', 'expected', 'actual', '']);
   for (const c of checks)
     table.push([c.stage, String(c.expected), String(c.actual), c.expected === c.actual ? 'ok' : 'MISMATCH']);
   say(table.toString());
