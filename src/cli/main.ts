@@ -109,8 +109,9 @@ async function removeRun(deps: RunCleanupDeps, baseConfig: Config, runId: string
   say(`  deleted ${deleted.map((r) => `${r.kind} ${r.name}`).join(', ') || 'nothing (none was left)'}`);
 }
 
-function printWhereToLook(config: Config, bounded: boolean): void {
+function printWhereToLook(config: Config, bounded: boolean, endpoints: ProcessEndpoint[]): void {
   say('');
+  say(`Metrics (also /healthz, /readyz): ${endpoints.map((e) => `${e.name} ${e.metricsUrl}`).join(', ')}`);
   say(`Temporal Web UI: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
   say('Ad-hoc query (paste into another terminal):');
   say(
@@ -250,14 +251,9 @@ async function run() {
       say(
         `No generator: against AWS it runs only with --generate [events/s] (into ${config.topics.events}).`,
       );
-    printWhereToLook(config, bounded);
-    const status = startLiveStatus(
-      config,
-      aws,
-      [...(generated ? [generated.endpoint] : []), ...streaming.endpoints],
-      options.statusInterval,
-      logger,
-    );
+    const endpoints = [...(generated ? [generated.endpoint] : []), ...streaming.endpoints];
+    printWhereToLook(config, bounded, [...worker.endpoints, ...endpoints]);
+    const status = startLiveStatus(config, aws, endpoints, options.statusInterval, logger);
     // The run keeps its processes up: one that exited is started again (and said so).
     const stopRestarts = superviseProcesses([worker, streaming], {
       onRestarted: (name) =>

@@ -151,7 +151,8 @@ export async function stopGroup(
   return 'killed';
 }
 
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+/** Signals every process of a group; a group already gone (all exited and reaped) is not an error. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
   } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * The pipeline's own processes under the supervisor, as `npm start` runs them: each started as a stack service
- * (the streaming processes with their metrics on free ports) and started again when it exits. A consumer exits
+ * (each with its metrics on a free port) and started again when it exits. A consumer exits
  * non-zero when kafkajs gives up for good; started again it resumes from its committed offsets, so nothing is lost.
  *
  * @example
@@ -9,13 +9,13 @@
  */
 import type { Config } from '../config';
 import { freePort } from '../support/net';
-import { WORKER_PROCESS, type PipelineProcess } from './pipeline-processes';
+import type { PipelineProcess } from './pipeline-processes';
 import { createPipelineServices } from './services/pipeline';
 import { stackStatus, startStack, type StackHandle, type StackOptions } from './supervisor';
 
 export interface PipelineProcessGroup {
   handle: StackHandle;
-  /** Where each process but the worker serves its Prometheus metrics. */
+  /** Where each process serves its Prometheus metrics, /healthz and /readyz. */
   endpoints: { name: string; metricsUrl: string }[];
   /** Starts again, on the same metrics port, each process of the group that exited; returns their names. */
   restartExited(): Promise<string[]>;
@@ -27,7 +27,7 @@ export async function startPipelineProcesses(
   options: Pick<StackOptions, 'owner' | 'report'>,
 ): Promise<PipelineProcessGroup> {
   const ports = new Map<string, number>();
-  for (const proc of processes) if (proc.name !== WORKER_PROCESS.name) ports.set(proc.name, await freePort());
+  for (const proc of processes) ports.set(proc.name, await freePort());
   const names = processes.map((p) => p.name);
   const stackOptions: StackOptions = {
     ...options,

@@ -8,6 +8,8 @@ import { withOverrides, type Config } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import { watchConsumers } from '../../src/kafka/health';
 import { createReadiness } from '../../src/observability/health';
+import { startPipelineProcesses } from '../../src/local';
+import { WORKER_PROCESS } from '../../src/local/pipeline-processes';
 import { freePort } from '../../src/support/net';
 import { waitFor } from '../../src/support/timing';
 import { deletePipelineTopics } from '../support/cleanup';
@@ -127,6 +129,26 @@ describe('health endpoints of the worker', () => {
     });
     expect(metrics).toMatch(/^temporal_worker_start\b|^temporal_request\b|^temporal_long_request\b/m);
     expect(metrics).toContain('nodejs_heap_size_total_bytes');
+  });
+});
+
+describe('health endpoints under the supervisor (what npm start runs)', () => {
+  it('gives the worker a metrics endpoint like every other process', async () => {
+    const group = await startPipelineProcesses(config('health-supervised', 0), [WORKER_PROCESS], {
+      owner: 'health-test',
+    });
+    try {
+      expect(group.endpoints.map((e) => e.name)).toEqual([WORKER_PROCESS.name]);
+      const { metricsUrl } = group.endpoints[0];
+      const metrics = await waitFor('the worker SDK metrics', async () => {
+        const body = (await get(metricsUrl))?.body ?? '';
+        return /^temporal_\w+/m.test(body) ? body : undefined;
+      });
+      expect(metrics).toContain('nodejs_heap_size_total_bytes');
+      await answered(metricsUrl.replace(/\/metrics$/, '/readyz'), 200);
+    } finally {
+      await group.handle.stopStarted();
+    }
   });
 });
 

@@ -22,6 +22,7 @@ import type { Admin, IHeaders, Kafka } from 'kafkajs';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
 import { configToEnv, type Config } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
+import { signalGroup } from '../../src/local/os-processes';
 import { typeScriptEntry } from '../../src/local/paths';
 import {
   ensureCheckpointTable,
@@ -390,7 +391,7 @@ export interface ChildHandle {
    * before killing it, instead of hoping the kill lands while it is behind.
    */
   freeze(): void;
-  /** SIGCONT to the whole process group: a frozen process carries on where it stood. */
+  /** SIGCONT to the whole process group: a frozen process carries on where it stood (no-op once it exited). */
   thaw(): void;
   /** SIGTERM and wait for exit; resolves with the exit code. */
   terminate(timeoutMs?: number): Promise<number | null>;
@@ -426,20 +427,21 @@ export function spawnProcess(
     output: () => output,
     exited,
     async kill9() {
-      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) signalGroup(child.pid!, 'SIGKILL');
       await exited;
     },
     freeze() {
       process.kill(-child.pid!, 'SIGSTOP');
     },
     thaw() {
-      process.kill(-child.pid!, 'SIGCONT');
+      // A process killed while frozen has nothing left to thaw (its group is gone once it is reaped).
+      if (child.exitCode === null && child.signalCode === null) signalGroup(child.pid!, 'SIGCONT');
     },
     async terminate(timeoutMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       // One signal only: a second one means "exit now".
       child.kill('SIGTERM');
-      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), timeoutMs);
+      const timer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), timeoutMs);
       const code = await exited;
       clearTimeout(timer);
       return code;
