@@ -28,7 +28,7 @@ import type { z } from 'zod';
 import { createAwsClients, destroyAwsClients } from '../aws/clients';
 import { CDC_TABLE_FOLDER, ConfigError, loadConfig, type Config } from '../config';
 import { createKafka } from '../kafka/client';
-import { scheduleIds, type ControlScheduleName } from '../resources/schedules';
+import { scheduleIds, triggerSchedule, type ControlScheduleName } from '../resources/schedules';
 import {
   backfillArgsSchema,
   compactArgsSchema,
@@ -455,7 +455,7 @@ function addSchedulesCommand(program: Command): void {
     .action((name: ControlScheduleName) =>
       withSession(program, async (session) => {
         const id = scheduleIds(session.config)[name];
-        await scheduleCall(id, () => session.client.schedule.getHandle(id).trigger());
+        await scheduleCall(id, () => triggerSchedule(session.client, id));
         say(`triggered ${id}`);
       }),
     );

@@ -220,3 +220,17 @@ export async function ensureControlSchedules(
   for (const wanted of controlSchedules(config, options)) outcomes.push(await ensureSchedule(client, wanted));
   return outcomes;
 }
+
+/**
+ * Runs a schedule's action now under the schedule's own overlap policy: a report triggered while another runs is
+ * buffered behind it, a crawl triggered while another runs is skipped. (The SDK's `trigger()` without a policy
+ * asks for ALLOW_ALL, which would start it beside the running one.)
+ *
+ * @example
+ *   await triggerSchedule(client, scheduleIds(config).report);
+ */
+export async function triggerSchedule(client: Client, scheduleId: string): Promise<void> {
+  const handle = client.schedule.getHandle(scheduleId);
+  const { policies } = await handle.describe();
+  await handle.trigger(policies.overlap);
+}

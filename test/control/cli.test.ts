@@ -3,9 +3,6 @@
  * before anything starts (exit 2), no worker on the task queue (exit 3), a query printed as a table and as JSON,
  * a backfill, schedules listed; the workflows run on an in-process worker.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { configToEnv, type Config } from '../../src/config';
 import { ensureWorkgroup } from '../../src/resources/athena';
 import { ensureLakeCrawler, ensureGlueDatabase } from '../../src/resources/glue';
 import type { BackfillResult, QueryResult } from '../../src/contract/types';
@@ -14,7 +11,7 @@ import {
   cleanupAws,
   controlConfig,
   createTableAndBucket,
-  ROOT,
+  runCli,
   seedOrders,
   startHarness,
   startLake,
@@ -24,27 +21,6 @@ import {
 import { StartCrawlerCommand, GetCrawlerCommand } from '@aws-sdk/client-glue';
 import { waitFor } from './support';
 import { snapshotFolder } from '../../src/lake-format/snapshot-layout';
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(config: Config, args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/pipeline.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('pipeline CLI', () => {
   let lake: LakeEndpoint;
@@ -76,10 +52,10 @@ describe('pipeline CLI', () => {
   });
 
   it('rejects bad arguments before contacting anything (exit 2)', async () => {
-    const ddl = await cli(harness.config, ['query', 'DROP TABLE orders_cdc']);
+    const ddl = await runCli(harness.config, ['query', 'DROP TABLE orders_cdc']);
     expect(ddl.code).toBe(2);
     expect(ddl.stderr).toContain('query rejected: sql: only read-only statements');
-    const bad = await cli(harness.config, ['backfill', '--segments', '0']);
+    const bad = await runCli(harness.config, ['backfill', '--segments', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('segments: Too small');
   }, 60_000);
@@ -89,7 +65,7 @@ describe('pipeline CLI', () => {
       ...harness.config,
       temporal: { ...harness.config.temporal, taskQueue: `${harness.config.temporal.taskQueue}-nobody` },
     };
-    const run = await cli(lonely, ['crawl']);
+    const run = await runCli(lonely, ['crawl']);
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('no worker polls task queue');
     expect(run.stderr).toContain('--with-worker');
@@ -97,14 +73,14 @@ describe('pipeline CLI', () => {
 
   it('prints a query result as a table, and as JSON with --json', async () => {
     const sql = 'SELECT status, count(*) AS n FROM orders_cdc GROUP BY status ORDER BY status';
-    const table = await cli(harness.config, ['query', sql]);
+    const table = await runCli(harness.config, ['query', sql]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/│ status\s+│ n\s+│/);
     expect(table.stdout).toMatch(/│ DELIVERED\s+│ \d+\s+│/);
     expect(table.stdout).toContain('scanned');
     expect(table.stderr).toMatch(/started query-/);
 
-    const json = await cli(harness.config, ['--json', 'query', sql, '--max-rows', '2']);
+    const json = await runCli(harness.config, ['--json', 'query', sql, '--max-rows', '2']);
     expect(json.code).toBe(0);
     const result = JSON.parse(json.stdout) as QueryResult;
     expect(result.columns.map((c) => c.name)).toEqual(['status', 'n']);
@@ -113,14 +89,14 @@ describe('pipeline CLI', () => {
   }, 90_000);
 
   it('reports a failing query with its Athena reason and exit 1', async () => {
-    const run = await cli(harness.config, ['query', 'SELECT no_such_column FROM orders_cdc']);
+    const run = await runCli(harness.config, ['query', 'SELECT no_such_column FROM orders_cdc']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('QueryFailed');
     expect(run.stderr).toContain('no_such_column');
   }, 60_000);
 
   it('runs a backfill and prints where the snapshot is', async () => {
-    const run = await cli(harness.config, [
+    const run = await runCli(harness.config, [
       '--json',
       'backfill',
       '--snapshot-id',
@@ -146,7 +122,7 @@ describe('pipeline CLI', () => {
       ...harness.config,
       temporal: { ...harness.config.temporal, taskQueue: `${harness.config.temporal.taskQueue}-own` },
     };
-    const run = await cli(alone, [
+    const run = await runCli(alone, [
       '--with-worker',
       '--json',
       'backfill',
@@ -162,11 +138,11 @@ describe('pipeline CLI', () => {
   }, 120_000);
 
   it('lists the schedules (not provisioned yet)', async () => {
-    const run = await cli(harness.config, ['schedules', 'list']);
+    const run = await runCli(harness.config, ['schedules', 'list']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`${harness.config.temporal.taskQueue}-crawl`);
     expect(run.stdout).toContain('not provisioned');
-    const trigger = await cli(harness.config, ['schedules', 'trigger', 'crawl']);
+    const trigger = await runCli(harness.config, ['schedules', 'trigger', 'crawl']);
     expect(trigger.code).toBe(1);
     expect(trigger.stderr).toContain('does not exist (run: pipeline provision)');
   }, 60_000);

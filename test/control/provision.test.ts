@@ -9,14 +9,12 @@ import { GetWorkGroupCommand } from '@aws-sdk/client-athena';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { createKafka } from '../../src/kafka/client';
-import { pipelineTopics } from '../../src/resources/kafka-topics';
 import { scheduleIds } from '../../src/resources/schedules';
 import { PIPELINE_KIND } from '../../src/contract/definitions';
 import * as workflows from '../../src/workflows';
 import { uniqueSuffix } from '../support/fresh-config';
 import {
-  cleanupAws,
+  cleanupProvisioned,
   controlConfig,
   startHarness,
   startLake,
@@ -34,17 +32,7 @@ describe('provision workflow', () => {
   }, 120_000);
 
   afterAll(async () => {
-    const { config, client } = harness;
-    for (const id of Object.values(scheduleIds(config)))
-      await client.schedule
-        .getHandle(id)
-        .delete()
-        .catch(() => undefined);
-    const admin = createKafka(config, 'cleanup').admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: pipelineTopics(config).map((t) => t.topic) }).catch(() => undefined);
-    await admin.disconnect();
-    await cleanupAws(harness.aws, config);
+    await cleanupProvisioned(harness.client, harness.aws, harness.config);
     await harness.close();
     await lake.close();
   });

@@ -24,10 +24,17 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createAwsClients, createS3Client, destroyAwsClients, type AwsClients } from '../../src/aws/clients';
 import { configToEnv, loadConfig, withOverrides, type Config } from '../../src/config';
 import { EVENT_INTO, ORDER_STATUSES, REGIONS, type OrderState } from '../../src/domain/order-event';
+import { createKafka } from '../../src/kafka/client';
 import { ensureOrdersTable } from '../../src/resources/dynamodb-tables';
+import { pipelineTopics } from '../../src/resources/kafka-topics';
 import { ensureBucket } from '../../src/resources/s3-bucket';
+import { scheduleIds } from '../../src/resources/schedules';
 import { connectClient, connectWorkerConnection } from '../../src/temporal/connection';
-import { createControlPlaneWorker, type ControlPlaneWorker } from '../../src/workers/control-plane-worker';
+import {
+  createControlPlaneWorker,
+  type ControlPlaneWorker,
+  type ControlPlaneWorkerOptions,
+} from '../../src/workers/control-plane-worker';
 import { freshConfig } from '../support/fresh-config';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -65,13 +72,22 @@ export interface ControlPlaneHarness {
 }
 
 /** A control-plane worker running in this process on the config's (fresh) task queue. */
-export async function startHarness(config: Config): Promise<ControlPlaneHarness> {
+export async function startHarness(
+  config: Config,
+  workerOptions: Pick<ControlPlaneWorkerOptions, 'maxConcurrentActivityTaskExecutions'> = {},
+): Promise<ControlPlaneHarness> {
   quietTemporalRuntime();
   const aws = createAwsClients(config);
   const temporal = await connectClient(config);
   const { client } = temporal;
   const native = await connectWorkerConnection(config);
-  const worker = await createControlPlaneWorker({ config, connection: native, client, aws });
+  const worker = await createControlPlaneWorker({
+    config,
+    connection: native,
+    client,
+    aws,
+    ...workerOptions,
+  });
   const running = worker.worker.run();
   let stopped = false;
   const stopWorker = async () => {
@@ -145,6 +161,28 @@ export function spawnWorker(config: Config): WorkerProcess {
       return exited;
     },
   };
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npm run pipeline -- <args>` as a user runs it: a child process configured through the environment. */
+export function runCli(config: Config, args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/pipeline.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** Deterministic order items: o-000000 … */
@@ -269,6 +307,31 @@ export async function cleanupAws(aws: AwsClients, config: Config): Promise<void>
   } catch {
     // the bucket was never created
   }
+}
+
+/**
+ * Deletes what the provision workflow created for `config` (best effort): the schedules, the workflows they
+ * started that still run, the pipeline topics, and everything `cleanupAws` deletes.
+ */
+export async function cleanupProvisioned(client: Client, aws: AwsClients, config: Config): Promise<void> {
+  for (const id of Object.values(scheduleIds(config))) {
+    const handle = client.schedule.getHandle(id);
+    const running = await handle.describe().then(
+      (d) => d.info.runningActions.map((a) => a.workflow.workflowId),
+      () => [],
+    );
+    await handle.delete().catch(() => undefined);
+    for (const workflowId of running)
+      await client.workflow
+        .getHandle(workflowId)
+        .terminate('test cleanup')
+        .catch(() => undefined);
+  }
+  const admin = createKafka(config, 'cleanup').admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: pipelineTopics(config).map((t) => t.topic) }).catch(() => undefined);
+  await admin.disconnect();
+  await cleanupAws(aws, config);
 }
 
 /** The configured Glue endpoint (the stack's lake endpoint) if it answers, else undefined (start one in-process). */
