@@ -22,7 +22,14 @@ import { within } from '../../src/support/timing';
 import * as workflows from '../../src/workflows';
 import { uniqueSuffix } from '../support/fresh-config';
 import { cdcFixture, writeCdcFixture } from './lake-fixture';
-import { cleanupAws, controlConfig, startHarness, waitFor, type ControlPlaneHarness } from './support';
+import {
+  cleanupAws,
+  controlConfig,
+  startHarness,
+  terminateRunning,
+  waitFor,
+  type ControlPlaneHarness,
+} from './support';
 
 describe('crawl workflow and worker slots', () => {
   const config = controlConfig('ctl-slot');
@@ -34,7 +41,6 @@ describe('crawl workflow and worker slots', () => {
   let heldListings = 0;
   let release: () => void = () => undefined;
   const released = new Promise<void>((resolve) => (release = resolve));
-  const crawlId = `crawl-slot-${uniqueSuffix()}`;
 
   beforeAll(async () => {
     lakeDir = mkdtempSync(join(tmpdir(), 'ctl-slot-'));
@@ -65,11 +71,8 @@ describe('crawl workflow and worker slots', () => {
 
   afterAll(async () => {
     release();
-    // Still running only if the test failed before its end.
-    await harness.client.workflow
-      .getHandle(crawlId)
-      .terminate('test cleanup')
-      .catch(() => undefined);
+    // Something still runs only if the test failed before its end.
+    await terminateRunning(harness.client, harness.config.temporal.taskQueue);
     await cleanupAws(harness.aws, harness.config);
     await harness.close();
     await lake.close();
@@ -84,7 +87,7 @@ describe('crawl workflow and worker slots', () => {
       (await aws.glue.send(new GetCrawlerCommand({ Name: cfg.glue.crawler }))).Crawler?.State;
     const crawl = await client.workflow.start(workflows.crawl, {
       taskQueue: cfg.temporal.taskQueue,
-      workflowId: crawlId,
+      workflowId: `crawl-slot-${uniqueSuffix()}`,
       args: [{ pollIntervalSeconds: 1 }],
     });
     await waitFor('the crawler held in its listing', async () => heldListings > 0);

@@ -309,24 +309,27 @@ export async function cleanupAws(aws: AwsClients, config: Config): Promise<void>
   }
 }
 
+/** Terminates every workflow still running on a task queue (a test's leftovers, also after a failure). */
+export async function terminateRunning(client: Client, taskQueue: string): Promise<void> {
+  const query = `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"`;
+  for await (const run of client.workflow.list({ query }))
+    await client.workflow
+      .getHandle(run.workflowId, run.runId)
+      .terminate('test cleanup')
+      .catch(() => undefined);
+}
+
 /**
- * Deletes what the provision workflow created for `config` (best effort): the schedules, the workflows they
- * started that still run, the pipeline topics, and everything `cleanupAws` deletes.
+ * Deletes what the provision workflow created for `config` (best effort): the schedules, the workflows still
+ * running on its task queue, the pipeline topics, and everything `cleanupAws` deletes.
  */
 export async function cleanupProvisioned(client: Client, aws: AwsClients, config: Config): Promise<void> {
-  for (const id of Object.values(scheduleIds(config))) {
-    const handle = client.schedule.getHandle(id);
-    const running = await handle.describe().then(
-      (d) => d.info.runningActions.map((a) => a.workflow.workflowId),
-      () => [],
-    );
-    await handle.delete().catch(() => undefined);
-    for (const workflowId of running)
-      await client.workflow
-        .getHandle(workflowId)
-        .terminate('test cleanup')
-        .catch(() => undefined);
-  }
+  for (const id of Object.values(scheduleIds(config)))
+    await client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
+  await terminateRunning(client, config.temporal.taskQueue);
   const admin = createKafka(config, 'cleanup').admin();
   await admin.connect();
   await admin.deleteTopics({ topics: pipelineTopics(config).map((t) => t.topic) }).catch(() => undefined);
