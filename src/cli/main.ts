@@ -26,7 +26,7 @@ import {
   type StackEvent,
   type StackHandle,
 } from '../local';
-import { scheduleIds } from '../resources/schedules';
+import { scheduleIds, triggerSchedule } from '../resources/schedules';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetricsRegistry, serveMetrics } from '../observability/metrics';
 import { createGenerator, type Generator, type GeneratorReport } from '../streaming/generator/generator';
@@ -64,10 +64,9 @@ async function provision(client: Client, config: Config, runId: string, bounded:
   if (!bounded) {
     // A crawl the schedule started before provisioning (its bucket gone with moto's memory) failed: crawl
     // again now that the lake exists, rather than show that failure until the next interval.
-    await client.schedule
-      .getHandle(scheduleIds(config).crawl)
-      .trigger()
-      .catch((error: Error) => logger.warn({ err: error }, 'could not trigger the crawl schedule'));
+    await triggerSchedule(client, scheduleIds(config).crawl).catch((error: Error) =>
+      logger.warn({ err: error }, 'could not trigger the crawl schedule'),
+    );
   }
 }
 

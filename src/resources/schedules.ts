@@ -48,7 +48,7 @@ export interface ControlScheduleOptions {
 
 type StartAction = ScheduleOptionsStartWorkflowAction<Workflow>;
 
-/** The two schedules as they should be. */
+/** The schedules as they should be. */
 export function controlSchedules(
   config: Config,
   options: ControlScheduleOptions,
