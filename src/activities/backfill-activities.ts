@@ -2,11 +2,12 @@
  * Backfill activities: a retry-safe export of the orders table to S3 as a Parquet snapshot.
  *
  * Layout (src/lake-format/snapshot-layout.ts): `<snapshotPrefix>/snapshot_id=<id>/segment=<i>/part-<nnnnn>.parquet`.
- * Part n of a segment holds the items of Scan pages [n·pagesPerPart, (n+1)·pagesPerPart) of that segment with a
- * fixed page size (Limit), so part boundaries depend only on the table's content, not on timing. After each part
- * is in S3 the activity heartbeats `{ part, startKey }` (the LastEvaluatedKey at that boundary); an attempt that
- * replaces a crashed one resumes from there and rewrites at most the parts after the last heartbeat the server
- * kept — same keys, same bytes.
+ * A part is the longest run of whole Scan pages (fixed page size, Limit) after the previous part whose Parquet
+ * encoding fits `targetBytes` (at most `pagesPerPart` pages when set; a single page over the target is a part of
+ * its own), so part boundaries depend only on the table's content, not on timing or on where an attempt started.
+ * After each part is in S3 the activity heartbeats `{ part, startKey }` (the LastEvaluatedKey at that boundary);
+ * an attempt that replaces a crashed one resumes from there and rewrites at most the parts after the last
+ * heartbeat the server kept — same keys, same bytes.
  */
 import {
   DescribeTableCommand,
@@ -32,7 +33,9 @@ export interface ExportSegmentInput {
   segment: number;
   totalSegments: number;
   pageSize: number;
-  pagesPerPart: number;
+  /** At most this many pages per part; undefined: bounded by targetBytes alone. */
+  pagesPerPart?: number;
+  targetBytes: number;
   /** Where the workflow's cursor stands: the next part and the ExclusiveStartKey of its first page. */
   startPart: number;
   startKey: DynamoKey | null;
@@ -60,6 +63,23 @@ interface SegmentHeartbeat {
 /** Heartbeat interval of a throttle wait when the activity has no heartbeat timeout. */
 const UNTIMED_HEARTBEAT_MS = 10_000;
 
+/** One Scan page and the LastEvaluatedKey after it (null: the segment ends with it). */
+interface ScanPage {
+  items: Record<string, AttributeValue>[];
+  keyAfter: DynamoKey | null;
+}
+
+function encodePages(pages: ScanPage[]): Buffer {
+  try {
+    return encodeSnapshotParquet(pages.flatMap((page) => page.items));
+  } catch (error) {
+    if (error instanceof SnapshotItemError) throw permanentFailure(FailureType.InvalidItem, error.message);
+    throw error;
+  }
+}
+
+const rowsOf = (pages: ScanPage[]) => pages.reduce((n, page) => n + page.items.length, 0);
+
 /**
  * Waits `ms` in slices of a third of the heartbeat timeout, heartbeating `progress` after each: a long throttle
  * wait is not silence, so the server does not time the attempt out. Short slices also keep every timer far
@@ -78,7 +98,8 @@ export interface SnapshotManifest {
   table: string;
   totalSegments: number;
   pageSize: number;
-  pagesPerPart: number;
+  pagesPerPart?: number;
+  targetBytes: number;
   rows: number;
   parts: number;
   segments: { segment: number; parts: number; rows: number; bytes: number }[];
@@ -149,45 +170,68 @@ export function createBackfillActivities(deps: {
       }
       const started = Date.now();
       let itemsRead = 0;
-      while (!state.done && state.part - input.startPart < input.maxParts) {
-        const items: Record<string, AttributeValue>[] = [];
-        let key = state.startKey;
-        let exhausted = false;
-        for (let page = 0; page < input.pagesPerPart; page++) {
-          const response = await withAwsErrors(`dynamodb.Scan ${input.table} segment ${input.segment}`, () =>
-            dynamodb.send(
-              new ScanCommand({
-                TableName: input.table,
-                Segment: input.segment,
-                TotalSegments: input.totalSegments,
-                Limit: input.pageSize,
-                ...(key ? { ExclusiveStartKey: key as unknown as Record<string, AttributeValue> } : {}),
-              }),
-            ),
-          );
-          items.push(...(response.Items ?? []));
-          itemsRead += response.Items?.length ?? 0;
-          key = (response.LastEvaluatedKey as DynamoKey | undefined) ?? null;
-          // Liveness only: the details stay those of the last boundary that is durable in S3.
-          ctx.heartbeat(state);
-          if (rate !== undefined) {
-            const due = (itemsRead / rate) * 1000 - (Date.now() - started);
-            if (due > 0) await throttleWait(ctx, due, state);
-          }
-          if (!key) {
-            exhausted = true;
-            break;
+      const readPage = async (key: DynamoKey | null): Promise<ScanPage> => {
+        const response = await withAwsErrors(`dynamodb.Scan ${input.table} segment ${input.segment}`, () =>
+          dynamodb.send(
+            new ScanCommand({
+              TableName: input.table,
+              Segment: input.segment,
+              TotalSegments: input.totalSegments,
+              Limit: input.pageSize,
+              ...(key ? { ExclusiveStartKey: key as unknown as Record<string, AttributeValue> } : {}),
+            }),
+          ),
+        );
+        itemsRead += response.Items?.length ?? 0;
+        // Liveness only: the details stay those of the last boundary that is durable in S3.
+        ctx.heartbeat(state);
+        if (rate !== undefined) {
+          const due = (itemsRead / rate) * 1000 - (Date.now() - started);
+          if (due > 0) await throttleWait(ctx, due, state);
+        }
+        return {
+          items: response.Items ?? [],
+          keyAfter: (response.LastEvaluatedKey as DynamoKey | undefined) ?? null,
+        };
+      };
+      const pagesCap = input.pagesPerPart ?? Number.POSITIVE_INFINITY;
+      /** Pages read past the last part's end: the next part's first pages (an attempt re-reads them from the cursor). */
+      let carried: ScanPage[] = [];
+      /** Encoded bytes per row of the last encoding: when to try an encoding, never where a part ends. */
+      let bytesPerRow: number | undefined;
+
+      /**
+       * Grows the part page by page until its encoding is over the target (encoding only when the estimate says
+       * so), then gives back the last pages until it fits: with sizes growing with the rows, that is the longest
+       * run of pages that fits, whatever the estimates were.
+       */
+      const nextPart = async (): Promise<{ pages: ScanPage[]; body: Buffer }> => {
+        const pages = carried;
+        carried = [];
+        let body: Buffer | undefined;
+        const canGrow = () => pages.length < pagesCap && pages[pages.length - 1]?.keyAfter !== null;
+        while (canGrow()) {
+          pages.push(await readPage(pages.length > 0 ? pages[pages.length - 1].keyAfter : state.startKey));
+          body = undefined;
+          const rows = rowsOf(pages);
+          if (rows > 0 && (bytesPerRow === undefined || rows * bytesPerRow > input.targetBytes)) {
+            body = encodePages(pages);
+            bytesPerRow = body.length / rows;
+            if (body.length > input.targetBytes) break;
           }
         }
-        if (items.length > 0) {
-          let body: Buffer;
-          try {
-            body = encodeSnapshotParquet(items);
-          } catch (error) {
-            if (error instanceof SnapshotItemError)
-              throw permanentFailure(FailureType.InvalidItem, error.message);
-            throw error;
-          }
+        body ??= encodePages(pages);
+        while (body.length > input.targetBytes && pages.length > 1) {
+          carried.unshift(pages.pop()!);
+          body = encodePages(pages);
+        }
+        return { pages, body };
+      };
+
+      while (!state.done && state.part - input.startPart < input.maxParts) {
+        const { pages, body } = await nextPart();
+        const rows = rowsOf(pages);
+        if (rows > 0) {
           const objectKey = snapshotPartKey(input.prefix, input.segment, state.part);
           await withAwsErrors(`s3.PutObject ${objectKey}`, () =>
             s3.send(
@@ -196,16 +240,16 @@ export function createBackfillActivities(deps: {
                 Key: objectKey,
                 Body: body,
                 ContentType: 'application/vnd.apache.parquet',
-                Metadata: { rows: String(items.length) },
+                Metadata: { rows: String(rows) },
               }),
             ),
           );
           state.part += 1;
-          state.rows += items.length;
+          state.rows += rows;
           state.bytes += body.length;
         }
-        state.startKey = key;
-        state.done = exhausted;
+        state.startKey = pages[pages.length - 1].keyAfter;
+        state.done = state.startKey === null;
         ctx.heartbeat(state);
       }
       return {

@@ -300,7 +300,12 @@ function addBackfillCommand(program: Command): void {
     .option('--table <name>', 'table (default: ORDERS_TABLE)')
     .option('--segments <n>', 'parallel Scan segments (default 4)', integer)
     .option('--page-size <n>', 'Scan page size (default 1000)', integer)
-    .option('--pages-per-part <n>', 'Scan pages per Parquet object (default 10)', integer)
+    .option(
+      '--pages-per-part <n>',
+      'at most this many Scan pages per Parquet object (default: no limit, 10 when throttled)',
+      integer,
+    )
+    .option('--target-bytes <n>', 'size of the Parquet objects (default 134217728)', integer)
     .option('--max-items-per-second <n>', 'read throttle over all segments', decimal)
     .option('--crawl', 'run the crawl workflow when the snapshot is complete')
     .option('--detach', 'start it and exit without waiting')
@@ -311,6 +316,7 @@ function addBackfillCommand(program: Command): void {
         segments?: number;
         pageSize?: number;
         pagesPerPart?: number;
+        targetBytes?: number;
         maxItemsPerSecond?: number;
         crawl?: boolean;
         detach?: boolean;
@@ -325,6 +331,7 @@ function addBackfillCommand(program: Command): void {
           segments: opts.segments,
           pageSize: opts.pageSize,
           pagesPerPart: opts.pagesPerPart,
+          targetBytes: opts.targetBytes,
           maxItemsPerSecond: opts.maxItemsPerSecond,
           crawl: opts.crawl,
         });

@@ -134,10 +134,24 @@ export const queryArgsSchema = z.strictObject({
 });
 export type QueryArgs = z.infer<typeof queryArgsSchema>;
 
+/** 128 MiB: the object size Athena and Glue read best (AWS's guidance for Parquet on S3). */
+export const DEFAULT_COMPACT_TARGET_BYTES = 128 * 1024 * 1024;
+
+/** The size of the lake's Parquet objects, compacted or backfilled: at most S3's 5 GiB of a single PUT. */
+const objectTargetBytes = z
+  .number()
+  .int()
+  .min(1)
+  .max(5 * 1024 ** 3);
+
 /** The backfill's defaults: the workflow applies them, the throttle check below reasons with them. */
 export const BACKFILL_DEFAULTS = {
   segments: 4,
   pageSize: 1000,
+  /**
+   * Only for a throttled run: its activities must finish within their timeout, which an object of target size
+   * read at a low rate would not. Unthrottled, parts are bounded by `targetBytes` alone.
+   */
   pagesPerPart: 10,
   partsPerActivity: 5,
   heartbeatTimeoutSeconds: 60,
@@ -165,8 +179,13 @@ export const backfillArgsSchema = z
     segments: z.number().int().min(1).max(256).optional(),
     /** Scan page size (Limit). Part boundaries are defined in pages, so this fixes the object layout (default 1000). */
     pageSize: z.number().int().min(1).max(10_000).optional(),
-    /** Scan pages per Parquet object (default 10). */
+    /** At most this many Scan pages per Parquet object (default: no limit, or 10 when throttled). */
     pagesPerPart: z.number().int().min(1).max(10_000).optional(),
+    /**
+     * Parquet objects as large as fit this size (default 128 MiB, as compaction), each of whole Scan pages: a page
+     * larger than the target makes an object of its own.
+     */
+    targetBytes: objectTargetBytes.optional(),
     /** Parts one activity writes before it returns to the workflow, which records progress (default 5). */
     partsPerActivity: z.number().int().min(1).max(100_000).optional(),
     /** Read throttle over all segments, to spare the table's read capacity (default: unthrottled). */
@@ -208,9 +227,6 @@ export const lakeHour = z
     'must be an hour in UTC like 2024-05-01T09 (the dt and hour partition)',
   );
 
-/** 128 MiB: the object size Athena and Glue read best (AWS's guidance for Parquet on S3). */
-export const DEFAULT_COMPACT_TARGET_BYTES = 128 * 1024 * 1024;
-
 export const compactArgsSchema = z.strictObject({
   /** Only these hours (default: every closed hour with more than one object). */
   hours: z
@@ -226,12 +242,7 @@ export const compactArgsSchema = z.strictObject({
     .max(7 * 24 * 60)
     .optional(),
   /** Size of the compacted objects (default 128 MiB). */
-  targetBytes: z
-    .number()
-    .int()
-    .min(1)
-    .max(5 * 1024 ** 3)
-    .optional(),
+  targetBytes: objectTargetBytes.optional(),
   /** How long replaced objects stay after the switch, for queries that started before it (default 300 s). */
   readerGraceSeconds: z.number().int().min(0).max(86_400).optional(),
   /** Decide which hours are closed as of this time (default: the run's start), e.g. for a drained bounded run. */

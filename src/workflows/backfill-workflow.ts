@@ -18,6 +18,7 @@ import {
   BACKFILL_ACTIVITY_TIMEOUT_SECONDS,
   BACKFILL_DEFAULTS,
   backfillArgsSchema,
+  DEFAULT_COMPACT_TARGET_BYTES,
   type BackfillArgs,
 } from '../contract/args';
 import { crawl } from './crawl-workflow';
@@ -40,7 +41,9 @@ export interface BackfillState {
   prefix: string;
   totalSegments: number;
   pageSize: number;
-  pagesPerPart: number;
+  /** Undefined: parts bounded by targetBytes alone (undefined too in a run continued from before targetBytes). */
+  pagesPerPart?: number;
+  targetBytes?: number;
   partsPerActivity: number;
   maxItemsPerSecond?: number;
   heartbeatTimeoutSeconds: number;
@@ -106,7 +109,10 @@ async function initialState(args: BackfillArgs): Promise<BackfillState> {
     prefix: snapshotFolder(defaults.snapshotPrefix, snapshotId),
     totalSegments,
     pageSize: args.pageSize ?? BACKFILL_DEFAULTS.pageSize,
-    pagesPerPart: args.pagesPerPart ?? BACKFILL_DEFAULTS.pagesPerPart,
+    pagesPerPart:
+      args.pagesPerPart ??
+      (args.maxItemsPerSecond !== undefined ? BACKFILL_DEFAULTS.pagesPerPart : undefined),
+    targetBytes: args.targetBytes ?? DEFAULT_COMPACT_TARGET_BYTES,
     partsPerActivity: args.partsPerActivity ?? BACKFILL_DEFAULTS.partsPerActivity,
     maxItemsPerSecond: args.maxItemsPerSecond,
     heartbeatTimeoutSeconds: args.heartbeatTimeoutSeconds ?? BACKFILL_DEFAULTS.heartbeatTimeoutSeconds,
@@ -171,6 +177,7 @@ export async function backfill(input?: unknown, continued?: BackfillState): Prom
           totalSegments: st.totalSegments,
           pageSize: st.pageSize,
           pagesPerPart: st.pagesPerPart,
+          targetBytes: st.targetBytes ?? DEFAULT_COMPACT_TARGET_BYTES,
           startPart: cursor.nextPart,
           startKey: cursor.startKey,
           maxParts: st.partsPerActivity,
@@ -208,6 +215,7 @@ export async function backfill(input?: unknown, continued?: BackfillState): Prom
       totalSegments: st.totalSegments,
       pageSize: st.pageSize,
       pagesPerPart: st.pagesPerPart,
+      targetBytes: st.targetBytes ?? DEFAULT_COMPACT_TARGET_BYTES,
       rows,
       parts,
       segments,

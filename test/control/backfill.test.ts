@@ -32,9 +32,14 @@ import {
 } from '../../src/lake-format/snapshot-layout';
 import { ensureWorkgroup } from '../../src/resources/athena';
 import { ensureGlueDatabase, ensureLakeCrawler } from '../../src/resources/glue';
+import { encodeParquet } from '../../src/lake-format/formats/parquet';
+import { ORDER_COLUMNS } from '../../src/lake-format/lake-schema';
+import type { LakeRow } from '../../src/lake-format/lake-row';
 
 /** moto scans at well under 1,000 items/s on this machine: enough to show the mechanics, small enough to be quick. */
 const ITEMS = 2000;
+/** Well above one Scan page of 50 of these items, well below the table: parts of a few pages. */
+const SMALL_TARGET_BYTES = 8 * 1024;
 
 describe('backfill workflow', () => {
   const config = controlConfig('ctl-backfill');
@@ -69,6 +74,8 @@ describe('backfill workflow', () => {
             segments: 3,
             pageSize: 50,
             pagesPerPart: 4,
+            // Parts end at the page limit or at the target size, whichever comes first: both kinds of end resumed.
+            targetBytes: SMALL_TARGET_BYTES,
             // One activity per segment: the resume can only come from its heartbeat.
             partsPerActivity: 1000,
             // ≥ 5 s for the whole table: time to kill the worker in the middle.
@@ -89,7 +96,6 @@ describe('backfill workflow', () => {
       );
       const before = await listKeys(aws.s3, config.lake.bucket, prefix);
       await worker.kill9();
-      expect(before.length).toBeLessThan(10); // 2000 items / 200 per part = 10 parts: really interrupted
 
       harness = await startHarness(config);
       const resumed = await killed.result();
@@ -100,7 +106,16 @@ describe('backfill workflow', () => {
         taskQueue: config.temporal.taskQueue,
         workflowId: `backfill-reference-${uniqueSuffix()}`,
         // Different chunking into activities, same layout parameters: the objects must not depend on chunking.
-        args: [{ snapshotId: 'reference', segments: 3, pageSize: 50, pagesPerPart: 4, partsPerActivity: 2 }],
+        args: [
+          {
+            snapshotId: 'reference',
+            segments: 3,
+            pageSize: 50,
+            pagesPerPart: 4,
+            targetBytes: SMALL_TARGET_BYTES,
+            partsPerActivity: 2,
+          },
+        ],
       });
       expect(reference.rows).toBe(ITEMS);
       expect(reference.resumes).toBe(0);
@@ -113,6 +128,7 @@ describe('backfill workflow', () => {
       );
       const parts = referenceObjects.filter((o) => o.key.endsWith('.parquet'));
       expect(parts.length).toBe(reference.parts);
+      expect(before.length).toBeLessThan(parts.length); // really interrupted
       // Every part byte-identical.
       for (let i = 0; i < killedObjects.length; i++) {
         if (killedObjects[i].key.endsWith('.parquet'))
@@ -185,6 +201,53 @@ describe('backfill workflow', () => {
     const keys = await listKeys(aws.s3, config.lake.bucket, objectsOf('can'));
     expect(keys.filter((k) => k.endsWith('.parquet'))).toHaveLength(result.parts);
     expect(keys).toContain(snapshotManifestKey(snapshotFolder(config.lake.snapshotPrefix, 'can')));
+  }, 120_000);
+
+  it('writes each segment in as few objects as the target size allows, every row exactly once', async () => {
+    harness ??= await startHarness(config);
+    const targetBytes = SMALL_TARGET_BYTES;
+    const pageSize = 50;
+    const result = await harness.client.workflow.execute(workflows.backfill, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `backfill-sized-${uniqueSuffix()}`,
+      args: [{ snapshotId: 'sized', segments: 2, pageSize, targetBytes, partsPerActivity: 2 }],
+    });
+    expect(result.rows).toBe(ITEMS);
+    const parts = (await readObjects(aws.s3, config.lake.bucket, objectsOf('sized'))).filter((o) =>
+      o.key.endsWith('.parquet'),
+    );
+    expect(parts).toHaveLength(result.parts);
+    const rowsOf = async (body: Buffer) =>
+      (await parquetReadObjects({
+        file: body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
+      })) as LakeRow[];
+    const encode = (rows: LakeRow[]) =>
+      encodeParquet(rows, {
+        columns: ORDER_COLUMNS,
+        createdBy: 'orders-pipeline backfill',
+        stringStatistics: true,
+      });
+    const ids: string[] = [];
+    for (const segment of [0, 1]) {
+      const inSegment = parts.filter((p) => p.key.includes(`/segment=${segment}/`));
+      // Many rows over several objects: the bound at work, not one object holding everything.
+      expect(inSegment.length).toBeGreaterThanOrEqual(3);
+      const segmentRows = await Promise.all(inSegment.map((p) => rowsOf(p.body)));
+      for (let i = 0; i < inSegment.length; i++) {
+        // A page of this table is far below the target: every object fits it.
+        expect(inSegment[i].size).toBeLessThanOrEqual(targetBytes);
+        // Re-encoding the rows gives the object's size: the check below measures what the backfill measured.
+        expect(encode(segmentRows[i]).length).toBe(inSegment[i].size);
+        ids.push(...segmentRows[i].map((row) => String(row.order_id)));
+        // Fewest objects: the next object's first page would not have fit into this one.
+        if (i + 1 < inSegment.length)
+          expect(
+            encode([...segmentRows[i], ...segmentRows[i + 1].slice(0, pageSize)]).length,
+          ).toBeGreaterThan(targetBytes);
+      }
+    }
+    expect(ids).toHaveLength(ITEMS);
+    expect(new Set(ids).size).toBe(ITEMS);
   }, 120_000);
 
   it('catalogs the snapshot when asked to crawl: one table, partitioned by snapshot and segment, that Athena reads', async () => {
