@@ -2,11 +2,17 @@
  * The stack's moto (src/local/services/moto_server.py, a real moto server) applies the retention AWS applies:
  * DynamoDB stream records older than the window are trimmed (TrimmedDataAccessException behind them, sequence
  * numbers still growing) and S3 lifecycle Expiration rules delete objects. Run with a 2-second window and a
- * 2-second lifecycle "day" so the test sees both happen.
+ * 2-second lifecycle "day" so the test sees both happen. A table tagged with STREAM_CLOCK_OFFSET_TAG gets its stream
+ * records stamped that far off the wall clock (the freshness benchmark's way across an hour boundary).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
@@ -23,6 +29,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../src/config';
 import { stackPaths } from '../../src/local/paths';
+import { STREAM_CLOCK_OFFSET_TAG } from '../../src/local/services/moto';
 import { httpOk } from '../../src/local/probes';
 import { freePort } from '../../src/support/net';
 import { waitFor } from '../../src/support/timing';
@@ -43,6 +50,7 @@ beforeAll(async () => {
         MOTO_STREAM_RETENTION_SECONDS: '2',
         MOTO_LIFECYCLE_DAY_SECONDS: '2',
         MOTO_SWEEP_INTERVAL_SECONDS: '1',
+        MOTO_STREAM_CLOCK_OFFSET_TAG: STREAM_CLOCK_OFFSET_TAG,
       },
       stdio: 'ignore',
     },
@@ -124,4 +132,48 @@ it('applies S3 lifecycle expiration under the rule prefix only', async () => {
   });
   expect(await keys()).toEqual(['lake/part-0.parquet']);
   s3.destroy();
+});
+
+it('stamps the stream records of a table tagged with a clock offset that far off the wall clock, others not', async () => {
+  const dynamodb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  const streams = new DynamoDBStreamsClient({ endpoint, region: 'us-east-1', credentials });
+  const offsetMs = 2 * 3_600_000;
+  const firstRecord = async (table: string, tagged: boolean) => {
+    const created = await dynamodb.send(
+      new CreateTableCommand({
+        TableName: table,
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
+    );
+    if (tagged)
+      await dynamodb.send(
+        new TagResourceCommand({
+          ResourceArn: created.TableDescription!.TableArn!,
+          Tags: [{ Key: STREAM_CLOCK_OFFSET_TAG, Value: String(offsetMs) }],
+        }),
+      );
+    const StreamArn = created.TableDescription!.LatestStreamArn!;
+    const shard = (await streams.send(new DescribeStreamCommand({ StreamArn }))).StreamDescription!
+      .Shards![0];
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { id: { S: 'a' } } }));
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({ StreamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
+    const [record] = (await streams.send(new GetRecordsCommand({ ShardIterator }))).Records ?? [];
+    return record.dynamodb!.ApproximateCreationDateTime!.getTime();
+  };
+  const before = Date.now();
+  const shifted = await firstRecord('clock-offset', true);
+  const plain = await firstRecord('clock-plain', false);
+  const after = Date.now();
+  // moto stamps whole seconds or finer: a second of slack either side.
+  expect(shifted).toBeGreaterThanOrEqual(before + offsetMs - 1000);
+  expect(shifted).toBeLessThanOrEqual(after + offsetMs + 1000);
+  expect(plain).toBeGreaterThanOrEqual(before - 1000);
+  expect(plain).toBeLessThanOrEqual(after + 1000);
+  dynamodb.destroy();
+  streams.destroy();
 });

@@ -173,10 +173,28 @@ describe('generator against Kafka', () => {
     );
   });
 
+  it('stamps its events on a clock shifted by clockOffsetMs', async () => {
+    env = await provision(freshConfig('gen-clock'), { tables: false });
+    const { config, kafka } = env;
+    const clockOffsetMs = 3 * 3_600_000;
+    const before = Date.now();
+    const report = await createGenerator({ config, kafka, logger, count: 50, clockOffsetMs, seed: 5 }).run();
+    const after = Date.now();
+    const messages = await readTopic(kafka, config.topics.events, { expected: report.messagesSent });
+    const times = messages.map((message) => {
+      const { event } = decodeOrderEvent(message.key ? Buffer.from(message.key) : null, message.value);
+      return Date.parse(event.eventTime);
+    });
+    expect(times).toHaveLength(50);
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(before + clockOffsetMs);
+    expect(Math.max(...times)).toBeLessThanOrEqual(after + clockOffsetMs);
+  });
+
   it('refuses options without a stop condition or with a bad probability', () => {
     const base = { config: freshConfig('gen-opts'), kafka: undefined as never, logger };
     expect(() => createGenerator(base)).toThrow(GeneratorOptionsError);
     expect(() => createGenerator({ ...base, count: 1, duplicates: 2 })).toThrow(/duplicates/);
+    expect(() => createGenerator({ ...base, count: 1, clockOffsetMs: 0.5 })).toThrow(/clockOffsetMs/);
   });
 
   it('runs as a process: prints its report and writes the expected states', async () => {

@@ -10,6 +10,12 @@ import { PROJECT_ROOT } from '../paths';
 import { httpOk } from '../probes';
 import type { ServiceContext, StackService } from '../service';
 
+/**
+ * A table with this tag (value: milliseconds) gets stream records stamped that far off the wall clock, so a test
+ * or benchmark can put its changes across an hour boundary without waiting for one (moto_server.py).
+ */
+export const STREAM_CLOCK_OFFSET_TAG = 'local-stack:stream-clock-offset-ms';
+
 export function createMotoService(ctx: ServiceContext): StackService {
   const { moto } = ctx.endpoints;
   return {
@@ -35,6 +41,7 @@ export function createMotoService(ctx: ServiceContext): StackService {
       env: {
         MOTO_STREAM_RETENTION_SECONDS: String(ctx.config.retention.localStreamSeconds),
         MOTO_LIFECYCLE_DAY_SECONDS: String(ctx.config.retention.localLifecycleDaySeconds),
+        MOTO_STREAM_CLOCK_OFFSET_TAG: STREAM_CLOCK_OFFSET_TAG,
         // One malloc arena per request thread would keep each thread's freed memory (see moto_server.py).
         MALLOC_ARENA_MAX: '2',
       },

@@ -11,6 +11,10 @@ for days holds a bounded amount of memory at a steady rate (started by src/local
   rule's prefix are deleted. moto stores the rules but never applies them. MOTO_LIFECYCLE_DAY_SECONDS is the
   length of a lifecycle "day" (86400; tests shorten it to see expiration happen).
 
+- A table tagged MOTO_STREAM_CLOCK_OFFSET_TAG=<ms> stamps its stream records (ApproximateCreationDateTime) that
+  much off the wall clock: a test or benchmark puts its changes in another hour (across an hour boundary) without
+  waiting for one. Untagged tables, and the stack's own, keep the wall clock.
+
 - Memory freed by the request threads goes back to the system (malloc_trim after each sweep): werkzeug serves
   every request on a new thread, and glibc otherwise keeps the freed memory of each thread's arena (the stack sets
   MALLOC_ARENA_MAX too).
@@ -24,7 +28,7 @@ import os
 import sys
 import threading
 import time
-from datetime import timezone
+from datetime import timedelta, timezone
 
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import dynamodb_backends
@@ -36,6 +40,7 @@ from moto.server import main
 STREAM_RETENTION_SECONDS = float(os.environ.get("MOTO_STREAM_RETENTION_SECONDS", "86400"))
 LIFECYCLE_DAY_SECONDS = float(os.environ.get("MOTO_LIFECYCLE_DAY_SECONDS", "86400"))
 SHARD_ITERATOR_TTL_SECONDS = 15 * 60
+STREAM_CLOCK_OFFSET_TAG = os.environ.get("MOTO_STREAM_CLOCK_OFFSET_TAG")
 SWEEP_INTERVAL_SECONDS = float(
     os.environ.get(
         "MOTO_SWEEP_INTERVAL_SECONDS",
@@ -72,6 +77,13 @@ def _next_sequence_number(shard) -> int:
     return shard.starting_sequence_number + _trimmed(shard) + len(shard.items)
 
 
+def _stream_clock_offset(table) -> timedelta:
+    for tag in getattr(table, "tags", None) or []:
+        if STREAM_CLOCK_OFFSET_TAG and tag.get("Key") == STREAM_CLOCK_OFFSET_TAG:
+            return timedelta(milliseconds=float(tag["Value"]))
+    return timedelta(0)
+
+
 _original_add = dynamo_table.StreamShard.add
 
 
@@ -85,6 +97,7 @@ def _add(self, old, new) -> None:
             record.created_at = time.time()
             sequence_number = _next_sequence_number(self) - 1
             record.record["dynamodb"]["SequenceNumber"] = str(sequence_number)
+            record.record["dynamodb"]["ApproximateCreationDateTime"] += _stream_clock_offset(self.table)
 
 
 def _get(self, start: int, quantity: int):
