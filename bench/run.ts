@@ -36,6 +36,11 @@ const sections: Section[] = [
     run: async () => (await import('./lake-bench')).runLakeBench({}),
   },
   {
+    key: 'freshness',
+    title: 'Lake freshness (Athena)',
+    run: async () => (await import('./lake-freshness-bench')).runLakeFreshnessBench(),
+  },
+  {
     key: 'temporal',
     title: 'Temporal time-skipping test server',
     run: async () => (await import('./temporal-bench')).runTemporalBench(),
