@@ -11,7 +11,7 @@
  *
  * Measured from outside, as a user sees it: the lake's objects are listed every 250 ms (when each appeared), and
  * the `count(*)` of each hour partition seen is asked of Athena (the real client against the local endpoint) over
- * and over. An object is visible at the first answer whose count covers it and every object of its partition
+ * and over, one loop per partition. An object is visible at the first answer whose count covers it and every object of its partition
  * listed before it (counts only grow: nothing compacts during the run). A row's freshness is that time minus its
  * event time (updated_at, shifted back to the wall clock). Also reported, to see where the time goes: event time →
  * its change time (the DynamoDB sink's write, both on the shifted clock), event time → object listed in S3 (the
@@ -95,6 +95,7 @@ function clockOffsetAcrossHour(seconds: number): number {
 
 export async function runLakeFreshnessBench(opts: { seconds?: number } = {}): Promise<BenchRow[]> {
   const seconds = opts.seconds ?? Math.max(20, Math.round(FULL_SECONDS * benchScale()));
+  const loadAtStart = loadavg()[0].toFixed(2);
   const baseConfig = loadConfig();
   const runId = newRunId();
   const config = runScopedConfig(baseConfig, runId);
@@ -146,12 +147,26 @@ export async function runLakeFreshnessBench(opts: { seconds?: number } = {}): Pr
         }
       })(),
       (async () => {
+        // One loop per partition seen, so each partition is asked about as often as a query takes.
+        const counting = new Map<string, Promise<void>>();
         while (watching) {
-          const paths = [...new Set([...listedAt.keys()].map((key) => parseObjectKey(key)?.partitionPath))];
-          for (const partitionPath of paths.filter((p): p is string => p !== undefined).sort())
-            samples.push({ partitionPath, ...(await countPartition(config, aws.athena, partitionPath)) });
-          if (paths.length === 0) await sleep(LIST_INTERVAL_MS);
+          for (const key of listedAt.keys()) {
+            const partitionPath = parseObjectKey(key)?.partitionPath;
+            if (partitionPath === undefined || counting.has(partitionPath)) continue;
+            counting.set(
+              partitionPath,
+              (async () => {
+                while (watching)
+                  samples.push({
+                    partitionPath,
+                    ...(await countPartition(config, aws.athena, partitionPath)),
+                  });
+              })(),
+            );
+          }
+          await sleep(LIST_INTERVAL_MS);
         }
+        await Promise.all(counting.values());
       })(),
     );
 
@@ -230,7 +245,7 @@ export async function runLakeFreshnessBench(opts: { seconds?: number } = {}): Pr
     const note =
       `${RATE} events/s for ${seconds} s across ${byPartition.size} hour partitions (${[...byPartition.keys()].sort().join(', ')}), ` +
       `${rows.length.toLocaleString('en-US')} lake rows in ${rowsByObject.size} objects, S3_SINK_ROTATE_MS ${config.s3Sink.rotateMs}, ` +
-      `${samples.length} count queries; load average at the end ${load}`;
+      `${samples.length} count queries; load average ${loadAtStart} at the start, ${load} (1/5/15 min) at the end`;
     say(note);
     return [
       {
