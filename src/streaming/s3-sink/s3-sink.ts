@@ -99,8 +99,10 @@ export function createS3Sink(options: S3SinkOptions): S3Sink {
   const partitioner = createHourlyPartitioner();
   const tableRoot = cdcTableRoot(config);
   const cap = config.s3Sink.maxBufferBytes;
+  // A due segment waits up to one check before it is cut: at most 250 ms of the freshness budget
+  // (rotation + 5 s, bench/lake-freshness-bench.ts); a check only compares the open segments' ages.
   const flushCheckMs =
-    options.flushCheckIntervalMs ?? Math.max(50, Math.min(1000, Math.floor(config.s3Sink.rotateMs / 4)));
+    options.flushCheckIntervalMs ?? Math.max(50, Math.min(250, Math.floor(config.s3Sink.rotateMs / 4)));
 
   // Fetches sized to the cap, so what kafkajs holds fetched but not yet processed stays a fraction of it.
   const maxBytesPerPartition = Math.max(64 * 1024, Math.min(1024 * 1024, Math.floor(cap / 8)));
