@@ -17,7 +17,7 @@ import {
   type Mode,
   type Variable,
 } from './binding';
-import { bool, folder, hostPorts, int, oneOf, text } from './codecs';
+import { bool, folder, fraction, hostPorts, int, oneOf, text } from './codecs';
 import { ConfigError } from './config-error';
 import { LOCAL_HOST, LOCAL_PORTS } from './local-stack';
 import { temporalBinding } from './temporal-binding';
@@ -361,6 +361,14 @@ export const configBindings = group({
       int(1, 64),
       '3',
       'Kafka partitions the DynamoDB sink processes at once',
+    ),
+  }),
+  generator: group({
+    schemaV2Share: setting(
+      'GENERATOR_SCHEMA_V2_SHARE',
+      fraction,
+      '0.5',
+      'Share of orders the generator emits as order-event schema version 2 (0: all version 1, 1: all version 2)',
     ),
   }),
   cdcRelay: group({

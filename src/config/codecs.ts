@@ -34,6 +34,12 @@ export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
   return { schema, decode: schema, encode: String } satisfies Codec<typeof schema>;
 }
 
+/** A share in [0, 1], written as a decimal (`0.5`). */
+export const fraction = (() => {
+  const schema = z.coerce.number().min(0).max(1);
+  return { schema, decode: schema, encode: String } satisfies Codec<typeof schema>;
+})();
+
 export const bool: Codec<z.ZodBoolean> = {
   schema: z.boolean(),
   decode: z

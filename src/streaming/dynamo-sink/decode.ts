@@ -1,10 +1,11 @@
 /**
  * Turns one `orders.events` message into a validated OrderEvent, or says precisely why it cannot be one.
- * Checks run cheapest first: size, JSON, schema, key, then the size of the DynamoDB item it would become.
+ * Checks run cheapest first: size, JSON, schema version, schema, key, then the size of the DynamoDB item it would become.
  */
 import {
   orderEventSchema,
   orderStateFromEvent,
+  unsupportedSchemaVersion,
   type OrderEvent,
   type OrderState,
 } from '../../domain/order-event';
@@ -54,6 +55,9 @@ export function decodeOrderEvent(key: Buffer | null, value: Buffer | null): Deco
   } catch (error) {
     throw new InvalidOrderEventError('malformed-json', (error as Error).message, error);
   }
+  const versionProblem = unsupportedSchemaVersion(json);
+  if (versionProblem !== undefined)
+    throw new InvalidOrderEventError('unsupported-schema-version', versionProblem);
   const parsed = orderEventSchema.safeParse(json);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

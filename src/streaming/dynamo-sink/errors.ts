@@ -10,6 +10,7 @@ export type RejectReason =
   | 'empty-value'
   | 'oversized'
   | 'malformed-json'
+  | 'unsupported-schema-version'
   | 'schema-invalid'
   | 'key-mismatch'
   | 'item-too-large'

@@ -15,6 +15,7 @@ import {
   emitNext,
   pick,
   planOrder,
+  planV2Fields,
   remainingEvents,
   type PlannedOrder,
   type Random,
@@ -53,6 +54,8 @@ export interface EventPlannerOptions {
   outOfOrder?: number;
   /** Probability of a malformed message per valid event (kinds rotate: JSON, schema, oversized). */
   malformed?: number;
+  /** Share of orders whose events are schema version 2 (the rest are version 1). */
+  schemaV2Share?: number;
   mix?: ScenarioMix;
   now?: () => Date;
 }
@@ -67,6 +70,11 @@ export interface PlannerCounts {
 
 export class EventPlanner {
   private readonly random: Random;
+  /**
+   * Version 2 choices draw from their own stream, so a seed gives the same orders, events and v1 attributes
+   * whatever the v2 share is.
+   */
+  private readonly v2Random: Random;
   private readonly open: PlannedOrder[] = [];
   /** Events held back for one batch (out-of-order) and copies to send again (duplicates). */
   private deferred: PlannedMessage[] = [];
@@ -77,7 +85,9 @@ export class EventPlanner {
   private readonly opts: Required<Omit<EventPlannerOptions, 'maxOrders' | 'seed'>> & { maxOrders?: number };
 
   constructor(options: EventPlannerOptions) {
-    this.random = createRandom(options.seed ?? Date.now());
+    const seed = options.seed ?? Date.now();
+    this.random = createRandom(seed);
+    this.v2Random = createRandom(seed ^ 0x5bd1e995);
     this.opts = {
       runId: options.runId,
       concurrentOrders: options.concurrentOrders ?? 200,
@@ -85,6 +95,7 @@ export class EventPlanner {
       duplicates: options.duplicates ?? 0,
       outOfOrder: options.outOfOrder ?? 0,
       malformed: options.malformed ?? 0,
+      schemaV2Share: options.schemaV2Share ?? 0,
       mix: options.mix ?? DEFAULT_MIX,
       now: options.now ?? (() => new Date()),
     };
@@ -107,6 +118,7 @@ export class EventPlanner {
     if (this.cannotOpenMore()) return undefined;
     this.ordersCreated += 1;
     const order = planOrder(this.random, `ord-${this.opts.runId}-${this.ordersCreated}`, now, this.opts.mix);
+    if (this.v2Random() < this.opts.schemaV2Share) order.v2 = planV2Fields(this.v2Random);
     this.open.push(order);
     return order;
   }

@@ -41,6 +41,8 @@ export interface GeneratorOptions {
   duplicates?: number;
   outOfOrder?: number;
   malformed?: number;
+  /** Share of orders emitted as schema version 2; default config.generator.schemaV2Share. */
+  schemaV2Share?: number;
   mix?: ScenarioMix;
   batchSize?: number;
   seed?: number;
@@ -124,7 +126,7 @@ export function createGenerator(options: GeneratorOptions): Generator {
   const clockOffsetMs = options.clockOffsetMs ?? 0;
   if (!Number.isSafeInteger(clockOffsetMs))
     throw new GeneratorOptionsError(`clockOffsetMs is a whole number of milliseconds, got ${clockOffsetMs}`);
-  for (const knob of ['duplicates', 'outOfOrder', 'malformed'] as const) {
+  for (const knob of ['duplicates', 'outOfOrder', 'malformed', 'schemaV2Share'] as const) {
     const value = options[knob] ?? 0;
     if (!(value >= 0 && value <= 1))
       throw new GeneratorOptionsError(`${knob} is a probability in [0, 1], got ${value}`);
@@ -145,6 +147,7 @@ export function createGenerator(options: GeneratorOptions): Generator {
       duplicates: options.duplicates,
       outOfOrder: options.outOfOrder,
       malformed: options.malformed,
+      schemaV2Share: options.schemaV2Share ?? config.generator.schemaV2Share,
       mix: options.mix,
       now: () => new Date(Date.now() + clockOffsetMs),
     });

@@ -25,6 +25,11 @@ const program = new Command('generator')
     numberBetween(0, 1),
     0,
   )
+  .option(
+    '--schema-v2-share <p>',
+    'share of orders emitted as event schema version 2 (default: GENERATOR_SCHEMA_V2_SHARE)',
+    numberBetween(0, 1),
+  )
   .option('--batch-size <n>', 'messages per produce request', numberBetween(1, 10_000))
   .option('--seed <n>', 'random seed (same seed, same run)', numberBetween(0))
   .option('--expected-out <file>', 'write the expected final state of each order as JSON lines')
@@ -39,6 +44,7 @@ const flags = program.opts<{
   duplicates: number;
   outOfOrder: number;
   malformed: number;
+  schemaV2Share?: number;
   batchSize?: number;
   seed?: number;
   expectedOut?: string;
@@ -68,6 +74,7 @@ runStreamingProcess('generator', async ({ config, logger, registry, kafka: watch
     duplicates: flags.duplicates,
     outOfOrder: flags.outOfOrder,
     malformed: flags.malformed,
+    schemaV2Share: flags.schemaV2Share,
     batchSize: flags.batchSize,
     seed: flags.seed,
   });

@@ -4,12 +4,12 @@
  */
 import {
   CURRENCIES,
-  ORDER_EVENT_SCHEMA_VERSION,
   ORDER_LIFECYCLES,
   REGIONS,
   type OrderLifecycle,
   type OrderEvent,
   type OrderEventType,
+  type ShippingAddress,
 } from '../../domain/order-event';
 
 /** A seeded uniform [0, 1) generator (mulberry32): fast, and the same seed gives the same run. */
@@ -54,6 +54,38 @@ export interface PlannedOrder {
   lifecycle: readonly OrderEventType[];
   /** Index in `lifecycle` of the next event to emit. */
   next: number;
+  /** Present when the order's events are schema version 2: the optional fields they carry. */
+  v2?: OrderV2Fields;
+}
+
+/** The optional fields of a version 2 event; any of them may be absent. */
+export interface OrderV2Fields {
+  channel?: string;
+  discountCode?: string;
+  shippingAddress?: ShippingAddress;
+}
+
+const CHANNELS = ['web', 'mobile-app', 'marketplace', 'phone'] as const;
+const DISCOUNT_CODES = ['WELCOME10', 'SPRING24', 'FREESHIP'] as const;
+/** Countries with a postcode of their own shape, so the lake holds realistic, varied strings. */
+const POSTCODES: Record<string, (random: Random) => string> = {
+  US: (random) => String(10_000 + Math.floor(random() * 89_999)),
+  DE: (random) => String(10_000 + Math.floor(random() * 89_999)),
+  GB: (random) => `SW${1 + Math.floor(random() * 19)} ${1 + Math.floor(random() * 9)}AA`,
+  IN: (random) => String(110_000 + Math.floor(random() * 740_000)),
+};
+
+/**
+ * A version 2 order's optional fields. Each is left out now and then, as producers do with optional fields, so
+ * v2 rows with NULLs exist as well as v1 rows.
+ */
+export function planV2Fields(random: Random): OrderV2Fields {
+  const country = pick(random, Object.keys(POSTCODES));
+  return {
+    ...(random() < 0.9 ? { channel: pick(random, CHANNELS) } : {}),
+    ...(random() < 0.3 ? { discountCode: pick(random, DISCOUNT_CODES) } : {}),
+    ...(random() < 0.8 ? { shippingAddress: { country, postcode: POSTCODES[country](random) } } : {}),
+  };
 }
 
 function chooseLifecycle(random: Random, mix: ScenarioMix): readonly OrderEventType[] {
@@ -101,8 +133,7 @@ export function emitNext(order: PlannedOrder, now: Date, random: Random): OrderE
   const eventType = order.lifecycle[order.next];
   order.next += 1;
   const seq = order.next;
-  return {
-    schemaVersion: ORDER_EVENT_SCHEMA_VERSION,
+  const common = {
     eventId: `evt-${order.orderId}-${seq}`,
     eventType,
     orderId: order.orderId,
@@ -116,4 +147,5 @@ export function emitNext(order: PlannedOrder, now: Date, random: Random): OrderE
     itemCount: order.itemCount,
     ...(eventType === 'CANCELLED' ? { note: random() < 0.5 ? 'customer request' : 'payment review' } : {}),
   };
+  return order.v2 ? { schemaVersion: 2, ...common, ...order.v2 } : { schemaVersion: 1, ...common };
 }
