@@ -7,7 +7,7 @@
  * are like that, and their own bytes are the line: no row is built and nothing is serialized again on the
  * consumer's thread. Any other valid change gets a normalized line built from its lake row.
  */
-import { ORDER_COLUMNS, type CdcEvent } from './lake-schema';
+import { imageAttributes, ORDER_COLUMNS, type CdcEvent } from './lake-schema';
 import { checkLakeColumns, toLakeRow, type LakeRow, type LakeValue } from './lake-row';
 
 const NEWLINE = 0x0a;
@@ -25,12 +25,21 @@ function plainJson(value: LakeValue): string {
   return JSON.stringify(value);
 }
 
+/** The lake column of each image attribute, or of each field of a map attribute. */
+const COLUMN_OF = new Map(ORDER_COLUMNS.map((c) => [`${c.from}\u0000${c.field ?? ''}`, c.name]));
+const columnOf = (attribute: string, field = '') => COLUMN_OF.get(`${attribute}\u0000${field}`)!;
+const IMAGE_ATTRIBUTES = [...imageAttributes(ORDER_COLUMNS)];
+
 /** The change with every lake value in its plain JSON form, in the shape the encoder reads. */
 function normalizedChangeLine(event: CdcEvent): Buffer {
   const row = toLakeRow(event);
-  const image = ORDER_COLUMNS.map(
-    (column) => `${JSON.stringify(column.from)}:${plainJson(row[column.name])}`,
-  ).join(',');
+  const image = IMAGE_ATTRIBUTES.map(([attribute, fields]) => {
+    const value =
+      fields.length === 0
+        ? plainJson(row[columnOf(attribute)])
+        : `{${fields.map((field) => `${JSON.stringify(field)}:${plainJson(row[columnOf(attribute, field)])}`).join(',')}}`;
+    return `${JSON.stringify(attribute)}:${value}`;
+  }).join(',');
   const imageField = event.op === 'REMOVE' ? 'oldImage' : 'newImage';
   return Buffer.from(
     `{"op":${plainJson(row.op)},"sequenceNumber":${plainJson(row.sequence_number)},` +

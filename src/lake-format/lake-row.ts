@@ -5,7 +5,13 @@
  * Columns come from CDC_LAKE_COLUMNS (the single definition shared with the crawler tests and report SQL):
  * order columns from the new image (the old image for REMOVE), then `op`, `change_time`, `sequence_number`.
  */
-import { CDC_LAKE_COLUMNS, type CdcEvent, type LakeColumn, type LakeColumnType } from './lake-schema';
+import {
+  CDC_LAKE_COLUMNS,
+  imageValue,
+  type CdcEvent,
+  type LakeColumn,
+  type LakeColumnType,
+} from './lake-schema';
 import { InvalidCdcRecordError } from './cdc-record';
 
 /** In memory: bigint columns as bigint, timestamps as Date, so the Parquet writer gets INT64 and TIMESTAMP. */
@@ -18,7 +24,7 @@ function invalid(column: LakeColumn, value: unknown, expected: string): never {
   const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
   throw new InvalidCdcRecordError(
     'column-invalid',
-    `${column.name} (${column.from ?? column.name}): expected ${expected}, got ${shown}`,
+    `${column.name} (${[column.from ?? column.name, column.field].filter(Boolean).join('.')}): expected ${expected}, got ${shown}`,
   );
 }
 
@@ -61,7 +67,7 @@ function changeImage(event: CdcEvent): Record<string, unknown> {
 }
 
 const rawValue = (column: LakeColumn, event: CdcEvent, image: Record<string, unknown>): unknown =>
-  column.from !== undefined ? image[column.from] : event[column.fromChange!];
+  column.from !== undefined ? imageValue(column, image) : event[column.fromChange!];
 
 /**
  * @example

@@ -11,7 +11,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { LakeFormatError } from './errors';
 import { encodeParquet } from './formats/parquet';
-import { ORDER_COLUMNS } from './lake-schema';
+import { imageValue, ORDER_COLUMNS } from './lake-schema';
 import { toColumnValue, type LakeRow } from './lake-row';
 
 const SNAPSHOT_COLUMNS = ORDER_COLUMNS;
@@ -28,7 +28,7 @@ export function snapshotRow(item: Record<string, AttributeValue>): LakeRow {
   const row: LakeRow = {};
   for (const column of SNAPSHOT_COLUMNS) {
     try {
-      row[column.name] = toColumnValue(column, plain[column.from ?? column.name]);
+      row[column.name] = toColumnValue(column, imageValue(column, plain));
     } catch (error) {
       throw new SnapshotItemError(`item ${String(plain.orderId)}: ${(error as Error).message}`, error);
     }

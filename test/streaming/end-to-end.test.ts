@@ -20,7 +20,7 @@ import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { withOverrides, type Config } from '../../src/config';
 import type { Admin } from 'kafkajs';
-import { CDC_LAKE_COLUMNS, type CdcEvent } from '../../src/lake-format/lake-schema';
+import { CDC_LAKE_COLUMNS, imageValue, type CdcEvent } from '../../src/lake-format/lake-schema';
 import { createLogger } from '../../src/observability/logger';
 import { ordersStreamArn } from '../../src/resources/dynamodb-tables';
 import { createLeaseTable } from '../../src/streaming/cdc-relay/lease-table';
@@ -79,7 +79,7 @@ function expectedRow(record: _Record): Record<string, string | number | null> {
   };
   const row: Record<string, string | number | null> = {};
   for (const column of CDC_LAKE_COLUMNS) {
-    const value = column.from !== undefined ? image[column.from] : cdc[column.name];
+    const value = column.from !== undefined ? imageValue(column, image) : cdc[column.name];
     if (value === undefined || value === null) row[column.name] = null;
     else if (column.type === 'timestamp') row[column.name] = Date.parse(String(value));
     else row[column.name] = value as string | number;

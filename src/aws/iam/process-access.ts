@@ -35,13 +35,15 @@ const compacted = (config: Config) => [compactedLakePrefix(config)];
 const cdcAndCompacted = (config: Config) => [config.lake.prefix, compactedLakePrefix(config)];
 
 /**
- * src/resources/cdc-catalog.ts, one module for the CDC table and its partitions: provisioning creates the table,
- * the S3 sink registers partitions (and looks one up for a late object), compaction repoints them.
+ * src/resources/cdc-catalog.ts, one module for the CDC table and its partitions: provisioning creates the table
+ * (or appends a new schema version's columns), the S3 sink registers partitions with the table's schema (and looks
+ * one up for a late object), compaction repoints them.
  */
 const managesCdcTable: CommandUse = {
   commands: [
     'glue.CreateTable',
     'glue.GetTable',
+    'glue.UpdateTable',
     'glue.BatchCreatePartition',
     'glue.GetPartition',
     'glue.UpdatePartition',

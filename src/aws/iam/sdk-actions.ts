@@ -147,6 +147,7 @@ export const SDK_COMMANDS = {
   'glue.BatchDeleteTable': grant('database', 'glue:BatchDeleteTable'),
   'glue.CreateTable': grant('glueTable', 'glue:CreateTable'),
   'glue.GetTable': grant('glueTable', 'glue:GetTable'),
+  'glue.UpdateTable': grant('glueTable', 'glue:UpdateTable'),
   'glue.BatchCreatePartition': grant('glueTable', 'glue:BatchCreatePartition'),
   'glue.GetPartition': grant('glueTable', 'glue:GetPartition'),
   'glue.UpdatePartition': grant('glueTable', 'glue:UpdatePartition'),

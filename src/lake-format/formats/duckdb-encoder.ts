@@ -23,7 +23,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { CDC_LAKE_COLUMNS, ORDER_COLUMNS, type LakeColumnType } from '../lake-schema';
+import { CDC_LAKE_COLUMNS, imageAttributes, ORDER_COLUMNS, type LakeColumnType } from '../lake-schema';
 import { quoteIdent, quoteString } from '../../support/duckdb-sql-literals';
 import { isProcessAlive } from '../../support/process-liveness';
 
@@ -42,9 +42,18 @@ const READ_TYPES: Record<LakeColumnType, string> = {
 const MAX_LINE_BYTES = 4 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
 
-/** The JSON reader's schema: the change fields the lake columns come from, typed. */
+/** The JSON reader's schema: the change fields the lake columns come from, typed (a map attribute as a STRUCT). */
 function readColumns(): string {
-  const image = `STRUCT(${ORDER_COLUMNS.map((c) => `${quoteIdent(c.from!)} ${READ_TYPES[c.type]}`).join(', ')})`;
+  const typeOf = (attribute: string, field?: string) =>
+    READ_TYPES[ORDER_COLUMNS.find((c) => c.from === attribute && c.field === field)!.type];
+  const attributes = [...imageAttributes(ORDER_COLUMNS)].map(([attribute, fields]) => {
+    const type =
+      fields.length === 0
+        ? typeOf(attribute)
+        : `STRUCT(${fields.map((field) => `${quoteIdent(field)} ${typeOf(attribute, field)}`).join(', ')})`;
+    return `${quoteIdent(attribute)} ${type}`;
+  });
+  const image = `STRUCT(${attributes.join(', ')})`;
   const fields: [string, string][] = [
     ...CDC_LAKE_COLUMNS.filter((c) => c.fromChange !== undefined).map((c): [string, string] => [
       c.fromChange!,
@@ -59,9 +68,13 @@ function readColumns(): string {
 /** The lake columns in order, each from its source; order columns from the image the change uses. */
 function selectList(): string {
   return CDC_LAKE_COLUMNS.map((column) => {
+    const path = [column.from, column.field]
+      .filter((part) => part !== undefined)
+      .map(quoteIdent)
+      .join('.');
     const source =
       column.from !== undefined
-        ? `CASE WHEN op = 'REMOVE' THEN oldImage.${quoteIdent(column.from)} ELSE newImage.${quoteIdent(column.from)} END`
+        ? `CASE WHEN op = 'REMOVE' THEN oldImage.${path} ELSE newImage.${path} END`
         : quoteIdent(column.fromChange!);
     // In UTC (the session's time zone), at the millisecond precision of the JavaScript writer.
     const value = column.type === 'timestamp' ? `(${source})::TIMESTAMP::TIMESTAMP_MS` : source;
