@@ -51,6 +51,30 @@ describe('S3 sink: decoding and the row mapping', () => {
     expect(row.created_at).toEqual(new Date(insert.changeTime));
   });
 
+  it('flattens the v2 fields into their columns, NULL where an image lacks them', () => {
+    const image = modify.newImage!;
+    const v2 = {
+      ...modify,
+      newImage: { ...image, channel: 'web', shippingAddress: { country: 'GB', postcode: 'SW1A 1AA' } },
+    };
+    expect(toLakeRow(decodeCdcRecord(encode(v2)))).toMatchObject({
+      channel: 'web',
+      discount_code: null,
+      shipping_country: 'GB',
+      shipping_postcode: 'SW1A 1AA',
+    });
+    expect(toLakeRow(decodeCdcRecord(encode(modify)))).toMatchObject({
+      channel: null,
+      discount_code: null,
+      shipping_country: null,
+      shipping_postcode: null,
+    });
+    const notAMap = { ...modify, newImage: { ...image, shippingAddress: 'GB' } };
+    expect(() => toLakeRow(decodeCdcRecord(encode(notAMap)))).toThrow(
+      'column-invalid: shipping_country (shippingAddress.country): expected shippingAddress to be a map, got "GB"',
+    );
+  });
+
   it('takes a REMOVE from the old image', () => {
     const removed = makeCdcEvents(30, { orders: 3 }).find((e) => e.op === 'REMOVE');
     expect(removed).toBeDefined();
@@ -214,13 +238,25 @@ describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows o
     newImage: { ...image, amount: null, region: undefined, extra: { version: 'not read' } },
   };
   const pretty = JSON.stringify({ ...insert, newImage: { ...image, status: 'PAID' } }, null, 2);
+  // Schema v2 images: the address is a map whose fields are columns of their own.
+  const v2Image = {
+    ...image,
+    channel: 'web',
+    discountCode: 'WELCOME10',
+    shippingAddress: { country: 'GB', postcode: 'SW1A 1AA' },
+  };
+  const v2Plain = { ...insert, newImage: v2Image };
+  const v2Converted = {
+    ...insert,
+    newImage: { ...v2Image, amount: '7.25', shippingAddress: { country: 'DE' } },
+  };
 
   it('hands relay-shaped changes to the encoder as they are, and normalizes the others', () => {
-    for (const change of [insert, sparse]) {
+    for (const change of [insert, sparse, v2Plain]) {
       const value = encode(change);
       expect(changeLine(value, decodeCdcRecord(value))).toBe(value);
     }
-    for (const change of [...converted, pretty]) {
+    for (const change of [...converted, pretty, v2Converted]) {
       const value = encode(change);
       const line = changeLine(value, decodeCdcRecord(value));
       expect(line).not.toBe(value);
@@ -230,13 +266,17 @@ describe('S3 sink: the native Parquet encoder (DuckDB) writes exactly the rows o
   });
 
   it('reads back, with hyparquet, the same rows toLakeRow builds (offsets, conversions, nulls, REMOVE)', async () => {
-    const all = [...events, ...converted, pretty, sparse];
+    const all = [...events, ...converted, pretty, sparse, v2Plain, v2Converted];
     const fallbacks: Error[] = [];
     const body = await encodeNatively(all, (error) => fallbacks.push(error));
     expect(fallbacks).toEqual([]);
     const expected = all.map((event) => wellFormed(toLakeRow(decodeCdcRecord(encode(event)))));
     expect(await createParquetFormat().decode(body)).toEqual(expected);
     expect(expected.some((row) => row.op === 'REMOVE')).toBe(true);
+    expect(expected.slice(-2).map((row) => [row.shipping_country, row.shipping_postcode])).toEqual([
+      ['GB', 'SW1A 1AA'],
+      ['DE', null],
+    ]);
   });
 
   it('keeps integers past 2^53 exact on every path: DuckDB, the JavaScript fallback and JSON lines', async () => {
