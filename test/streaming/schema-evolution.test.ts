@@ -8,6 +8,7 @@
 import {
   BatchCreatePartitionCommand,
   CreateTableCommand,
+  DeleteCrawlerCommand,
   GetPartitionCommand,
   GetTableCommand,
 } from '@aws-sdk/client-glue';
@@ -35,7 +36,7 @@ import {
   ensureCdcTable,
   registerCdcPartitions,
 } from '../../src/resources/cdc-catalog';
-import { ensureGlueDatabase } from '../../src/resources/glue';
+import { ensureGlueDatabase, ensureLakeCrawler } from '../../src/resources/glue';
 import { createCdcRelay } from '../../src/streaming/cdc-relay/cdc-relay';
 import { DLQ_HEADERS } from '../../src/streaming/dlq';
 import { createDynamoSink } from '../../src/streaming/dynamo-sink/dynamo-sink';
@@ -44,6 +45,7 @@ import { createS3Sink } from '../../src/streaming/s3-sink/s3-sink';
 import type { StreamingComponent } from '../../src/streaming/process-context';
 import { freshConfig } from '../support/fresh-config';
 import { athenaRows, dropCatalog } from '../lake/lake-catalog-support';
+import { crawl } from '../lake/lake-support';
 import { plain, provision, readTopic, scanTable, waitFor, waitForOrders, type StreamingEnv } from './helpers';
 import { makeCdcEvents } from './s3-sink-support';
 
@@ -132,12 +134,15 @@ describe('order event schema v2 through the lake', () => {
   let env: StreamingEnv | undefined;
   const running: StreamingComponent[] = [];
   let producer: Producer | undefined;
+  const crawlers: string[] = [];
 
   afterEach(async () => {
     await producer?.disconnect();
     producer = undefined;
     for (const component of running.splice(0).reverse()) await component.stop();
     if (env) {
+      for (const name of crawlers.splice(0))
+        await env.aws.glue.send(new DeleteCrawlerCommand({ Name: name })).catch(() => undefined);
       await dropCatalog(env.aws, env.config);
       await env.cleanup();
     }
@@ -327,6 +332,15 @@ describe('order event schema v2 through the lake', () => {
     // The partitions the sink registered took the table's columns, v2 ones included.
     const newHour = hourlyPartitionPath(new Date(Date.parse(expected[0].updatedAt)));
     expect(await partitionColumns(env, newHour)).toEqual(ALL_COLUMNS);
+
+    // The crawler (SchemaChangePolicy LOG/LOG) leaves the catalog as provisioning and the sink wrote it.
+    await ensureLakeCrawler(aws.glue, config);
+    crawlers.push(config.glue.crawler);
+    expect((await crawl(aws.glue, config.glue.crawler)).LastCrawl?.Status).toBe('SUCCEEDED');
+    expect(await tableColumns(env)).toEqual(ALL_COLUMNS);
+    expect(await partitionColumns(env, oldHour)).toEqual(V1_COLUMNS);
+    expect(await partitionColumns(env, newHour)).toEqual(ALL_COLUMNS);
+    expect(await athenaRows(aws, config, latest)).toEqual(want);
   }, 240_000);
 
   it('dead-letters an event of an unknown schema version with its reason, and applies v1 and v2 around it', async () => {
