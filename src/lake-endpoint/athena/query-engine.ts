@@ -27,13 +27,31 @@ import {
   type S3ObjectInfo,
 } from '../s3-objects';
 import type { ObjectCache } from './object-cache';
-import { keepPartition, parseTrino, planPartitionPruning, pruningKey } from './partition-pruning';
+import { glueTypeToDuckDb } from '../glue/glue-types';
+import {
+  ATHENA_CATALOG,
+  decodeView,
+  duckDbTypeToTrino,
+  InvalidViewError,
+  isView,
+  trinoTypeToGlue,
+  type ViewColumn,
+  type ViewDefinition,
+} from '../glue/presto-view';
+import {
+  keepPartition,
+  parseTrino,
+  planPartitionPruning,
+  pruningKey,
+  type PruningPlan,
+} from './partition-pruning';
 import { type Cell, type ColumnInfo, columnInfo, formatValue, stringColumn } from './result-format';
 import { classifyStatement, QueryRejectedError } from './sql-guard';
 import { identifierName, isTrivia, joinTokens, type Token, tokenize } from './sql-tokens';
 import { translateTrinoToDuckDb } from './sql-translate';
 import { createTableView, type TableFile, tableFormat, UnsupportedTableError } from './table-views';
 import { runUtilityStatement } from './utility-statements';
+import { runViewStatement, ViewStatementError } from './view-statements';
 
 export interface QueryRequest {
   sql: string;
@@ -181,6 +199,54 @@ function rejectEngineFunctions(sql: string): void {
   }
 }
 
+/** What a query reads: base tables (by pruning key), views in dependency order, and the pruning plan. */
+interface Relations {
+  tables: Map<string, TableRecord>;
+  views: ResolvedView[];
+  plan: PruningPlan;
+}
+
+interface ResolvedView {
+  key: string;
+  table: TableRecord;
+  definition: ViewDefinition;
+  /** The database the view's unqualified names resolve in. */
+  schema: string;
+  /** The view's SQL in DuckDB's dialect. */
+  translated: string;
+}
+
+/** Both plans' occurrences: a partition is kept when any occurrence of its table needs it. */
+function mergePlans(into: PruningPlan, from: PruningPlan): void {
+  for (const [key, predicates] of from) {
+    const existing = into.get(key);
+    if (existing === 'all' || predicates === 'all') into.set(key, 'all');
+    else into.set(key, [...(existing ?? []), ...predicates]);
+  }
+}
+
+/** `line:column` of the first reference to `name` in `sql` (its qualifier included), as Trino reports it. */
+function positionOf(sql: string, name: string): string {
+  const tokens = tokenize(sql);
+  let line = 1;
+  let column = 1;
+  const starts: { line: number; column: number }[] = [];
+  for (const token of tokens) {
+    starts.push({ line, column });
+    const lines = token.text.split('\n');
+    if (lines.length > 1) {
+      line += lines.length - 1;
+      column = lines[lines.length - 1].length + 1;
+    } else column += token.text.length;
+  }
+  let at = tokens.findIndex(
+    (t) => ['word', 'qident', 'bident'].includes(t.kind) && identifierName(t) === name.toLowerCase(),
+  );
+  if (at === -1) return '1:1';
+  while (at >= 2 && tokens[at - 1].text === '.' && tokens[at - 2].kind !== 'punct') at -= 2;
+  return `${starts[at].line}:${starts[at].column}`;
+}
+
 /**
  * Interrupts the connection's statement once `signal` aborts. DuckDB forgets an interrupt that arrives
  * before a statement starts executing, so it is repeated until the run ends; returns the cleanup.
@@ -279,6 +345,222 @@ export function createQueryEngine(deps: {
     return { objects, values };
   };
 
+  /** Names Trino would print for a relation: `awsdatacatalog.<db>.<name>`. */
+  const qualifiedName = (key: string) => `${ATHENA_CATALOG}.${key}`;
+
+  /** Trino's error for a name that is neither a table nor a view, at the name's place in the SQL. */
+  const missingRelation = (sql: string, database: string, name: string): QueryFailedError => {
+    const where = `line ${positionOf(sql, name)}`;
+    if (!catalog.findDatabase(database))
+      return new QueryFailedError(`SCHEMA_NOT_FOUND: ${where}: Schema '${database}' does not exist`);
+    return new QueryFailedError(
+      `TABLE_NOT_FOUND: ${where}: Table '${qualifiedName(pruningKey(database, name))}' does not exist`,
+    );
+  };
+
+  /**
+   * The tables and views a query reads, views expanded into what they read (each view after the views it
+   * reads), with the partition-pruning plan of the query and of every view's own SQL.
+   */
+  const resolveRelations = async (
+    conn: DuckDBConnection,
+    sql: string,
+    translated: string,
+    database: string,
+    parsed: unknown,
+    relations: Relations = { tables: new Map(), views: [], plan: new Map() },
+    viewPath: string[] = [],
+  ): Promise<Relations> => {
+    let names: readonly string[];
+    try {
+      names = conn.getTableNames(translated, true);
+    } catch (error) {
+      throw new QueryFailedError((error as Error).message);
+    }
+    const plan = planPartitionPruning(
+      sql,
+      database,
+      (db, name) => {
+        const table = catalog.findTable(db, name);
+        if (!table || isView(table)) return undefined;
+        return { database: table.DatabaseName, name: table.Name, partitionKeys: table.PartitionKeys };
+      },
+      parsed,
+    );
+    mergePlans(relations.plan, plan);
+    for (const qualified of names) {
+      const [qualifier, name] = splitTableName(qualified);
+      const table = catalog.findTable(qualifier ?? database, name);
+      if (!table) throw missingRelation(sql, qualifier ?? database, name);
+      const key = pruningKey(table.DatabaseName, table.Name);
+      if (!isView(table)) {
+        relations.tables.set(key, table);
+        continue;
+      }
+      if (viewPath.includes(key))
+        throw new QueryFailedError(`INVALID_VIEW: View '${qualifiedName(key)}' refers to itself`);
+      if (relations.views.some((v) => v.key === key)) continue;
+      const view = readView(table, key);
+      try {
+        rejectEngineFunctions(view.definition.originalSql);
+        await resolveRelations(
+          conn,
+          view.definition.originalSql,
+          view.translated,
+          view.schema,
+          parseTrino(view.definition.originalSql),
+          relations,
+          [...viewPath, key],
+        );
+      } catch (error) {
+        if (!(error instanceof QueryFailedError)) throw error;
+        throw new QueryFailedError(
+          `INVALID_VIEW: Failed analyzing stored view '${qualifiedName(key)}': ${error.message}`,
+        );
+      }
+      relations.views.push(view);
+    }
+    return relations;
+  };
+
+  const readView = (table: TableRecord, key: string): ResolvedView => {
+    let definition: ViewDefinition;
+    try {
+      definition = decodeView(table);
+    } catch (error) {
+      if (error instanceof InvalidViewError) throw new QueryFailedError(error.message);
+      throw error;
+    }
+    const body = definition.originalSql.trim().replace(/;+\s*$/, '');
+    return {
+      key,
+      table,
+      definition,
+      schema: (definition.schema ?? table.DatabaseName).toLowerCase(),
+      translated: translateTrinoToDuckDb(body),
+    };
+  };
+
+  /**
+   * A view in DuckDB as Trino runs one: its query bound in the view's schema, its columns cast to the types
+   * stored in its definition; a query that no longer gives the stored number of columns makes the view stale.
+   */
+  const createViewRelation = async (conn: DuckDBConnection, view: ResolvedView) => {
+    const name = qualifiedName(view.key);
+    const stored = view.definition.columns;
+    await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(view.schema)}`);
+    await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(view.table.DatabaseName)}`);
+    await conn.run(`SET schema = ${quoteString(view.schema)}`);
+    let derived: number;
+    try {
+      derived = (await conn.prepare(view.translated)).columnCount;
+    } catch (error) {
+      throw new QueryFailedError(
+        `INVALID_VIEW: Failed analyzing stored view '${name}': ${(error as Error).message}`,
+      );
+    }
+    if (derived !== stored.length)
+      throw new QueryFailedError(
+        `VIEW_IS_STALE: View '${name}' is stale or in invalid state: stored view column count (${stored.length}) does not match column count derived from the view query analysis (${derived})`,
+      );
+    const positional = stored.map((_, i) => quoteIdent(`__view_column_${i}`));
+    const columns = stored.map((column, i) => {
+      let type: string;
+      try {
+        type = glueTypeToDuckDb(trinoTypeToGlue(column.type));
+      } catch (error) {
+        throw new QueryFailedError(`INVALID_VIEW: View '${name}': ${(error as Error).message}`);
+      }
+      return `CAST(${positional[i]} AS ${type}) AS ${quoteIdent(column.name.toLowerCase())}`;
+    });
+    await conn.run(
+      `CREATE VIEW ${quoteIdent(view.table.DatabaseName)}.${quoteIdent(view.table.Name)} AS ` +
+        `SELECT ${columns.join(', ')} FROM (${view.translated}) AS ${quoteIdent('__view')}(${positional.join(', ')})`,
+    );
+  };
+
+  /**
+   * Creates every relation in the connection: tables as views over their files (with `withFiles`, else empty,
+   * for analysing a query without reading data), then the views.
+   */
+  const materialize = async (
+    conn: DuckDBConnection,
+    relations: Relations,
+    signal: AbortSignal,
+    held: (() => void)[],
+    withFiles: boolean,
+  ) => {
+    let dataScannedBytes = 0;
+    const readable: string[] = [];
+    for (const [key, table] of relations.tables) {
+      if (!withFiles) {
+        await createTableView(conn, table, [], (path) => cache.parquetSchemaOf(path));
+        continue;
+      }
+      const format = tableFormat(table);
+      const t0 = Date.now();
+      const { objects, values } = await filesOf(
+        table,
+        (v) => keepPartition(relations.plan, key, partitionValueMap(table.PartitionKeys, v)),
+        signal,
+      );
+      const t1 = Date.now();
+      const { paths, release } = await cache.fetch(objects, format, signal);
+      held.push(release);
+      readable.push(...paths);
+      const t2 = Date.now();
+      const bytes = objects.reduce((n, o) => n + o.size, 0);
+      dataScannedBytes += bytes;
+      const files: TableFile[] = paths.map((path, i) => ({ path, values: values[i] }));
+      await createTableView(conn, table, files, (path) => cache.parquetSchemaOf(path));
+      signal.throwIfAborted();
+      logger.debug(
+        {
+          table: key,
+          objects: objects.length,
+          bytes,
+          listMs: t1 - t0,
+          fetchMs: t2 - t1,
+          viewMs: Date.now() - t2,
+        },
+        'table view created',
+      );
+    }
+    for (const view of relations.views) await createViewRelation(conn, view);
+    return { dataScannedBytes, readable, tables: relations.tables };
+  };
+
+  /** The columns (names, Trino types) of a query, from the catalog's schemas only: what CREATE VIEW stores. */
+  const describeQuery = async (sql: string, database: string, signal: AbortSignal): Promise<ViewColumn[]> => {
+    rejectEngineFunctions(sql);
+    const translated = translateTrinoToDuckDb(sql);
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+    const conn = await instance.connect();
+    try {
+      const parsed = parseTrino(sql);
+      const relations = await resolveRelations(conn, sql, translated, database, parsed);
+      await materialize(conn, relations, signal, [], false);
+      await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(database)}`);
+      await conn.run(`SET schema = ${quoteString(database)}`);
+      const prepared = await conn.prepare(translated);
+      if (prepared.statementType !== StatementType.SELECT)
+        throw new QueryRejectedError('A view is defined by a query (SELECT, WITH, VALUES)');
+      const duckNames = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+      const names = trinoColumnNames(parsed, duckNames.length) ?? duckNames;
+      return names.map((name, i) => ({
+        name: name.toLowerCase(),
+        type: duckDbTypeToTrino(prepared.columnType(i)),
+      }));
+    } catch (error) {
+      if (error instanceof QueryFailedError || error instanceof QueryRejectedError) throw error;
+      if (error instanceof UnsupportedTableError) throw new QueryFailedError(error.message);
+      throw new QueryFailedError((error as Error).message);
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
+  };
+
   const runSelect = async (
     request: QueryRequest,
     sql: string,
@@ -294,64 +576,9 @@ export function createQueryEngine(deps: {
     const stopInterrupting = interruptOnAbort(conn, signal);
     const held: (() => void)[] = [];
     try {
-      let names: readonly string[];
-      try {
-        names = conn.getTableNames(translated, true);
-      } catch (error) {
-        throw new QueryFailedError((error as Error).message);
-      }
-      const tables = new Map<string, TableRecord>();
-      for (const qualified of names) {
-        const [database, name] = splitTableName(qualified);
-        const table = catalog.findTable(database ?? request.database, name);
-        if (table) tables.set(pruningKey(table.DatabaseName, table.Name), table);
-      }
-
       const parsed = parseTrino(sql);
-      const plan = planPartitionPruning(
-        sql,
-        request.database,
-        (database, name) => {
-          const table = catalog.findTable(database, name);
-          return (
-            table && { database: table.DatabaseName, name: table.Name, partitionKeys: table.PartitionKeys }
-          );
-        },
-        parsed,
-      );
-
-      let dataScannedBytes = 0;
-      const readable: string[] = [];
-      for (const [key, table] of tables) {
-        const format = tableFormat(table);
-        const t0 = Date.now();
-        const { objects, values } = await filesOf(
-          table,
-          (v) => keepPartition(plan, key, partitionValueMap(table.PartitionKeys, v)),
-          signal,
-        );
-        const t1 = Date.now();
-        const { paths, release } = await cache.fetch(objects, format, signal);
-        held.push(release);
-        readable.push(...paths);
-        const t2 = Date.now();
-        const bytes = objects.reduce((n, o) => n + o.size, 0);
-        dataScannedBytes += bytes;
-        const files: TableFile[] = paths.map((path, i) => ({ path, values: values[i] }));
-        await createTableView(conn, table, files, (path) => cache.parquetSchemaOf(path));
-        signal.throwIfAborted();
-        logger.debug(
-          {
-            table: key,
-            objects: objects.length,
-            bytes,
-            listMs: t1 - t0,
-            fetchMs: t2 - t1,
-            viewMs: Date.now() - t2,
-          },
-          'table view created',
-        );
-      }
+      const relations = await resolveRelations(conn, sql, translated, request.database, parsed);
+      const { dataScannedBytes, readable, tables } = await materialize(conn, relations, signal, held, true);
       await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(request.database)}`);
       await conn.run(`SET schema = ${quoteString(request.database)}`);
       await conn.run(`SET TimeZone = 'UTC'`);
@@ -447,6 +674,26 @@ export function createQueryEngine(deps: {
         return {
           columns: result.columns,
           rowCount: result.rows.length,
+          header: false,
+          dataScannedBytes: 0,
+          planningMs: 0,
+          engineMs: Date.now() - started,
+        };
+      }
+      if (statement.kind === 'view') {
+        const started = Date.now();
+        try {
+          await runViewStatement(catalog, tokens, request.database, (sql, database) =>
+            describeQuery(sql, database, signal),
+          );
+        } catch (error) {
+          if (error instanceof ViewStatementError) throw new QueryFailedError(error.message);
+          throw error;
+        }
+        await sink.columns([], false);
+        return {
+          columns: [],
+          rowCount: 0,
           header: false,
           dataScannedBytes: 0,
           planningMs: 0,

@@ -14,6 +14,8 @@ export class QueryRejectedError extends Error {
 export type StatementKind =
   | { kind: 'query'; statementType: 'DML' }
   | { kind: 'utility'; statementType: 'UTILITY'; keyword: string }
+  /** `CREATE [OR REPLACE] VIEW`, `DROP VIEW`, and `DROP TABLE` (which only views may meet: see view-statements.ts). */
+  | { kind: 'view'; statementType: 'DDL' }
   /** `EXPLAIN [ANALYZE] <query>`: the query starts at `tokens[queryStart]`. */
   | { kind: 'explain'; statementType: 'DML'; analyze: boolean; queryStart: number };
 
@@ -92,15 +94,33 @@ export function classifyStatement(sql: string): StatementKind & { tokens: Token[
   if (UTILITY_KEYWORDS.has(keyword))
     return { kind: 'utility', statementType: 'UTILITY', keyword, tokens: statement };
   if (keyword === 'EXPLAIN') return { ...classifyExplain(statement), tokens: statement };
-  if (DDL_KEYWORDS.has(keyword) || DML_KEYWORDS.has(keyword) || OTHER_REJECTED.has(keyword)) {
-    throw new QueryRejectedError(
-      `${keyword} statements are not supported by the local Athena endpoint: it only reads data through the Glue catalog ` +
-        '(SELECT, WITH, VALUES, SHOW DATABASES/TABLES/COLUMNS/PARTITIONS/TBLPROPERTIES and DESCRIBE are accepted; change the catalog through Glue or a crawler)',
-    );
-  }
+  if (isViewStatement(statement)) return { kind: 'view', statementType: 'DDL', tokens: statement };
+  if (DDL_KEYWORDS.has(keyword) || DML_KEYWORDS.has(keyword) || OTHER_REJECTED.has(keyword))
+    throw unsupportedStatement(keyword);
   // SELECT and friends, and anything unknown: DuckDB parses it (a typo fails with the engine's own syntax
   // error) and the prepared statement must turn out to be a SELECT.
   return { kind: 'query', statementType: 'DML', tokens: statement };
+}
+
+/** The refusal of a statement that would change data, the catalog (other than views) or the engine. */
+export function unsupportedStatement(keyword: string): QueryRejectedError {
+  return new QueryRejectedError(
+    `${keyword} statements are not supported by the local Athena endpoint: it only reads data through the Glue catalog ` +
+      '(SELECT, WITH, VALUES, SHOW, DESCRIBE and the view statements CREATE [OR REPLACE] VIEW and DROP VIEW are accepted; change tables through Glue or a crawler)',
+  );
+}
+
+/** The leading words of a statement, upper-cased, up to `count` of them. */
+export function leadingWords(statement: Token[], count: number): string[] {
+  return statement
+    .filter((t) => !isTrivia(t))
+    .slice(0, count)
+    .map((t) => (t.kind === 'word' ? t.text.toUpperCase() : t.text));
+}
+
+function isViewStatement(statement: Token[]): boolean {
+  const words = leadingWords(statement, 4).join(' ');
+  return /^(CREATE (OR REPLACE )?VIEW|DROP (VIEW|TABLE))\b/.test(words);
 }
 
 const nextMeaningful = (tokens: Token[], from: number) => {

@@ -1,11 +1,13 @@
 /**
  * SHOW and DESCRIBE, answered from the Glue catalog (Athena answers them from the catalog too, without
  * reading data): SHOW DATABASES|SCHEMAS, SHOW TABLES [IN db] ['pattern'], SHOW COLUMNS IN t,
- * SHOW PARTITIONS t, SHOW TBLPROPERTIES t, DESCRIBE t. Results have no header row, like Athena's.
+ * SHOW PARTITIONS t, SHOW TBLPROPERTIES t, SHOW VIEWS [IN db] [LIKE 'pattern'], SHOW CREATE VIEW v, DESCRIBE t.
+ * Results have no header row, like Athena's.
  */
 import type { GlueCatalog } from '../glue/catalog';
 import { tableNameMatcher } from '../glue/glue-api';
 import type { TableRecord } from '../lake-state';
+import { ATHENA_CATALOG, decodeView, isPrestoView, isView } from '../glue/presto-view';
 import { type Cell, type ColumnInfo, stringColumn } from './result-format';
 import { QueryRejectedError } from './sql-guard';
 import { identifierName, isTrivia, stringValue, type Token } from './sql-tokens';
@@ -63,7 +65,7 @@ class Cursor {
 function unsupported(sql: string): never {
   throw new QueryRejectedError(
     `This statement is not supported by the local Athena endpoint: "${sql.trim().slice(0, 80)}" ` +
-      '(supported: SHOW DATABASES|SCHEMAS, SHOW TABLES [IN db], SHOW COLUMNS IN t, SHOW PARTITIONS t, SHOW TBLPROPERTIES t, DESCRIBE t)',
+      '(supported: SHOW DATABASES|SCHEMAS, SHOW TABLES [IN db], SHOW VIEWS [IN db], SHOW CREATE VIEW v, SHOW COLUMNS IN t, SHOW PARTITIONS t, SHOW TBLPROPERTIES t, DESCRIBE t)',
   );
 }
 
@@ -126,6 +128,38 @@ export function runUtilityStatement(
         .filter((t) => matches(t.Name))
         .map((t) => [t.Name]),
     };
+  }
+  if (c.acceptWord('VIEWS')) {
+    const database = c.acceptWord('IN', 'FROM') ? c.identifier() : defaultDatabase;
+    if (!database) unsupported(sql);
+    c.acceptWord('LIKE');
+    const matches = tableNameMatcher(c.acceptString());
+    if (!c.done()) unsupported(sql);
+    catalog.getDatabase(database);
+    return {
+      columns: [stringColumn('views')],
+      rows: catalog
+        .listTables(database)
+        .filter((t) => isPrestoView(t) && matches(t.Name))
+        .map((t) => [t.Name]),
+    };
+  }
+  if (c.acceptWord('CREATE')) {
+    if (!c.acceptWord('VIEW')) unsupported(sql);
+    const name = c.qualifiedName();
+    if (!name) unsupported(sql);
+    const database = name.database ?? defaultDatabase;
+    const view = catalog.findTable(database, name.table);
+    const qualified = `${ATHENA_CATALOG}.${database}.${name.table}`;
+    if (!view || !isView(view))
+      throw new QueryRejectedError(
+        view
+          ? `NOT_SUPPORTED: line 1:1: Relation '${qualified}' is a table, not a view`
+          : `TABLE_NOT_FOUND: line 1:1: View '${qualified}' does not exist`,
+      );
+    const definition = decodeView(view);
+    const text = `CREATE VIEW ${qualified} SECURITY DEFINER AS\n${definition.originalSql.trim()}`;
+    return { columns: [stringColumn('Create View')], rows: text.split('\n').map((line) => [line]) };
   }
   if (c.acceptWord('COLUMNS')) {
     if (!c.acceptWord('IN', 'FROM')) unsupported(sql);

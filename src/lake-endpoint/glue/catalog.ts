@@ -78,6 +78,8 @@ export function createGlueCatalog(deps: { state: LakeState; markDirty: () => voi
     return table;
   };
 
+  const findDatabase = (name: string): DatabaseRecord | undefined => state.databases.get(normalizeName(name));
+
   const findTable = (database: string, name: string): TableRecord | undefined =>
     state.tables.get(tableKey(normalizeName(database), normalizeName(name)));
 
@@ -130,6 +132,7 @@ export function createGlueCatalog(deps: { state: LakeState; markDirty: () => voi
     getDatabase,
     getTable,
     findTable,
+    findDatabase,
 
     createDatabase(input: DatabaseInput): DatabaseRecord {
       const name = normalizeName(input.Name);
