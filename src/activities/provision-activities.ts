@@ -16,6 +16,7 @@ import { ensureCdcTable } from '../resources/cdc-catalog';
 import { ensureLakeCrawler, ensureGlueDatabase } from '../resources/glue';
 import { ensureTopics, pipelineTopics } from '../resources/kafka-topics';
 import type { EnsureOutcome } from '../contract/outcome';
+import { CurrentViewError, ensureOrdersCurrentView } from '../resources/orders-current-view';
 import { ensureBucket } from '../resources/s3-bucket';
 import { ensureControlSchedules } from '../resources/schedules';
 import {
@@ -91,6 +92,19 @@ export function createProvisionActivities(deps: ProvisionDeps) {
 
     async ensureAthenaWorkgroup(): Promise<EnsureOutcome[]> {
       return log([await withAwsErrors('athena.ensureWorkgroup', () => ensureWorkgroup(deps.athena, config))]);
+    },
+
+    /** The orders_current view, through Athena: needs the CDC table and the workgroup first. */
+    async ensureCurrentView(): Promise<EnsureOutcome[]> {
+      return log([
+        await withAwsErrors('athena.ensureOrdersCurrentView', () =>
+          ensureOrdersCurrentView(deps.athena, deps.glue, config).catch((error: unknown) => {
+            if (error instanceof CurrentViewError && !error.retriable)
+              throw permanentFailure(FailureType.QueryFailed, error.message);
+            return conflicts(error);
+          }),
+        ),
+      ]);
     },
 
     /**

@@ -14,7 +14,22 @@ import { EntityNotFoundException, GetTableCommand, type GlueClient, type Table }
 import { ORDERS_CURRENT_VIEW, type Config } from '../config';
 import type { EnsureOutcome } from '../contract/outcome';
 import { createOrdersCurrentViewSql, ordersCurrentViewSql } from '../lake-format/current-view';
+import { RetriableError } from '../support/errors';
 import { waitFor } from '../support/timing';
+
+/** Athena ended the view's statement FAILED: a user error (its SQL, the catalog) is not worth another try. */
+export class CurrentViewError extends RetriableError {
+  override readonly name = 'CurrentViewError';
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Athena's ErrorCategory of a failure caused by the statement or the catalog rather than by the service. */
+const USER_ERROR = 2;
 
 const PRESTO_VIEW = /^\/\* Presto View: ([A-Za-z0-9+/=\s]+) \*\/$/;
 
@@ -74,8 +89,9 @@ async function runAthenaDdl(athena: AthenaClient, config: Config, sql: string): 
     { timeoutMs: 120_000, intervalMs: 200 },
   );
   if (status.State !== 'SUCCEEDED')
-    throw new Error(
+    throw new CurrentViewError(
       `Athena ${status.State} the view ${config.glue.database}.${ORDERS_CURRENT_VIEW} (query ${id}): ${status.StateChangeReason ?? 'no reason given'}`,
+      status.AthenaError?.ErrorCategory !== USER_ERROR,
     );
 }
 

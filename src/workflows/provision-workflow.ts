@@ -1,8 +1,8 @@
 /**
  * provision: idempotently ensures everything the pipeline needs and reports what it created, updated or found.
  *
- * Independent resources (topics, tables, bucket) are ensured in parallel; the Glue catalog, the Athena workgroup
- * and the schedules follow. Each kind is one activity, so a failure retries only that kind.
+ * Independent resources (topics, tables, bucket) are ensured in parallel; the Glue catalog and the Athena workgroup
+ * follow, then the `orders_current` view (created through Athena over the CDC table) and the schedules. Each kind is one activity, so a failure retries only that kind.
  *
  * Start: `temporal workflow start --task-queue orders-control-plane --type provision --input '{}'`
  */
@@ -21,6 +21,7 @@ const NON_RETRYABLE = [
   FailureType.AccessDenied,
   FailureType.InvalidRequest,
   FailureType.AwsClientError,
+  FailureType.QueryFailed,
 ];
 
 const resources = proxyActivities<ProvisionActivities>({
@@ -49,6 +50,7 @@ export async function provision(input?: unknown): Promise<ProvisionResult> {
     resources.ensureGlueCatalog(),
     resources.ensureAthenaWorkgroup(),
   ]);
+  const view = await resources.ensureCurrentView();
   const schedules =
     args.schedules === false
       ? []
@@ -56,7 +58,7 @@ export async function provision(input?: unknown): Promise<ProvisionResult> {
           crawlIntervalMinutes: args.crawlIntervalMinutes,
           reportIntervalMinutes: args.reportIntervalMinutes,
         });
-  return summarize([...topics, ...tables, ...bucket, ...glue, ...workgroup, ...schedules]);
+  return summarize([...topics, ...tables, ...bucket, ...glue, ...workgroup, ...view, ...schedules]);
 }
 
 function summarize(outcomes: EnsureOutcome[]): ProvisionResult {

@@ -4,11 +4,17 @@
  * policies, and the resources really are there.
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { GetCrawlerCommand, GetDatabaseCommand } from '@aws-sdk/client-glue';
-import { GetWorkGroupCommand } from '@aws-sdk/client-athena';
+import { GetCrawlerCommand, GetDatabaseCommand, GetTableCommand } from '@aws-sdk/client-glue';
+import {
+  BatchGetQueryExecutionCommand,
+  GetWorkGroupCommand,
+  ListQueryExecutionsCommand,
+} from '@aws-sdk/client-athena';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { ORDERS_CURRENT_VIEW } from '../../src/config';
+import { ORDERS_CURRENT_COLUMNS } from '../../src/lake-format/current-view';
 import { scheduleIds } from '../../src/resources/schedules';
 import { PIPELINE_KIND } from '../../src/contract/definitions';
 import * as workflows from '../../src/workflows';
@@ -60,6 +66,7 @@ describe('provision workflow', () => {
         `glue-database:${config.glue.database}`,
         `glue-crawler:${config.glue.crawler}`,
         `athena-workgroup:${config.athena.workgroup}`,
+        `athena-view:${ORDERS_CURRENT_VIEW}`,
         `temporal-schedule:${scheduleIds(config).crawl}`,
         `temporal-schedule:${scheduleIds(config).report}`,
       ]),
@@ -107,6 +114,26 @@ describe('provision workflow', () => {
     expect(wg?.Configuration?.ResultConfiguration?.OutputLocation).toBe(
       `s3://${config.lake.bucket}/${config.lake.athenaResultsPrefix}/`,
     );
+    // The view was created through Athena (the workgroup's history holds the statement) and Glue keeps it as a view.
+    const view = (
+      await aws.glue.send(
+        new GetTableCommand({ DatabaseName: config.glue.database, Name: ORDERS_CURRENT_VIEW }),
+      )
+    ).Table;
+    expect(view).toMatchObject({ TableType: 'VIRTUAL_VIEW', ViewExpandedText: '/* Presto View */' });
+    expect(view?.StorageDescriptor?.Columns?.map((c) => c.Name)).toEqual(ORDERS_CURRENT_COLUMNS);
+    const statements = await aws.athena.send(
+      new ListQueryExecutionsCommand({ WorkGroup: config.athena.workgroup }),
+    );
+    const executions = await aws.athena.send(
+      new BatchGetQueryExecutionCommand({ QueryExecutionIds: statements.QueryExecutionIds ?? [] }),
+    );
+    expect(
+      executions.QueryExecutions?.filter((q) => q.Query?.startsWith('CREATE OR REPLACE VIEW')).map((q) => [
+        q.StatementType,
+        q.Status?.State,
+      ]),
+    ).toEqual([['DDL', 'SUCCEEDED']]);
 
     // One schedule per id, with the policies asked for.
     const crawl = await client.schedule.getHandle(scheduleIds(config).crawl).describe();

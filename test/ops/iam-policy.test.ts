@@ -157,6 +157,7 @@ function allows(
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-3';
+const cdcTableArnOf = (database: string) => `arn:aws:glue:${REGION}:${ACCOUNT}:table/${database}/orders_cdc`;
 
 function policiesFor(config: Config): Map<string, GeneratedPolicy> {
   const ctx = iamContext(config, { account: ACCOUNT, region: REGION });
@@ -288,8 +289,13 @@ describe('IAM policies from the configuration', () => {
     expect(allows(doc('worker'), 'glue:GetTable', `arn:aws:glue:${REGION}:${ACCOUNT}:table/other_db/t`)).toBe(
       false,
     );
+    // CREATE OR REPLACE VIEW orders_current runs through Athena, which writes the view's table as the worker.
+    const viewArn = `arn:aws:glue:${REGION}:${ACCOUNT}:table/acme_lake/orders_current`;
+    expect(allows(doc('worker'), 'glue:CreateTable', viewArn)).toBe(true);
+    expect(allows(doc('worker'), 'glue:UpdateTable', viewArn)).toBe(true);
+    expect(allows(doc('worker'), 'glue:UpdateTable', cdcTableArnOf('acme_lake'))).toBe(false);
     const compactedKey = 'cdc-data-compacted/orders_cdc/dt=2026-12-06/hour=10/v=1/part-0.parquet';
-    const cdcTableArn = `arn:aws:glue:${REGION}:${ACCOUNT}:table/acme_lake/orders_cdc`;
+    const cdcTableArn = cdcTableArnOf('acme_lake');
     // The sink copies a late object from its folder into a compacted version, never elsewhere.
     expect(allows(doc('s3-sink'), 's3:PutObject', object(compactedKey))).toBe(true);
     expect(allows(doc('s3-sink'), 's3:DeleteObject', object(cdcKey))).toBe(false);

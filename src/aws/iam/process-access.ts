@@ -9,6 +9,7 @@ import {
   catalogTables,
   cdcTable,
   crawler,
+  currentView,
   database,
   lakeBucket,
   listing,
@@ -140,6 +141,8 @@ export const PROCESS_ACCESS: Record<AwsProcessName, CommandUse[]> = {
     // version replaced, in both folders; it never writes into the sink's folder.
     managesCdcTable,
     { commands: lakeStorageReads, on: objects(cdcAndCompacted) },
+    // provision: reads the orders_current view's stored definition before replacing it through Athena.
+    { commands: ['glue.GetTable'], on: currentView },
     { commands: lakeStorageWrites, on: objects(compacted) },
     { commands: ['s3.ListObjectsV2'], on: listing(cdcAndCompacted) },
     { commands: ['s3.CopyObject'], on: objects(compacted) },

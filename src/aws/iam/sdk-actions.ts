@@ -15,6 +15,7 @@ import type { IamTarget, TargetOf } from './targets';
 import {
   athenaResultObjects,
   catalogTables,
+  currentView,
   lakeBucket,
   objects,
   queriedData,
@@ -66,6 +67,11 @@ const athenaOnBehalf: DependentGrant[] = [
     ],
     on: catalogTables,
     why: 'Athena reads the Glue catalog with the caller’s permissions',
+  },
+  {
+    actions: ['glue:CreateTable', 'glue:UpdateTable'],
+    on: currentView,
+    why: 'provisioning runs CREATE OR REPLACE VIEW orders_current, and Athena writes the view’s Glue table with the caller’s permissions',
   },
   {
     actions: ['s3:GetObject'],

@@ -4,7 +4,7 @@
  * crawler's role. Nothing here is a pattern over other names: a policy for one configuration grants nothing on
  * another's resources.
  */
-import { CDC_TABLE_FOLDER, type Config } from '../../config';
+import { CDC_TABLE_FOLDER, ORDERS_CURRENT_VIEW, type Config } from '../../config';
 import type { ResourceKind } from './sdk-actions';
 
 export interface IamContext {
@@ -81,6 +81,15 @@ export const cdcTable: TargetOf = (ctx) => ({
   arns: [
     ...database(ctx).arns,
     regional(ctx, 'glue', `table/${ctx.config.glue.database}/${CDC_TABLE_FOLDER}`),
+  ],
+});
+
+/** The `orders_current` view's Glue table (provisioning creates and replaces it through Athena). */
+export const currentView: TargetOf = (ctx) => ({
+  kind: 'glueTable',
+  arns: [
+    ...database(ctx).arns,
+    regional(ctx, 'glue', `table/${ctx.config.glue.database}/${ORDERS_CURRENT_VIEW}`),
   ],
 });
 
