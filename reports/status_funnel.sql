@@ -1,20 +1,10 @@
 -- title: Order status funnel
--- description: Of the orders created in the window, how many reached each stage by the window end (latest state of each order). An order cancelled after payment counts as cancelled, not as paid.
+-- description: Of the orders created in the window, how many reached each stage, from the current state of each order (orders_current). An order cancelled after payment counts as cancelled, not as paid.
 -- chart: bar x=stage y=orders
-WITH latest AS (
-  SELECT
-    order_id, status, created_at, op,
-    row_number() OVER (PARTITION BY order_id ORDER BY version DESC, change_time DESC) AS rn
-  FROM {{cdc_table}}
-  WHERE dt BETWEEN '{{dt_start}}' AND '{{dt_end}}'
-    AND change_time < TIMESTAMP '{{window_end}}'
-),
-current_orders AS (
+WITH current_orders AS (
   SELECT status
-  FROM latest
-  WHERE rn = 1
-    AND op <> 'REMOVE'
-    AND created_at >= TIMESTAMP '{{window_start}}'
+  FROM {{current_view}}
+  WHERE created_at >= TIMESTAMP '{{window_start}}'
     AND created_at < TIMESTAMP '{{window_end}}'
 ),
 stages AS (

@@ -10,7 +10,7 @@ import { activityInfo, Context } from '@temporalio/activity';
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'csv-stringify/sync';
-import { CDC_TABLE_FOLDER, type Config } from '../config';
+import { CDC_TABLE_FOLDER, ORDERS_CURRENT_VIEW, type Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { ReportOutput } from '../contract/types';
 import { fetchQueryRows, getQueryExecution, runInfo, startQuery, waitForQuery } from './athena-query';
@@ -83,6 +83,7 @@ export function createReportActivities(deps: {
           reportSqlParams({
             database: input.database,
             cdcTable: CDC_TABLE_FOLDER,
+            currentView: ORDERS_CURRENT_VIEW,
             windowStart: new Date(input.windowStart),
             windowEnd: new Date(input.windowEnd),
           }),

@@ -88,6 +88,8 @@ export function loadReport(dir: string, name: string): ReportDefinition {
 export interface ReportSqlParams {
   database: string;
   cdc_table: string;
+  /** The `orders_current` view: the current state of each order, which reports read instead of the change log. */
+  current_view: string;
   /** 'YYYY-MM-DD HH:MM:SS' (UTC), for TIMESTAMP literals. */
   window_start: string;
   window_end: string;
@@ -101,12 +103,14 @@ const sqlTimestamp = (d: Date) => d.toISOString().slice(0, 19).replace('T', ' ')
 export function reportSqlParams(input: {
   database: string;
   cdcTable: string;
+  currentView: string;
   windowStart: Date;
   windowEnd: Date;
 }): ReportSqlParams {
   return {
     database: input.database,
     cdc_table: input.cdcTable,
+    current_view: input.currentView,
     window_start: sqlTimestamp(input.windowStart),
     window_end: sqlTimestamp(input.windowEnd),
     dt_start: input.windowStart.toISOString().slice(0, 10),

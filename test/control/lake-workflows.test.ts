@@ -18,6 +18,7 @@ import { reportObjectKeys } from '../../src/activities/report-activities';
 import { encodeParquet } from '../../src/lake-format/formats/parquet';
 import { ensureWorkgroup } from '../../src/resources/athena';
 import { ensureLakeCrawler, ensureGlueDatabase } from '../../src/resources/glue';
+import { ensureOrdersCurrentView } from '../../src/resources/orders-current-view';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { controlSchedules, ensureSchedule } from '../../src/resources/schedules';
 import { ensureOrdersTable } from '../../src/resources/dynamodb-tables';
@@ -99,6 +100,8 @@ describe('crawl, report and query workflows', () => {
         () => false,
       );
     if (!table) await execute(workflows.crawl, { pollIntervalSeconds: 1 });
+    // The reports read the current state through the view, as provisioning leaves it.
+    await ensureOrdersCurrentView(aws.athena, aws.glue, config);
   };
 
   describe('crawl', () => {

@@ -14,6 +14,7 @@ import { checkReadOnlySql } from '../../src/contract/read-only-sql';
 const params = reportSqlParams({
   database: 'orders_lake',
   cdcTable: 'orders_cdc',
+  currentView: 'orders_current',
   windowStart: new Date('2024-04-30T14:00:00Z'),
   windowEnd: new Date('2024-05-01T00:00:00Z'),
 });
@@ -29,6 +30,9 @@ describe('report catalog', () => {
       const sql = renderReportSql(report, params);
       expect(sql).not.toContain('{{');
       expect(checkReadOnlySql(sql).kind).toBe('select');
+      // The current state comes from the orders_current view, not from a latest-state subquery of each report.
+      expect(sql).toMatch(/FROM orders_current\b/);
+      expect(sql).not.toMatch(/row_number|orders_cdc/i);
     }
   });
 
