@@ -1,8 +1,9 @@
 /**
  * provision: idempotently ensures everything the pipeline needs and reports what it created, updated or found.
  *
- * Independent resources (topics, tables, bucket) are ensured in parallel; the Glue catalog and the Athena workgroup
- * follow, then the `orders_current` view (created through Athena over the CDC table) and the schedules. Each kind is one activity, so a failure retries only that kind.
+ * Independent resources (topics, tables, bucket) are ensured in parallel; the Glue catalog and the Athena
+ * workgroup follow, then the `orders_current` view (created through Athena over the CDC table) and the
+ * schedules. Each kind is one activity, so a failure retries only that kind.
  *
  * Start: `temporal workflow start --task-queue orders-control-plane --type provision --input '{}'`
  */

@@ -9,6 +9,10 @@
  * file and settings functions are refused before that as Athena refuses unknown functions. The statement is
  * prepared, must be a SELECT, and its rows are streamed chunk by chunk to the caller's sink, so no result is
  * ever held whole in memory. `DataScannedInBytes` is the size of the objects the views read.
+ * A view the query names (a VIRTUAL_VIEW table, see glue/presto-view.ts) becomes a DuckDB view of its stored
+ * SQL, after the tables and views that SQL reads, its columns cast to the stored types; a name that is neither
+ * a table nor a view fails as Trino's TABLE_NOT_FOUND. CREATE VIEW analyses its query the same way over empty
+ * tables (no data read) to store its columns.
  * EXPLAIN [ANALYZE] of a query prints DuckDB's plan (not Trino's), one text row per line. SHOW/DESCRIBE are
  * answered from the catalog.
  */

@@ -1,9 +1,9 @@
 /**
- * What kind of statement a query is, decided before anything runs: the local Athena endpoint only reads.
+ * What kind of statement a query is, decided before anything runs: the local Athena endpoint only reads data.
  * SELECT / WITH / VALUES and EXPLAIN [ANALYZE] of one of them run on DuckDB, SHOW / DESCRIBE are answered
- * from the Glue catalog, and everything
- * that would change data, the catalog or the engine (DROP, CREATE, INSERT, ALTER, COPY, ATTACH, PRAGMA,
- * SET, …) or holds several statements is rejected with a reason naming it.
+ * from the Glue catalog, the view statements (CREATE [OR REPLACE] VIEW, DROP VIEW) change only views in
+ * the catalog, and everything else that would change data, the catalog or the engine (DROP, CREATE, INSERT,
+ * ALTER, COPY, ATTACH, PRAGMA, SET, …) or holds several statements is rejected with a reason naming it.
  */
 import { isTrivia, splitStatements, type Token, tokenize } from './sql-tokens';
 
