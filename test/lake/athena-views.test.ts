@@ -209,6 +209,9 @@ describe('view statements', () => {
       'FAILED: SemanticException [Error 10137]: Cannot drop a view with DROP TABLE',
     );
     expect(await failure(`DROP TABLE orders_cdc`)).toMatch(/^DROP statements are not supported/);
+    expect(await failure(`SELECT m.a FROM missing_table m`)).toBe(
+      `TABLE_NOT_FOUND: line 1:17: Table 'awsdatacatalog.${db}.missing_table' does not exist`,
+    );
     expect(await failure(`SELECT * FROM no_such_db.t`)).toBe(
       `SCHEMA_NOT_FOUND: line 1:15: Schema 'no_such_db' does not exist`,
     );

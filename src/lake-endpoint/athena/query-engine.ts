@@ -203,6 +203,16 @@ function rejectEngineFunctions(sql: string): void {
   }
 }
 
+/**
+ * Whether a reference DuckDB reports is a file (`FROM '/path/x.parquet'`, reported as one quoted name) rather
+ * than a `[db.]table` name: Glue names hold no `/`, `*` or `.`.
+ */
+function isFilePath(qualified: string): boolean {
+  const reference = qualified.replace(/\s+AS\s+.*$/i, '');
+  const single = /^"(.*)"$/.exec(reference);
+  return /[/*]/.test(reference) || (single !== null && !single[1].includes('"') && single[1].includes('.'));
+}
+
 /** What a query reads: base tables (by pruning key), views in dependency order, and the pruning plan. */
 interface Relations {
   tables: Map<string, TableRecord>;
@@ -395,6 +405,8 @@ export function createQueryEngine(deps: {
     for (const qualified of names) {
       const [qualifier, name] = splitTableName(qualified);
       const table = catalog.findTable(qualifier ?? database, name);
+      // A file named by path is no catalog name: DuckDB refuses it below (PERMISSION_DENIED).
+      if (!table && isFilePath(qualified)) continue;
       if (!table) throw missingRelation(sql, qualifier ?? database, name);
       const key = pruningKey(table.DatabaseName, table.Name);
       if (!isView(table)) {
