@@ -411,6 +411,8 @@ export function createQueryEngine(deps: {
       const key = pruningKey(table.DatabaseName, table.Name);
       if (!isView(table)) {
         relations.tables.set(key, table);
+        // Where this SQL could not be planned, it reads every partition, whatever other occurrences allow.
+        if (!plan.has(key)) relations.plan.set(key, 'all');
         continue;
       }
       if (viewPath.includes(key))
