@@ -21,7 +21,7 @@ import {
   reportSqlParams,
   REPORTS_DIR,
 } from '../../src/activities/report-catalog';
-import { CDC_TABLE_FOLDER, withOverrides, type Config } from '../../src/config';
+import { CDC_TABLE_FOLDER, ORDERS_CURRENT_VIEW, withOverrides, type Config } from '../../src/config';
 import { cdcTableRoot, hourlyPartitionPath, objectKey } from '../../src/lake-format/cdc-layout';
 import { partitionValues, s3FolderUrl, sinkHourFolder } from '../../src/lake-format/compaction-layout';
 import { encodeParquet } from '../../src/lake-format/formats/parquet';
@@ -29,6 +29,7 @@ import { toLakeRow } from '../../src/lake-format/lake-row';
 import { CDC_LAKE_COLUMNS, ORDER_V2_COLUMNS } from '../../src/lake-format/lake-schema';
 import { createLogger } from '../../src/observability/logger';
 import { ensureWorkgroup } from '../../src/resources/athena';
+import { ensureOrdersCurrentView } from '../../src/resources/orders-current-view';
 import {
   cdcCatalogColumns,
   cdcStorageDescriptor,
@@ -315,13 +316,16 @@ describe('order event schema v2 through the lake', () => {
       [...countries.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => [c, String(n)]),
     );
 
-    // Every report runs over a window holding the old hour and the new ones.
+    // Every report runs over a window holding the old hour and the new ones, reading the current state from
+    // the orders_current view as provisioned.
+    await ensureOrdersCurrentView(aws.athena, aws.glue, config);
     for (const name of listReports()) {
       const sql = renderReportSql(
         loadReport(REPORTS_DIR, name),
         reportSqlParams({
           database: config.glue.database,
           cdcTable: CDC_TABLE_FOLDER,
+          currentView: ORDERS_CURRENT_VIEW,
           windowStart: oldStart,
           windowEnd: new Date(Date.now() + HOUR_MS),
         }),
