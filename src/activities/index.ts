@@ -4,6 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { AwsClients } from '../aws/clients';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../observability/logger';
@@ -13,6 +14,7 @@ import { createCrawlerActivities } from './crawler-activities';
 import { createDefaultsActivities } from './defaults-activities';
 import { createProvisionActivities } from './provision-activities';
 import { createQueryActivities } from './query-activities';
+import { createReconcileActivities } from './reconcile-activities';
 import { createReportActivities } from './report-activities';
 
 export interface ControlPlaneActivityDeps {
@@ -23,6 +25,8 @@ export interface ControlPlaneActivityDeps {
   logger?: Logger;
   /** Directory of the report SQL files (default: `reports/` at the repository root). */
   reportsDir?: string;
+  /** The worker's metrics registry (the last reconciliation's result is exported there). */
+  metrics?: Registry;
 }
 
 export function createControlPlaneActivities(deps: ControlPlaneActivityDeps) {
@@ -60,6 +64,14 @@ export function createControlPlaneActivities(deps: ControlPlaneActivityDeps) {
       glue: aws.glue,
       config,
       logger: logger.child({ activities: 'compaction' }),
+    }),
+    ...createReconcileActivities({
+      dynamodb: aws.dynamodb,
+      s3: aws.s3,
+      athena: aws.athena,
+      config,
+      logger: logger.child({ activities: 'reconcile' }),
+      metrics: deps.metrics,
     }),
   };
 }

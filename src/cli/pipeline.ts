@@ -10,6 +10,7 @@
  *   npm run pipeline -- query "SELECT status, count(*) FROM orders_cdc GROUP BY 1"
  *   npm run pipeline -- backfill --segments 8
  *   npm run pipeline -- compact --hours 2024-05-01T09,2024-05-01T10
+ *   npm run pipeline -- reconcile --segments 8
  *   npm run pipeline -- schedules list | trigger crawl | pause report --note "maintenance" | unpause report
  *   npm run pipeline -- iam --account 123456789012 --region eu-west-1   # IAM policies; no Temporal needed
  *   npm run pipeline -- cleanup-runs [--delete] [--run <id>...]   # leftovers of killed bounded runs
@@ -36,6 +37,7 @@ import {
   describeArgsError,
   provisionArgsSchema,
   queryArgsSchema,
+  reconcileArgsSchema,
   reportArgsSchema,
 } from '../contract/args';
 import { checkReadOnlySql, ReadOnlySqlError } from '../contract/read-only-sql';
@@ -48,6 +50,7 @@ import {
   describeCompaction,
   describeCrawl,
   describeQuery,
+  describeReconcile,
   explainFailure,
   formatBytes,
   outcomesTable,
@@ -399,12 +402,44 @@ function addCompactCommand(program: Command): void {
     );
 }
 
+/** `pipeline reconcile`: the reconcile workflow; exits 1 when DynamoDB and the lake disagree. */
+function addReconcileCommand(program: Command): void {
+  program
+    .command('reconcile')
+    .description("compare the DynamoDB orders table with the lake's orders_current view, field by field")
+    .option('--segments <n>', 'parallel Scan segments (default 4)', integer)
+    .option('--run-size <n>', 'items sorted in memory per run (default 50000)', integer)
+    .option('--freshness-seconds <n>', 'a change older than this must be in the lake (default 60)', integer)
+    .option('--sample-size <n>', 'ids shown of each kind of drift (default 20)', integer)
+    .action(
+      (opts: { segments?: number; runSize?: number; freshnessSeconds?: number; sampleSize?: number }) => {
+        const args = validated('reconcile', reconcileArgsSchema, {
+          segments: opts.segments,
+          runSize: opts.runSize,
+          freshnessSeconds: opts.freshnessSeconds,
+          sampleSize: opts.sampleSize,
+        });
+        return runWorkflowCommand(program, {
+          kind: 'reconcile',
+          target: (config) => config.dynamodb.ordersTable,
+          args,
+          result: async (handle) => {
+            const result = await handle.result();
+            if (!result.passed) process.exitCode = 1;
+            return result;
+          },
+          describe: (result) => [describeReconcile(result)],
+        });
+      },
+    );
+}
+
 /** `pipeline schedules list|describe|trigger|pause|unpause`: the crawl, report and compact schedules. */
 function addSchedulesCommand(program: Command): void {
   const schedules = program.command('schedules').description('the crawl and report schedules');
   const scheduleName = (raw: string): ControlScheduleName => {
-    if (raw !== 'crawl' && raw !== 'report' && raw !== 'compact')
-      throw new InvalidArgumentError('expected "crawl", "report" or "compact"');
+    if (raw !== 'crawl' && raw !== 'report' && raw !== 'compact' && raw !== 'reconcile')
+      throw new InvalidArgumentError('expected "crawl", "report", "compact" or "reconcile"');
     return raw;
   };
 
@@ -424,7 +459,7 @@ function addSchedulesCommand(program: Command): void {
           'next run',
           'recent runs',
         ]);
-        for (const name of ['crawl', 'report', 'compact'] as const) {
+        for (const name of ['crawl', 'report', 'compact', 'reconcile'] as const) {
           try {
             const d = await session.client.schedule.getHandle(ids[name]).describe();
             const every = (d.spec.intervals ?? []).map((i) => `${i.every / 60_000} min`).join(', ');
@@ -572,6 +607,7 @@ export function buildProgram(): Command {
   addQueryCommand(program);
   addBackfillCommand(program);
   addCompactCommand(program);
+  addReconcileCommand(program);
   addSchedulesCommand(program);
   addIamCommand(program);
   addCleanupRunsCommand(program);

@@ -258,6 +258,37 @@ export const compactHourArgsSchema = z.strictObject({
 });
 export type CompactHourArgs = z.infer<typeof compactHourArgsSchema>;
 
+/** The reconcile workflow's defaults (src/workflows/reconcile-workflow.ts). */
+export const RECONCILE_DEFAULTS = {
+  segments: 4,
+  pageSize: 1000,
+  runSize: 50_000,
+  /**
+   * The S3 sink rotates an object at least every S3_SINK_ROTATE_MS (default 30 s) and registers its hour's
+   * partition before writing it: a change is readable in Athena within a minute of reaching DynamoDB.
+   */
+  freshnessSeconds: 60,
+  sampleSize: 20,
+} as const;
+
+export const reconcileArgsSchema = z.strictObject({
+  /** DynamoDB table to compare (default: ORDERS_TABLE of the worker). */
+  table: resourceName.optional(),
+  /** Glue database holding the orders_current view (default: GLUE_DATABASE of the worker). */
+  database: resourceName.optional(),
+  /** Parallel Scan segments, each one heartbeating activity (default 4). */
+  segments: z.number().int().min(1).max(256).optional(),
+  /** Scan page size (Limit) (default 1000). */
+  pageSize: z.number().int().min(1).max(10_000).optional(),
+  /** Items one segment sorts in memory and writes as one sorted run (default 50,000). */
+  runSize: z.number().int().min(1).max(1_000_000).optional(),
+  /** A change older than this must be in the lake; differences are looked up again once it passed (default 60). */
+  freshnessSeconds: z.number().int().min(0).max(86_400).optional(),
+  /** Ids of each kind of drift in the result (default 20). */
+  sampleSize: z.number().int().min(0).max(1000).optional(),
+});
+export type ReconcileArgs = z.infer<typeof reconcileArgsSchema>;
+
 export interface ArgIssue {
   /** Dotted path of the offending field, e.g. `reports[1]`; `(arguments)` for the object itself. */
   field: string;

@@ -8,7 +8,7 @@
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
 import type { TEMPORAL_SEARCH_ATTRIBUTES } from './search-attributes';
-import type { BackfillProgress, CompactProgress, WorkflowKind } from './types';
+import type { BackfillProgress, CompactProgress, ReconcileProgress, WorkflowKind } from './types';
 
 /** Checked against the list the dev server registers (src/contract/search-attributes.ts): one source of names. */
 type RegisteredName = keyof typeof TEMPORAL_SEARCH_ATTRIBUTES;
@@ -32,6 +32,9 @@ export const backfillProgressQuery = defineQuery<BackfillProgress>('progress');
 
 /** Progress of a compaction: `temporal workflow query --type progress`. */
 export const compactProgressQuery = defineQuery<CompactProgress>('progress');
+
+/** Progress of a reconciliation: `temporal workflow query --type progress`. */
+export const reconcileProgressQuery = defineQuery<ReconcileProgress>('progress');
 
 /** The memo every pipeline run carries, whether or not the search attributes are registered. */
 export function pipelineMemo(kind: WorkflowKind, target: string): Record<string, string> {

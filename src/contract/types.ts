@@ -5,7 +5,15 @@
 import type { EnsureOutcome } from './outcome';
 
 /** Workflow type names: what `temporal workflow start --type <name>` takes. */
-export const WORKFLOW_TYPES = ['provision', 'crawl', 'report', 'query', 'backfill', 'compact'] as const;
+export const WORKFLOW_TYPES = [
+  'provision',
+  'crawl',
+  'report',
+  'query',
+  'backfill',
+  'compact',
+  'reconcile',
+] as const;
 export type WorkflowKind = (typeof WORKFLOW_TYPES)[number];
 
 /** What the workflows read from the worker's configuration when an argument is left out. */
@@ -211,4 +219,44 @@ export interface CompactResult {
   rows: number;
   bytesBefore: number;
   bytesAfter: number;
+}
+
+/** Where the reconcile workflow stands: `temporal workflow query --type progress`. */
+export interface ReconcileProgress {
+  phase: 'scanning' | 'comparing' | 'waiting' | 'rechecking' | 'done';
+  /** When the DynamoDB scan began (ISO-8601): the freshness bound is counted from here. */
+  scanStartedAt: string;
+  segments: number;
+  segmentsDone: number;
+  /** Items read from DynamoDB so far (segments finished). */
+  items: number;
+  /** Set once the compare is done. */
+  candidates?: number;
+}
+
+/** Counts of one reconciliation, and up to `sampleSize` ids of each kind of drift. */
+export interface ReconcileResult {
+  table: string;
+  view: string;
+  scanStartedAt: string;
+  freshnessSeconds: number;
+  /** Distinct order ids seen on either side. */
+  compared: number;
+  matching: number;
+  /** In DynamoDB, not in the lake. */
+  missing: number;
+  /** In the lake, not in DynamoDB. */
+  extra: number;
+  /** On both sides with differing fields. */
+  different: number;
+  /** Differed, but DynamoDB's version moved on since the scan: a change still on its way, not drift. */
+  inFlight: number;
+  /** Differences found by the full compare and looked up again after the freshness bound. */
+  rechecked: number;
+  samples: {
+    missing: string[];
+    extra: string[];
+    different: { orderId: string; fields: string[] }[];
+  };
+  passed: boolean;
 }

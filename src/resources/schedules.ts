@@ -1,7 +1,8 @@
 /**
  * Idempotently ensures the control plane's Temporal Schedules: the crawl (every CRAWL_INTERVAL_MINUTES, overlap
- * SKIP), the compaction (hourly, overlap SKIP) and the report (every REPORT_INTERVAL_MINUTES, overlap BUFFER_ALL so hours missed during an outage are
- * reported in order once the server is back). Schedule ids derive from the task queue, so one control plane owns
+ * SKIP), the compaction and the reconciliation (hourly, overlap SKIP) and the report (every
+ * REPORT_INTERVAL_MINUTES, overlap BUFFER_ALL so hours missed during an outage are reported in order once the
+ * server is back). Schedule ids derive from the task queue, so one control plane owns
  * one set and a second provisioning run finds them instead of duplicating them.
  *
  * An existing schedule whose spec, action or policies differ is updated in place; its paused/unpaused state is
@@ -26,18 +27,21 @@ import {
 } from '../contract/definitions';
 import type { EnsureOutcome } from '../contract/outcome';
 
-export type ControlScheduleName = 'crawl' | 'report' | 'compact';
+export type ControlScheduleName = 'crawl' | 'report' | 'compact' | 'reconcile';
 
 export function scheduleIds(config: Config): Record<ControlScheduleName, string> {
   return {
     crawl: `${config.temporal.taskQueue}-crawl`,
     report: `${config.temporal.taskQueue}-report`,
     compact: `${config.temporal.taskQueue}-compact`,
+    reconcile: `${config.temporal.taskQueue}-reconcile`,
   };
 }
 
 /** Compaction runs hourly: each run compacts the hours closed since the last one. */
 const COMPACT_INTERVAL_MINUTES = 60;
+/** Reconciliation runs hourly: a full scan of the table and of the view, so not more often. */
+const RECONCILE_INTERVAL_MINUTES = 60;
 
 export interface ControlScheduleOptions {
   crawlIntervalMinutes?: number;
@@ -105,6 +109,18 @@ export function controlSchedules(
         pauseOnFailure: false,
       },
       memo: pipelineMemo('compact', `${config.glue.database}.${CDC_TABLE_FOLDER}`),
+    },
+    {
+      scheduleId: ids.reconcile,
+      spec: { intervals: [{ every: `${RECONCILE_INTERVAL_MINUTES}m` }] },
+      action: action('reconcile', config.dynamodb.ordersTable),
+      policies: {
+        // A reconciliation still running makes the next one redundant: it would compare the same state.
+        overlap: ScheduleOverlapPolicy.SKIP,
+        catchupWindow: `${RECONCILE_INTERVAL_MINUTES}m`,
+        pauseOnFailure: false,
+      },
+      memo: pipelineMemo('reconcile', config.dynamodb.ordersTable),
     },
   ];
 }

@@ -1,6 +1,6 @@
 /**
- * The control-plane worker: serves the provision, crawl, report, query and backfill workflows and their
- * activities on TEMPORAL_TASK_QUEUE.
+ * The control-plane worker: serves the provision, crawl, report, query, backfill, compact and reconcile workflows
+ * and their activities on TEMPORAL_TASK_QUEUE.
  *
  * Run: `npx tsx src/workers/control-plane-worker.ts` (SIGTERM/SIGINT: stop polling, let running activities finish
  * for up to 10 s, close every connection, exit 0). Tests and the CLI's `--with-worker` run the same worker
@@ -25,6 +25,7 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../aws/clients';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createKafka } from '../kafka/client';
@@ -51,6 +52,8 @@ export interface ControlPlaneWorkerOptions {
   maxConcurrentActivityTaskExecutions?: number;
   /** How long running activities may finish after shutdown starts (default 10 s). */
   shutdownGraceTime?: Duration;
+  /** The process's metrics registry: activities export results there (the last reconciliation's). */
+  metrics?: Registry;
 }
 
 export interface ControlPlaneWorker {
@@ -152,6 +155,7 @@ export async function createControlPlaneWorker(
         temporal: client,
         logger,
         reportsDir: options.reportsDir,
+        metrics: options.metrics,
       }),
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
       shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
@@ -234,7 +238,12 @@ async function run(): Promise<void> {
   }
   const connection = await connectWorkerConnection(config);
   try {
-    const { worker, close } = await createControlPlaneWorker({ config, connection, logger });
+    const { worker, close } = await createControlPlaneWorker({
+      config,
+      connection,
+      logger,
+      metrics: registry,
+    });
     const stopWatching = watchWorkerReadiness(worker, connection, readiness, logger);
     logger.info(
       {

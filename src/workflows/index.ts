@@ -8,3 +8,4 @@ export { report } from './report-workflow';
 export { query } from './query-workflow';
 export { backfill } from './backfill-workflow';
 export { compact, compactHour } from './compact-workflow';
+export { reconcile } from './reconcile-workflow';

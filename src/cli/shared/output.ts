@@ -15,6 +15,7 @@ import type { EnsureOutcome } from '../../contract/outcome';
 import type {
   BackfillResult,
   CompactResult,
+  ReconcileResult,
   CrawlResult,
   QueryResult,
   ReportSummary,
@@ -118,6 +119,17 @@ export function describeCompaction(result: CompactResult): string {
     lines.push(
       `  ${h.hour}: ${h.outcome}, ${h.objectsBefore} → ${h.objectsAfter} objects, ${h.rows} rows${h.lateObjects ? `, ${h.lateObjects} late` : ''}${h.deletedObjects ? `, ${h.deletedObjects} deleted` : ''}`,
     );
+  return lines.join('\n');
+}
+
+/** One line of counts (also the live status's), then the sampled ids of each kind of drift. */
+export function describeReconcile(result: ReconcileResult): string {
+  const lines = [
+    `${result.passed ? 'passed' : 'FAILED'}: ${result.table} vs ${result.view}, ${result.compared} compared, ${result.matching} matching, ${result.missing} missing, ${result.extra} extra, ${result.different} different, ${result.inFlight} in flight`,
+  ];
+  if (result.samples.missing.length > 0) lines.push(`  missing: ${result.samples.missing.join(', ')}`);
+  if (result.samples.extra.length > 0) lines.push(`  extra: ${result.samples.extra.join(', ')}`);
+  for (const d of result.samples.different) lines.push(`  different: ${d.orderId} (${d.fields.join(', ')})`);
   return lines.join('\n');
 }
 
