@@ -130,11 +130,12 @@ function startLiveStatus(
   endpoints: ProcessEndpoint[],
   intervalSeconds: number,
   logger: Logger,
+  temporal?: Client,
 ): { draw: () => Promise<void>; stop: () => void } {
   const interactive = process.stdout.isTTY === true;
   let drawn = 0;
   const draw = async () => {
-    const lines = renderStatus(await takeSnapshot(config, aws.glue, endpoints));
+    const lines = renderStatus(await takeSnapshot(config, aws.glue, endpoints, temporal));
     if (interactive && drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[J`);
     process.stdout.write(lines.join('\n') + '\n');
     drawn = lines.length;
@@ -252,7 +253,7 @@ async function run() {
       );
     const endpoints = [...(generated ? [generated.endpoint] : []), ...streaming.endpoints];
     printWhereToLook(config, bounded, [...worker.endpoints, ...endpoints]);
-    const status = startLiveStatus(config, aws, endpoints, options.statusInterval, logger);
+    const status = startLiveStatus(config, aws, endpoints, options.statusInterval, logger, client);
     // The run keeps its processes up: one that exited is started again (and said so).
     const stopRestarts = superviseProcesses([worker, streaming], {
       onRestarted: (name) =>

@@ -2,7 +2,7 @@
  * The reconcile workflow against the dev server, moto and the local Glue + Athena endpoint: DynamoDB items and
  * their changes in the lake layout (older versions too, so the view has to pick the latest), the orders_current
  * view created through Athena as provisioning does.
- * - a clean table and lake pass, every order compared and matching;
+ * - a clean table and lake pass, every order compared and matching (and `npm start`'s status line shows it);
  * - drift behind the pipeline's back is found and named: an item deleted from DynamoDB (extra), a lake object
  *   removed (missing), an item changed (different, with the field), and a change made while the workflow waits
  *   for the freshness bound is in flight, not drift;
@@ -31,6 +31,8 @@ import { createLogger } from '../../src/observability/logger';
 import * as workflows from '../../src/workflows';
 import type { ReconcileResult } from '../../src/contract/types';
 import { uniqueSuffix } from '../support/fresh-config';
+import { lastReconcile } from '../../src/cli/main-job/live-status';
+import { describeReconcile } from '../../src/cli/shared/output';
 import {
   cleanupAws,
   controlConfig,
@@ -140,6 +142,14 @@ describe('reconcile workflow', () => {
       samples: { missing: [], extra: [], different: [] },
       passed: true,
     });
+    // npm start's status line shows the newest completed run's result.
+    const line = describeReconcile(result).split('\n')[0];
+    await waitFor(
+      'the status line to show the run',
+      async () =>
+        (await lastReconcile(harness.client, harness.config)).startsWith(`${line} (at `) || undefined,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     // The sorted runs and candidates are deleted when the run is done.
     expect(
       await listKeys(

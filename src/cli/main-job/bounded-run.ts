@@ -1,6 +1,7 @@
 /**
  * The end of `npm start -- --duration N`: drain, crawl, report, then check that every stage agrees:
- * events → DynamoDB state → DynamoDB changes → CDC records → S3 records → Athena count.
+ * events → DynamoDB state → DynamoDB changes → CDC records → S3 records → Athena count, and that the lake's
+ * current state equals DynamoDB field by field (the reconcile workflow).
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
@@ -21,6 +22,7 @@ import { groupLag, waitForDrain } from './drain';
 import { startTopicCounter, type TopicCounter } from './topic-counter';
 import { countStreamRecords } from './stream-count';
 import { compactRunHours } from './run-compaction';
+import { reconcileRun } from './run-reconcile';
 import { plainAwareTable } from '../shared/output';
 
 export interface BoundedRunDeps {
@@ -199,6 +201,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       },
     ].map((c) => ({ ...c, ok: c.expected === c.actual }));
     checks.push(...(await compactRunHours({ config, client, say }, lake)));
+    checks.push(await reconcileRun({ config, client, say }));
 
     const table = plainAwareTable(['check', 'expected', 'actual', '']);
     for (const c of checks)

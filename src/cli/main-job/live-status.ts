@@ -1,12 +1,16 @@
 /**
  * The compact live status of `npm start`: built from each process's Prometheus endpoint (what an operator
- * would scrape) plus the crawler's LastCrawl and the newest local report.
+ * would scrape) plus the crawler's LastCrawl, the newest local report and the last reconcile run's result (from
+ * Temporal: the worker that ran it may be anywhere).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCrawlerCommand, type GlueClient } from '@aws-sdk/client-glue';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../../config';
+import type { ReconcileResult } from '../../contract/types';
 import { scrapeMetrics, type MetricTotals } from '../../observability/metrics-scrape';
+import { describeReconcile } from '../shared/output';
 
 export interface ProcessEndpoint {
   name: string;
@@ -18,6 +22,7 @@ export interface StatusSnapshot {
   perProcess: Map<string, MetricTotals | undefined>;
   lastCrawl?: string;
   lastReport?: string;
+  lastReconcile?: string;
 }
 
 const get = (totals: MetricTotals | undefined, name: string): number | undefined => totals?.get(name);
@@ -49,10 +54,26 @@ export function latestLocalReport(config: Config): string | undefined {
   return newest?.path;
 }
 
+/** The newest completed reconcile run on the config's task queue, as the first line of its description. */
+export async function lastReconcile(client: Client, config: Config): Promise<string> {
+  const query = `WorkflowType = 'reconcile' AND ExecutionStatus = 'Completed' AND TaskQueue = '${config.temporal.taskQueue}'`;
+  try {
+    for await (const run of client.workflow.list({ query, pageSize: 1 })) {
+      const result = (await client.workflow.getHandle(run.workflowId, run.runId).result()) as ReconcileResult;
+      const at = run.closeTime?.toISOString().slice(11, 19) ?? '?';
+      return `${describeReconcile(result).split('\n')[0]} (at ${at})`;
+    }
+    return 'none yet';
+  } catch (error) {
+    return `unavailable (${(error as Error).name})`;
+  }
+}
+
 export async function takeSnapshot(
   config: Config,
   glue: GlueClient,
   processes: ProcessEndpoint[],
+  temporal?: Client,
 ): Promise<StatusSnapshot> {
   const scraped = await Promise.all(
     processes.map(async (p) => [p.name, await scrapeMetrics(p.metricsUrl)] as const),
@@ -67,7 +88,13 @@ export async function takeSnapshot(
   } catch (error) {
     lastCrawl = `unavailable (${(error as Error).name})`;
   }
-  return { at: new Date(), perProcess: new Map(scraped), lastCrawl, lastReport: latestLocalReport(config) };
+  return {
+    at: new Date(),
+    perProcess: new Map(scraped),
+    lastCrawl,
+    lastReport: latestLocalReport(config),
+    ...(temporal ? { lastReconcile: await lastReconcile(temporal, config) } : {}),
+  };
 }
 
 /** A few lines, the same every time, so a terminal can redraw them in place. */
@@ -87,5 +114,6 @@ export function renderStatus(snapshot: StatusSnapshot): string[] {
       ` │ S3 sink lag ${fmt(m('s3-sink', 's3_sink_consumer_lag'))}`,
     `  last crawl: ${snapshot.lastCrawl ?? '—'}`,
     `  last report: ${snapshot.lastReport ?? 'none yet'}`,
+    `  last reconcile: ${snapshot.lastReconcile ?? '—'}`,
   ];
 }
