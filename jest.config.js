@@ -13,6 +13,7 @@ const UNIT_TESTS = [
   'test/control/report-rendering.test.ts',
   'test/lake/parquet-types.test.ts',
   'test/lake/partition-expression.test.ts',
+  'test/lake/reconcile-row.test.ts',
   'test/lake/schema-merge.test.ts',
   'test/lake/sql-translate.test.ts',
   'test/ops/docker-compose.test.ts',
