@@ -7,11 +7,12 @@
  *   removed (missing), an item changed (different, with the field), and a change made while the workflow waits
  *   for the freshness bound is in flight, not drift;
  * - a scan segment retried with the heartbeat of an earlier attempt rewrites the same runs, never a duplicate;
+ * - the last result is exported as gauges; provisioning's schedule runs it hourly, overlap SKIP;
  * - bad arguments fail at once, naming the field.
  */
 import { DeleteItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { WorkflowFailedError } from '@temporalio/client';
+import { ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMetricsRegistry } from '../../src/observability/metrics';
@@ -26,6 +27,7 @@ import type { LakeRow } from '../../src/lake-format/lake-row';
 import { ensureWorkgroup } from '../../src/resources/athena';
 import { ensureCdcTable, registerCdcPartitions } from '../../src/resources/cdc-catalog';
 import { ensureGlueDatabase } from '../../src/resources/glue';
+import { controlSchedules, ensureSchedule, scheduleIds } from '../../src/resources/schedules';
 import { ensureOrdersCurrentView } from '../../src/resources/orders-current-view';
 import { createLogger } from '../../src/observability/logger';
 import * as workflows from '../../src/workflows';
@@ -301,6 +303,28 @@ describe('reconcile workflow', () => {
     expect(text).toMatch(/^reconcile_last_passed\{[^}]*\} 0$/m);
     expect(text).toMatch(/^reconcile_last_orders\{outcome="missing"[^}]*\} 1$/m);
     expect(text).toMatch(/^reconcile_last_orders\{outcome="compared"[^}]*\} 10$/m);
+  });
+
+  it("has provisioning's hourly schedule, overlap SKIP, starting reconcile with {}", async () => {
+    const { client, config } = harness;
+    const wanted = controlSchedules(config, { searchAttributes: false }).find(
+      (schedule) => schedule.scheduleId === scheduleIds(config).reconcile,
+    )!;
+    const handle = client.schedule.getHandle(wanted.scheduleId);
+    try {
+      expect(await ensureSchedule(client, wanted)).toMatchObject({ action: 'created' });
+      const schedule = await handle.describe();
+      expect(schedule.spec.intervals).toEqual([expect.objectContaining({ every: 3_600_000 })]);
+      expect(schedule.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+      expect(schedule.action).toMatchObject({
+        workflowType: 'reconcile',
+        taskQueue: config.temporal.taskQueue,
+        args: [{}],
+      });
+      expect(await ensureSchedule(client, wanted)).toMatchObject({ action: 'exists' });
+    } finally {
+      await handle.delete().catch(() => undefined);
+    }
   });
 
   it('rejects bad arguments at once, naming the field', async () => {
