@@ -147,6 +147,8 @@ interface WorkflowCommand<K extends WorkflowKind> {
   result?: (handle: WorkflowHandle<PipelineWorkflows[K]>, globals: GlobalOptions) => Promise<ResultOf<K>>;
   /** The result for people; `--json` prints it raw instead. */
   describe: (result: ResultOf<K>) => string[];
+  /** Why a result the workflow returned is still a failure of the command (exit 1), after it is printed. */
+  failure?: (result: ResultOf<K>) => string | undefined;
 }
 
 /** What every workflow command does: start the workflow, say where to see it, wait, print the result. */
@@ -164,8 +166,10 @@ function runWorkflowCommand<K extends WorkflowKind>(
     const stop = onInterrupt(() => whenInterrupted(handle));
     const result = command.result ? await command.result(handle, globals) : await handle.result();
     stop();
-    if (globals.json) return printJson(result);
-    for (const line of command.describe(result)) say(line);
+    if (globals.json) printJson(result);
+    else for (const line of command.describe(result)) say(line);
+    const failure = command.failure?.(result);
+    if (failure) throw new CliError(failure, 1);
   });
 }
 
@@ -423,12 +427,11 @@ function addReconcileCommand(program: Command): void {
           kind: 'reconcile',
           target: (config) => config.dynamodb.ordersTable,
           args,
-          result: async (handle) => {
-            const result = await handle.result();
-            if (!result.passed) process.exitCode = 1;
-            return result;
-          },
           describe: (result) => [describeReconcile(result)],
+          failure: (result) =>
+            result.passed
+              ? undefined
+              : `DynamoDB and the lake disagree: ${result.missing} missing, ${result.extra} extra, ${result.different} different`,
         });
       },
     );

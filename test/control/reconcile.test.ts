@@ -8,6 +8,7 @@
  *   for the freshness bound is in flight, not drift;
  * - a scan segment retried with the heartbeat of an earlier attempt rewrites the same runs, never a duplicate;
  * - the last result is exported as gauges; provisioning's schedule runs it hourly, overlap SKIP;
+ * - `npm run pipeline -- reconcile` prints it and exits 1 on drift;
  * - bad arguments fail at once, naming the field.
  */
 import { DeleteItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -42,6 +43,7 @@ import {
   getObject,
   listKeys,
   orderItem,
+  runCli,
   seedOrders,
   startHarness,
   startLake,
@@ -326,6 +328,25 @@ describe('reconcile workflow', () => {
       await handle.delete().catch(() => undefined);
     }
   });
+
+  it('npm run pipeline -- reconcile: prints the result, exits 1 on drift naming the ids, 2 on a bad argument', async () => {
+    const { aws, config } = harness;
+    await aws.dynamodb.send(
+      new DeleteItemCommand({ TableName: config.dynamodb.ordersTable, Key: { orderId: { S: orderId(11) } } }),
+    );
+    const run = await runCli(config, ['--json', 'reconcile', '--freshness-seconds', '0', '--segments', '2']);
+    expect({ code: run.code, stderr: run.stderr.slice(-2000) }).toMatchObject({ code: 1 });
+    const result = JSON.parse(run.stdout) as ReconcileResult;
+    expect(result.passed).toBe(false);
+    expect(result.samples.extra).toContain(orderId(11));
+    const text = await runCli(config, ['reconcile', '--freshness-seconds', '0']);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^FAILED: /m);
+    expect(text.stdout).toMatch(new RegExp(`^  extra: .*${orderId(11)}`, 'm'));
+    const bad = await runCli(config, ['reconcile', '--segments', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('reconcile: invalid argument segments:');
+  }, 180_000);
 
   it('rejects bad arguments at once, naming the field', async () => {
     for (const [args, field] of [
