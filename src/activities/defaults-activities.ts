@@ -29,6 +29,7 @@ export function createDefaultsActivities(deps: { config: Config; reportsDir?: st
         reports: listReports(deps.reportsDir ?? REPORTS_DIR),
         crawlIntervalMinutes: config.schedules.crawlIntervalMinutes,
         reportIntervalMinutes: config.schedules.reportIntervalMinutes,
+        reconcileFreshnessSeconds: config.schedules.reconcileFreshnessSeconds,
         searchAttributes: await searchAttributes(),
       };
     },

@@ -413,7 +413,11 @@ function addReconcileCommand(program: Command): void {
     .description("compare the DynamoDB orders table with the lake's orders_current view, field by field")
     .option('--segments <n>', 'parallel Scan segments (default 4)', integer)
     .option('--run-size <n>', 'items sorted in memory per run (default 50000)', integer)
-    .option('--freshness-seconds <n>', 'a change older than this must be in the lake (default 60)', integer)
+    .option(
+      '--freshness-seconds <n>',
+      'a change older than this must be in the lake (default: RECONCILE_FRESHNESS_SECONDS)',
+      integer,
+    )
     .option('--sample-size <n>', 'ids shown of each kind of drift (default 20)', integer)
     .action(
       (opts: { segments?: number; runSize?: number; freshnessSeconds?: number; sampleSize?: number }) => {

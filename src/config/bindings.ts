@@ -348,6 +348,14 @@ export const configBindings = group({
       '60',
       'Schedule of the report workflow',
     ),
+    // The S3 sink writes a change within S3_SINK_ROTATE_MS and registers its hour's partition before the object:
+    // a minute covers both with room for a busy sink.
+    reconcileFreshnessSeconds: setting(
+      'RECONCILE_FRESHNESS_SECONDS',
+      int(0, 86_400),
+      '60',
+      'Freshness bound of the reconcile workflow: a change older than this must be in the lake',
+    ),
   }),
   sink: group({
     concurrency: setting(

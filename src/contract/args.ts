@@ -263,11 +263,6 @@ export const RECONCILE_DEFAULTS = {
   segments: 4,
   pageSize: 1000,
   runSize: 50_000,
-  /**
-   * The S3 sink rotates an object at least every S3_SINK_ROTATE_MS (default 30 s) and registers its hour's
-   * partition before writing it: a change is readable in Athena within a minute of reaching DynamoDB.
-   */
-  freshnessSeconds: 60,
   sampleSize: 20,
 } as const;
 
@@ -282,7 +277,10 @@ export const reconcileArgsSchema = z.strictObject({
   pageSize: z.number().int().min(1).max(10_000).optional(),
   /** Items one segment sorts in memory and writes as one sorted run (default 50,000). */
   runSize: z.number().int().min(1).max(1_000_000).optional(),
-  /** A change older than this must be in the lake; differences are looked up again once it passed (default 60). */
+  /**
+   * A change older than this must be in the lake; differences are looked up again once it passed (default:
+   * RECONCILE_FRESHNESS_SECONDS of the worker).
+   */
   freshnessSeconds: z.number().int().min(0).max(86_400).optional(),
   /** Ids of each kind of drift in the result (default 20). */
   sampleSize: z.number().int().min(0).max(1000).optional(),

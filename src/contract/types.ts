@@ -31,6 +31,8 @@ export interface ControlPlaneDefaults {
   reports: string[];
   crawlIntervalMinutes: number;
   reportIntervalMinutes: number;
+  /** The reconcile workflow's freshness bound when its argument is left out (RECONCILE_FRESHNESS_SECONDS). */
+  reconcileFreshnessSeconds: number;
   /** Whether the namespace has the pipeline search attributes (runs then tag themselves with them). */
   searchAttributes: boolean;
 }

@@ -60,7 +60,7 @@ export async function reconcile(input?: unknown): Promise<ReconcileResult> {
   const database = args.database ?? defaults.database;
   tagRun('reconcile', table, defaults);
   const segments = args.segments ?? RECONCILE_DEFAULTS.segments;
-  const freshnessSeconds = args.freshnessSeconds ?? RECONCILE_DEFAULTS.freshnessSeconds;
+  const freshnessSeconds = args.freshnessSeconds ?? defaults.reconcileFreshnessSeconds;
   const sampleSize = args.sampleSize ?? RECONCILE_DEFAULTS.sampleSize;
   const bucket = defaults.bucket;
   const prefix = `${defaults.reportsPrefix}/reconcile/${workflowInfo().workflowId}`;

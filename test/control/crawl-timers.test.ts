@@ -29,6 +29,7 @@ const DEFAULTS: ControlPlaneDefaults = {
   reports: [],
   crawlIntervalMinutes: 15,
   reportIntervalMinutes: 60,
+  reconcileFreshnessSeconds: 60,
   searchAttributes: false,
 };
 

@@ -17,7 +17,7 @@ import { ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMetricsRegistry } from '../../src/observability/metrics';
-import { CDC_TABLE_FOLDER } from '../../src/config';
+import { CDC_TABLE_FOLDER, withOverrides } from '../../src/config';
 import {
   createReconcileActivities,
   runKey,
@@ -101,7 +101,9 @@ describe('reconcile workflow', () => {
 
   beforeAll(async () => {
     lake = await startLake();
-    harness = await startHarness(controlConfig('ctl-recon', lake.url));
+    harness = await startHarness(
+      withOverrides(controlConfig('ctl-recon', lake.url), { schedules: { reconcileFreshnessSeconds: 7 } }),
+    );
     const { aws, config } = harness;
     await createTableAndBucket(aws, config);
     await ensureGlueDatabase(aws.glue, config);
@@ -132,8 +134,10 @@ describe('reconcile workflow', () => {
   });
 
   it('passes on a clean table and lake: every order compared, field by field, and matching', async () => {
-    const result = await execute({ segments: 3, runSize: 25, pageSize: 10, freshnessSeconds: 0 });
+    const result = await execute({ segments: 3, runSize: 25, pageSize: 10 });
     expect(result).toMatchObject({
+      // Left out: the worker's RECONCILE_FRESHNESS_SECONDS (nothing differs, so nothing waits for it).
+      freshnessSeconds: 7,
       table: harness.config.dynamodb.ordersTable,
       view: `${harness.config.glue.database}.orders_current`,
       compared: ORDERS,
