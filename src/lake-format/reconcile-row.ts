@@ -1,11 +1,11 @@
 /**
  * One comparable form of an order for the reconciliation of DynamoDB with the lake: the order columns of the
- * lake schema (ORDER_COLUMNS, each read from the item attribute its `from` names), every value as canonical text
+ * lake schema (ORDER_COLUMNS, each read from the item attribute, or the field of a map attribute, it names), every value as canonical text
  * or null. Both sides go through the same conversion the S3 sink uses (toColumnValue), so a column the lake
  * gains is compared without edits here, and `12.5` / `1.25E1`, `2024-05-01T10:00:00Z` /
  * `2024-05-01 10:00:00.000` and a missing attribute / SQL NULL compare equal.
  */
-import { ORDER_COLUMNS, type LakeColumn } from './lake-schema';
+import { imageValue, ORDER_COLUMNS, type LakeColumn } from './lake-schema';
 import { toColumnValue } from './lake-row';
 import { InvalidCdcRecordError } from './cdc-record';
 
@@ -21,10 +21,12 @@ const VERSION_COLUMN = RECONCILED_COLUMNS.find((c) => c.from === 'version')!.nam
 /** Athena prints timestamps as `2024-05-01 10:00:00.000` (UTC, no zone) or with ` UTC`. */
 const ATHENA_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?: UTC)?$/;
 
-function canonical(column: LakeColumn, raw: unknown): string | null {
-  const value =
-    column.type === 'timestamp' && typeof raw === 'string' ? raw.replace(ATHENA_TIMESTAMP, '$1T$2Z') : raw;
+function canonical(column: LakeColumn, read: () => unknown): string | null {
+  let raw: unknown;
   try {
+    raw = read();
+    const value =
+      column.type === 'timestamp' && typeof raw === 'string' ? raw.replace(ATHENA_TIMESTAMP, '$1T$2Z') : raw;
     const converted = toColumnValue(column, value);
     if (converted === null) return null;
     return converted instanceof Date ? converted.toISOString() : String(converted);
@@ -38,14 +40,17 @@ function canonical(column: LakeColumn, raw: unknown): string | null {
 /** An order item (unmarshalled) in comparable form. */
 export function comparableItem(item: Record<string, unknown>): ComparableRow {
   const row: ComparableRow = {};
-  for (const column of RECONCILED_COLUMNS) row[column.name] = canonical(column, item[column.from!]);
+  // A nested field (a v2 shipping address) is read as the S3 sink reads it into its flat column.
+  for (const column of RECONCILED_COLUMNS)
+    row[column.name] = canonical(column, () => imageValue(column, item));
   return row;
 }
 
 /** A row of the view as Athena returns it (column name → text, null for NULL) in comparable form. */
 export function comparableLakeRow(record: Record<string, string | null | undefined>): ComparableRow {
   const row: ComparableRow = {};
-  for (const column of RECONCILED_COLUMNS) row[column.name] = canonical(column, record[column.name] ?? null);
+  for (const column of RECONCILED_COLUMNS)
+    row[column.name] = canonical(column, () => record[column.name] ?? null);
   return row;
 }
 

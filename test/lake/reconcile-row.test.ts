@@ -46,6 +46,21 @@ const athenaRow = {
 };
 
 describe('comparable orders', () => {
+  it('reads a v2 shipping address into its flat columns, as the S3 sink writes them', () => {
+    const v2Item = { ...item, channel: 'web', shippingAddress: { country: 'DE', postcode: '10115' } };
+    const v2Row = { ...athenaRow, channel: 'web', shipping_country: 'DE', shipping_postcode: '10115' };
+    expect(differingFields(comparableItem(v2Item), comparableLakeRow(v2Row))).toEqual([]);
+    expect(
+      differingFields(comparableItem(v2Item), comparableLakeRow({ ...v2Row, shipping_postcode: '10117' })),
+    ).toEqual(['shipping_postcode']);
+    // The v1 row (no address) has NULL there.
+    expect(differingFields(comparableItem(v2Item), comparableLakeRow(athenaRow))).toEqual([
+      'channel',
+      'shipping_country',
+      'shipping_postcode',
+    ]);
+  });
+
   it('compares every order column of the lake schema, and nothing else', () => {
     expect(RECONCILED_COLUMNS.map((c) => c.name)).toEqual(ORDER_COLUMNS.map((c) => c.name));
     expect(Object.keys(comparableItem(item))).toEqual(ORDER_COLUMNS.map((c) => c.name));

@@ -114,7 +114,8 @@ export function runUtilityStatement(
         .map((d) => [d.Name]),
     };
   }
-  if (c.acceptWord('TABLES')) {
+  // SHOW TABLES and SHOW VIEWS: [IN|FROM db] [LIKE 'pattern'], views being the tables Athena stores as views.
+  const tableListing = (heading: string, keep: (table: TableRecord) => boolean) => {
     const database = c.acceptWord('IN', 'FROM') ? c.identifier() : defaultDatabase;
     if (!database) unsupported(sql);
     c.acceptWord('LIKE');
@@ -122,28 +123,15 @@ export function runUtilityStatement(
     if (!c.done()) unsupported(sql);
     catalog.getDatabase(database);
     return {
-      columns: [stringColumn('tab_name')],
+      columns: [stringColumn(heading)],
       rows: catalog
         .listTables(database)
-        .filter((t) => matches(t.Name))
+        .filter((t) => keep(t) && matches(t.Name))
         .map((t) => [t.Name]),
     };
-  }
-  if (c.acceptWord('VIEWS')) {
-    const database = c.acceptWord('IN', 'FROM') ? c.identifier() : defaultDatabase;
-    if (!database) unsupported(sql);
-    c.acceptWord('LIKE');
-    const matches = tableNameMatcher(c.acceptString());
-    if (!c.done()) unsupported(sql);
-    catalog.getDatabase(database);
-    return {
-      columns: [stringColumn('views')],
-      rows: catalog
-        .listTables(database)
-        .filter((t) => isPrestoView(t) && matches(t.Name))
-        .map((t) => [t.Name]),
-    };
-  }
+  };
+  if (c.acceptWord('TABLES')) return tableListing('tab_name', () => true);
+  if (c.acceptWord('VIEWS')) return tableListing('views', isPrestoView);
   if (c.acceptWord('CREATE')) {
     if (!c.acceptWord('VIEW')) unsupported(sql);
     const name = c.qualifiedName();
