@@ -313,6 +313,10 @@ describe('IAM policies from the configuration', () => {
     expect(allows(doc('worker'), 's3:DeleteObject', object(cdcKey))).toBe(true);
     expect(allows(doc('worker'), 's3:DeleteObject', object(compactedKey))).toBe(true);
     expect(allows(doc('worker'), 's3:DeleteObject', object('daily-reports/x.csv'))).toBe(false);
+    // reconcile deletes only its own working objects.
+    expect(allows(doc('worker'), 's3:DeleteObject', object('daily-reports/reconcile/r-1/run-0.jsonl'))).toBe(
+      true,
+    );
     expect(allows(doc('worker'), 'glue:UpdatePartition', cdcTableArn)).toBe(true);
     expect(allows(doc('worker'), 's3:PutLifecycleConfiguration', bucket)).toBe(true);
     expect(allows(doc('worker'), 's3:PutLifecycleConfiguration', 'arn:aws:s3:::another-bucket')).toBe(false);

@@ -6,6 +6,7 @@
 import { compactedLakePrefix, type Config } from '../../config';
 import type { SdkCommand } from './sdk-actions';
 import {
+  athenaResultObjects,
   catalogTables,
   cdcTable,
   crawler,
@@ -33,6 +34,7 @@ const checkpointTable = (config: Config) => [config.dynamodb.checkpointTable];
 const pipelineTables = (config: Config) => [config.dynamodb.ordersTable, config.dynamodb.checkpointTable];
 const cdcData = (config: Config) => [config.lake.prefix];
 const compacted = (config: Config) => [compactedLakePrefix(config)];
+const reconcileWork = (config: Config) => [`${config.lake.reportsPrefix}/reconcile`];
 const cdcAndCompacted = (config: Config) => [config.lake.prefix, compactedLakePrefix(config)];
 
 /**
@@ -147,6 +149,12 @@ export const PROCESS_ACCESS: Record<AwsProcessName, CommandUse[]> = {
     { commands: ['s3.ListObjectsV2'], on: listing(cdcAndCompacted) },
     { commands: ['s3.CopyObject'], on: objects(compacted) },
     { commands: ['s3.DeleteObjects'], on: objects(cdcAndCompacted) },
+    // reconcile (src/activities/reconcile-activities.ts): looks candidates up again, keeps its sorted runs and
+    // candidates under REPORTS_PREFIX/reconcile/ (deleted at the end) and streams the view's result CSV.
+    { commands: ['dynamodb.BatchGetItem'], on: tables(ordersTable) },
+    { commands: ['s3.GetObject', 's3.DeleteObjects'], on: objects(reconcileWork) },
+    { commands: ['s3.ListObjectsV2'], on: listing(reconcileWork) },
+    { commands: ['s3.GetObject'], on: athenaResultObjects },
   ],
 };
 

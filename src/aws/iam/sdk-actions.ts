@@ -125,6 +125,7 @@ export const SDK_COMMANDS = {
   'dynamodb.UpdateItem': grant('table', 'dynamodb:UpdateItem'),
   'dynamodb.DeleteItem': grant('table', 'dynamodb:DeleteItem'),
   'dynamodb.Scan': grant('table', 'dynamodb:Scan'),
+  'dynamodb.BatchGetItem': grant('table', 'dynamodb:BatchGetItem'),
   'dynamodb.DeleteTable': grant('table', 'dynamodb:DeleteTable'),
   // Listed without resource types in the Service Authorization Reference: its use resolves to "*".
   'dynamodb.ListTables': grant('table', 'dynamodb:ListTables'),
