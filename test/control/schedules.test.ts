@@ -135,11 +135,10 @@ describe('control schedules', () => {
     const harness = await provisioned('ctl-sched-pause');
     const { client, config } = harness;
     const ids = scheduleIds(config);
-    const notes = {
-      crawl: `crawler maintenance ${uniqueSuffix()}`,
-      report: `report maintenance ${uniqueSuffix()}`,
-      compact: `compaction maintenance ${uniqueSuffix()}`,
-    };
+    // Every schedule provisioning makes, each with a note of its own.
+    const notes = Object.fromEntries(
+      Object.keys(ids).map((name) => [name, `${name} maintenance ${uniqueSuffix()}`]),
+    );
     for (const [name, note] of Object.entries(notes))
       await client.schedule.getHandle(ids[name as keyof typeof ids]).pause(note);
     const states = async () =>
@@ -150,11 +149,9 @@ describe('control schedules', () => {
           ),
         ),
       );
-    const paused = {
-      crawl: { paused: true, note: notes.crawl },
-      report: { paused: true, note: notes.report },
-      compact: { paused: true, note: notes.compact },
-    };
+    const paused = Object.fromEntries(
+      Object.entries(notes).map(([name, note]) => [name, { paused: true, note }]),
+    );
 
     const unchanged = await provision(harness);
     expect(unchanged).toMatchObject({ changed: false });
