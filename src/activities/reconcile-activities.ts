@@ -35,7 +35,12 @@ import { parse } from 'csv-parse';
 import { Gauge, type Registry } from 'prom-client';
 import { ORDERS_CURRENT_VIEW, type Config } from '../config';
 import { FailureType } from '../contract/failure-types';
-import type { DynamoKey, ReconcileResult } from '../contract/types';
+import {
+  emptyRecheckResult,
+  type DynamoKey,
+  type RecheckResult,
+  type ReconcileResult,
+} from '../contract/types';
 import { ORDERS_KEY } from '../domain/table-keys';
 import {
   comparableItem,
@@ -118,10 +123,7 @@ export interface RecheckInput {
   sampleSize: number;
 }
 
-export type RecheckResult = Pick<
-  ReconcileResult,
-  'matching' | 'missing' | 'extra' | 'different' | 'inFlight' | 'rechecked' | 'samples'
->;
+export type { RecheckResult };
 
 interface Candidate {
   orderId: string;
@@ -459,15 +461,7 @@ export function createReconcileActivities(deps: {
     async recheckCandidates(input: RecheckInput): Promise<RecheckResult> {
       const ctx = Context.current();
       const previous = activityInfo().heartbeatDetails as RecheckHeartbeat | undefined;
-      const result: RecheckResult = previous?.result ?? {
-        matching: 0,
-        missing: 0,
-        extra: 0,
-        different: 0,
-        inFlight: 0,
-        rechecked: 0,
-        samples: { missing: [], extra: [], different: [] },
-      };
+      const result: RecheckResult = previous?.result ?? emptyRecheckResult();
       const scanStartedAt = Date.parse(input.scanStartedAt);
       for (let part = previous?.part ?? 0; part < input.candidateParts; part++) {
         const body = await withAwsErrors('s3.GetObject', () =>

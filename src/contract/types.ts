@@ -262,3 +262,21 @@ export interface ReconcileResult {
   };
   passed: boolean;
 }
+
+/** What rechecking a reconciliation's candidates finds; emptyRecheckResult() when there was nothing to recheck. */
+export type RecheckResult = Pick<
+  ReconcileResult,
+  'matching' | 'missing' | 'extra' | 'different' | 'inFlight' | 'rechecked' | 'samples'
+>;
+
+export function emptyRecheckResult(): RecheckResult {
+  return {
+    matching: 0,
+    missing: 0,
+    extra: 0,
+    different: 0,
+    inFlight: 0,
+    rechecked: 0,
+    samples: { missing: [], extra: [], different: [] },
+  };
+}

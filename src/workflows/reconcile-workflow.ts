@@ -18,7 +18,7 @@ import { ORDERS_CURRENT_VIEW } from '../config/lake-names';
 import { RECONCILE_DEFAULTS, reconcileArgsSchema } from '../contract/args';
 import { reconcileProgressQuery } from '../contract/definitions';
 import { FailureType } from '../contract/failure-types';
-import type { ReconcileProgress, ReconcileResult } from '../contract/types';
+import { emptyRecheckResult, type ReconcileProgress, type ReconcileResult } from '../contract/types';
 import { tagRun, workerDefaults } from './defaults';
 import { parseWorkflowArgs } from './validation';
 
@@ -101,15 +101,7 @@ export async function reconcile(input?: unknown): Promise<ReconcileResult> {
   });
   progress.candidates = compared.candidates;
 
-  let rechecked = {
-    matching: 0,
-    missing: 0,
-    extra: 0,
-    different: 0,
-    inFlight: 0,
-    rechecked: 0,
-    samples: { missing: [], extra: [], different: [] },
-  } as Awaited<ReturnType<ReconcileActivities['recheckCandidates']>>;
+  let rechecked = emptyRecheckResult();
   if (compared.candidates > 0) {
     progress.phase = 'waiting';
     const wait = scanEndedAt + freshnessSeconds * 1000 - Date.now();
