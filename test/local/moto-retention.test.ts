@@ -6,8 +6,11 @@
  * records stamped that far off the wall clock (the freshness benchmark's way across an hour boundary).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  BatchWriteItemCommand,
   CreateTableCommand,
   DynamoDBClient,
   PutItemCommand,
@@ -22,6 +25,8 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
@@ -37,6 +42,11 @@ import { waitFor } from '../../src/support/timing';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let moto: ChildProcess;
 let endpoint: string;
+const objectDir = join(mkdtempSync(join(tmpdir(), 'moto-retention-')), 's3-objects');
+
+/** moto's resident memory, from /proc (Linux, like the stack). */
+const motoRssMb = () =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${moto.pid}/status`, 'utf8'))![1]) / 1024;
 
 beforeAll(async () => {
   const port = await freePort();
@@ -51,6 +61,7 @@ beforeAll(async () => {
         MOTO_LIFECYCLE_DAY_SECONDS: '2',
         MOTO_SWEEP_INTERVAL_SECONDS: '1',
         MOTO_STREAM_CLOCK_OFFSET_TAG: STREAM_CLOCK_OFFSET_TAG,
+        MOTO_S3_OBJECT_DIR: objectDir,
       },
       stdio: 'ignore',
     },
@@ -60,6 +71,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   moto.kill('SIGTERM');
+  rmSync(join(objectDir, '..'), { recursive: true, force: true });
 });
 
 it('trims stream records older than the retention window, as DynamoDB Streams do', async () => {
@@ -176,4 +188,68 @@ it('stamps the stream records of a table tagged with a clock offset that far off
   expect(plain).toBeLessThanOrEqual(after + 1000);
   dynamodb.destroy();
   streams.destroy();
+});
+
+it('holds no memory for item versions and stream records past the retention window', async () => {
+  const dynamodb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  const TableName = 'retention-memory';
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName,
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  // 100 orders rewritten 200 times each: 20,000 writes and stream records with a few hundred bytes of
+  // attributes, like the pipeline's. moto kept every one of them (~8 KB each, 150 MB here) until the stack
+  // stopped tracking model instances; the table itself holds only the last 100 versions.
+  const writeRound = (round: number) =>
+    Promise.all(
+      Array.from({ length: 4 }, (_, batch) =>
+        dynamodb.send(
+          new BatchWriteItemCommand({
+            RequestItems: {
+              [TableName]: Array.from({ length: 25 }, (_, i) => ({
+                PutRequest: {
+                  Item: {
+                    id: { S: `order-${batch * 25 + i}` },
+                    status: { S: 'SHIPPED' },
+                    seq: { N: String(round) },
+                    note: { S: 'x'.repeat(300) },
+                  },
+                },
+              })),
+            },
+          }),
+        ),
+      ),
+    );
+  await writeRound(0);
+  const before = motoRssMb();
+  for (let round = 1; round <= 200; round++) await writeRound(round);
+  // Past the 2-second window every stream record is trimmed: what is left is the 100 items.
+  await waitFor('moto to trim the stream', async () => motoRssMb() - before < 40, { timeoutMs: 20_000 });
+  expect(motoRssMb() - before).toBeLessThan(40);
+  dynamodb.destroy();
+});
+
+it('keeps S3 object bodies in files under the object dir, deleted with their object', async () => {
+  const s3 = new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true });
+  const Bucket = 'retention-bodies';
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  const body = Buffer.alloc(3 * 1024 * 1024, 7);
+  const filesOfSize = (size: number) =>
+    readdirSync(objectDir).filter((name) => statSync(join(objectDir, name)).size === size);
+
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'lake/big.bin', Body: body }));
+  expect(filesOfSize(body.length)).toHaveLength(1);
+  const read = await s3.send(new GetObjectCommand({ Bucket, Key: 'lake/big.bin', Range: 'bytes=5-9' }));
+  expect(Buffer.from(await read.Body!.transformToByteArray())).toEqual(body.subarray(5, 10));
+
+  await s3.send(new DeleteObjectCommand({ Bucket, Key: 'lake/big.bin' }));
+  expect(filesOfSize(body.length)).toHaveLength(0);
+  expect(existsSync(objectDir)).toBe(true);
+  s3.destroy();
 });

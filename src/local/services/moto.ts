@@ -1,7 +1,7 @@
 /**
- * moto server (PyPI moto[server]): DynamoDB, DynamoDB Streams and S3 on one port, in memory. Started through
- * moto_server.py, which adds the retention AWS applies (stream records, shard iterators, S3 lifecycle
- * expiration) so its memory stays bounded at a steady rate.
+ * moto server (PyPI moto[server]): DynamoDB, DynamoDB Streams and S3 on one port. Started through moto_server.py,
+ * which adds the retention AWS applies (stream records, shard iterators, S3 lifecycle expiration) and keeps S3
+ * object bodies in files under the data dir, so its memory stays bounded at a steady rate.
  */
 import { join } from 'node:path';
 import { LOCAL_HOST } from '../../config';
@@ -42,6 +42,7 @@ export function createMotoService(ctx: ServiceContext): StackService {
         MOTO_STREAM_RETENTION_SECONDS: String(ctx.config.retention.localStreamSeconds),
         MOTO_LIFECYCLE_DAY_SECONDS: String(ctx.config.retention.localLifecycleDaySeconds),
         MOTO_STREAM_CLOCK_OFFSET_TAG: STREAM_CLOCK_OFFSET_TAG,
+        MOTO_S3_OBJECT_DIR: join(ctx.paths.dataDir, 'moto', 's3-objects'),
         // One malloc arena per request thread would keep each thread's freed memory (see moto_server.py).
         MALLOC_ARENA_MAX: '2',
       },

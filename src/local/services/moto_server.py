@@ -15,6 +15,17 @@ for days holds a bounded amount of memory at a steady rate (started by src/local
   much off the wall clock: a test or benchmark puts its changes in another hour (across an hour boundary) without
   waiting for one. Untagged tables, and the stack's own, keep the wall clock.
 
+- No model instance is tracked: moto's BaseModel appends every instance it ever creates (each item version
+  written, each stream record, each S3 object, deleted or not) to a class-level list for its /moto-api/data.json
+  dashboard, so every write stayed in memory forever, whatever the retention (~8 KB per order event). That
+  dashboard lists nothing here; the stack uses /moto-api/ only as a readiness probe.
+- DynamoDB stream records are kept serialized and compressed (about 1 KB each instead of moto's ~6 KB of
+  Python dicts), so a retention window of records costs an order of magnitude less memory.
+- S3 object bodies live in files under MOTO_S3_OBJECT_DIR (the stack's data dir), not in memory: moto keeps a
+  body under 5 MB in memory, so the lake would otherwise grow the process forever. A file is opened per access
+  (a lake of many objects holds no descriptors) and deleted with its object; the directory is emptied at start,
+  since moto itself starts empty.
+
 - Memory freed by the request threads goes back to the system (malloc_trim after each sweep): werkzeug serves
   every request on a new thread, and glibc otherwise keeps the freed memory of each thread's arena (the stack sets
   MALLOC_ARENA_MAX too).
@@ -25,21 +36,28 @@ Everything else is moto's own server, with moto's own command-line arguments.
 import ctypes
 import ctypes.util
 import os
+import pickle
+import shutil
 import sys
+import tempfile
+import zlib
 import threading
 import time
 from datetime import timedelta, timezone
 
+from moto.core import common_models
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models import table as dynamo_table
 from moto.dynamodbstreams import models as streams_models
+from moto.s3 import models as s3_models
 from moto.s3.models import s3_backends
 from moto.server import main
 
 STREAM_RETENTION_SECONDS = float(os.environ.get("MOTO_STREAM_RETENTION_SECONDS", "86400"))
 LIFECYCLE_DAY_SECONDS = float(os.environ.get("MOTO_LIFECYCLE_DAY_SECONDS", "86400"))
 SHARD_ITERATOR_TTL_SECONDS = 15 * 60
+S3_OBJECT_DIR = os.environ.get("MOTO_S3_OBJECT_DIR")
 STREAM_CLOCK_OFFSET_TAG = os.environ.get("MOTO_STREAM_CLOCK_OFFSET_TAG")
 SWEEP_INTERVAL_SECONDS = float(
     os.environ.get(
@@ -49,6 +67,13 @@ SWEEP_INTERVAL_SECONDS = float(
 )
 
 _ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+
+
+def _untracked_new(cls, *_args, **_kwargs):
+    return object.__new__(cls)
+
+
+common_models.BaseModel.__new__ = staticmethod(_untracked_new)
 
 
 class TrimmedDataAccessException(JsonRESTError):
@@ -87,17 +112,30 @@ def _stream_clock_offset(table) -> timedelta:
 _original_add = dynamo_table.StreamShard.add
 
 
+class _StoredRecord:
+    """A stream record as moto returns it, pickled and compressed until a GetRecords reads it."""
+
+    __slots__ = ("created_at", "_blob")
+
+    def __init__(self, record: dict, created_at: float) -> None:
+        self.created_at = created_at
+        self._blob = zlib.compress(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+    def to_json(self) -> dict:
+        return pickle.loads(zlib.decompress(self._blob))
+
+
 def _add(self, old, new) -> None:
     with _lock:
         # moto numbers a record by len(items): make that count what was trimmed too.
         before = len(self.items)
         _original_add(self, old, new)
         if len(self.items) == before + 1:
-            record = self.items[-1]
-            record.created_at = time.time()
+            record = self.items[-1].record
             sequence_number = _next_sequence_number(self) - 1
-            record.record["dynamodb"]["SequenceNumber"] = str(sequence_number)
-            record.record["dynamodb"]["ApproximateCreationDateTime"] += _stream_clock_offset(self.table)
+            record["dynamodb"]["SequenceNumber"] = str(sequence_number)
+            record["dynamodb"]["ApproximateCreationDateTime"] += _stream_clock_offset(self.table)
+            self.items[-1] = _StoredRecord(record, time.time())
 
 
 def _get(self, start: int, quantity: int):
@@ -139,6 +177,69 @@ def _get_records(self, iterator_arn: str, limit: int):
 
 
 streams_models.DynamoDBStreamsBackend.get_records = _get_records
+
+
+class _ObjectFile:
+    """An S3 object body in a file under S3_OBJECT_DIR, with the file methods moto's FakeKey uses on its buffer."""
+
+    def __init__(self, *_args, **_kwargs) -> None:
+        descriptor, self._path = tempfile.mkstemp(dir=S3_OBJECT_DIR, prefix="object-")
+        os.close(descriptor)
+        self._position = 0
+        self.closed = False
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")  # what FakeKey expects of a disposed buffer
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        self._check_open()
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position}.get(whence)
+        self._position = (os.path.getsize(self._path) if base is None else base) + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        self._check_open()
+        with open(self._path, "rb") as file:
+            file.seek(self._position)
+            data = file.read(size)
+        self._position += len(data)
+        return data
+
+    def write(self, data: bytes) -> int:
+        self._check_open()
+        with open(self._path, "r+b") as file:
+            file.seek(self._position)
+            written = file.write(data)
+        self._position += written
+        return written
+
+    def truncate(self, size: int | None = None) -> int:
+        self._check_open()
+        size = self._position if size is None else size
+        os.truncate(self._path, size)
+        return size
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                os.unlink(self._path)
+            except FileNotFoundError:
+                pass
+
+    def __del__(self) -> None:
+        # A key dropped without dispose() (its bucket deleted, say) takes its file with it.
+        self.close()
+
+
+if S3_OBJECT_DIR:
+    shutil.rmtree(S3_OBJECT_DIR, ignore_errors=True)
+    os.makedirs(S3_OBJECT_DIR)
+    s3_models.tempfile = type("ObjectFiles", (), {"SpooledTemporaryFile": _ObjectFile})
 
 
 def _backends(backend_dict):
