@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Admin } from 'kafkajs';
 import pidusage from 'pidusage';
 import type { Config } from '../../config';
@@ -27,7 +28,14 @@ export interface Sample {
   processes: Map<string, ProcessUsage>;
   diskMb: number;
   lags: { dynamoSink?: number; s3Sink?: number };
-  counts: { events?: number; dynamoWrites?: number; cdcPublished?: number; s3Records?: number };
+  counts: {
+    events?: number;
+    dynamoWrites?: number;
+    cdcPublished?: number;
+    s3Records?: number;
+    /** Items in the orders table: the data moto holds in memory (DescribeTable's ItemCount). */
+    orders?: number;
+  };
 }
 
 const MB = 1024 * 1024;
@@ -114,6 +122,7 @@ const orUndefined = <T>(promise: Promise<T>) => promise.catch(() => undefined);
 export async function takeSample(
   config: Config,
   admin: Admin,
+  dynamodb: DynamoDBClient,
   startedAt: number,
   extra: Map<string, number>,
 ): Promise<Sample> {
@@ -123,13 +132,18 @@ export async function takeSample(
     const usage = await groupUsage(pgid);
     if (usage) processes.set(name, usage);
   }
-  const [dynamoSink, s3Sink, events, dynamoWrites, cdcPublished, s3Records] = await Promise.all([
+  const [dynamoSink, s3Sink, events, dynamoWrites, cdcPublished, s3Records, orders] = await Promise.all([
     orUndefined(groupLag(admin, dynamoSinkGroupId(config), config.topics.events)),
     orUndefined(groupLag(admin, s3SinkGroupId(config), config.topics.cdc)),
     orUndefined(topicMessageCount(admin, config.topics.events)),
     metric(groups.get('dynamo-sink'), 'dynamo_sink_applied_total'),
     metric(groups.get('cdc-relay'), 'cdc_relay_records_published_total'),
     metric(groups.get('s3-sink'), 's3_sink_records_out_total'),
+    orUndefined(
+      dynamodb
+        .send(new DescribeTableCommand({ TableName: config.dynamodb.ordersTable }))
+        .then((d) => d.Table?.ItemCount),
+    ),
   ]);
   return {
     minute: (Date.now() - startedAt) / 60_000,
@@ -137,6 +151,6 @@ export async function takeSample(
     processes,
     diskMb: diskUsageBytes(stackPaths(config).dataDir) / MB,
     lags: { dynamoSink, s3Sink },
-    counts: { events, dynamoWrites, cdcPublished, s3Records },
+    counts: { events, dynamoWrites, cdcPublished, s3Records, orders },
   };
 }
