@@ -87,6 +87,8 @@ async function startGenerator(
     registry,
     rate: options.rate,
     durationMs: options.duration !== undefined ? options.duration * 1000 : 365 * 24 * 3_600_000,
+    // Only a bounded run checks the final states; a continuous one would hold every order played.
+    keepExpectedStates: options.duration !== undefined,
     duplicates: options.duplicates,
     outOfOrder: options.outOfOrder,
     malformed: options.malformed,

@@ -58,6 +58,19 @@ describe('generator against Kafka', () => {
     env = undefined;
   });
 
+  it('keeps no order states when told not to (a continuous run), and still counts its orders', async () => {
+    env = await provision(freshConfig('gen-no-states'), { tables: false });
+    const { config, kafka } = env;
+    const run = (keepExpectedStates: boolean) =>
+      createGenerator({ config, kafka, logger, count: 300, seed: 4, keepExpectedStates }).run();
+    const kept = await run(true);
+    const unkept = await run(false);
+    expect(kept.expectedStates.size).toBe(kept.orders);
+    expect(unkept.expectedStates.size).toBe(0);
+    expect(unkept.validEvents).toBe(300);
+    expect(unkept.orders).toBeGreaterThanOrEqual(kept.orders);
+  });
+
   it('reports exactly what reached the topic, and the expected final state of every order', async () => {
     env = await provision(freshConfig('gen-counts'), { tables: false });
     const { config, kafka } = env;
