@@ -24,6 +24,7 @@ const UNIT_TESTS = [
   'test/ops/observability.test.ts',
   'test/ops/readme.test.ts',
   'test/soak/verdict.test.ts',
+  'test/soak/stream-window.test.ts',
   'test/streaming/config-env.test.ts',
   'test/streaming/stream-records.test.ts',
   'test/support/backoff.test.ts',

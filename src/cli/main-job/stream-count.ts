@@ -1,6 +1,6 @@
 /**
- * Counts the changes in a DynamoDB stream by reading every shard from TRIM_HORIZON: an independent count of
- * "DynamoDB changes" for the bounded run's check, not taken from the relay it checks.
+ * Reads the changes a DynamoDB stream holds by reading every shard from TRIM_HORIZON: an independent count of
+ * "DynamoDB changes" for the bounded run's and the soak's checks, not taken from the relay they check.
  */
 import {
   DescribeStreamCommand,
@@ -10,7 +10,18 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 
-export async function countStreamRecords(streams: DynamoDBStreamsClient, streamArn: string): Promise<number> {
+/** The changes a stream holds now, per shard: its retention window (older changes are trimmed). */
+export type StreamWindow = Map<string, Set<string>>;
+
+/**
+ * Reads every shard from TRIM_HORIZON to its current end: the sequence numbers of the changes it holds, per
+ * shard. A set, not a count of records served: moto can serve a record twice across a page boundary (after a
+ * repeated sequence number). On AWS both counts are the same.
+ */
+export async function readStreamWindow(
+  streams: DynamoDBStreamsClient,
+  streamArn: string,
+): Promise<StreamWindow> {
   const shards: Shard[] = [];
   let exclusiveStart: string | undefined;
   do {
@@ -21,11 +32,10 @@ export async function countStreamRecords(streams: DynamoDBStreamsClient, streamA
     exclusiveStart = page.StreamDescription?.LastEvaluatedShardId;
   } while (exclusiveStart);
 
-  // Distinct eventIDs, not records served: moto can serve a record twice across a page boundary (after a
-  // repeated sequence number). On AWS both counts are the same.
-  const changes = new Set<string>();
-  let unidentified = 0;
+  const window: StreamWindow = new Map();
   for (const shard of shards) {
+    const sequenceNumbers = new Set<string>();
+    window.set(shard.ShardId!, sequenceNumbers);
     let iterator = (
       await streams.send(
         new GetShardIteratorCommand({
@@ -39,13 +49,18 @@ export async function countStreamRecords(streams: DynamoDBStreamsClient, streamA
     while (iterator) {
       const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
       const records = page.Records ?? [];
-      for (const record of records) {
-        if (record.eventID) changes.add(record.eventID);
-        else unidentified++;
-      }
+      for (const record of records) sequenceNumbers.add(record.dynamodb!.SequenceNumber!);
       if (records.length === 0) break;
       iterator = page.NextShardIterator;
     }
   }
-  return changes.size + unidentified;
+  return window;
+}
+
+/** The number of changes a stream holds now (see readStreamWindow). */
+export async function countStreamRecords(streams: DynamoDBStreamsClient, streamArn: string): Promise<number> {
+  let changes = 0;
+  for (const sequenceNumbers of (await readStreamWindow(streams, streamArn)).values())
+    changes += sequenceNumbers.size;
+  return changes;
 }

@@ -4,7 +4,7 @@
  * committed offset can stay behind the high watermark forever. A read_committed consumer sees exactly the records.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 
 export interface TopicCounter {
   /** Distinct records read so far. */
@@ -12,7 +12,12 @@ export interface TopicCounter {
   stop(): Promise<void>;
 }
 
-export async function startTopicCounter(kafka: Kafka, topic: string): Promise<TopicCounter> {
+/** @param onRecord sees each distinct record once, e.g. to collect what identifies it. */
+export async function startTopicCounter(
+  kafka: Kafka,
+  topic: string,
+  onRecord?: (message: KafkaMessage) => void,
+): Promise<TopicCounter> {
   const consumer = kafka.consumer({
     groupId: `count-${topic}-${randomBytes(4).toString('hex')}`,
     readUncommitted: false,
@@ -24,7 +29,10 @@ export async function startTopicCounter(kafka: Kafka, topic: string): Promise<To
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ partition, message }) => {
-      seen.add(`${partition}:${message.offset}`);
+      const position = `${partition}:${message.offset}`;
+      if (seen.has(position)) return;
+      seen.add(position);
+      onRecord?.(message);
     },
   });
   return { count: () => seen.size, stop: () => consumer.disconnect() };

@@ -2,7 +2,11 @@
  * The exact check of the continuous pipeline's stores, whatever ran before (one run, several, restarts): once the
  * streaming processes have drained, every store must agree. Used at the end of a soak and after a restart.
  *
- * - CDC records on the topic = changes in the DynamoDB stream (the relay lost and repeated nothing),
+ * - CDC records on the topic = changes in the DynamoDB stream (the relay lost and repeated nothing), over the
+ *   stream's retention window: changes older than it are trimmed from the stream (LOCAL_STREAM_RETENTION_SECONDS
+ *   locally, 24 h on AWS) while the topic keeps them, so the check matches the window's changes one by one by
+ *   shard and sequence number, and no CDC record may sit inside the window without its change. What is older is
+ *   checked by the next rows: the lake holds every CDC record, and DynamoDB agrees with the lake's latest versions.
  * - S3 records = CDC records, without duplicates, and Athena count(*) = S3 records,
  * - DynamoDB orders = the orders in the lake, each item at the version of its latest change in the lake.
  */
@@ -17,7 +21,8 @@ import { ordersStreamArn } from '../../resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../streaming/dynamo-sink/dynamo-sink';
 import * as workflows from '../../workflows';
 import { groupLag, waitForDrain } from '../main-job/drain';
-import { countStreamRecords } from '../main-job/stream-count';
+import { CDC_HEADERS } from '../../streaming/cdc-relay/cdc-publisher';
+import { readStreamWindow, type StreamWindow } from '../main-job/stream-count';
 import { startTopicCounter } from '../main-job/topic-counter';
 import type { CountCheck } from './verdict';
 
@@ -36,7 +41,13 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
   const progress = (line: string) => say(`  … ${line}`);
   const admin = kafka.admin();
   await admin.connect();
-  const cdc = await startTopicCounter(kafka, config.topics.cdc);
+  const cdcChanges: { shardId: string; sequenceNumber: string }[] = [];
+  const cdc = await startTopicCounter(kafka, config.topics.cdc, ({ headers }) =>
+    cdcChanges.push({
+      shardId: String(headers?.[CDC_HEADERS.shardId]),
+      sequenceNumber: String(headers?.[CDC_HEADERS.sequenceNumber]),
+    }),
+  );
   try {
     say('Draining: the DynamoDB sink, the relay and the S3 sink catch up...');
     await waitForDrain(
@@ -48,12 +59,16 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
       { timeoutMs, intervalMs: 2000, onProgress: progress },
     );
     const streamArn = await ordersStreamArn(aws.dynamodb, config);
-    let changes = 0;
+    let window: StreamWindow = new Map();
     await waitForDrain(
       'CDC relay',
       async () => {
-        changes = await countStreamRecords(aws.dynamodbStreams, streamArn);
-        return { done: cdc.count() >= changes, detail: `${cdc.count()} of ${changes} changes published` };
+        window = await readStreamWindow(aws.dynamodbStreams, streamArn);
+        const { changes, published } = windowCoverage(window, cdcChanges);
+        return {
+          done: published >= changes,
+          detail: `${published} of the stream's ${changes} changes published`,
+        };
       },
       { timeoutMs, intervalMs: 3000, onProgress: progress },
     );
@@ -102,8 +117,14 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
     }
     const distinct = new Set(lake.map((r) => `${String(r.order_id)}@${String(r.sequence_number)}`)).size;
     const cdcRecords = cdc.count();
+    const coverage = windowCoverage(window, cdcChanges);
     return [
-      { stage: 'CDC records = DynamoDB stream changes', expected: changes, actual: cdcRecords },
+      {
+        stage: "CDC records of the stream's window = its changes",
+        expected: coverage.changes,
+        actual: coverage.published,
+      },
+      { stage: 'CDC records in the window the stream never had', expected: 0, actual: coverage.foreign },
       { stage: 'S3 records = CDC records', expected: cdcRecords, actual: lake.length },
       { stage: 'S3 records without duplicates', expected: lake.length, actual: distinct },
       { stage: 'Athena count(*) = S3 records', expected: lake.length, actual: athenaChanges },
@@ -114,4 +135,33 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
     await cdc.stop();
     await admin.disconnect();
   }
+}
+
+/**
+ * How the CDC records cover the stream's window: `published` counts the records of its changes (a change
+ * published twice counts twice), `foreign` the records of a window's shard, at or after its oldest change, that
+ * the stream does not hold. Records of older changes, or of shards no longer in the stream, are outside it.
+ */
+export function windowCoverage(
+  window: StreamWindow,
+  records: readonly { shardId: string; sequenceNumber: string }[],
+): { changes: number; published: number; foreign: number } {
+  const oldest = new Map<string, bigint>();
+  let changes = 0;
+  for (const [shardId, sequenceNumbers] of window) {
+    changes += sequenceNumbers.size;
+    for (const s of sequenceNumbers) {
+      const first = oldest.get(shardId);
+      if (first === undefined || BigInt(s) < first) oldest.set(shardId, BigInt(s));
+    }
+  }
+  let published = 0;
+  let foreign = 0;
+  for (const { shardId, sequenceNumber } of records) {
+    const start = oldest.get(shardId);
+    if (start === undefined || BigInt(sequenceNumber) < start) continue;
+    if (window.get(shardId)!.has(sequenceNumber)) published++;
+    else foreign++;
+  }
+  return { changes, published, foreign };
 }
