@@ -9,6 +9,8 @@
  *   checked by the next rows: the lake holds every CDC record, and DynamoDB agrees with the lake's latest versions.
  * - S3 records = CDC records, without duplicates, and Athena count(*) = S3 records,
  * - DynamoDB orders = the orders in the lake, each item at the version of its latest change in the lake.
+ * - DynamoDB orders = the orders of the valid events on orders.events (every run's, restarts included), each
+ *   item at the seq of its order's latest event: nothing a run generated is missing after a restart.
  */
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -20,8 +22,9 @@ import { readLakeRecords } from '../../lake-format/lake-reader';
 import { ordersStreamArn } from '../../resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../streaming/dynamo-sink/dynamo-sink';
 import * as workflows from '../../workflows';
-import { groupLag, waitForDrain } from '../main-job/drain';
+import { groupLag, topicMessageCount, waitForDrain } from '../main-job/drain';
 import { CDC_HEADERS } from '../../streaming/cdc-relay/cdc-publisher';
+import { decodeOrderEvent } from '../../streaming/dynamo-sink/decode';
 import { readStreamWindow, type StreamWindow } from '../main-job/stream-count';
 import { startTopicCounter } from '../main-job/topic-counter';
 import type { CountCheck } from './verdict';
@@ -41,6 +44,15 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
   const progress = (line: string) => say(`  … ${line}`);
   const admin = kafka.admin();
   await admin.connect();
+  const latestEventSeq = new Map<string, number>();
+  const events = await startTopicCounter(kafka, config.topics.events, ({ key, value }) => {
+    try {
+      const { event } = decodeOrderEvent(key, value);
+      if ((latestEventSeq.get(event.orderId) ?? -1) < event.seq) latestEventSeq.set(event.orderId, event.seq);
+    } catch {
+      // A malformed message is the dead-letter topic's, not an order's.
+    }
+  });
   const cdcChanges: { shardId: string; sequenceNumber: string }[] = [];
   const cdc = await startTopicCounter(kafka, config.topics.cdc, ({ headers }) =>
     cdcChanges.push({
@@ -103,8 +115,17 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
       const version = BigInt(String(record.version));
       if ((latestVersion.get(orderId) ?? -1n) < version) latestVersion.set(orderId, version);
     }
+    await waitForDrain(
+      'orders.events read back',
+      async () => {
+        const total = await topicMessageCount(admin, config.topics.events);
+        return { done: events.count() >= total, detail: `${events.count()} of ${total} events read` };
+      },
+      { timeoutMs, intervalMs: 2000, onProgress: progress },
+    );
     let items = 0;
     let mismatched = 0;
+    let behindEvents = 0;
     for await (const page of paginateScan(
       { client: aws.dynamodb },
       { TableName: config.dynamodb.ordersTable },
@@ -113,6 +134,7 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
         const item = unmarshall(raw);
         items++;
         if (latestVersion.get(String(item.orderId)) !== BigInt(String(item.version))) mismatched++;
+        if (latestEventSeq.get(String(item.orderId)) !== Number(item.version)) behindEvents++;
       }
     }
     const distinct = new Set(lake.map((r) => `${String(r.order_id)}@${String(r.sequence_number)}`)).size;
@@ -130,8 +152,11 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
       { stage: 'Athena count(*) = S3 records', expected: lake.length, actual: athenaChanges },
       { stage: 'DynamoDB orders = orders in the lake', expected: latestVersion.size, actual: items },
       { stage: 'DynamoDB orders not at their latest lake version', expected: 0, actual: mismatched },
+      { stage: 'DynamoDB orders = orders in orders.events', expected: latestEventSeq.size, actual: items },
+      { stage: 'DynamoDB orders not at their latest event', expected: 0, actual: behindEvents },
     ];
   } finally {
+    await events.stop();
     await cdc.stop();
     await admin.disconnect();
   }
