@@ -122,6 +122,48 @@ describe('relay lease renewals', () => {
     }
   }, 60_000);
 
+  it('keeps reading a lease whose counter its own renewal moved although the reply was lost', async () => {
+    const table = createLeaseTable(env.aws.dynamodb, env.config.dynamodb.checkpointTable);
+    let readersStarted = 0;
+    let readersStopped = 0;
+    const coordinator = createLeaseCoordinator({
+      leases: table,
+      streamArn: 'arn:lost-reply',
+      workerId: 'A',
+      leaseDurationMs: LEASE_MS,
+      listShards: async () => [{ shardId: 's-1' }],
+      startReader: () => {
+        readersStarted++;
+        return {
+          done: new Promise<ReaderExit>(() => undefined),
+          stop: async () => void readersStopped++,
+        };
+      },
+      logger,
+      metrics: createCdcRelayMetrics(new Registry()),
+    });
+    coordinator.run();
+    try {
+      await waitFor('the lease held', async () => coordinator.heldShards().length === 1);
+      const key = 'arn:lost-reply|s-1';
+      // A renewal of A's that reached the table while its reply was lost: the counter moved behind A's back.
+      const before = (await table.get(key))!;
+      expect(await table.renew(before, 'A')).toBeDefined();
+      await waitFor(
+        "two more of A's own renewals",
+        async () => (await table.get(key))!.leaseCounter >= before.leaseCounter + 3,
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      expect({ held: coordinator.heldShards(), readersStarted, readersStopped }).toEqual({
+        held: ['s-1'],
+        readersStarted: 1,
+        readersStopped: 0,
+      });
+    } finally {
+      await coordinator.stop();
+    }
+  }, 60_000);
+
   it("gives up on a hung lease request before the next renewal round, through the lease table's own client", async () => {
     const client = createLeaseDynamoDBClient(pointedAt(env.config, silent.url));
     clients.push(client);

@@ -3,7 +3,8 @@
  *
  * - Shard sync: every shard of the stream gets a lease (conditional create), starting at TRIM_HORIZON.
  * - Renewal: every lease duration / 3 each held lease's counter is incremented, conditioned on owner and
- *   counter; a refused renewal means the lease was taken and its reader stops at once. Each lease renews on
+ *   counter; a refused renewal means the lease was taken and its reader stops at once, unless the table still
+ *   names this instance as the owner within its validity (its own renewal applied, the reply lost). Each lease renews on
  *   its own (one slow renewal delays no other), through a client whose timeouts are a fraction of the lease.
  * - Expiry without synchronised clocks: a lease whose counter has not moved for a whole lease duration,
  *   measured on this instance's clock from when it first saw that counter, belongs to a dead instance
@@ -150,10 +151,32 @@ export function createLeaseCoordinator(options: LeaseCoordinatorOptions): LeaseC
       return;
     }
     if (held.get(entry.lease.leaseKey) !== entry || entry.handingOver) return;
-    if (!renewed) return drop(entry, 'renewal refused (taken over)');
+    if (!renewed) {
+      if (await keptAfterLostReply(entry)) return;
+      return drop(entry, 'renewal refused (taken over)');
+    }
     entry.lease = renewed;
     entry.renewedAt = sentAt;
     if (renewed.pendingOwner && renewed.pendingOwner !== workerId) void handOver(entry);
+  };
+
+  /**
+   * A refused renewal while this instance still owns the lease, within its validity, comes from one of its own
+   * earlier renewals that was applied although its reply was lost (a request timeout on a slow endpoint): no
+   * other instance takes a lease before its holder's validity ends. The lease is kept at the counter the table
+   * holds, and its reader goes on; otherwise it was taken over.
+   */
+  const keptAfterLostReply = async (entry: Held): Promise<boolean> => {
+    if (!isValid(entry)) return false;
+    const current = await leases.get(entry.lease.leaseKey).catch(() => undefined);
+    if (current?.leaseOwner !== workerId || !isValid(entry) || held.get(entry.lease.leaseKey) !== entry)
+      return false;
+    entry.lease = current;
+    log.info(
+      { shardId: current.shardId, leaseCounter: current.leaseCounter },
+      'lease counter moved by a renewal whose reply was lost: lease kept',
+    );
+    return true;
   };
 
   /**

@@ -11,6 +11,7 @@
  *   parentShardId the shard that must reach SHARD_END before this one is read
  */
 import {
+  GetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   PutItemCommand,
@@ -51,6 +52,8 @@ export interface LeaseTable {
   /** Creates the lease of a newly seen shard (TRIM_HORIZON); false if it already exists. */
   create(streamArn: string, shard: ShardInfo): Promise<boolean>;
   list(streamArn: string): Promise<Lease[]>;
+  /** One lease as the table holds it now (a consistent read); undefined if it does not exist. */
+  get(leaseKey: string): Promise<Lease | undefined>;
   /** Takes a free or expired lease if its counter is still the one observed. Undefined if someone was faster. */
   take(lease: Lease, workerId: string): Promise<Lease | undefined>;
   /** Renews a held lease. Undefined if the lease was lost (owner or counter changed). */
@@ -121,6 +124,13 @@ export function createLeaseTable(dynamodb: DynamoDBClient, table: string): Lease
       );
       for await (const page of pages) for (const item of page.Items ?? []) leases.push(fromItem(item));
       return leases;
+    },
+
+    async get(leaseKey) {
+      const { Item } = await dynamodb.send(
+        new GetItemCommand({ TableName: table, Key: key(leaseKey), ConsistentRead: true }),
+      );
+      return Item ? fromItem(Item) : undefined;
     },
 
     async take(lease, workerId) {
