@@ -234,7 +234,7 @@ async function run() {
     temporal = await connectClient(config);
     const { client } = temporal;
     if (config.mode === 'local' && !bounded) {
-      const { line } = await reconcileStores({ config, aws, kafka });
+      const { line } = await reconcileStores({ config, aws, kafka, report: say });
       if (line) say(line);
     }
     say('Provisioning (provision workflow)...');

@@ -28,6 +28,8 @@ import { StackError } from './errors';
 export interface ReconcileDeps {
   config: Config;
   aws: Pick<AwsClients, 'dynamodb' | 's3' | 'glue'>;
+  /** Progress lines for the user (a wait of up to a minute, say). */
+  report?: (line: string) => void;
   kafka: Kafka;
 }
 
@@ -93,8 +95,26 @@ export async function reconcileStores(deps: ReconcileDeps): Promise<ReconcileOut
     const tables = await catalogTables(deps);
     if (groups.length === 0 && derivedTopics.length === 0 && tables.length === 0) return {};
 
-    const described = await admin.describeGroups(groups);
-    const active = described.groups.filter((g) => g.members.length > 0).map((g) => g.groupId);
+    const activeGroups = async () =>
+      (await admin.describeGroups(groups)).groups.filter((g) => g.members.length > 0).map((g) => g.groupId);
+    // A consumer killed along with the broker (`kill -9` of the whole stack) is still a member when the broker
+    // comes back, until its session times out: only a member that outlives that is a running consumer.
+    let active = await activeGroups();
+    if (active.length > 0) {
+      deps.report?.(
+        `waiting up to ${Math.round((2 * config.kafka.sessionTimeoutMs) / 1000)} s for the sessions of ` +
+          `${active.join(', ')} to time out (their consumers were stopped with the stack)...`,
+      );
+      await waitFor(
+        'the consumers of the lost stores to leave',
+        async () => (await activeGroups()).length === 0,
+        {
+          timeoutMs: 2 * config.kafka.sessionTimeoutMs,
+          intervalMs: 1000,
+        },
+      ).catch(() => undefined);
+      active = await activeGroups();
+    }
     if (active.length > 0)
       throw new StackError(
         `moto lost its data, but consumers of ${active.join(', ')} are still running: stop them ` +
