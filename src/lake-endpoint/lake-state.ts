@@ -321,7 +321,7 @@ function recoverInterrupted(state: LakeState): number {
       State: 'FAILED',
       StateChangeReason: reason,
       CompletionDateTime: now,
-      AthenaError: { ErrorCategory: 1, ErrorType: 401, Retryable: true, ErrorMessage: reason },
+      AthenaError: { ErrorCategory: 1, ErrorType: 100, Retryable: true, ErrorMessage: reason },
     };
     recovered++;
   }

@@ -50,6 +50,7 @@ import {
   type PruningPlan,
 } from './partition-pruning';
 import { type Cell, type ColumnInfo, columnInfo, formatValue, stringColumn } from './result-format';
+import { athenaFailure, type ErrorContext } from './athena-errors';
 import { classifyStatement, QueryRejectedError } from './sql-guard';
 import { identifierName, isTrivia, joinTokens, type Token, tokenize } from './sql-tokens';
 import { translateTrinoToDuckDb } from './sql-translate';
@@ -81,6 +82,12 @@ export interface QueryOutcome {
   dataScannedBytes: number;
   planningMs: number;
   engineMs: number;
+}
+
+/** DuckDB's error in Athena's words (see athena-errors.ts). */
+function athenaQueryError(error: unknown, context: ErrorContext): QueryFailedError {
+  const failure = athenaFailure((error as Error).message, context);
+  return new QueryFailedError(failure.message, failure.category);
 }
 
 /** A query that ran and failed: the message is what StateChangeReason says. */
@@ -389,7 +396,7 @@ export function createQueryEngine(deps: {
     try {
       names = conn.getTableNames(translated, true);
     } catch (error) {
-      throw new QueryFailedError((error as Error).message);
+      throw athenaQueryError(error, { sql, translated, database });
     }
     const plan = planPartitionPruning(
       sql,
@@ -572,7 +579,7 @@ export function createQueryEngine(deps: {
     } catch (error) {
       if (error instanceof QueryFailedError || error instanceof QueryRejectedError) throw error;
       if (error instanceof UnsupportedTableError) throw new QueryFailedError(error.message);
-      throw new QueryFailedError((error as Error).message);
+      throw athenaQueryError(error, { sql, translated, database });
     } finally {
       conn.closeSync();
       instance.closeSync();
@@ -664,8 +671,7 @@ export function createQueryEngine(deps: {
         throw new QueryFailedError(
           `PERMISSION_DENIED: the local Athena endpoint reads only the tables a query names through the Glue catalog, not files by path (${message.split('\n')[0]})`,
         );
-      // DuckDB's own message (Parser Error, Binder Error, Catalog Error, Conversion Error, …).
-      throw new QueryFailedError(message);
+      throw athenaQueryError(error, { sql, translated, database: request.database });
     } finally {
       stopInterrupting();
       conn.closeSync();

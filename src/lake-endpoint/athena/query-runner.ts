@@ -46,9 +46,17 @@ const MIN_READ_BYTES = 64 * 1024;
 const MAX_READ_BYTES = 16 * 1024 * 1024;
 
 const MAX_QUERIES_KEPT = 10_000;
+
+const RESULT_WRITE_FAILURE = 'Unable to write query results to';
 const RESULT_CACHE_SIZE = 8;
 
+/** AthenaError.ErrorCategory as the Athena error catalog numbers them (3, OTHER, is never given here). */
 const ERROR_CATEGORY = { SYSTEM: 1, USER: 2 } as const;
+/**
+ * AthenaError.ErrorType from the Athena error catalog: 100 "Internal service error", 401 "Failed to write
+ * query results to Amazon S3", 1000 "User error".
+ */
+const ERROR_TYPE = { INTERNAL: 100, RESULT_WRITE: 401, USER: 1000 } as const;
 
 export type QueryRunner = ReturnType<typeof createQueryRunner>;
 
@@ -83,7 +91,7 @@ export function createQueryRunner(deps: {
     const failed = (error: unknown) =>
       signal.aborted
         ? error
-        : new QueryFailedError(`Unable to write query results to ${url}: ${describeS3Error(error)}`);
+        : new QueryFailedError(`${RESULT_WRITE_FAILURE} ${url}: ${describeS3Error(error)}`);
     let stored: StoredResults | undefined;
     let csvRowCount = 0;
     let upload: ReturnType<typeof createObjectUpload> | undefined;
@@ -227,7 +235,12 @@ export function createQueryRunner(deps: {
         ? {
             AthenaError: {
               ErrorCategory: ERROR_CATEGORY[category ?? 'USER'],
-              ErrorType: category === 'SYSTEM' ? 401 : /^Parser Error/.test(reason) ? 1100 : 1000,
+              ErrorType:
+                category === 'SYSTEM'
+                  ? ERROR_TYPE.INTERNAL
+                  : reason.startsWith(RESULT_WRITE_FAILURE)
+                    ? ERROR_TYPE.RESULT_WRITE
+                    : ERROR_TYPE.USER,
               Retryable: category === 'SYSTEM',
               ErrorMessage: reason,
             },
