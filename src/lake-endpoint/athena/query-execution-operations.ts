@@ -45,6 +45,29 @@ function screenStatement(sql: string, catalogName: string) {
   return { statementType, rejection };
 }
 
+/** The members of a StartQueryExecution request that differ from those of the execution it started. */
+function changedParameters(
+  earlier: QueryExecutionRecord,
+  request: {
+    QueryString: string;
+    WorkGroup: string;
+    Database: string;
+    Catalog: string;
+    ExecutionParameters?: string[];
+  },
+): string[] {
+  const changed: string[] = [];
+  if (earlier.Query !== request.QueryString) changed.push('QueryString');
+  if (earlier.WorkGroup !== request.WorkGroup) changed.push('WorkGroup');
+  if (earlier.QueryExecutionContext?.Database !== request.Database)
+    changed.push('QueryExecutionContext.Database');
+  if (earlier.QueryExecutionContext?.Catalog !== request.Catalog)
+    changed.push('QueryExecutionContext.Catalog');
+  if (JSON.stringify(earlier.ExecutionParameters ?? []) !== JSON.stringify(request.ExecutionParameters ?? []))
+    changed.push('ExecutionParameters');
+  return changed;
+}
+
 export function queryExecutionOperations(
   state: LakeState,
   file: StateFile,
@@ -64,9 +87,26 @@ export function queryExecutionOperations(
       }),
       raw,
     );
+    const catalogName = req.QueryExecutionContext?.Catalog ?? DATA_CATALOG;
+    const database = (req.QueryExecutionContext?.Database ?? 'default').toLowerCase();
     if (req.ClientRequestToken) {
-      const existing = state.clientTokens.get(req.ClientRequestToken);
-      if (existing && state.queries.has(existing)) return { QueryExecutionId: existing };
+      const earlier = state.queries.get(state.clientTokens.get(req.ClientRequestToken) ?? '');
+      if (earlier) {
+        const changed = changedParameters(earlier, {
+          QueryString: req.QueryString,
+          WorkGroup: req.WorkGroup ?? PRIMARY_WORKGROUP,
+          Database: database,
+          Catalog: catalogName,
+          ExecutionParameters: req.ExecutionParameters,
+        });
+        // The API reference: the same token returns the same execution, "an error is returned if a parameter,
+        // such as QueryString, has changed".
+        if (changed.length > 0)
+          throw athenaErrors.invalidRequest(
+            `ClientRequestToken ${req.ClientRequestToken} was used by query ${earlier.QueryExecutionId} with a different ${changed.join(', ')}; an idempotent retry must repeat the request unchanged`,
+          );
+        return { QueryExecutionId: earlier.QueryExecutionId };
+      }
     }
     const wg = requireWorkGroup(state, req.WorkGroup ?? PRIMARY_WORKGROUP);
     if (wg.State !== 'ENABLED') throw athenaErrors.invalidRequest(`WorkGroup ${wg.Name} is disabled.`);
@@ -81,8 +121,6 @@ export function queryExecutionOperations(
     }
     if (!/^s3:\/\/[^/]+/.test(location))
       throw athenaErrors.invalidRequest(`OutputLocation must be an s3:// URL, got "${location}"`);
-    const catalogName = req.QueryExecutionContext?.Catalog ?? DATA_CATALOG;
-    const database = (req.QueryExecutionContext?.Database ?? 'default').toLowerCase();
     const { statementType, rejection } = screenStatement(req.QueryString, catalogName);
 
     const id = randomUUID();
