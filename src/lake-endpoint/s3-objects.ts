@@ -3,14 +3,15 @@
  * object or a byte range, write a result (in parts when it is large). Crawler and query engine share it.
  */
 import {
+  type _Object as S3Object,
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
-  type _Object as S3Object,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 
@@ -125,6 +126,11 @@ export async function putObject(
   contentType: string,
 ): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+}
+
+/** Deletes an object; one that is not there is no error (S3's DeleteObject is idempotent). */
+export async function deleteObject(s3: S3Client, bucket: string, key: string): Promise<void> {
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 }
 
 export interface ObjectUpload {

@@ -18,7 +18,14 @@ import type { Logger } from '../logger';
 import { errorMessage, type InputErrorFactory } from '../errors';
 import type { LakeState, QueryExecutionRecord } from '../lake-state';
 import { decodeNextToken, encodeNextToken, nowEpochSeconds } from '../protocol';
-import { createObjectUpload, describeS3Error, getObjectBytes, parseS3Url, putObject } from '../s3-objects';
+import {
+  createObjectUpload,
+  deleteObject,
+  describeS3Error,
+  getObjectBytes,
+  parseS3Url,
+  putObject,
+} from '../s3-objects';
 import { readJsonFile, type StateFile, writeFileAtomic } from '../state-file';
 import { QueryFailedError, type QueryEngine, type QueryRequest, type ResultSink } from './query-engine';
 import { type Cell, type ColumnInfo, parseCsvRows, toCsv } from './result-format';
@@ -60,6 +67,9 @@ const ERROR_TYPE = { INTERNAL: 100, RESULT_WRITE: 401, USER: 1000 } as const;
 
 export type QueryRunner = ReturnType<typeof createQueryRunner>;
 
+/** The `.txt` result of SHOW/DESCRIBE: one line a row, tab-separated. */
+const textLines = (rows: Cell[][]) => rows.map((row) => `${row.map((c) => c ?? '').join('\t')}\n`).join('');
+
 export function createQueryRunner(deps: {
   state: LakeState;
   file: StateFile;
@@ -93,6 +103,7 @@ export function createQueryRunner(deps: {
         ? error
         : new QueryFailedError(`${RESULT_WRITE_FAILURE} ${url}: ${describeS3Error(error)}`);
     let stored: StoredResults | undefined;
+    let publishing = false;
     let csvRowCount = 0;
     let upload: ReturnType<typeof createObjectUpload> | undefined;
     const write = async (text: string) => {
@@ -119,7 +130,7 @@ export function createQueryRunner(deps: {
       async rows(rows) {
         if (stored?.rows) {
           stored.rows.push(...rows);
-          await write(rows.map((row) => `${row.map((c) => c ?? '').join('\t')}\n`).join(''));
+          await write(textLines(rows));
         } else {
           csvRowCount += rows.length;
           await write(toCsv(undefined, rows));
@@ -130,6 +141,7 @@ export function createQueryRunner(deps: {
       sink,
       async publish() {
         if (!stored || !upload) throw new Error('the engine produced no result columns');
+        publishing = true;
         try {
           const bytes = await upload.finish();
           if (stored.header) {
@@ -157,6 +169,18 @@ export function createQueryRunner(deps: {
             logger.warn(
               { queryExecutionId: record.QueryExecutionId, error: describeS3Error(error) },
               'result upload not aborted',
+            ),
+          );
+        if (!publishing) return;
+        // A stop that came while the result was being published: what was already stored must go too (an
+        // aborted PUT may also have been stored by S3 before the abort reached it).
+        recentResults.delete(record.QueryExecutionId);
+        await unlink(resultsPath(record.QueryExecutionId)).catch(() => undefined);
+        for (const stale of [key, `${key}.metadata`])
+          await deleteObject(deps.s3, bucket, stale).catch((error: unknown) =>
+            logger.warn(
+              { queryExecutionId: record.QueryExecutionId, key: stale, error: describeS3Error(error) },
+              'result of a stopped query not deleted',
             ),
           );
       },
@@ -359,6 +383,14 @@ export function createQueryRunner(deps: {
         return;
       }
       running.get(record.QueryExecutionId)?.controller.abort();
+    },
+
+    /** Rows and bytes of a finished query's result file (a SELECT's header row is not a row of it). */
+    async resultSize(record: QueryExecutionRecord): Promise<{ rows: number; bytes: number } | undefined> {
+      const stored = await storedResults(record.QueryExecutionId);
+      if (!stored) return undefined;
+      if (stored.rows) return { rows: stored.rows.length, bytes: Buffer.byteLength(textLines(stored.rows)) };
+      return { rows: Math.max(0, (stored.csvRows ?? 1) - 1), bytes: stored.csvBytes ?? 0 };
     },
 
     /**
