@@ -185,6 +185,8 @@ export interface LakeState {
   databases: Map<string, DatabaseRecord>;
   /** Keyed by tableKey(database, table). */
   tables: Map<string, TableRecord>;
+  /** tableKey → the table's archived versions (UpdateTable keeps the one it replaces), oldest first. */
+  tableVersions: Map<string, TableRecord[]>;
   /** tableKey → partition values key → partition. */
   partitions: Map<string, Map<string, PartitionRecord>>;
   crawlers: Map<string, CrawlerRecord>;
@@ -214,6 +216,7 @@ interface StateDocument {
   version: 1;
   databases: DatabaseRecord[];
   tables: TableRecord[];
+  tableVersions?: [string, TableRecord[]][];
   partitions: PartitionRecord[];
   crawlers: CrawlerRecord[];
   crawlRuns: [string, CrawlRunRecord[]][];
@@ -228,6 +231,7 @@ export function emptyLakeState(): LakeState {
   const state: LakeState = {
     databases: new Map(),
     tables: new Map(),
+    tableVersions: new Map(),
     partitions: new Map(),
     crawlers: new Map(),
     crawlRuns: new Map(),
@@ -257,6 +261,7 @@ function toDocument(state: LakeState): StateDocument {
     version: 1,
     databases: [...state.databases.values()],
     tables: [...state.tables.values()],
+    tableVersions: [...state.tableVersions.entries()],
     partitions: [...state.partitions.values()].flatMap((byValues) => [...byValues.values()]),
     crawlers: [...state.crawlers.values()],
     crawlRuns: [...state.crawlRuns.entries()],
@@ -272,6 +277,7 @@ function fromDocument(doc: StateDocument): LakeState {
   const state = emptyLakeState();
   for (const db of doc.databases ?? []) state.databases.set(db.Name, db);
   for (const table of doc.tables ?? []) state.tables.set(tableKey(table.DatabaseName, table.Name), table);
+  state.tableVersions = new Map(doc.tableVersions ?? []);
   for (const partition of doc.partitions ?? []) {
     const key = tableKey(partition.DatabaseName, partition.TableName);
     let byValues = state.partitions.get(key);

@@ -277,7 +277,7 @@ describe('Glue crawlers', () => {
     expect(crawler.LastCrawl?.Status).toBe('SUCCEEDED');
 
     const { TableList } = await h.aws.glue.send(
-      new GetTablesCommand({ DatabaseName: db, Expression: 'c1_*' }),
+      new GetTablesCommand({ DatabaseName: db, Expression: 'c1_.*' }),
     );
     expect(TableList?.map((t) => t.Name).sort()).toEqual(['c1_orders_json', 'c1_orders_parquet']);
 

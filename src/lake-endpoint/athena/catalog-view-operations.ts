@@ -17,6 +17,8 @@ function asAthena<T>(fn: () => T): T {
   } catch (error) {
     if (error instanceof LakeApiError && error.awsType === 'EntityNotFoundException')
       throw athenaErrors.resourceNotFound(error.message);
+    if (error instanceof LakeApiError && error.awsType === 'InvalidInputException')
+      throw athenaErrors.invalidRequest(error.message);
     throw error;
   }
 }
@@ -86,7 +88,8 @@ export function catalogViewOperations(catalog: GlueCatalog): Record<string, Oper
         }),
         raw,
       );
-      const matches = tableNameMatcher(req.Expression);
+      // Athena's API reference: "A regex filter that pattern-matches table names".
+      const matches = asAthena(() => tableNameMatcher(req.Expression));
       const all = asAthena(() => catalog.listTables(req.DatabaseName))
         .filter((t) => matches(t.Name))
         .map(tableMetadata);

@@ -5,7 +5,7 @@
  * Results have no header row, like Athena's.
  */
 import type { GlueCatalog } from '../glue/catalog';
-import { tableNameMatcher } from '../glue/glue-api';
+import { hivePatternMatcher } from '../glue/glue-api';
 import type { TableRecord } from '../lake-state';
 import { ATHENA_CATALOG, decodeView, isPrestoView, isView } from '../glue/presto-view';
 import { type Cell, type ColumnInfo, stringColumn } from './result-format';
@@ -105,7 +105,7 @@ export function runUtilityStatement(
   if (!c.acceptWord('SHOW')) unsupported(sql);
   if (c.acceptWord('DATABASES', 'SCHEMAS')) {
     c.acceptWord('LIKE');
-    const matches = tableNameMatcher(c.acceptString());
+    const matches = hivePatternMatcher(c.acceptString());
     return {
       columns: [stringColumn('database_name')],
       rows: catalog
@@ -119,7 +119,7 @@ export function runUtilityStatement(
     const database = c.acceptWord('IN', 'FROM') ? c.identifier() : defaultDatabase;
     if (!database) unsupported(sql);
     c.acceptWord('LIKE');
-    const matches = tableNameMatcher(c.acceptString());
+    const matches = hivePatternMatcher(c.acceptString());
     if (!c.done()) unsupported(sql);
     catalog.getDatabase(database);
     return {

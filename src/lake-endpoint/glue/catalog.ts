@@ -3,7 +3,8 @@
  *
  * Both the Glue API handlers and the crawler write through here, so the rules live in one place: names are
  * lower-cased as Glue does, a table needs its database, a partition its table and one value per partition
- * key, and every change bumps the table's VersionId / UpdateTime and marks the state dirty.
+ * key, and every change bumps the table's VersionId / UpdateTime (keeping the replaced definition as an archived
+ * version, as Glue's UpdateTable does) and marks the state dirty.
  */
 import { glueErrors } from '../errors';
 import {
@@ -167,6 +168,7 @@ export function createGlueCatalog(deps: { state: LakeState; markDirty: () => voi
       for (const [key, table] of state.tables) {
         if (table.DatabaseName === db.Name) {
           state.tables.delete(key);
+          state.tableVersions.delete(key);
           state.partitions.delete(key);
         }
       }
@@ -189,18 +191,29 @@ export function createGlueCatalog(deps: { state: LakeState; markDirty: () => voi
       return record;
     },
 
-    updateTable(database: string, input: TableInput): TableRecord {
+    /** Replaces the table's definition; the one it replaces is archived as a version unless `skipArchive`. */
+    updateTable(database: string, input: TableInput, skipArchive = false): TableRecord {
       const existing = getTable(database, input.Name);
       const record = tableRecord(existing.DatabaseName, input, existing);
-      state.tables.set(tableKey(existing.DatabaseName, existing.Name), record);
+      const key = tableKey(existing.DatabaseName, existing.Name);
+      if (!skipArchive) state.tableVersions.set(key, [...(state.tableVersions.get(key) ?? []), existing]);
+      state.tables.set(key, record);
       markDirty();
       return record;
+    },
+
+    /** The table's versions, the current one first, then the archived ones newest first. */
+    tableVersions(database: string, name: string): TableRecord[] {
+      const table = getTable(database, name);
+      const archived = state.tableVersions.get(tableKey(table.DatabaseName, table.Name)) ?? [];
+      return [table, ...[...archived].reverse()];
     },
 
     deleteTable(database: string, name: string): void {
       const table = getTable(database, name);
       const key = tableKey(table.DatabaseName, table.Name);
       state.tables.delete(key);
+      state.tableVersions.delete(key);
       state.partitions.delete(key);
       markDirty();
     },

@@ -85,18 +85,37 @@ function withoutColumns(partition: PartitionRecord): PartitionRecord {
   return { ...partition, StorageDescriptor: sd };
 }
 
-/** Glue's GetTables Expression is a Hive-style pattern: `*` is any run of characters, `|` separates alternatives. */
-export function tableNameMatcher(expression: string | undefined): (n: string) => boolean {
-  if (!expression) return () => true;
-  const alternatives = expression.split('|').map((alt) => {
-    const body = alt
+/**
+ * The pattern of Athena's SHOW TABLES / SHOW DATABASES: only `*` (any run of characters) and `|`
+ * (alternatives) are special, as the Athena SQL reference says; matched case-insensitively.
+ */
+export function hivePatternMatcher(pattern: string | undefined): (n: string) => boolean {
+  if (!pattern) return () => true;
+  const alternatives = pattern.split('|').map((alt) =>
+    alt
       .trim()
       .split('*')
       .map((piece) => piece.replace(/[.+?^${}()[\]\\]/g, '\\$&'))
-      .join('.*');
-    return body;
-  });
+      .join('.*'),
+  );
   const regex = new RegExp(`^(?:${alternatives.join('|')})$`, 'i');
+  return (n) => regex.test(n);
+}
+
+/**
+ * Glue's GetTables Expression: "A regular expression pattern. If present, only those tables whose names match
+ * the pattern are returned" (API reference), matched against the whole name.
+ */
+export function tableNameMatcher(expression: string | undefined): (n: string) => boolean {
+  if (!expression) return () => true;
+  let regex: RegExp;
+  try {
+    regex = new RegExp(`^(?:${expression})$`);
+  } catch (error) {
+    throw glueErrors.invalidInput(
+      `Expression is not a valid regular expression: ${(error as Error).message}`,
+    );
+  }
   return (n) => regex.test(n);
 }
 
@@ -174,8 +193,35 @@ export function createGlueCatalogOperations(catalog: GlueCatalog): Record<string
         }),
         raw,
       );
-      catalog.updateTable(req.DatabaseName, req.TableInput as TableInput);
+      catalog.updateTable(req.DatabaseName, req.TableInput as TableInput, req.SkipArchive === true);
       return {};
+    },
+    GetTableVersions: (raw) => {
+      const req = input(z.looseObject({ ...tableRef, ...paging(100) }), raw);
+      const versions = catalog
+        .tableVersions(req.DatabaseName, req.TableName)
+        .map((t) => ({ Table: t, VersionId: t.VersionId }));
+      const scope = `table-versions:${req.DatabaseName}.${req.TableName}`;
+      const { page, nextToken } = pageOf(
+        versions,
+        decodeNextToken(req.NextToken, scope, glueErrors.invalidInput),
+        req.MaxResults ?? 100,
+        scope,
+      );
+      return { TableVersions: page, NextToken: nextToken };
+    },
+    GetTableVersion: (raw) => {
+      const req = input(
+        z.looseObject({ ...tableRef, VersionId: z.string().min(1).max(255).optional() }),
+        raw,
+      );
+      const versions = catalog.tableVersions(req.DatabaseName, req.TableName);
+      // Without a VersionId, the current version.
+      const version =
+        req.VersionId === undefined ? versions[0] : versions.find((t) => t.VersionId === req.VersionId);
+      if (!version)
+        throw glueErrors.entityNotFound(`Version ${req.VersionId} of table ${req.TableName} not found.`);
+      return { TableVersion: { Table: version, VersionId: version.VersionId } };
     },
     DeleteTable: (raw) => {
       const req = input(z.looseObject({ ...catalogId, DatabaseName: name, Name: name }), raw);
@@ -269,14 +315,13 @@ export function createGlueCatalogOperations(catalog: GlueCatalog): Record<string
         raw,
       );
       const t = table(req.DatabaseName, req.TableName);
-      const found = [];
-      const unprocessed = [];
-      for (const { Values } of req.PartitionsToGet) {
+      // A partition that does not exist is left out; UnprocessedKeys are for throttled keys (clients retry
+      // them), which the local endpoint never has.
+      const found = req.PartitionsToGet.flatMap(({ Values }) => {
         const p = Values.length === t.PartitionKeys.length ? catalog.findPartition(t, Values) : undefined;
-        if (p) found.push(p);
-        else unprocessed.push({ Values });
-      }
-      return { Partitions: found, UnprocessedKeys: unprocessed };
+        return p ? [p] : [];
+      });
+      return { Partitions: found, UnprocessedKeys: [] };
     },
     UpdatePartition: (raw) => {
       const req = input(
