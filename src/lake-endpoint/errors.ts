@@ -30,6 +30,9 @@ export const glueErrors = {
   crawlerRunning: (message: string) => new LakeApiError('CrawlerRunningException', message),
   crawlerNotRunning: (message: string) => new LakeApiError('CrawlerNotRunningException', message),
   crawlerStopping: (message: string) => new LakeApiError('CrawlerStoppingException', message),
+  noSchedule: (message: string) => new LakeApiError('NoScheduleException', message),
+  schedulerRunning: (message: string) => new LakeApiError('SchedulerRunningException', message),
+  schedulerNotRunning: (message: string) => new LakeApiError('SchedulerNotRunningException', message),
   internal: (message: string) => new LakeApiError('InternalServiceException', message, 500),
 };
 

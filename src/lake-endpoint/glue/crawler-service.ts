@@ -423,8 +423,11 @@ export function createCrawlerService(deps: CrawlerServiceDeps) {
     StartCrawlerSchedule: (raw) => {
       const req = input(z.looseObject({ CrawlerName: name }), raw);
       const crawler = get(req.CrawlerName);
+      // The Glue API reference's errors of StartCrawlerSchedule: NoScheduleException, SchedulerRunningException.
       if (!crawler.Schedule?.ScheduleExpression)
-        throw glueErrors.entityNotFound(`Crawler ${crawler.Name} has no schedule`);
+        throw glueErrors.noSchedule(`Crawler ${crawler.Name} has no schedule`);
+      if (crawler.Schedule.State === 'SCHEDULED')
+        throw glueErrors.schedulerRunning(`The schedule of crawler ${crawler.Name} is already running`);
       crawler.Schedule.State = 'SCHEDULED';
       file.markDirty();
       return {};
@@ -432,7 +435,10 @@ export function createCrawlerService(deps: CrawlerServiceDeps) {
     StopCrawlerSchedule: (raw) => {
       const req = input(z.looseObject({ CrawlerName: name }), raw);
       const crawler = get(req.CrawlerName);
-      if (crawler.Schedule) crawler.Schedule.State = 'NOT_SCHEDULED';
+      // The Glue API reference's error of StopCrawlerSchedule for a schedule that is not running.
+      if (crawler.Schedule?.State !== 'SCHEDULED')
+        throw glueErrors.schedulerNotRunning(`The schedule of crawler ${crawler.Name} is not running`);
+      crawler.Schedule.State = 'NOT_SCHEDULED';
       file.markDirty();
       return {};
     },
