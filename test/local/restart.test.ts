@@ -48,6 +48,8 @@ interface Cli {
   child: ChildProcess;
   output(): string;
   exited: Promise<number | null>;
+  /** Throws, with the output, if the process has exited: a wait on its effects fails at once. */
+  runningOrFail(): void;
 }
 
 function cli(entry: string, args: string[]): Cli {
@@ -60,8 +62,21 @@ function cli(entry: string, args: string[]): Cli {
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve(code);
+    }),
+  );
+  return {
+    child,
+    output: () => output,
+    exited,
+    runningOrFail: () => {
+      if (exitCode !== undefined) throw new Error(`${entry} exited (${exitCode}) early:\n${output}`);
+    },
+  };
 }
 
 /** Events on orders.events; 0 while the broker is down (a connection per call: the broker gets killed). */
@@ -77,7 +92,10 @@ async function eventsOnTopic(): Promise<number> {
   }
 }
 
-const stackUp = async () => expect(await cli('src/cli/stack.ts', ['up']).exited).toBe(0);
+async function stackUp(): Promise<void> {
+  const up = cli('src/cli/stack.ts', ['up']);
+  expect({ code: await up.exited, output: up.output() }).toEqual({ code: 0, output: expect.any(String) });
+}
 
 /** `npm start` until `moreEvents` more events are on orders.events, then Ctrl-C; its output. */
 async function runThenCtrlC(moreEvents: number): Promise<string> {
@@ -160,10 +178,18 @@ it('Ctrl-C and npm start again: the pipeline resumes on the stores it left, and 
 it('kill -9 of the whole stack and npm start again: moto is rebuilt from orders.events, and every store agrees', async () => {
   const main = cli('src/cli/main.ts', ['--rate', '40', '--status-interval', '30']);
   const before = await eventsOnTopic();
-  await waitFor('events from npm start', async () => (await eventsOnTopic()) >= before + 800, {
-    timeoutMs: 240_000,
-    intervalMs: 1000,
-  });
+  await waitFor(
+    'events from npm start',
+    async () => {
+      main.runningOrFail();
+      return (await eventsOnTopic()) >= before + 800;
+    },
+    {
+      retryErrors: false,
+      timeoutMs: 240_000,
+      intervalMs: 1000,
+    },
+  );
   killEverything();
   signalGroup(main.child.pid!, 'SIGKILL');
   await main.exited;
