@@ -17,6 +17,7 @@ import { mapWithConcurrency } from '../../support/concurrency';
 import type { Logger } from '../logger';
 import { getObjectBytes, type S3ObjectInfo } from '../s3-objects';
 import { writeFileAtomic } from '../state-file';
+import type { TableFormat } from './table-views';
 
 export interface ParquetFileSchema {
   /** Lower-case top-level column names. */
@@ -35,7 +36,7 @@ export interface CachedObjects {
 export interface ObjectCache {
   dir: string;
   /** Downloads what is missing and holds the files until `release()`. */
-  fetch(objects: S3ObjectInfo[], format: 'parquet' | 'json', signal?: AbortSignal): Promise<CachedObjects>;
+  fetch(objects: S3ObjectInfo[], format: TableFormat, signal?: AbortSignal): Promise<CachedObjects>;
   /** The schema of a cached Parquet file, from its footer (memoized: cache files never change). */
   parquetSchemaOf(path: string): Promise<ParquetFileSchema>;
   /** Bytes of the files in the cache now. */
@@ -131,7 +132,8 @@ export function createObjectCache(deps: {
 
   const download = async (o: S3ObjectInfo, path: string, format: string) => {
     let bytes = await getObjectBytes(deps.s3, o.bucket, o.key);
-    if (format === 'json' && bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b)
+    // Text formats may be gzip-compressed (the crawler detects it by content too); Parquet compresses inside.
+    if (format !== 'parquet' && bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b)
       bytes = gunzipSync(bytes);
     await writeFileAtomic(path, bytes);
     add(path, bytes.length);

@@ -21,16 +21,19 @@ export class UnsupportedTableError extends Error {
 
 const FILE_COLUMN = '__lake_file';
 
-/** Parquet or JSON, from the table's classification / SerDe / input format. */
-export function tableFormat(table: TableRecord): 'parquet' | 'json' {
+export type TableFormat = 'parquet' | 'json' | 'csv';
+
+/** Parquet, JSON or CSV, from the table's classification / SerDe / input format. */
+export function tableFormat(table: TableRecord): TableFormat {
   const sd = table.StorageDescriptor;
   const hints = [table.Parameters.classification, sd?.SerdeInfo?.SerializationLibrary, sd?.InputFormat]
     .join(' ')
     .toLowerCase();
   if (hints.includes('parquet')) return 'parquet';
   if (hints.includes('json')) return 'json';
+  if (hints.includes('csv') || hints.includes('lazysimpleserde')) return 'csv';
   throw new UnsupportedTableError(
-    `Table ${table.DatabaseName}.${table.Name} has a format the local Athena endpoint cannot read (classification "${table.Parameters.classification ?? ''}"): only Parquet and JSON tables are supported`,
+    `Table ${table.DatabaseName}.${table.Name} has a format the local Athena endpoint cannot read (classification "${table.Parameters.classification ?? ''}"): only Parquet, JSON and CSV tables are supported`,
   );
 }
 
@@ -79,6 +82,10 @@ export async function createTableView(
         ? `CAST(d.${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}`
         : `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`,
     );
+  } else if (format === 'csv') {
+    source = csvSource(table, columns, fileList);
+    // A field that does not parse as the column's type reads as NULL, as the text SerDes read it.
+    select = columns.map((c) => `TRY_CAST(d.${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}`);
   } else {
     // JSON keys are matched as written in the data: the SerDe's `paths` keep their original spelling.
     const paths = (table.StorageDescriptor?.SerdeInfo?.Parameters?.paths ?? '').split(',').filter(Boolean);
@@ -104,5 +111,24 @@ export async function createTableView(
   await conn.run(
     `CREATE VIEW ${view} AS SELECT ${[...select, ...partitionColumns].join(', ')} FROM ${source} d ` +
       `JOIN (VALUES ${values}) AS p(${aliases}) ON d.${quoteIdent(FILE_COLUMN)} = p.${quoteIdent(FILE_COLUMN)}`,
+  );
+}
+
+/**
+ * `read_csv` as the table's SerDe reads its files: LazySimpleSerDe's `field.delim` or OpenCSVSerde's
+ * `separatorChar`/`quoteChar`, `skip.header.line.count` lines skipped in every file, columns by position,
+ * `\N` as NULL (Hive's null format; an empty field is an empty string).
+ */
+function csvSource(table: TableRecord, columns: { name: string }[], fileList: string): string {
+  const serde = table.StorageDescriptor?.SerdeInfo?.Parameters ?? {};
+  const delimiter = serde['field.delim'] ?? serde.separatorChar ?? table.Parameters.delimiter ?? ',';
+  const quote = serde.quoteChar ?? '"';
+  const skip = Number.parseInt(table.Parameters['skip.header.line.count'] ?? '0', 10) || 0;
+  const struct = columns.map((c) => `${quoteString(c.name)}: 'VARCHAR'`).join(', ');
+  return (
+    `read_csv(${fileList}, delim = ${quoteString(delimiter)}, quote = ${quoteString(quote)}, ` +
+    `escape = ${quoteString(quote)}, header = false, skip = ${skip}, nullstr = ${quoteString('\\N')}, ` +
+    `auto_detect = false, null_padding = true, columns = {${struct || `'_empty': 'VARCHAR'`}}, ` +
+    `filename = ${quoteString(FILE_COLUMN)})`
   );
 }

@@ -1,7 +1,8 @@
 /**
  * Built-in classifiers of the crawler: what an S3 object holds and its schema.
  * - Parquet: the footer only (a ranged GET of the file's tail), schema from the footer, row count exact;
- * - JSON lines (plain or gzip, detected by content): records parsed and their schema inferred and merged.
+ * - JSON lines (plain or gzip, detected by content): records parsed and their schema inferred and merged;
+ * - CSV and other delimited text (plain or gzip), as Glue's built-in CSV classifier sees it (classify-csv.ts).
  * Anything else is unclassified and left out of the catalog, as AWS leaves files it cannot read.
  */
 import { gunzipSync, constants as zlibConstants } from 'node:zlib';
@@ -9,9 +10,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { parquetMetadataAsync, parquetSchema, type SchemaElement, type SchemaTree } from 'hyparquet';
 import { getObjectBytes, type S3ObjectInfo } from '../s3-objects';
 import { type GlueType, primitive } from './glue-types';
+import { classifyCsvText, type CsvSettings } from './classify-csv';
 import { type ColumnSchema, inferJsonColumns } from './schema-merge';
 
-export type DataFormat = 'parquet' | 'json';
+export type DataFormat = 'parquet' | 'json' | 'csv';
 
 export interface ClassifiedObject extends S3ObjectInfo {
   format: DataFormat;
@@ -19,6 +21,8 @@ export interface ClassifiedObject extends S3ObjectInfo {
   compression: 'none' | 'gzip';
   columns: ColumnSchema[];
   recordCount: number;
+  /** How a CSV object is laid out (delimiter, header, quoting). */
+  csv?: CsvSettings;
 }
 
 export type Classification =
@@ -232,7 +236,7 @@ async function classifyJson(
   if (records.length === 0 || bad > records.length) {
     // Maybe one JSON document (an object or an array of objects) spread over lines.
     const document = parseWholeDocument(text);
-    if (!document) return { ok: false, key: object.key, reason: 'neither Parquet nor JSON' };
+    if (!document) return classifyCsv(object, text, complete, raw.length, gzip);
     return {
       ok: true,
       object: {
@@ -273,4 +277,27 @@ function parseWholeDocument(text: string): Record<string, unknown>[] | undefined
     // not one document either
   }
   return undefined;
+}
+
+function classifyCsv(
+  object: S3ObjectInfo,
+  text: string,
+  complete: boolean,
+  sampledBytes: number,
+  gzip: boolean,
+): Classification {
+  const csv = classifyCsvText(text, complete);
+  if (!csv) return { ok: false, key: object.key, reason: 'neither Parquet, JSON nor CSV' };
+  const lines = text.split('\n').filter((line) => line.trim() !== '').length - (csv.settings.header ? 1 : 0);
+  return {
+    ok: true,
+    object: {
+      ...object,
+      format: 'csv',
+      compression: gzip ? 'gzip' : 'none',
+      columns: csv.columns,
+      recordCount: complete ? lines : Math.round((lines * object.size) / Math.max(1, sampledBytes)),
+      csv: csv.settings,
+    },
+  };
 }

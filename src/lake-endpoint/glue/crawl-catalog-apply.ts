@@ -179,7 +179,9 @@ export function applyCrawl(
       group.files.push(file);
       groups.set(at.prefix, group);
     }
-    const format: DataFormat = table.Parameters.classification === 'json' ? 'json' : 'parquet';
+    const classification = table.Parameters.classification;
+    const format: DataFormat =
+      classification === 'json' || classification === 'csv' ? classification : 'parquet';
     const layout: LayoutTable = {
       name: table.Name,
       bucket: files[0].bucket,

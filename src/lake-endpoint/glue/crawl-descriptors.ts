@@ -7,6 +7,7 @@ import type { GlueColumn, StorageDescriptor, StringMap, TableRecord } from '../l
 import { s3Url } from '../s3-objects';
 import type { PartitionInput, TableInput } from './catalog';
 import type { ClassifiedObject, DataFormat } from './classify';
+import type { CsvSettings } from './classify-csv';
 import { formatGlueType, parseGlueType } from './glue-types';
 import { type ColumnSchema, mergeAllColumns } from './schema-merge';
 import type { LayoutPartition, LayoutTable } from './table-layout';
@@ -22,7 +23,26 @@ const FORMATS: Record<DataFormat, { input: string; output: string; serde: string
     output: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
     serde: 'org.openx.data.jsonserde.JsonSerDe',
   },
+  // OpenCSVSerde instead when fields are quoted (see csvSerde).
+  csv: {
+    input: 'org.apache.hadoop.mapred.TextInputFormat',
+    output: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+    serde: 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe',
+  },
 };
+
+const OPEN_CSV_SERDE = 'org.apache.hadoop.hive.serde2.OpenCSVSerde';
+
+/** The CSV layout of a table or partition: its first file's (a folder's files share one to form a table). */
+const csvOf = (files: ClassifiedObject[]): CsvSettings | undefined => files.find((f) => f.csv)?.csv;
+
+/** The SerDe Glue's crawler writes for CSV: OpenCSVSerde for quoted fields, LazySimpleSerDe otherwise. */
+function csvSerde(csv: CsvSettings | undefined): { SerializationLibrary: string; Parameters: StringMap } {
+  const delimiter = csv?.delimiter ?? ',';
+  return csv?.quoted
+    ? { SerializationLibrary: OPEN_CSV_SERDE, Parameters: { separatorChar: delimiter, quoteChar: '"' } }
+    : { SerializationLibrary: FORMATS.csv.serde, Parameters: { 'field.delim': delimiter } };
+}
 
 function statsParameters(
   files: ClassifiedObject[],
@@ -32,7 +52,16 @@ function statsParameters(
 ): StringMap {
   const records = files.reduce((n, f) => n + f.recordCount, 0);
   const bytes = files.reduce((n, f) => n + f.size, 0);
+  const csv = format === 'csv' ? csvOf(files) : undefined;
   return {
+    ...(csv
+      ? {
+          delimiter: csv.delimiter,
+          areColumnsQuoted: String(csv.quoted),
+          columnsOrdered: 'true',
+          ...(csv.header ? { 'skip.header.line.count': '1' } : {}),
+        }
+      : {}),
     classification: format,
     compressionType: compression,
     typeOfData: 'file',
@@ -69,6 +98,7 @@ function storageDescriptor(
   location: string,
   columns: ColumnSchema[],
   parameters: StringMap,
+  files: ClassifiedObject[],
 ): StorageDescriptor {
   const f = FORMATS[format];
   return {
@@ -78,14 +108,17 @@ function storageDescriptor(
     OutputFormat: f.output,
     Compressed: compression !== 'none',
     NumberOfBuckets: -1,
-    SerdeInfo: {
-      SerializationLibrary: f.serde,
-      // JsonSerDe's `paths` keep the keys as written in the data (the reader matches them case-sensitively).
-      Parameters:
-        format === 'json'
-          ? { paths: columns.map((c) => c.sourceName).join(',') }
-          : { 'serialization.format': '1' },
-    },
+    SerdeInfo:
+      format === 'csv'
+        ? csvSerde(csvOf(files))
+        : {
+            SerializationLibrary: f.serde,
+            // JsonSerDe's `paths` keep the keys as written in the data (the reader matches them case-sensitively).
+            Parameters:
+              format === 'json'
+                ? { paths: columns.map((c) => c.sourceName).join(',') }
+                : { 'serialization.format': '1' },
+          },
     BucketColumns: [],
     SortColumns: [],
     Parameters: parameters,
@@ -121,7 +154,14 @@ export function tableInput(
     Name: name,
     Owner: 'owner',
     Retention: 0,
-    StorageDescriptor: storageDescriptor(layout.format, layout.compression, location, columns, parameters),
+    StorageDescriptor: storageDescriptor(
+      layout.format,
+      layout.compression,
+      location,
+      columns,
+      parameters,
+      layout.files,
+    ),
     PartitionKeys: layout.partitionKeys.map((k) => ({ Name: k, Type: 'string' })),
     TableType: 'EXTERNAL_TABLE',
     Parameters: { ...(previous?.Parameters ?? {}), ...parameters },
@@ -154,6 +194,7 @@ export function partitionInput(
       s3Url(table.bucket, partition.prefix),
       columns,
       parameters,
+      partition.files,
     ),
     Parameters: parameters,
   };

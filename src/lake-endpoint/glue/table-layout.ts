@@ -164,7 +164,7 @@ function layoutFolder(folder: Folder, bucket: string, options: LayoutOptions): L
     if (direct) tables.push(direct);
     else {
       // Files of different formats side by side: one table per format, as far as they agree.
-      for (const format of ['parquet', 'json'] as const) {
+      for (const format of ['parquet', 'json', 'csv'] as const) {
         const files = folder.files.filter((f) => f.format === format);
         if (files.length === 0) continue;
         const table = asSingleTable({ ...folder, files, children: new Map() }, bucket, {
