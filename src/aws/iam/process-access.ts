@@ -75,7 +75,13 @@ export const PROCESS_ACCESS: Record<AwsProcessName, CommandUse[]> = {
   'cdc-relay': [
     ensuresTables(pipelineTables),
     {
-      commands: ['dynamodb.PutItem', 'dynamodb.UpdateItem', 'dynamodb.DeleteItem', 'dynamodb.Scan'],
+      commands: [
+        'dynamodb.GetItem',
+        'dynamodb.PutItem',
+        'dynamodb.UpdateItem',
+        'dynamodb.DeleteItem',
+        'dynamodb.Scan',
+      ],
       on: tables(checkpointTable),
     },
     {

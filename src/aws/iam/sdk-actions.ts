@@ -121,6 +121,7 @@ export const SDK_COMMANDS = {
   'dynamodb.CreateTable': grant('table', 'dynamodb:CreateTable'),
   'dynamodb.DescribeTable': grant('table', 'dynamodb:DescribeTable'),
   'dynamodb.UpdateTable': grant('table', 'dynamodb:UpdateTable'),
+  'dynamodb.GetItem': grant('table', 'dynamodb:GetItem'),
   'dynamodb.PutItem': grant('table', 'dynamodb:PutItem'),
   'dynamodb.UpdateItem': grant('table', 'dynamodb:UpdateItem'),
   'dynamodb.DeleteItem': grant('table', 'dynamodb:DeleteItem'),
