@@ -17,18 +17,46 @@ describe('translateTrinoToDuckDb', () => {
       'SELECT CAST(s AS TIMESTAMPTZ), CAST(d AS DATE) FROM t',
     ],
     ['SELECT to_unixtime(ts), from_unixtime(n) FROM t', 'SELECT epoch(ts), to_timestamp(n) FROM t'],
-    ["SELECT date_add('day', -1, current_date)", 'SELECT (current_date + (-1) * INTERVAL 1 DAY)'],
+    [
+      "SELECT date_add('day', -1, current_date)",
+      'SELECT CAST((current_date + (-1) * INTERVAL 1 DAY) AS DATE)',
+    ],
+    ["SELECT date_add('hour', 1, ts)", 'SELECT (ts + (1) * INTERVAL 1 HOUR)'],
     ["SELECT date_diff('hour', a, b)", "SELECT date_sub('hour', a, b)"],
     ['SELECT * FROM awsdatacatalog.lake.orders', 'SELECT * FROM lake.orders'],
     ['SELECT * FROM "AwsDataCatalog"."lake"."orders"', 'SELECT * FROM "lake"."orders"'],
-    ['SELECT CAST(x AS timestamp(3)) FROM t', 'SELECT CAST(x AS timestamp) FROM t'],
+    ['SELECT CAST(x AS timestamp(3)) FROM t', 'SELECT CAST(x AS TIMESTAMP) FROM t'],
+    [
+      'SELECT CAST(j AS ARRAY(ROW(a BIGINT, b MAP(VARCHAR, timestamp(3) with time zone)))), CAST(x AS JSON)',
+      'SELECT CAST(j AS STRUCT(a BIGINT, b MAP(VARCHAR, TIMESTAMPTZ))[]), to_json(x)',
+    ],
+    [
+      "SELECT DATE '2024-01-31' + INTERVAL '1' MONTH, ts + INTERVAL '1' DAY",
+      "SELECT CAST(DATE '2024-01-31' + INTERVAL '1' MONTH AS DATE), ts + INTERVAL '1' DAY",
+    ],
+    [
+      "SELECT TIMESTAMP '2012-10-31 01:00 UTC' AT TIME ZONE 'Asia/Tokyo'",
+      "SELECT CAST(TIMESTAMPTZ '2012-10-31 01:00:00 UTC' AS TIMESTAMPTZ) AT TIME ZONE 'Asia/Tokyo'",
+    ],
+    [
+      'SELECT x, n FROM t CROSS JOIN UNNEST(arr) WITH ORDINALITY AS u(x, n)',
+      'SELECT x, n FROM t CROSS JOIN LATERAL (SELECT unnest(arr) AS x, unnest(range(1, greatest(len(arr)) + 1)) AS n) AS u',
+    ],
+    [
+      'SELECT k, v FROM t CROSS JOIN UNNEST(m) AS u(k, v)',
+      'SELECT k, v FROM t CROSS JOIN LATERAL (SELECT struct_extract_at(trino_u, 1) AS k, struct_extract_at(trino_u, 2) AS v FROM (SELECT unnest(m) AS trino_u) AS trino_r) AS u',
+    ],
+    [
+      "SELECT concat(a, 'b'), element_at(arr, -1), reduce(xs, 0, (s, x) -> s + x, s -> s)",
+      "SELECT (a || 'b'), (arr)[-1], list_transform([list_reduce(xs, (s, x) -> s + x, 0)], s -> s)[1]",
+    ],
     [
       "SELECT regexp_replace(s, '(a)(b)', '$2$1'), regexp_replace(s, 'x')",
       "SELECT regexp_replace(s, '(a)(b)', '\\2\\1', 'g'), regexp_replace(s, 'x', '', 'g')",
     ],
     [
       "SELECT json_extract_scalar(j, '$.a'), cardinality(arr), arbitrary(x)",
-      "SELECT json_extract_string(j, '$.a'), len(arr), any_value(x)",
+      "SELECT trino_json_extract_scalar(j, '$.a'), len(arr), any_value(x)",
     ],
     [
       'SELECT approx_percentile(x, 0.5), regexp_like(s, p), date(ts)',
@@ -36,6 +64,17 @@ describe('translateTrinoToDuckDb', () => {
     ],
   ])('%s', (trino, duckdb) => {
     expect(translateTrinoToDuckDb(trino)).toBe(duckdb);
+  });
+
+  test('reads a collection only its type tells as a map when asked, and DATE columns as dates', () => {
+    expect(
+      translateTrinoToDuckDb('SELECT cardinality(m) FROM t CROSS JOIN UNNEST(m) AS u(k, v)', { maps: true }),
+    ).toBe(
+      'SELECT cardinality(m) FROM t CROSS JOIN LATERAL (SELECT struct_extract_at(trino_u, 1) AS k, struct_extract_at(trino_u, 2) AS v FROM (SELECT unnest(map_entries(m)) AS trino_u) AS trino_r) AS u',
+    );
+    expect(
+      translateTrinoToDuckDb("SELECT t.d - INTERVAL '1' DAY FROM t", { dateColumns: new Set(['d']) }),
+    ).toBe("SELECT CAST(t.d - INTERVAL '1' DAY AS DATE) FROM t");
   });
 
   test('translates nested calls and leaves strings, quoted identifiers and comments alone', () => {

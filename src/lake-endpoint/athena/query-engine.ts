@@ -53,7 +53,8 @@ import { type Cell, type ColumnInfo, columnInfo, formatValue, stringColumn } fro
 import { athenaFailure, type ErrorContext } from './athena-errors';
 import { classifyStatement, QueryRejectedError } from './sql-guard';
 import { identifierName, isTrivia, joinTokens, type Token, tokenize } from './sql-tokens';
-import { translateTrinoToDuckDb } from './sql-translate';
+import { type TranslateOptions, translateTrinoToDuckDb } from './sql-translate';
+import { installTrinoFunctions } from './trino-functions';
 import { createTableView, type TableFile, tableFormat, UnsupportedTableError } from './table-views';
 import { runUtilityStatement } from './utility-statements';
 import { runViewStatement, ViewStatementError } from './view-statements';
@@ -130,7 +131,10 @@ function splitTableName(qualified: string): [string | undefined, string] {
   return [database?.toLowerCase(), table.toLowerCase()];
 }
 
-/** Trino's names of unaliased result columns: a column keeps its name, any other expression is `_col<i>`. */
+/**
+ * Trino's names of result columns, as the query spells them (matching is case-insensitive, headings are not):
+ * an alias or a column keeps its name, any other expression is `_col<i>`.
+ */
 function trinoColumnNames(parsed: unknown, count: number): string[] | undefined {
   const top = asNode(Array.isArray(parsed) ? parsed[0] : parsed);
   if (top?.type !== 'select' || !Array.isArray(top.columns) || top.columns.length !== count) return undefined;
@@ -141,13 +145,13 @@ function trinoColumnNames(parsed: unknown, count: number): string[] | undefined 
     if (!column || !expr || expr.type === 'star') return undefined;
     const alias = typeof column.as === 'string' ? column.as : asNode(column.as)?.value;
     if (typeof alias === 'string' && alias !== '') {
-      names.push(alias.toLowerCase());
+      names.push(alias);
       continue;
     }
     if (expr.type === 'column_ref') {
       const name = columnRefName(expr);
       if (name === undefined || name === '*') return undefined;
-      names.push(name.toLowerCase());
+      names.push(name);
       continue;
     }
     names.push(`_col${i}`);
@@ -284,6 +288,36 @@ function interruptOnAbort(conn: DuckDBConnection, signal: AbortSignal): () => vo
     signal.removeEventListener('abort', interrupt);
     clearInterval(repeating);
   };
+}
+
+/** DuckDB's words when a collection the translation took for a list is a map (see TranslateOptions.maps). */
+const MAP_READ_AS_LIST =
+  /UNNEST\(\) can only be applied to lists, structs and NULL, not MAP|UNNEST not supported here|'len\(MAP\(/;
+
+/**
+ * Prepares the query translated with the tables' DATE columns known; a map read as a list is translated again
+ * as a map.
+ */
+async function prepareTranslated(
+  conn: DuckDBConnection,
+  sql: string,
+  tables: Iterable<TableRecord>,
+  prefix = '',
+) {
+  const dateColumns = new Set<string>();
+  for (const table of tables)
+    for (const column of [...(table.StorageDescriptor?.Columns ?? []), ...table.PartitionKeys])
+      if (column.Type?.trim().toLowerCase() === 'date') dateColumns.add(column.Name.toLowerCase());
+  const options: TranslateOptions = { dateColumns };
+  try {
+    return await conn.prepare(`${prefix}${translateTrinoToDuckDb(sql, options)}`);
+  } catch (error) {
+    if (!MAP_READ_AS_LIST.test((error as Error).message)) throw error;
+    // Not a map after all: the first translation's error is the query's.
+    return conn
+      .prepare(`${prefix}${translateTrinoToDuckDb(sql, { ...options, maps: true })}`)
+      .catch(() => Promise.reject(error as Error));
+  }
 }
 
 /** The column of an EXPLAIN result, as Athena names it. */
@@ -562,12 +596,13 @@ export function createQueryEngine(deps: {
     const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
     const conn = await instance.connect();
     try {
+      await installTrinoFunctions(conn);
       const parsed = parseTrino(sql);
       const relations = await resolveRelations(conn, sql, translated, database, parsed);
       await materialize(conn, relations, signal, [], false);
       await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(database)}`);
       await conn.run(`SET schema = ${quoteString(database)}`);
-      const prepared = await conn.prepare(translated);
+      const prepared = await prepareTranslated(conn, sql, relations.tables.values());
       if (prepared.statementType !== StatementType.SELECT)
         throw new QueryRejectedError('A view is defined by a query (SELECT, WITH, VALUES)');
       const duckNames = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
@@ -601,6 +636,7 @@ export function createQueryEngine(deps: {
     const stopInterrupting = interruptOnAbort(conn, signal);
     const held: (() => void)[] = [];
     try {
+      await installTrinoFunctions(conn);
       const parsed = parseTrino(sql);
       const relations = await resolveRelations(conn, sql, translated, request.database, parsed);
       const { dataScannedBytes, readable, tables } = await materialize(conn, relations, signal, held, true);
@@ -617,7 +653,7 @@ export function createQueryEngine(deps: {
       const planned = Date.now();
       signal.throwIfAborted();
 
-      const prepared = await conn.prepare(explain ? `${explain} ${translated}` : translated);
+      const prepared = await prepareTranslated(conn, sql, tables.values(), explain ? `${explain} ` : '');
       const expected = explain ? StatementType.EXPLAIN : StatementType.SELECT;
       if (prepared.statementType !== expected) {
         throw new QueryRejectedError('Only SELECT queries are accepted by the local Athena endpoint');

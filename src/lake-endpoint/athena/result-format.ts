@@ -5,6 +5,7 @@
  */
 import {
   DuckDBDecimalType,
+  DuckDBIntervalValue,
   DuckDBListType,
   DuckDBListValue,
   DuckDBMapType,
@@ -72,6 +73,8 @@ export function columnInfo(name: string, type: DuckDBType): ColumnInfo {
     athenaType = 'decimal';
     precision = type.width;
     scale = type.scale;
+  } else if (type.alias?.toUpperCase() === 'JSON') {
+    athenaType = 'json';
   } else {
     const mapped = ATHENA_TYPES[type.typeId];
     if (mapped) [athenaType, precision] = mapped;
@@ -116,6 +119,28 @@ function timestampMillis(text: string): string {
   return `${match[1]}.${(match[2] ?? '').padEnd(3, '0').slice(0, 3)}${match[3]}`;
 }
 
+const pad2 = (n: bigint | number) => String(n).padStart(2, '0');
+
+/**
+ * Trino's interval text: `3-5` (years-months) or `2 03:00:00.000` (days hours:minutes:seconds.millis).
+ * @see https://trino.io/docs/current/functions/datetime.html (interval arithmetic examples)
+ */
+function intervalText(value: DuckDBIntervalValue): string {
+  if (value.months !== 0 && value.days === 0 && value.micros === 0n) {
+    const sign = value.months < 0 ? '-' : '';
+    const months = Math.abs(value.months);
+    return `${sign}${Math.floor(months / 12)}-${months % 12}`;
+  }
+  const total = BigInt(value.days) * 86_400_000_000n + value.micros;
+  const sign = total < 0n ? '-' : '';
+  const micros = total < 0n ? -total : total;
+  const millis = micros / 1000n;
+  const days = millis / 86_400_000n;
+  const rest = millis % 86_400_000n;
+  const time = `${pad2(rest / 3_600_000n)}:${pad2((rest / 60_000n) % 60n)}:${pad2((rest / 1000n) % 60n)}`;
+  return `${sign}${days} ${time}.${String(rest % 1000n).padStart(3, '0')}`;
+}
+
 /** A DuckDB value as the text Athena would return (null stays null). */
 export function formatValue(value: DuckDBValue, type: DuckDBType, nested = false): Cell {
   if (value === null) return nested ? 'null' : null;
@@ -132,6 +157,8 @@ export function formatValue(value: DuckDBValue, type: DuckDBType, nested = false
       return timestampMillis(String(value));
     case DuckDBTypeId.TIMESTAMP_TZ:
       return `${timestampMillis(String(value).replace(/\+00(:00)?$/, ''))} UTC`;
+    case DuckDBTypeId.INTERVAL:
+      return value instanceof DuckDBIntervalValue ? intervalText(value) : String(value);
     default:
       break;
   }
