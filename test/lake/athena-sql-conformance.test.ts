@@ -372,6 +372,33 @@ const SCALAR_CASES: Record<string, Case[]> = {
       one('1.5778548E9'),
     ],
   ],
+  'https://docs.aws.amazon.com/athena/latest/ug/engine-versions-reference-0003.html (added functions)': [
+    [
+      "SELECT listagg(value, ',') WITHIN GROUP (ORDER BY value) csv_value FROM (VALUES 'a', 'c', 'b') t(value)",
+      one('a,b,c'),
+    ],
+    ['SELECT contains_sequence(ARRAY [1,2,3,4,5,6], ARRAY[1,2])', one('true')],
+    ['SELECT contains_sequence(ARRAY [1,2,3,4,5,6], ARRAY[2,1])', one('false')],
+  ],
+  'https://trino.io/docs/current/sql/values.html': [
+    ['VALUES 1, 2, 3', [['1'], ['2'], ['3']]],
+    [
+      "VALUES (1, 'a'), (2, 'b'), (3, 'c')",
+      [
+        ['1', 'a'],
+        ['2', 'b'],
+        ['3', 'c'],
+      ],
+    ],
+    [
+      "SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) AS t (id, name)",
+      [
+        ['1', 'a'],
+        ['2', 'b'],
+        ['3', 'c'],
+      ],
+    ],
+  ],
   'https://docs.aws.amazon.com/athena/latest/ug/querying-JSON.html (extracting data)': [
     [
       'WITH dataset AS (SELECT \'{"name": "Susan Smith", "org": "engineering", "projects": [{"name":"project1", "completed":false}, {"name":"project2", "completed":true}]}\' AS blob) SELECT json_extract_scalar(blob, \'$.name\') AS name, json_extract_scalar(blob, \'$.projects\') AS projects FROM dataset',

@@ -77,6 +77,12 @@ describe('translateTrinoToDuckDb', () => {
     ).toBe("SELECT CAST(t.d - INTERVAL '1' DAY AS DATE) FROM t");
   });
 
+  test("Trino's listagg and one-column VALUES rows without parentheses", () => {
+    expect(
+      translateTrinoToDuckDb("SELECT listagg(v, ',') WITHIN GROUP (ORDER BY v) FROM (VALUES 'a', 'c') t(v)"),
+    ).toBe("SELECT string_agg(v, ',' ORDER BY v) FROM (VALUES ('a'), ('c')) t(v)");
+  });
+
   test('translates nested calls and leaves strings, quoted identifiers and comments alone', () => {
     expect(translateTrinoToDuckDb("SELECT date_format(date_parse(s, '%d/%m/%Y'), '%Y') FROM t")).toBe(
       "SELECT strftime(strptime(s, '%d/%m/%Y'), '%Y') FROM t",

@@ -72,6 +72,7 @@ const RENAMES: Record<string, string> = {
   array_remove: 'trino_array_remove',
   slice: 'trino_slice',
   array_distinct: 'trino_array_distinct',
+  contains_sequence: 'trino_contains_sequence',
   trim_array: 'trino_trim_array',
   millisecond: 'trino_millisecond',
   to_iso8601: 'trino_to_iso8601',
@@ -595,6 +596,49 @@ function translateUnnest(
   return { sql: `${afterFrom ? '' : 'LATERAL '}(${select}) AS ${alias}`, end };
 }
 
+/** `listagg(x, sep) WITHIN GROUP (ORDER BY …)` as DuckDB's `string_agg(x, sep ORDER BY …)`. */
+function translateListagg(
+  tokens: Token[],
+  open: number,
+  close: number,
+  context: Context,
+): { sql: string; end: number } | undefined {
+  const words: number[] = [];
+  for (let k = close + 1; k < tokens.length && words.length < 3; k++) if (!isTrivia(tokens[k])) words.push(k);
+  const [within, group, paren] = words;
+  if (lowerWord(tokens[within]) !== 'within' || lowerWord(tokens[group]) !== 'group') return undefined;
+  if (tokens[paren]?.text !== '(') return undefined;
+  const end = matchingParen(tokens, paren);
+  if (end === -1) return undefined;
+  const args = splitArguments(tokens, open, close).map((a) => context.translate(a).trim());
+  const order = context.translate(tokens.slice(paren + 1, end)).trim();
+  return { sql: `string_agg(${args.join(', ')} ${order})`, end };
+}
+
+/** Trino's `VALUES 'a', 'b'` (rows of one column without parentheses) as `VALUES ('a'), ('b')`. */
+function translateBareValues(tokens: Token[], start: number, context: Context): { sql: string; end: number } {
+  const rows: Token[][] = [[]];
+  let depth = 0;
+  let k = start;
+  for (; k < tokens.length; k++) {
+    const t = tokens[k];
+    if (t.text === '(' || t.text === '[') depth++;
+    else if (t.text === ')' || t.text === ']') {
+      if (depth === 0) break;
+      depth--;
+    } else if (
+      depth === 0 &&
+      (t.text === ';' ||
+        ['order', 'limit', 'union', 'except', 'intersect', 'offset', 'fetch'].includes(lowerWord(t)))
+    )
+      break;
+    if (depth === 0 && t.text === ',') rows.push([]);
+    else rows[rows.length - 1].push(t);
+  }
+  const sql = rows.map((row) => `(${context.translate(row).trim()})`).join(', ');
+  return { sql: ` ${sql}${tokens[k]?.kind === 'word' ? ' ' : ''}`, end: k - 1 };
+}
+
 function translateTokens(tokens: Token[], context: Context): string {
   let out = '';
   for (let i = 0; i < tokens.length; i++) {
@@ -608,6 +652,12 @@ function translateTokens(tokens: Token[], context: Context): string {
     if (t.kind === 'word') {
       let j = i + 1;
       while (j < tokens.length && isTrivia(tokens[j])) j++;
+      if (lower === 'values' && tokens[j] && tokens[j].text !== '(') {
+        const values = translateBareValues(tokens, j, context);
+        out += `${t.text}${values.sql}`;
+        i = values.end;
+        continue;
+      }
       const opens = tokens[j]?.kind === 'punct' && tokens[j].text === '(';
       let k = i - 1;
       while (k >= 0 && isTrivia(tokens[k])) k--;
@@ -646,6 +696,13 @@ function translateTokens(tokens: Token[], context: Context): string {
             i = unnest.end;
             continue;
           }
+        }
+        const listagg =
+          lower === 'listagg' && close !== -1 ? translateListagg(tokens, j, close, context) : undefined;
+        if (listagg) {
+          out += listagg.sql;
+          i = listagg.end;
+          continue;
         }
         if (close !== -1 && (REWRITES[lower] || RENAMES[lower])) {
           const args = splitArguments(tokens, j, close);

@@ -26,6 +26,10 @@ const MACROS: Record<string, string> = {
   'trino_array_distinct(a)': 'list_filter(a, (trino_e, trino_i) -> list_position(a, trino_e) = trino_i)',
   // https://trino.io/docs/current/functions/array.html#sequence: counts down when stop < start.
   'trino_sequence(a, b)': 'generate_series(a, b, CASE WHEN a <= b THEN 1 ELSE -1 END)',
+  // https://docs.aws.amazon.com/athena/latest/ug/engine-versions-reference-0003.html (added functions)
+  'trino_contains_sequence(x, seq)':
+    'len(seq) = 0 OR coalesce(list_bool_or(list_transform(range(1, len(x) - len(seq) + 2), ' +
+    'trino_i -> list_slice(x, trino_i, trino_i + len(seq) - 1) = seq)), false)',
   'trino_trim_array(a, n)': 'list_slice(a, 1, len(a) - n)',
   'trino_array_join(a, d, r)':
     'array_to_string(list_transform(a, trino_e -> coalesce(CAST(trino_e AS VARCHAR), r)), d)',
