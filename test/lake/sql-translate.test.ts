@@ -75,6 +75,9 @@ describe('translateTrinoToDuckDb', () => {
     expect(
       translateTrinoToDuckDb("SELECT t.d - INTERVAL '1' DAY FROM t", { dateColumns: new Set(['d']) }),
     ).toBe("SELECT CAST(t.d - INTERVAL '1' DAY AS DATE) FROM t");
+    expect(translateTrinoToDuckDb("SELECT DATE '2024-01-31' + INTERVAL '1' DAY + INTERVAL '1' MONTH")).toBe(
+      "SELECT CAST(CAST(DATE '2024-01-31' + INTERVAL '1' DAY AS DATE) + INTERVAL '1' MONTH AS DATE)",
+    );
   });
 
   test("Trino's listagg and one-column VALUES rows without parentheses", () => {

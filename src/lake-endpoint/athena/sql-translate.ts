@@ -495,7 +495,7 @@ const synthetic = (text: string): Token => ({ kind: 'word', text });
  * and `date ± INTERVAL …` (a date stays a date).
  */
 function wrapOperands(tokens: Token[], options: TranslateOptions): Token[] {
-  const out = [...tokens];
+  let out = [...tokens];
   for (let i = 0; i < out.length; i++) {
     const t = out[i];
     const next = (from: number) => {
@@ -524,7 +524,13 @@ function wrapOperands(tokens: Token[], options: TranslateOptions): Token[] {
       if (!DATE_UNITS.has(unit)) continue;
       out.splice(stop, 0, synthetic(' AS DATE)'));
       out.splice(start, 0, synthetic('CAST('));
-      i = stop + 1;
+      // Tokenized again, the cast is one operand for a next `+ INTERVAL …` (chained intervals).
+      const resume = joinTokens(out.slice(0, stop + 2)).length;
+      out = retokenize(out);
+      let offset = 0;
+      i = 0;
+      while (i < out.length && offset < resume) offset += out[i++].text.length;
+      i--;
     }
   }
   return retokenize(out);
