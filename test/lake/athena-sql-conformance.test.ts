@@ -608,6 +608,23 @@ describe.each([
   });
 });
 
+// https://docs.aws.amazon.com/athena/latest/ug/views.html: a view runs its stored query, here with a map's
+// UNNEST and a DATE column's arithmetic (https://trino.io/docs/current/sql/select.html, functions/datetime.html).
+describe('a view', () => {
+  test('unnests a map and keeps a date a date, as its query alone does', async () => {
+    const view = `SELECT id, k, v, d + INTERVAL '1' DAY AS next_day FROM events_parquet CROSS JOIN UNNEST(attrs) AS t(k, v)`;
+    const created = await runQuery(h, `CREATE VIEW attrs_view AS ${view}`, db);
+    expect(created.Status?.StateChangeReason).toBeUndefined();
+    const expected = [
+      ['1', 'x', '1', '2024-02-01'],
+      ['1', 'y', '2', '2024-02-01'],
+      ['3', 'x', '5', '2024-03-16'],
+    ];
+    expect(sorted(await rowsOf('SELECT * FROM attrs_view'))).toEqual(sorted(expected));
+    expect(sorted(await rowsOf(view))).toEqual(sorted(expected));
+  });
+});
+
 // https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html: matching ignores case;
 // the result's headings are the query's own names.
 describe('result headings', () => {

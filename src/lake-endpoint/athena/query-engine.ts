@@ -237,7 +237,9 @@ interface ResolvedView {
   definition: ViewDefinition;
   /** The database the view's unqualified names resolve in. */
   schema: string;
-  /** The view's SQL in DuckDB's dialect. */
+  /** The view's SQL as stored (one statement). */
+  body: string;
+  /** The view's SQL in DuckDB's dialect, for finding the relations it reads. */
   translated: string;
 }
 
@@ -296,7 +298,7 @@ const MAP_READ_AS_LIST =
 
 /**
  * Prepares the query translated with the tables' DATE columns known; a map read as a list is translated again
- * as a map.
+ * as a map. Returns the statement and the translation it was prepared from (without `prefix`).
  */
 async function prepareTranslated(
   conn: DuckDBConnection,
@@ -309,14 +311,15 @@ async function prepareTranslated(
     for (const column of [...(table.StorageDescriptor?.Columns ?? []), ...table.PartitionKeys])
       if (column.Type?.trim().toLowerCase() === 'date') dateColumns.add(column.Name.toLowerCase());
   const options: TranslateOptions = { dateColumns };
+  const translated = translateTrinoToDuckDb(sql, options);
   try {
-    return await conn.prepare(`${prefix}${translateTrinoToDuckDb(sql, options)}`);
+    return { prepared: await conn.prepare(`${prefix}${translated}`), translated };
   } catch (error) {
     if (!MAP_READ_AS_LIST.test((error as Error).message)) throw error;
+    const asMaps = translateTrinoToDuckDb(sql, { ...options, maps: true });
     // Not a map after all: the first translation's error is the query's.
-    return conn
-      .prepare(`${prefix}${translateTrinoToDuckDb(sql, { ...options, maps: true })}`)
-      .catch(() => Promise.reject(error as Error));
+    const prepared = await conn.prepare(`${prefix}${asMaps}`).catch(() => Promise.reject(error as Error));
+    return { prepared, translated: asMaps };
   }
 }
 
@@ -496,6 +499,7 @@ export function createQueryEngine(deps: {
       table,
       definition,
       schema: (definition.schema ?? table.DatabaseName).toLowerCase(),
+      body,
       translated: translateTrinoToDuckDb(body),
     };
   };
@@ -504,15 +508,22 @@ export function createQueryEngine(deps: {
    * A view in DuckDB as Trino runs one: its query bound in the view's schema, its columns cast to the types
    * stored in its definition; a query that no longer gives the stored number of columns makes the view stale.
    */
-  const createViewRelation = async (conn: DuckDBConnection, view: ResolvedView) => {
+  const createViewRelation = async (
+    conn: DuckDBConnection,
+    view: ResolvedView,
+    tables: Iterable<TableRecord>,
+  ) => {
     const name = qualifiedName(view.key);
     const stored = view.definition.columns;
     await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(view.schema)}`);
     await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(view.table.DatabaseName)}`);
     await conn.run(`SET schema = ${quoteString(view.schema)}`);
     let derived: number;
+    let translated: string;
     try {
-      derived = (await conn.prepare(view.translated)).columnCount;
+      const analysed = await prepareTranslated(conn, view.body, tables);
+      derived = analysed.prepared.columnCount;
+      translated = analysed.translated;
     } catch (error) {
       throw new QueryFailedError(
         `INVALID_VIEW: Failed analyzing stored view '${name}': ${(error as Error).message}`,
@@ -534,7 +545,7 @@ export function createQueryEngine(deps: {
     });
     await conn.run(
       `CREATE VIEW ${quoteIdent(view.table.DatabaseName)}.${quoteIdent(view.table.Name)} AS ` +
-        `SELECT ${columns.join(', ')} FROM (${view.translated}) AS ${quoteIdent('__view')}(${positional.join(', ')})`,
+        `SELECT ${columns.join(', ')} FROM (${translated}) AS ${quoteIdent('__view')}(${positional.join(', ')})`,
     );
   };
 
@@ -585,7 +596,7 @@ export function createQueryEngine(deps: {
         'table view created',
       );
     }
-    for (const view of relations.views) await createViewRelation(conn, view);
+    for (const view of relations.views) await createViewRelation(conn, view, relations.tables.values());
     return { dataScannedBytes, readable, tables: relations.tables };
   };
 
@@ -602,7 +613,7 @@ export function createQueryEngine(deps: {
       await materialize(conn, relations, signal, [], false);
       await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(database)}`);
       await conn.run(`SET schema = ${quoteString(database)}`);
-      const prepared = await prepareTranslated(conn, sql, relations.tables.values());
+      const { prepared } = await prepareTranslated(conn, sql, relations.tables.values());
       if (prepared.statementType !== StatementType.SELECT)
         throw new QueryRejectedError('A view is defined by a query (SELECT, WITH, VALUES)');
       const duckNames = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
@@ -653,7 +664,7 @@ export function createQueryEngine(deps: {
       const planned = Date.now();
       signal.throwIfAborted();
 
-      const prepared = await prepareTranslated(conn, sql, tables.values(), explain ? `${explain} ` : '');
+      const { prepared } = await prepareTranslated(conn, sql, tables.values(), explain ? `${explain} ` : '');
       const expected = explain ? StatementType.EXPLAIN : StatementType.SELECT;
       if (prepared.statementType !== expected) {
         throw new QueryRejectedError('Only SELECT queries are accepted by the local Athena endpoint');
