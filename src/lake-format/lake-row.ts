@@ -88,32 +88,44 @@ export function toLakeRow(event: CdcEvent): LakeRow {
 const PLAIN_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
 
 /** Whether a value already has its column's JSON type, so a typed JSON reader gets exactly toColumnValue's value. */
-function isPlainValue(type: LakeColumnType, value: unknown): boolean {
-  switch (type) {
-    case 'string':
-      return typeof value === 'string';
-    case 'bigint':
-      return typeof value === 'number' && Number.isSafeInteger(value);
-    case 'double':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'timestamp':
-      return typeof value === 'string' && PLAIN_TIMESTAMP.test(value) && Number.isFinite(Date.parse(value));
-  }
+const IS_PLAIN: Record<LakeColumnType, (value: unknown) => boolean> = {
+  string: (value) => typeof value === 'string',
+  bigint: (value) => typeof value === 'number' && Number.isSafeInteger(value),
+  double: (value) => typeof value === 'number' && Number.isFinite(value),
+  timestamp: (value) =>
+    typeof value === 'string' && PLAIN_TIMESTAMP.test(value) && Number.isFinite(Date.parse(value)),
+};
+
+/** One column's check on the hot path: whether its value is plain (or absent); throws like toLakeRow when invalid. */
+type ColumnCheck = (event: CdcEvent, image: Record<string, unknown>) => boolean;
+
+/**
+ * The column's check, specialised once from its definition in CDC_LAKE_COLUMNS (the one schema): a direct read
+ * of its source and its type's test, instead of interpreting the column's definition for every record.
+ */
+function compileColumnCheck(column: LakeColumn): ColumnCheck {
+  const isPlain = IS_PLAIN[column.type];
+  const verdict = (value: unknown): boolean => {
+    if (value === null || value === undefined || isPlain(value)) return true;
+    toColumnValue(column, value); // throws InvalidCdcRecordError when the value is invalid, not just converted
+    return false;
+  };
+  const { from, field, fromChange } = column;
+  if (from === undefined) return (event) => verdict(event[fromChange!]);
+  if (field === undefined) return (_event, image) => verdict(image[from]);
+  return (_event, image) => verdict(imageValue(column, image));
 }
+
+const COLUMN_CHECKS: readonly ColumnCheck[] = CDC_LAKE_COLUMNS.map(compileColumnCheck);
 
 /**
  * Validates every lake column of a change exactly as toLakeRow does (same errors), without building the row:
- * the sink's hot path. Returns whether every value is plain (see isPlainValue): then the change's own JSON can
+ * the sink's hot path. Returns whether every value is plain (see IS_PLAIN): then the change's own JSON can
  * be handed to the encoder as it is; otherwise it needs the normalized line (change-line.ts).
  */
 export function checkLakeColumns(event: CdcEvent): boolean {
   const image = changeImage(event);
   let plain = true;
-  for (const column of CDC_LAKE_COLUMNS) {
-    const value = rawValue(column, event, image);
-    if (value === null || value === undefined || isPlainValue(column.type, value)) continue;
-    toColumnValue(column, value); // throws InvalidCdcRecordError when the value is invalid, not just converted
-    plain = false;
-  }
+  for (const check of COLUMN_CHECKS) if (!check(event, image)) plain = false;
   return plain;
 }

@@ -12,7 +12,7 @@ import { createS3Client } from '../../src/aws/clients';
 import { CDC_LAKE_COLUMNS } from '../../src/lake-format/lake-schema';
 import { createLogger } from '../../src/observability/logger';
 import { ensureBucket } from '../../src/resources/s3-bucket';
-import { decodeCdcRecord, InvalidCdcRecordError } from '../../src/lake-format/cdc-record';
+import { decodeCdcChange, decodeCdcRecord, InvalidCdcRecordError } from '../../src/lake-format/cdc-record';
 import { createDuckDbChangeEncoder } from '../../src/lake-format/formats/duckdb-encoder';
 import { createJsonLinesFormat } from '../../src/lake-format/formats/jsonl';
 import { createParquetFormat } from '../../src/lake-format/formats/parquet';
@@ -99,6 +99,22 @@ describe('S3 sink: decoding and the row mapping', () => {
     } catch (error) {
       expect((error as InvalidCdcRecordError).reason).toBe(reason);
     }
+  });
+
+  it('gives the change time in epoch ms, parsed once with its offset honoured', () => {
+    const { event, changeMs } = decodeCdcChange(
+      encode({ ...insert, changeTime: '2024-05-01T23:59:59.999-02:00' }),
+    );
+    expect(event.orderId).toBe(insert.orderId);
+    expect(changeMs).toBe(Date.UTC(2024, 4, 2, 1, 59, 59, 999));
+  });
+
+  it.each([
+    ['2024-13-01T10:00:00Z', 'changeTime: not a real date: 2024-13-01T10:00:00Z'],
+    ['yesterday', 'changeTime: expected an ISO-8601 timestamp with an offset, got "yesterday"'],
+    [42, 'changeTime: expected a non-empty string'],
+  ])('names what is wrong with the change time %p', (changeTime, problem) => {
+    expect(() => decodeCdcChange(encode({ ...insert, changeTime }))).toThrow(problem);
   });
 
   it('rejects a column of the wrong type with the column named', () => {

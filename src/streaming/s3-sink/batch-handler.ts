@@ -7,7 +7,7 @@
  */
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { changeId, decodeCdcRecord, InvalidCdcRecordError } from '../../lake-format/cdc-record';
+import { changeId, decodeCdcChange, InvalidCdcRecordError } from '../../lake-format/cdc-record';
 import { changeLine } from '../../lake-format/change-line';
 import type { Logger } from '../../observability/logger';
 import { sleep } from '../../support/timing';
@@ -41,9 +41,9 @@ function decode(topic: string, partition: number, message: KafkaMessage): SinkRe
   const offset = Number(message.offset);
   const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
   try {
-    const event = decodeCdcRecord(message.value);
+    const { event, changeMs } = decodeCdcChange(message.value);
     const line = changeLine(message.value!, event);
-    return { offset, line, changeMs: Date.parse(event.changeTime), changeId: changeId(event), bytes };
+    return { offset, line, changeMs, changeId: changeId(event), bytes };
   } catch (error) {
     if (!(error instanceof InvalidCdcRecordError)) throw error;
     return { offset, bytes: 0, letter: deadLetterOf(topic, partition, message, error.message) };
