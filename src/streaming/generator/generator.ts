@@ -182,6 +182,7 @@ export function createGenerator(options: GeneratorOptions): Generator {
     let started = Date.now();
     let deadline = Number.POSITIVE_INFINITY;
 
+    /** Sends one batch; resolves once the broker acknowledged it (the caller then accounts for it). */
     const send = async (batch: PlannedMessage[]) => {
       if (batch.length === 0) return;
       const messages: Message[] = batch.map((m) => ({ key: m.key, value: m.value }));
@@ -197,6 +198,11 @@ export function createGenerator(options: GeneratorOptions): Generator {
       } finally {
         timer();
       }
+    };
+
+    /** Counts an acknowledged batch and folds its events into the expected states. */
+    const account = (batch: PlannedMessage[]) => {
+      if (batch.length === 0) return;
       counts.batches += 1;
       counts.messagesSent += batch.length;
       const byKind = new Map<string, number>();
@@ -232,17 +238,23 @@ export function createGenerator(options: GeneratorOptions): Generator {
       const more = () =>
         !stopRequested && Date.now() < deadline && planner.planned < budget && !planner.exhausted;
       let batch = more() ? planner.nextBatch(perBatch, budget) : undefined;
+      /** Flat out: the batch acknowledged last, accounted for while the next one is on the wire. */
+      let acknowledged: PlannedMessage[] = [];
       while (batch) {
         const inFlight = send(batch);
         inFlight.catch(() => undefined); // awaited below; this only keeps it from being reported as unhandled meanwhile
         let next: PlannedMessage[] | undefined;
         if (!options.rate) {
-          // Flat out: plan the next batch while this one is on the wire (once kafkajs has written it).
+          // Flat out, the generator's own work is done while this batch is on the wire (once kafkajs has written
+          // it): accounting for the previous batch and planning the next, so only sending is between two batches.
           await new Promise((resolve) => setImmediate(resolve));
+          account(acknowledged);
           next = more() ? planner.nextBatch(perBatch, budget) : undefined;
-        }
-        await inFlight;
-        if (options.rate) {
+          await inFlight;
+          acknowledged = batch;
+        } else {
+          await inFlight;
+          account(batch);
           const due = started + (counts.messagesSent / options.rate) * 1000;
           const wait = Math.min(due - Date.now(), deadline - Date.now());
           if (wait > 0) await sleep(wait);
@@ -250,8 +262,11 @@ export function createGenerator(options: GeneratorOptions): Generator {
         }
         batch = next;
       }
+      account(acknowledged);
       // Held-back events are part of the run: without them an out-of-order pair would be half sent.
-      await send(planner.drain());
+      const held = planner.drain();
+      await send(held);
+      account(held);
     } finally {
       await producer.disconnect();
     }
