@@ -1,6 +1,6 @@
 /**
  * The CPU time a piece of work costs: this process (all its threads, DuckDB's and V8's included) and the local
- * services it talks to (the Kafka broker, the S3 endpoint), from the kernel's per-process counters (pidusage).
+ * services it talks to (the Kafka broker, moto as S3 and DynamoDB), from the kernel's per-process counters (pidusage).
  * On a machine with few cores a consumer's throughput is bounded by what all of them spend per record, so the
  * benchmark shows this beside the rates: it tells a target the machine cannot reach from one the code misses.
  *
@@ -15,6 +15,9 @@ import pidusage from 'pidusage';
 import type { Config } from '../src/config';
 import { stackEndpoints, type Endpoint } from '../src/local/ports';
 import { findPortOwner } from '../src/local/os-processes';
+
+/** The party of the measuring process itself. */
+export const OWN_PROCESS = 'this process';
 
 export interface CpuParty {
   name: string;
@@ -48,10 +51,10 @@ export async function createCpuMeter(config: Config): Promise<CpuMeter> {
   const { kafka, moto } = stackEndpoints(config);
   const services = await Promise.all([
     localService('Kafka broker', kafka, /kafka/i),
-    localService('S3 endpoint', moto, /moto/i),
+    localService('moto (S3, DynamoDB)', moto, /moto/i),
   ]);
   const parties: CpuParty[] = [
-    { name: 'this process', pid: process.pid },
+    { name: OWN_PROCESS, pid: process.pid },
     ...services.filter((p) => p !== undefined),
   ];
   return {

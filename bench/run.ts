@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark of the project, each figure beside its baseline measured in the same run,
- * printed as one markdown table with the date and the machine (and saved to bench/results/latest.md).
+ * printed as one markdown table with the date, the machine and the load average (saved to bench/results/latest.md),
+ * and written as bench/results/latest.json: one object per figure, for comparing a later run with this one.
  * Needs the local stack: it is started (and stopped afterwards) if it is not already up.
  *
  *   npm run bench                      # everything
@@ -8,10 +9,10 @@
  *   BENCH_SCALE=0.1 npm run bench      # smaller data sets for a quick look
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import type { BenchRow } from './types';
+import { benchScale, type BenchRow } from './types';
 
 interface Section {
   key: string;
@@ -29,6 +30,11 @@ const sections: Section[] = [
     key: 's3',
     title: 'Streaming: S3 sink',
     run: async () => (await import('./s3-sink-bench')).runS3SinkBench(),
+  },
+  {
+    key: 'relay',
+    title: 'Streaming: CDC relay',
+    run: async () => (await import('./cdc-relay-bench')).runCdcRelayBench(),
   },
   {
     key: 'lake',
@@ -58,6 +64,19 @@ function format(value: number | undefined, digits = 2): string {
   return value.toFixed(digits).replace(/\.?0+$/, '') || '0';
 }
 
+/** One figure of latest.json: the row as measured, with where, when and under what load. */
+interface BenchFigure extends BenchRow {
+  section: string;
+  date: string;
+  machine: string;
+  /** The machine's 1, 5 and 15 minute load averages when the section ended (others share this machine). */
+  loadAverage: number[];
+  /** BENCH_SCALE: the data sets' size relative to the full run. */
+  scale: number;
+}
+
+const loadAverage = () => loadavg().map((load) => Math.round(load * 100) / 100);
+
 function machine(): string {
   const cpu = cpus();
   return `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
@@ -79,8 +98,9 @@ async function run() {
   const stack = options.stack ? await ensureStackUp(config) : undefined;
 
   const started = new Date();
+  const figures: BenchFigure[] = [];
   const lines: string[] = [
-    `Benchmarks — ${started.toISOString().slice(0, 10)} — ${machine()}`,
+    `Benchmarks — ${started.toISOString().slice(0, 10)} — ${machine()} — BENCH_SCALE ${benchScale()} — load average at the start ${loadAverage().join(' / ')}`,
     '',
     '| section | measurement | value | baseline (same run) | ratio | target |',
     '|---|---|---|---|---|---|',
@@ -91,7 +111,17 @@ async function run() {
       console.error(`\n== ${section.title} ==`);
       try {
         const rows = await section.run();
+        const load = loadAverage();
+        console.error(`load average at the end of ${section.key}: ${load.join(' / ')}`);
         for (const row of rows) {
+          figures.push({
+            section: section.title,
+            ...row,
+            date: new Date().toISOString(),
+            machine: machine(),
+            loadAverage: load,
+            scale: benchScale(),
+          });
           const baseline =
             row.baseline !== undefined
               ? `${format(row.baseline)} ${row.unit} (${row.baselineName ?? 'baseline'})`
@@ -109,11 +139,13 @@ async function run() {
   } finally {
     await stack?.stopStarted();
   }
+  lines.push('', `Load average at the end: ${loadAverage().join(' / ')}`);
   const table = lines.join('\n');
   console.log(`\n${table}\n`);
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'latest.md'), `${table}\n`);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(figures, null, 2)}\n`);
   if (failed > 0) process.exitCode = 1;
 }
 
