@@ -11,10 +11,10 @@ import {
   type StartQueryExecutionCommandInput,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { CreateCrawlerCommand, CreateDatabaseCommand, DeleteDatabaseCommand } from '@aws-sdk/client-glue';
+import { CreateDatabaseCommand, DeleteDatabaseCommand } from '@aws-sdk/client-glue';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
-  crawl,
+  crawlPrefix,
   type LakeHarness,
   orderRows,
   parquetOf,
@@ -33,18 +33,7 @@ beforeAll(async () => {
   h = await startHarness();
   await h.aws.glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: db } }));
   await put(h.aws.s3, h.bucket, 'api/orders/part-0.parquet', parquetOf(orderRows(ROWS, 'a')));
-  const crawler = `api-${suffix()}`;
-  await h.aws.glue.send(
-    new CreateCrawlerCommand({
-      Name: crawler,
-      Role: 'role',
-      DatabaseName: db,
-      Targets: { S3Targets: [{ Path: `s3://${h.bucket}/api/` }] },
-    }),
-  );
-  const crawled = await crawl(h.aws.glue, crawler);
-  if (crawled.LastCrawl?.Status !== 'SUCCEEDED')
-    throw new Error(`crawl failed: ${crawled.LastCrawl?.ErrorMessage}`);
+  await crawlPrefix(h, db, 'api');
 });
 
 afterAll(async () => {

@@ -4,9 +4,9 @@
  * hints; AthenaError.ErrorCategory/ErrorType are numbered as the Athena error catalog numbers them.
  * Each case names the documentation (or Trino source) its text comes from.
  */
-import { CreateCrawlerCommand, CreateDatabaseCommand, DeleteDatabaseCommand } from '@aws-sdk/client-glue';
+import { CreateDatabaseCommand, DeleteDatabaseCommand } from '@aws-sdk/client-glue';
 import {
-  crawl,
+  crawlPrefix,
   type LakeHarness,
   orderRows,
   parquetOf,
@@ -23,18 +23,7 @@ beforeAll(async () => {
   h = await startHarness();
   await h.aws.glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: db } }));
   await put(h.aws.s3, h.bucket, 'errors/orders/part-0.parquet', parquetOf(orderRows(5, 'e')));
-  const crawler = `errors-${suffix()}`;
-  await h.aws.glue.send(
-    new CreateCrawlerCommand({
-      Name: crawler,
-      Role: 'role',
-      DatabaseName: db,
-      Targets: { S3Targets: [{ Path: `s3://${h.bucket}/errors/` }] },
-    }),
-  );
-  const crawled = await crawl(h.aws.glue, crawler);
-  if (crawled.LastCrawl?.Status !== 'SUCCEEDED')
-    throw new Error(`crawl failed: ${crawled.LastCrawl?.ErrorMessage}`);
+  await crawlPrefix(h, db, 'errors');
 });
 
 afterAll(async () => {

@@ -8,12 +8,12 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { CreateCrawlerCommand, CreateDatabaseCommand } from '@aws-sdk/client-glue';
+import { CreateDatabaseCommand } from '@aws-sdk/client-glue';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { mapWithConcurrency } from '../../src/support/concurrency';
 import { sleep, waitFor } from '../../src/support/timing';
 import {
-  crawl,
+  crawlPrefix,
   type LakeHarness,
   orderRows,
   parquetOf,
@@ -46,18 +46,7 @@ beforeAll(async () => {
       `stop/events/part-${i}.parquet`,
       parquetOf(orderRows(ROWS_PER_FILE, `f${i}`)),
     );
-  const crawler = `stop-${suffix()}`;
-  await h.aws.glue.send(
-    new CreateCrawlerCommand({
-      Name: crawler,
-      Role: 'role',
-      DatabaseName: db,
-      Targets: { S3Targets: [{ Path: `s3://${h.bucket}/stop/` }] },
-    }),
-  );
-  const crawled = await crawl(h.aws.glue, crawler);
-  if (crawled.LastCrawl?.Status !== 'SUCCEEDED')
-    throw new Error(`crawl failed: ${crawled.LastCrawl?.ErrorMessage}`);
+  await crawlPrefix(h, db, 'stop');
 });
 
 afterAll(async () => {

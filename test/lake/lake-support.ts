@@ -17,7 +17,13 @@ import {
   type QueryExecution,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { type Crawler, GetCrawlerCommand, type GlueClient, StartCrawlerCommand } from '@aws-sdk/client-glue';
+import {
+  CreateCrawlerCommand,
+  type Crawler,
+  GetCrawlerCommand,
+  type GlueClient,
+  StartCrawlerCommand,
+} from '@aws-sdk/client-glue';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -240,6 +246,22 @@ export async function waitForCrawler(glue: GlueClient, name: string, timeoutMs =
 export async function crawl(glue: GlueClient, name: string): Promise<Crawler> {
   await glue.send(new StartCrawlerCommand({ Name: name }));
   return waitForCrawler(glue, name);
+}
+
+/** Creates a crawler of `s3://<bucket>/<prefix>/` into `database` and crawls it once; fails unless it succeeded. */
+export async function crawlPrefix(h: LakeHarness, database: string, prefix: string): Promise<void> {
+  const name = `${prefix}-${suffix()}`;
+  await h.aws.glue.send(
+    new CreateCrawlerCommand({
+      Name: name,
+      Role: 'role',
+      DatabaseName: database,
+      Targets: { S3Targets: [{ Path: `s3://${h.bucket}/${prefix}/` }] },
+    }),
+  );
+  const crawled = await crawl(h.aws.glue, name);
+  if (crawled.LastCrawl?.Status !== 'SUCCEEDED')
+    throw new Error(`crawl failed: ${crawled.LastCrawl?.ErrorMessage}`);
 }
 
 export async function waitForQuery(
