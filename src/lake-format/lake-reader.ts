@@ -1,16 +1,24 @@
 /**
- * Reads the CDC table back from the lake: lists every object under `<prefix>/orders_cdc/`, decodes each by
- * its extension and returns the rows with their Hive partition values, as Athena would see them.
- * For the end-to-end tests and the main job's count check; it reads everything, so keep it to test-sized lakes.
+ * Reads the CDC table back from the lake as its readers see it: per hour, the folder its Glue partition points to
+ * (the sink's folder, or the compacted version that replaced it: compaction-layout.ts), decoded by extension, with
+ * the Hive partition values. For the end-to-end tests, the main job's and the soak's count checks; it reads every
+ * row, so keep it to test-sized lakes (and reuse one reader across polls: it decodes each object once).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
 import { createLogger } from '../observability/logger';
 import { mapWithConcurrency } from '../support/concurrency';
-import { formatForExtension } from './formats';
+import { formatForExtension, type LakeFormat } from './formats';
 import type { LakeRow } from './lake-row';
-import { cdcTableRoot, parseObjectKey } from './cdc-layout';
-import { createS3Storage } from './storage';
+import { cdcTableRoot } from './cdc-layout';
+import {
+  COMPACTION_MANIFEST,
+  compactedTableRoot,
+  fileName,
+  sinkHourFolder,
+  type CompactionManifest,
+} from './compaction-layout';
+import { createS3Storage, type StoredObject } from './storage';
 
 /**
  * A row as read back: bigint columns as numbers (versions and item counts are small), timestamps as Date,
@@ -28,6 +36,22 @@ export interface LakeObjectSummary {
   rows: number;
 }
 
+/**
+ * The key prefix readers of an hour (`dt=…/hour=…`) read now, from its Glue partition's location; undefined when
+ * the hour has no partition yet (then its readers will read the sink's folder).
+ */
+export type CurrentFolder = (partitionPath: string) => Promise<string | undefined>;
+
+export interface LakeReaderOptions {
+  /** Without it, hours are read from the sink's folders only (a lake nothing has compacted). */
+  currentFolder?: CurrentFolder;
+}
+
+export interface LakeReader {
+  /** Every row the lake holds now. `objects`, when given, receives each object read. */
+  read(options?: { objects?: LakeObjectSummary[] }): Promise<LakeRecord[]>;
+}
+
 function normalize(row: LakeRow, dt: string, hour: string, key: string): LakeRecord {
   const out: Record<string, string | number | Date | null> = {};
   for (const [name, value] of Object.entries(row))
@@ -36,31 +60,128 @@ function normalize(row: LakeRow, dt: string, hour: string, key: string): LakeRec
 }
 
 const READ_CONCURRENCY = 8;
+/** `dt=…/hour=…/` right under a table root, then the rest of the key. */
+const HOUR_UNDER_ROOT = /^(dt=[^/]+\/hour=[^/]+)\/(.+)$/;
+
+/** The format of an object by its name's extension (a topic's name has dots too: try each suffix). */
+function formatOf(key: string): LakeFormat | undefined {
+  const name = fileName(key);
+  if (name.startsWith('_') || name.startsWith('.')) return undefined;
+  for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+    const format = formatForExtension(name.slice(dot + 1));
+    if (format) return format;
+  }
+  return undefined;
+}
+
+function groupByHour(root: string, objects: StoredObject[]): Map<string, StoredObject[]> {
+  const byHour = new Map<string, StoredObject[]>();
+  for (const object of objects) {
+    const match = HOUR_UNDER_ROOT.exec(object.key.slice(root.length));
+    if (!match) continue;
+    byHour.set(match[1], [...(byHour.get(match[1]) ?? []), object]);
+  }
+  return byHour;
+}
 
 /**
+ * One reader, polled many times: objects are immutable under their key and size (a sink object rewritten after a
+ * crash has the same bytes; a compacted part lives in a version named by what it folds), so each is decoded once.
+ *
  * @example
- *   const rows = await readLakeRecords(aws.s3, config);
+ *   const reader = createLakeReader(aws.s3, config, { currentFolder: (p) => glueFolderOf(p) });
+ *   const rows = await reader.read();
  *   new Set(rows.map((r) => r.sequence_number)).size === rows.length; // no duplicates
  */
-export async function readLakeRecords(
+export function createLakeReader(
   s3: S3Client,
   config: Pick<Config, 'lake' | 'logLevel'>,
-  options: { objects?: LakeObjectSummary[] } = {},
-): Promise<LakeRecord[]> {
+  options: LakeReaderOptions = {},
+): LakeReader {
   const storage = createS3Storage({
     s3,
     bucket: config.lake.bucket,
     logger: createLogger('lake-reader', config),
   });
-  const objects = await storage.list(cdcTableRoot(config));
-  const perObject = await mapWithConcurrency(objects, READ_CONCURRENCY, async ({ key, size }) => {
-    const location = parseObjectKey(key);
-    const format = location && formatForExtension(location.extension);
-    if (!location || !format) return [];
-    const [dtPart, hourPart] = location.partitionPath.split('/');
-    const rows = await format.decode(await storage.get(key));
-    options.objects?.push({ key, size, rows: rows.length });
-    return rows.map((row) => normalize(row, dtPart.split('=')[1], hourPart.split('=')[1], key));
-  });
-  return perObject.flat();
+  const decoded = new Map<string, LakeRecord[]>();
+  const manifests = new Map<string, CompactionManifest | undefined>();
+
+  const manifestOf = async (folder: string, versionObjects: StoredObject[]) => {
+    if (manifests.get(folder) !== undefined) return manifests.get(folder);
+    const key = `${folder}${COMPACTION_MANIFEST}`;
+    if (!versionObjects.some((o) => o.key === key)) return undefined;
+    const manifest = JSON.parse(Buffer.from(await storage.get(key)).toString('utf8')) as CompactionManifest;
+    manifests.set(folder, manifest);
+    return manifest;
+  };
+
+  /** The objects readers of one hour see, plus sink objects written after its version and not yet copied in. */
+  const objectsOfHour = async (
+    partitionPath: string,
+    sinkObjects: StoredObject[],
+    compactedObjects: StoredObject[],
+  ): Promise<StoredObject[]> => {
+    const sinkFolder = sinkHourFolder(config, partitionPath);
+    const folder = (await options.currentFolder?.(partitionPath)) ?? sinkFolder;
+    if (folder === sinkFolder) return sinkObjects;
+    const versionObjects = compactedObjects.filter((o) => o.key.startsWith(folder));
+    const folded = new Set((await manifestOf(folder, versionObjects))?.folded ?? []);
+    const present = new Set(versionObjects.map((o) => fileName(o.key)));
+    const pendingLate = sinkObjects.filter(
+      (o) => !folded.has(fileName(o.key)) && !present.has(fileName(o.key)),
+    );
+    return [...versionObjects, ...pendingLate];
+  };
+
+  return {
+    async read({ objects } = {}) {
+      const sinkRoot = cdcTableRoot(config);
+      const compactedRoot = compactedTableRoot(config);
+      const sinkByHour = groupByHour(sinkRoot, await storage.list(sinkRoot));
+      const compactedByHour = options.currentFolder
+        ? groupByHour(compactedRoot, await storage.list(compactedRoot))
+        : new Map<string, StoredObject[]>();
+      const hours = [...new Set([...sinkByHour.keys(), ...compactedByHour.keys()])].sort();
+      const visible = (
+        await mapWithConcurrency(hours, READ_CONCURRENCY, (hour) =>
+          objectsOfHour(hour, sinkByHour.get(hour) ?? [], compactedByHour.get(hour) ?? []),
+        )
+      )
+        .flat()
+        .filter((o) => formatOf(o.key) !== undefined);
+      const perObject = await mapWithConcurrency(visible, READ_CONCURRENCY, async ({ key, size }) => {
+        const cacheKey = `${key}\u0000${size}`;
+        let rows = decoded.get(cacheKey);
+        if (!rows) {
+          const [dtPart, hourPart] = HOUR_UNDER_ROOT.exec(
+            key.startsWith(sinkRoot) ? key.slice(sinkRoot.length) : key.slice(compactedRoot.length),
+          )![1].split('/');
+          const format = formatOf(key)!;
+          rows = (await format.decode(await storage.get(key))).map((row) =>
+            normalize(row, dtPart.split('=')[1], hourPart.split('=')[1], key),
+          );
+          decoded.set(cacheKey, rows);
+        }
+        objects?.push({ key, size, rows: rows.length });
+        return rows;
+      });
+      const live = new Set(visible.map(({ key, size }) => `${key}\u0000${size}`));
+      for (const cacheKey of decoded.keys()) if (!live.has(cacheKey)) decoded.delete(cacheKey);
+      return perObject.flat();
+    },
+  };
+}
+
+/**
+ * Reads the lake once (see createLakeReader).
+ *
+ * @example
+ *   const rows = await readLakeRecords(aws.s3, config);
+ */
+export async function readLakeRecords(
+  s3: S3Client,
+  config: Pick<Config, 'lake' | 'logLevel'>,
+  options: LakeReaderOptions & { objects?: LakeObjectSummary[] } = {},
+): Promise<LakeRecord[]> {
+  return createLakeReader(s3, config, options).read({ objects: options.objects });
 }

@@ -31,7 +31,7 @@ import {
 import { CDC_TABLE_FOLDER, type Config } from '../config';
 import type { EnsureOutcome } from '../contract/outcome';
 import { cdcTableRoot } from '../lake-format/cdc-layout';
-import { partitionValues, s3FolderUrl } from '../lake-format/compaction-layout';
+import { keyPrefixOf, partitionValues, s3FolderUrl } from '../lake-format/compaction-layout';
 import { CDC_LAKE_COLUMNS, CDC_PARTITION_KEYS, type LakeColumnType } from '../lake-format/lake-schema';
 
 const GLUE_TYPES: Record<LakeColumnType, string> = {
@@ -273,6 +273,18 @@ export async function cdcPartitionLocation(
     if (error instanceof EntityNotFoundException) return undefined;
     throw error;
   }
+}
+
+/**
+ * The key prefix readers of the hour read now (its partition's location in the lake bucket), or undefined when
+ * the hour is not registered: a lake reader's `currentFolder` (lake-reader.ts).
+ */
+export async function cdcPartitionFolder(
+  glue: GlueClient,
+  config: Config,
+  partitionPath: string,
+): Promise<string | undefined> {
+  return keyPrefixOf(config.lake.bucket, await cdcPartitionLocation(glue, config, partitionPath));
 }
 
 /** Points the partition at `location`: what readers switch on, in one call. */

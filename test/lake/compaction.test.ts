@@ -11,10 +11,11 @@ import { compactProgressQuery } from '../../src/contract/definitions';
 import { cdcTableRoot, objectKey } from '../../src/lake-format/cdc-layout';
 import { keyPrefixOf, sinkHourFolder } from '../../src/lake-format/compaction-layout';
 import { createLakeFormat } from '../../src/lake-format/formats';
+import { readLakeRecords } from '../../src/lake-format/lake-reader';
 import { toLakeRow } from '../../src/lake-format/lake-row';
 import { createS3Storage } from '../../src/lake-format/storage';
 import { createLogger } from '../../src/observability/logger';
-import { registerCdcPartitions } from '../../src/resources/cdc-catalog';
+import { cdcPartitionFolder, registerCdcPartitions } from '../../src/resources/cdc-catalog';
 import { ensureBucket } from '../../src/resources/s3-bucket';
 import { ensureLakeCrawler } from '../../src/resources/glue';
 import { createPartitionRegistrar } from '../../src/streaming/s3-sink/partition-registrar';
@@ -129,6 +130,14 @@ const compact = (config: Config, args: Record<string, unknown>, id = `compact-${
     args: [args],
   });
 
+/** The lake as the soak's and the main job's checks read it: every change once, compacted hours included. */
+async function lakeReaderKeys(config: Config): Promise<string[]> {
+  const rows = await readLakeRecords(harness.aws.s3, config, {
+    currentFolder: (partitionPath) => cdcPartitionFolder(harness.aws.glue, config, partitionPath),
+  });
+  return rows.map((r) => `${String(r.order_id)}@${String(r.sequence_number)}`).sort();
+}
+
 async function partitionFolder(config: Config): Promise<string | undefined> {
   const [partition] = await cdcPartitions(harness.aws, config);
   return keyPrefixOf(config.lake.bucket, partition?.location);
@@ -213,9 +222,18 @@ describe('compact workflow', () => {
     await writeSinkObjects(harness.aws, config, 4);
     await (await compact(config, { readerGraceSeconds: 0 })).result();
     const content = await tableContent(harness.aws, config);
+    const compactedKeys = await lakeReaderKeys(config);
+    expect(compactedKeys).toHaveLength(4 * ROWS_PER_OBJECT);
+    expect(new Set(compactedKeys).size).toBe(compactedKeys.length);
+    // The sink's folder is empty now: a reader of it alone sees nothing.
+    expect(await readLakeRecords(harness.aws.s3, config)).toHaveLength(0);
 
     // A late change arrives: the sink writes its object and the registrar runs, as after every PUT.
     await writeSinkObjects(harness.aws, config, 1, 10_000);
+    // Before the registrar copies it into the version, the reader counts it once, from the sink's folder.
+    const withPending = await lakeReaderKeys(config);
+    expect(withPending).toHaveLength(5 * ROWS_PER_OBJECT);
+    expect(withPending).toEqual(expect.arrayContaining(compactedKeys));
     const registrar = createPartitionRegistrar({
       glue: harness.aws.glue,
       s3: harness.aws.s3,
@@ -225,6 +243,8 @@ describe('compact workflow', () => {
     const [lateKey] = await listKeys(harness.aws.s3, config.lake.bucket, sinkHourFolder(config, HOUR_PATH));
     await registrar.objectWritten(lateKey);
     expect(await athenaCount(harness.aws, config)).toBe(5 * ROWS_PER_OBJECT);
+    // Copied: the same changes, still once each.
+    expect(await lakeReaderKeys(config)).toEqual(withPending);
     const withLate = await tableContent(harness.aws, config);
     expect(withLate).toEqual(expect.arrayContaining(content));
 
@@ -236,6 +256,7 @@ describe('compact workflow', () => {
       rows: 5 * ROWS_PER_OBJECT,
     });
     expect(await tableContent(harness.aws, config)).toEqual(withLate);
+    expect(await lakeReaderKeys(config)).toEqual(withPending);
     expect(await listKeys(harness.aws.s3, config.lake.bucket, sinkHourFolder(config, HOUR_PATH))).toEqual([]);
   });
 

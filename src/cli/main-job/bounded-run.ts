@@ -15,7 +15,8 @@ import type { OrderState } from '../../domain/order-event';
 import { ordersStreamArn } from '../../resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../streaming/dynamo-sink/dynamo-sink';
 import type { GeneratorReport } from '../../streaming/generator/generator';
-import { readLakeRecords } from '../../lake-format/lake-reader';
+import { createLakeReader } from '../../lake-format/lake-reader';
+import { cdcPartitionFolder } from '../../resources/cdc-catalog';
 import type { ReportSummary } from '../../contract/types';
 import * as workflows from '../../workflows';
 import { groupLag, waitForDrain } from './drain';
@@ -89,11 +90,14 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       },
       { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 2000, onProgress: progress },
     );
+    const lakeReader = createLakeReader(aws.s3, config, {
+      currentFolder: (partitionPath) => cdcPartitionFolder(aws.glue, config, partitionPath),
+    });
     let lakeCount = 0;
     await waitForDrain(
       'S3 sink',
       async () => {
-        lakeCount = (await readLakeRecords(aws.s3, config)).length;
+        lakeCount = (await lakeReader.read()).length;
         const cdc = counters.cdc.count();
         return { done: lakeCount >= cdc, detail: `${lakeCount} of ${cdc} change records in S3` };
       },
@@ -163,7 +167,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       if (!actual || STATE_FIELDS.some((field) => actual[field] !== expected[field])) mismatched++;
     }
     const cdcRecords = counters.cdc.count();
-    const lake = await readLakeRecords(aws.s3, config);
+    const lake = await lakeReader.read();
     // A change is identified by its item and its stream sequence number (sequence numbers order the changes of one
     // item; they are not unique across shards).
     const distinctLake = new Set(lake.map((r) => `${String(r.order_id)}@${String(r.sequence_number)}`)).size;

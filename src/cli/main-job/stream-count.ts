@@ -22,39 +22,82 @@ export async function readStreamWindow(
   streams: DynamoDBStreamsClient,
   streamArn: string,
 ): Promise<StreamWindow> {
-  const shards: Shard[] = [];
-  let exclusiveStart: string | undefined;
-  do {
-    const page = await streams.send(
-      new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: exclusiveStart }),
-    );
-    shards.push(...(page.StreamDescription?.Shards ?? []));
-    exclusiveStart = page.StreamDescription?.LastEvaluatedShardId;
-  } while (exclusiveStart);
+  return createStreamWindowReader(streams, streamArn).read();
+}
 
+export interface StreamWindowReader {
+  /**
+   * The changes the stream held at this read or an earlier one: each read goes on after the last change it saw
+   * (from TRIM_HORIZON when that change has been trimmed since), so polling a large stream does not read it
+   * all again. A change trimmed between reads stays in the window: the stream had it.
+   */
+  read(): Promise<StreamWindow>;
+}
+
+export function createStreamWindowReader(
+  streams: DynamoDBStreamsClient,
+  streamArn: string,
+): StreamWindowReader {
   const window: StreamWindow = new Map();
-  for (const shard of shards) {
-    const sequenceNumbers = new Set<string>();
-    window.set(shard.ShardId!, sequenceNumbers);
-    let iterator = (
-      await streams.send(
-        new GetShardIteratorCommand({
-          StreamArn: streamArn,
-          ShardId: shard.ShardId,
-          ShardIteratorType: 'TRIM_HORIZON',
-        }),
-      )
-    ).ShardIterator;
-    // An open shard always hands back a next iterator: stop at the first empty page, the shard's current end.
-    while (iterator) {
-      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-      const records = page.Records ?? [];
-      for (const record of records) sequenceNumbers.add(record.dynamodb!.SequenceNumber!);
-      if (records.length === 0) break;
-      iterator = page.NextShardIterator;
+  const lastSeen = new Map<string, string>();
+
+  const iteratorFor = async (shardId: string): Promise<string | undefined> => {
+    const after = lastSeen.get(shardId);
+    if (after !== undefined) {
+      try {
+        const { ShardIterator } = await streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: streamArn,
+            ShardId: shardId,
+            ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+            SequenceNumber: after,
+          }),
+        );
+        return ShardIterator;
+      } catch (error) {
+        if ((error as Error).name !== 'TrimmedDataAccessException') throw error;
+      }
     }
-  }
-  return window;
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    return ShardIterator;
+  };
+
+  return {
+    async read() {
+      const shards: Shard[] = [];
+      let exclusiveStart: string | undefined;
+      do {
+        const page = await streams.send(
+          new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: exclusiveStart }),
+        );
+        shards.push(...(page.StreamDescription?.Shards ?? []));
+        exclusiveStart = page.StreamDescription?.LastEvaluatedShardId;
+      } while (exclusiveStart);
+
+      for (const shard of shards) {
+        const shardId = shard.ShardId!;
+        const sequenceNumbers = window.get(shardId) ?? new Set<string>();
+        window.set(shardId, sequenceNumbers);
+        let iterator = await iteratorFor(shardId);
+        // An open shard always hands back a next iterator: stop at the first empty page, the shard's current end.
+        while (iterator) {
+          const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+          const records = page.Records ?? [];
+          for (const record of records) sequenceNumbers.add(record.dynamodb!.SequenceNumber!);
+          if (records.length === 0) break;
+          lastSeen.set(shardId, records[records.length - 1].dynamodb!.SequenceNumber!);
+          iterator = page.NextShardIterator;
+        }
+      }
+      return window;
+    },
+  };
 }
 
 /** The number of changes a stream holds now (see readStreamWindow). */

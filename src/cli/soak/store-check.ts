@@ -18,14 +18,15 @@ import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { AwsClients } from '../../aws/clients';
 import type { Config } from '../../config';
-import { readLakeRecords } from '../../lake-format/lake-reader';
+import { createLakeReader } from '../../lake-format/lake-reader';
+import { cdcPartitionFolder } from '../../resources/cdc-catalog';
 import { ordersStreamArn } from '../../resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../streaming/dynamo-sink/dynamo-sink';
 import * as workflows from '../../workflows';
 import { groupLag, topicMessageCount, waitForDrain } from '../main-job/drain';
 import { CDC_HEADERS } from '../../streaming/cdc-relay/cdc-publisher';
 import { decodeOrderEvent } from '../../streaming/dynamo-sink/decode';
-import { readStreamWindow, type StreamWindow } from '../main-job/stream-count';
+import { createStreamWindowReader, type StreamWindow } from '../main-job/stream-count';
 import { startTopicCounter } from '../main-job/topic-counter';
 import type { CountCheck } from './verdict';
 
@@ -71,11 +72,12 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
       { timeoutMs, intervalMs: 2000, onProgress: progress },
     );
     const streamArn = await ordersStreamArn(aws.dynamodb, config);
+    const stream = createStreamWindowReader(aws.dynamodbStreams, streamArn);
     let window: StreamWindow = new Map();
     await waitForDrain(
       'CDC relay',
       async () => {
-        window = await readStreamWindow(aws.dynamodbStreams, streamArn);
+        window = await stream.read();
         const { changes, published } = windowCoverage(window, cdcChanges);
         return {
           done: published >= changes,
@@ -84,11 +86,15 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
       },
       { timeoutMs, intervalMs: 3000, onProgress: progress },
     );
+    // Read as Athena reads: compacted hours from the version their partition points to.
+    const lakeReader = createLakeReader(aws.s3, config, {
+      currentFolder: (partitionPath) => cdcPartitionFolder(aws.glue, config, partitionPath),
+    });
     let lakeCount = 0;
     await waitForDrain(
       'S3 sink',
       async () => {
-        lakeCount = (await readLakeRecords(aws.s3, config)).length;
+        lakeCount = (await lakeReader.read()).length;
         return { done: lakeCount >= cdc.count(), detail: `${lakeCount} of ${cdc.count()} records in S3` };
       },
       { timeoutMs, intervalMs: 5000, onProgress: progress },
@@ -108,7 +114,7 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
     });
     const athenaChanges = Number(athena.rows[0]?.[0]);
 
-    const lake = await readLakeRecords(aws.s3, config);
+    const lake = await lakeReader.read();
     const latestVersion = new Map<string, bigint>();
     for (const record of lake) {
       const orderId = String(record.order_id);
