@@ -27,6 +27,7 @@ import { createKafka } from '../kafka/client';
 import { startPipelineProcesses, startStack, type StackEvent } from '../local';
 import { isRecordAlive, readPidFile, spawnDetached, stopGroup } from '../local/os-processes';
 import { PROJECT_ROOT, stackPaths, typeScriptEntry } from '../local/paths';
+import { MOTO_KB_PER_ITEM } from '../local/services/moto';
 import { STREAMING_PROCESSES, WORKER_PROCESS } from '../local/pipeline-processes';
 import { numberBetween } from '../support/cli-options';
 import { sleep, waitFor } from '../support/timing';
@@ -51,9 +52,6 @@ interface SoakOptions {
   rssSlopeMb: number;
   diskKbPerEvent: number;
 }
-
-/** What one order item costs moto in memory (moto 5.2.5's Python objects, measured at 1.9 KB; rounded up). */
-const MOTO_KB_PER_ITEM = 2;
 
 const say = (line: string) => console.log(line);
 const report = ({ service, message }: StackEvent) => say(`  [${service}] ${message}`);

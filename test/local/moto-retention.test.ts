@@ -34,7 +34,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../src/config';
 import { stackPaths } from '../../src/local/paths';
-import { STREAM_CLOCK_OFFSET_TAG } from '../../src/local/services/moto';
+import { MOTO_KB_PER_ITEM, STREAM_CLOCK_OFFSET_TAG } from '../../src/local/services/moto';
+import type { OrderState } from '../../src/domain/order-event';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { httpOk } from '../../src/local/probes';
 import { freePort } from '../../src/support/net';
 import { waitFor } from '../../src/support/timing';
@@ -232,6 +234,65 @@ it('holds no memory for item versions and stream records past the retention wind
   // Past the 2-second window every stream record is trimmed: what is left is the 100 items.
   await waitFor('moto to trim the stream', async () => motoRssMb() - before < 40, { timeoutMs: 20_000 });
   expect(motoRssMb() - before).toBeLessThan(40);
+  dynamodb.destroy();
+});
+
+it("holds an orders item of the pipeline's full shape in at most MOTO_KB_PER_ITEM of memory", async () => {
+  const dynamodb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  const TableName = 'retention-item-size';
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName,
+      KeySchema: [{ AttributeName: 'orderId', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'orderId', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  // Every attribute the DynamoDB sink writes (a version-2 order, the largest), at the generator's value sizes.
+  const item = (n: number): OrderState => ({
+    orderId: `ord-${String(n).padStart(8, '0')}-${'f'.repeat(27)}`,
+    customerId: `cust-${String(n % 5000).padStart(6, '0')}`,
+    status: 'SHIPPED',
+    version: 4,
+    amount: 1234.56,
+    currency: 'EUR',
+    region: 'eu-west-1',
+    itemCount: 3,
+    createdAt: '2026-12-07T08:00:00.000Z',
+    updatedAt: '2026-12-07T08:00:05.123Z',
+    lastEventId: `evt-${n}-${'e'.repeat(30)}`,
+    lastEventType: 'SHIPPED',
+    channel: 'web',
+    discountCode: 'WINTER10',
+    shippingAddress: { country: 'DE', postcode: '10115' },
+  });
+  const ITEMS = 20_000;
+  const writeBatch = (first: number) =>
+    dynamodb.send(
+      new BatchWriteItemCommand({
+        RequestItems: {
+          [TableName]: Array.from({ length: 25 }, (_, i) => ({
+            PutRequest: { Item: marshall(item(first + i), { removeUndefinedValues: true }) },
+          })),
+        },
+      }),
+    );
+  await writeBatch(0);
+  const before = motoRssMb();
+  for (let first = 25; first < ITEMS + 25; first += 100)
+    await Promise.all([0, 25, 50, 75].map((d) => writeBatch(first + d)));
+  // Past the 2-second window the stream's records are trimmed: what is left is the table's items.
+  const settled = async () => {
+    const readings = [motoRssMb()];
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    readings.push(motoRssMb());
+    return readings[1] - readings[0] < 1 ? readings[1] : false;
+  };
+  const after = await waitFor('moto to trim the stream', settled, { timeoutMs: 30_000 });
+  const kbPerItem = ((after - before) * 1024) / ITEMS;
+  console.log(`moto: ${kbPerItem.toFixed(2)} KB per order item (${ITEMS} items)`);
+  expect(kbPerItem).toBeLessThanOrEqual(MOTO_KB_PER_ITEM);
   dynamodb.destroy();
 });
 

@@ -14,6 +14,13 @@ import type { ServiceContext, StackService } from '../service';
  * A table with this tag (value: milliseconds) gets stream records stamped that far off the wall clock, so a test
  * or benchmark can put its changes across an hour boundary without waiting for one (moto_server.py).
  */
+/**
+ * What one orders item costs moto in memory at most (its Python objects: an item of every attribute the sink
+ * writes): `npm run soak` allows moto this much growth per item the table gained, since on AWS the items are
+ * table storage, not a leak. test/local/moto-retention.test.ts measures it: 3.2 KB with moto 5.2.5 (2026-12-07).
+ */
+export const MOTO_KB_PER_ITEM = 4;
+
 export const STREAM_CLOCK_OFFSET_TAG = 'local-stack:stream-clock-offset-ms';
 
 export function createMotoService(ctx: ServiceContext): StackService {
