@@ -15,3 +15,22 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+function portIsFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port whose next port is free too (same caveat as freePort): the local Kafka broker takes its KRaft
+ * controller's port as the broker's port + 1.
+ */
+export async function freePortPair(host = '127.0.0.1'): Promise<number> {
+  for (;;) {
+    const port = await freePort(host);
+    if (port < 65535 && (await portIsFree(port + 1, host))) return port;
+  }
+}

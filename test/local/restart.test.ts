@@ -13,7 +13,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
@@ -21,28 +20,13 @@ import { topicMessageCount } from '../../src/cli/main-job/drain';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import { signalGroup } from '../../src/local/os-processes';
-import { freePort } from '../../src/support/net';
+import { freePort, freePortPair } from '../../src/support/net';
 import { waitFor } from '../../src/support/timing';
 
 const ROOT = join(__dirname, '../..');
 const dataDir = mkdtempSync(join(tmpdir(), 'restart-'));
 let env: NodeJS.ProcessEnv;
 let kafka: Kafka;
-
-const portIsFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-
-/** A broker port whose next port (the KRaft controller's) is free too. */
-async function freeBrokerPort(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port < 65535 && (await portIsFree(port + 1))) return port;
-  }
-}
 
 interface Cli {
   child: ChildProcess;
@@ -140,7 +124,7 @@ function killEverything(): void {
 beforeAll(async () => {
   const [temporal, broker, moto, lake] = [
     await freePort(),
-    await freeBrokerPort(),
+    await freePortPair(),
     await freePort(),
     await freePort(),
   ];
