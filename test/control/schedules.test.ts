@@ -125,7 +125,9 @@ describe('control schedules', () => {
       { timeoutMs: 150_000, intervalMs: 100 },
     );
     expect(Math.max(...seen.map((c) => c.running))).toBe(1);
-    for (const c of seen) expect(c.taken + c.buffered).toBe(3);
+    // No more than the three triggered: nothing started beside the buffer. (Fewer for a moment is fine: the
+    // scheduler takes a start out of its buffer before the start it records as taken.)
+    expect(Math.max(...seen.map((c) => c.taken + c.buffered))).toBe(3);
     expect((await counts()).skipped).toBe(0);
     const runs = await Promise.all(
       (await schedule.describe()).info.recentActions.map((a) =>
