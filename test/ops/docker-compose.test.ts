@@ -12,6 +12,7 @@ import { ENV_SPEC, LOCAL_HOST, LOCAL_PORTS } from '../../src/config';
 import { DEFAULT_PORT, parseLakeArgs } from '../../src/lake-endpoint/main';
 import { KAFKA_VERSION, PYTHON_PACKAGES } from '../../src/local/installer';
 import { ALL_PIPELINE_PROCESSES, compiledEntry, LAKE_PROCESS } from '../../src/local/pipeline-processes';
+import { KAFKA_HEAP } from '../../src/local/services/kafka';
 import { readDockerfile } from './support/dockerfile';
 
 interface ComposeService {
@@ -86,6 +87,8 @@ describe('docker-compose.yml', () => {
     const pinned = (spec: string) => spec.split('==')[1];
     expect(services.temporal.image).toBe(`temporalio/temporal:${pinned(PYTHON_PACKAGES.temporal)}`);
     expect(services.kafka.image).toBe(`apache/kafka:${KAFKA_VERSION}`);
+    // The image's kafka-run-class.sh takes its JVM heap from KAFKA_HEAP_OPTS.
+    expect(services.kafka.environment?.KAFKA_HEAP_OPTS).toBe(KAFKA_HEAP.join(' '));
     expect(services.moto.image).toBe(`motoserver/moto:${pinned(PYTHON_PACKAGES.moto)}`);
   });
 

@@ -17,9 +17,10 @@ import type { ServiceContext, StackService } from '../service';
 /**
  * Heap of the broker: enough for tests and the benchmarks, small enough for a 2-core laptop. Committed and touched
  * at start (-Xms = -Xmx, as Kafka's operations guide sets it): the broker's RSS is flat from the first minute
- * instead of climbing towards -Xmx over hours, which a soak cannot tell from a leak.
+ * instead of climbing towards -Xmx over hours, which a soak cannot tell from a leak. docker-compose.yml passes the
+ * same as KAFKA_HEAP_OPTS.
  */
-const KAFKA_HEAP = ['-Xms768m', '-Xmx768m', '-XX:+AlwaysPreTouch'];
+export const KAFKA_HEAP = ['-Xms768m', '-Xmx768m', '-XX:+AlwaysPreTouch'];
 
 export function kafkaServerProperties(options: {
   brokerPort: number;
