@@ -63,17 +63,26 @@ function cli(entry: string, args: string[]): Cli {
   };
 }
 
-/** Events on orders.events; 0 while the broker is down (a connection per call: the broker gets killed). */
+/**
+ * Events on orders.events (0 before the topic exists), asked until the broker answers: right after `stack up` a
+ * restarted broker can refuse offsets for a moment, and reading that as 0 events made `npm start` look done at
+ * once (a connection per call: the broker gets killed).
+ */
 async function eventsOnTopic(): Promise<number> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    return await topicMessageCount(admin, 'orders.events');
-  } catch {
-    return 0;
-  } finally {
-    await admin.disconnect();
-  }
+  return waitFor(
+    'the offsets of orders.events',
+    async () => {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        if (!(await admin.listTopics()).includes('orders.events')) return 0;
+        return await topicMessageCount(admin, 'orders.events');
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
 }
 
 async function stackUp(): Promise<void> {
