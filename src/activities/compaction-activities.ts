@@ -27,18 +27,15 @@ import {
   versionFolder,
   type CompactionManifest,
 } from '../lake-format/compaction-layout';
-import { createLakeFormat, formatForExtension } from '../lake-format/formats';
-import type { LakeRow, LakeValue } from '../lake-format/lake-row';
-import { CDC_LAKE_COLUMNS } from '../lake-format/lake-schema';
+import { createLakeFormat } from '../lake-format/formats';
+import { HourMergeError, mergeObjects } from '../lake-format/hour-merge';
 import { createS3Storage, type StoredObject } from '../lake-format/storage';
 import { cdcPartitionLocation, moveCdcPartition, registerCdcPartitions } from '../resources/cdc-catalog';
-import { mapWithConcurrency } from '../support/concurrency';
 import { FailureType } from '../contract/failure-types';
 import { permanentFailure, withAwsErrors } from './errors';
 
 /** A sink object's name: `<topic>+<partition>+<start offset>.<ext>` (cdc-layout.ts). */
 const SINK_OBJECT_NAME = /^[^/+]+\+\d+\+\d+\.[^/]+$/;
-const READ_CONCURRENCY = 8;
 /** DeleteObjects takes at most 1,000 keys. */
 const DELETE_BATCH = 1000;
 
@@ -64,40 +61,6 @@ export interface MergedHour {
   bytesAfter: number;
   /** Objects a cleanup would delete now (folded sink objects, unused versions). */
   leftovers: number;
-}
-
-function extensionOf(name: string): string {
-  const location = parseObjectKey(`dt=x/hour=x/${name}`);
-  return location?.extension ?? name.slice(name.indexOf('.') + 1);
-}
-
-/** Values as the format writer wants them: bigint columns as bigint, timestamps as Date (readers differ). */
-function normalizeRow(row: Record<string, unknown>): LakeRow {
-  const out: LakeRow = {};
-  for (const column of CDC_LAKE_COLUMNS) {
-    const value = row[column.name];
-    let normalized: LakeValue = null;
-    if (value !== null && value !== undefined) {
-      if (column.type === 'bigint') normalized = typeof value === 'bigint' ? value : BigInt(value as number);
-      else if (column.type === 'timestamp')
-        normalized = value instanceof Date ? value : new Date(value as string | number);
-      else normalized = value as LakeValue;
-    }
-    out[column.name] = normalized;
-  }
-  return out;
-}
-
-const timeOf = (value: LakeValue) => (value instanceof Date ? value.getTime() : 0);
-const compareNumeric = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
-
-/** Order id, then change time, then the stream's sequence number: each order's changes together, in order. */
-export function compareChanges(a: LakeRow, b: LakeRow): number {
-  const ids = String(a.order_id ?? '').localeCompare(String(b.order_id ?? ''));
-  if (ids !== 0) return ids;
-  const times = timeOf(a.change_time) - timeOf(b.change_time);
-  if (times !== 0) return times;
-  return compareNumeric(String(a.sequence_number ?? ''), String(b.sequence_number ?? ''));
 }
 
 export function createCompactionActivities(deps: {
@@ -203,8 +166,9 @@ export function createCompactionActivities(deps: {
     },
 
     /**
-     * Writes the hour's new version (parts, then the manifest) unless there is nothing to fold. Heartbeats per
-     * object read; a retry after a crash writes the same version again (its name hashes what it folds).
+     * Writes the hour's new version (parts, then the manifest) unless there is nothing to fold, in memory bounded
+     * whatever the hour's size (lake-format/hour-merge.ts). Heartbeats per object read and part written; a retry
+     * after a crash writes the same version again (its name hashes what it folds).
      */
     async mergeHour(input: { partitionPath: string; targetBytes: number }): Promise<MergedHour> {
       const { partitionPath, targetBytes } = input;
@@ -236,32 +200,21 @@ export function createCompactionActivities(deps: {
         .digest('hex')
         .slice(0, 16);
       const to = versionFolder(config, partitionPath, version);
-      const inputs = [...parts, ...toFold.values()];
       const ctx = Context.current();
-      const decoded = await mapWithConcurrency(inputs, READ_CONCURRENCY, async (object) => {
-        const reader = formatForExtension(extensionOf(fileName(object.key)));
-        if (!reader)
-          throw permanentFailure(FailureType.CompactionConflict, `cannot read ${object.key}: unknown format`);
-        const rows = await reader.decode(await storage.get(object.key));
-        ctx.heartbeat({ read: object.key });
-        return rows.map((row) => normalizeRow(row));
+      const merged = await mergeObjects({
+        storage,
+        inputs: [...parts, ...toFold.values()],
+        format,
+        targetBytes,
+        to,
+        onProgress: (detail) => ctx.heartbeat(detail),
+      }).catch((error: unknown) => {
+        if (error instanceof HourMergeError)
+          throw permanentFailure(FailureType.CompactionConflict, error.message);
+        throw error;
       });
-      const rows = decoded.flat().sort(compareChanges);
-      const inputBytes = inputs.reduce((n, o) => n + o.size, 0);
-      const rowsPerPart = Math.max(
-        1,
-        Math.floor(targetBytes / Math.max(1, inputBytes / Math.max(1, rows.length))),
-      );
-      const partNames: string[] = [];
-      let bytesAfter = 0;
-      for (let start = 0, index = 0; start < rows.length; start += rowsPerPart, index++) {
-        const name = `part-${String(index).padStart(5, '0')}.${format.extension}`;
-        const body = format.encode(rows.slice(start, start + rowsPerPart));
-        await storage.put(`${to}${name}`, body, format.contentType);
-        partNames.push(name);
-        bytesAfter += body.length;
-        ctx.heartbeat({ wrote: name });
-      }
+      const partNames = merged.parts.map((part) => part.name);
+      const bytesAfter = merged.parts.reduce((n, part) => n + part.bytes, 0);
       const manifest: CompactionManifest = {
         folded: [...new Set([...folded, ...names])].sort(),
         parts: partNames,
@@ -277,7 +230,7 @@ export function createCompactionActivities(deps: {
           version,
           objectsBefore: visible.length,
           objectsAfter: partNames.length,
-          rows: rows.length,
+          rows: merged.rows,
         },
         'hour merged',
       );
@@ -286,7 +239,7 @@ export function createCompactionActivities(deps: {
         merged: true,
         to,
         objectsAfter: partNames.length,
-        rows: rows.length,
+        rows: merged.rows,
         bytesAfter,
         leftovers: 0,
       };

@@ -15,6 +15,10 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { createWriteStream } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { isS3NotFound } from '../aws/errors';
 import type { Logger } from '../observability/logger';
 import { mapWithConcurrency } from '../support/concurrency';
@@ -46,6 +50,10 @@ export interface ObjectHead {
 export interface LakeStorage {
   bucket: string;
   put(key: string, body: Buffer, contentType: string, metadata?: Record<string, string>): Promise<void>;
+  /** Uploads a local file, a part at a time when it is large: the body is never in memory whole. */
+  putFile(key: string, path: string, contentType: string): Promise<void>;
+  /** Streams the object into a local file. */
+  download(key: string, path: string): Promise<void>;
   /** The object's size and user metadata, or undefined when there is no such object. */
   head(key: string): Promise<ObjectHead | undefined>;
   get(key: string): Promise<Uint8Array>;
@@ -73,9 +81,11 @@ export function createS3Storage(options: S3StorageOptions): LakeStorage {
   const partBytes = Math.max(MIN_PART_BYTES, options.partBytes ?? DEFAULT_PART_BYTES);
   const log = options.logger.child({ component: 's3-storage', bucket });
 
+  /** `readPart(start, end)` returns those bytes of the body: from memory, or from a file a slice at a time. */
   const putMultipart = async (
     key: string,
-    body: Buffer,
+    size: number,
+    readPart: (start: number, end: number) => Promise<Buffer>,
     contentType: string,
     metadata?: Record<string, string>,
   ) => {
@@ -90,14 +100,11 @@ export function createS3Storage(options: S3StorageOptions): LakeStorage {
     const uploadId = created.UploadId;
     if (!uploadId) throw new StorageError(`CreateMultipartUpload for ${key} returned no UploadId`);
     try {
-      const count = Math.ceil(body.length / partBytes);
+      const count = Math.ceil(size / partBytes);
       const partNumbers = Array.from({ length: count }, (_, index) => index + 1);
       // Every part in flight settles before the abort below, so none is left behind it.
       const etags = await mapWithConcurrency(partNumbers, PART_CONCURRENCY, async (partNumber) => {
-        const part = body.subarray(
-          (partNumber - 1) * partBytes,
-          Math.min(body.length, partNumber * partBytes),
-        );
+        const part = await readPart((partNumber - 1) * partBytes, Math.min(size, partNumber * partBytes));
         const uploaded = await s3.send(
           new UploadPartCommand({
             Bucket: bucket,
@@ -118,7 +125,7 @@ export function createS3Storage(options: S3StorageOptions): LakeStorage {
           MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
         }),
       );
-      log.debug({ key, bytes: body.length, parts: count }, 'multipart upload completed');
+      log.debug({ key, bytes: size, parts: count }, 'multipart upload completed');
     } catch (error) {
       await s3
         .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
@@ -133,7 +140,14 @@ export function createS3Storage(options: S3StorageOptions): LakeStorage {
     bucket,
     async put(key, body, contentType, metadata) {
       try {
-        if (body.length >= threshold) await putMultipart(key, body, contentType, metadata);
+        if (body.length >= threshold)
+          await putMultipart(
+            key,
+            body.length,
+            async (start, end) => body.subarray(start, end),
+            contentType,
+            metadata,
+          );
         else
           await s3.send(
             new PutObjectCommand({
@@ -147,6 +161,60 @@ export function createS3Storage(options: S3StorageOptions): LakeStorage {
       } catch (error) {
         if (error instanceof StorageError) throw error;
         throw new StorageError(`could not write s3://${bucket}/${key}: ${(error as Error).message}`, error);
+      }
+    },
+    async putFile(key, path, contentType) {
+      try {
+        const { size } = await stat(path);
+        if (size < threshold) {
+          await s3.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body: await readFile(path),
+              ContentType: contentType,
+            }),
+          );
+          return;
+        }
+        const file = await open(path, 'r');
+        try {
+          await putMultipart(
+            key,
+            size,
+            async (start, end) => {
+              const part = Buffer.allocUnsafe(end - start);
+              const { bytesRead } = await file.read(part, 0, part.length, start);
+              if (bytesRead !== part.length)
+                throw new StorageError(
+                  `${path} ended at byte ${start + bytesRead} of ${size} while uploading ${key}`,
+                );
+              return part;
+            },
+            contentType,
+          );
+        } finally {
+          await file.close();
+        }
+      } catch (error) {
+        if (error instanceof StorageError) throw error;
+        throw new StorageError(
+          `could not write s3://${bucket}/${key} from ${path}: ${(error as Error).message}`,
+          error,
+        );
+      }
+    },
+    async download(key, path) {
+      try {
+        const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        if (!response.Body) throw new StorageError(`s3://${bucket}/${key} has no body`);
+        await pipeline(response.Body as Readable, createWriteStream(path));
+      } catch (error) {
+        if (error instanceof StorageError) throw error;
+        throw new StorageError(
+          `could not download s3://${bucket}/${key}: ${(error as Error).message}`,
+          error,
+        );
       }
     },
     async head(key) {

@@ -122,13 +122,14 @@ export interface WorkerProcess {
   terminate(): Promise<number | null>;
 }
 
-export function spawnWorker(config: Config): WorkerProcess {
+/** `env`: more of the worker's environment (e.g. NODE_OPTIONS to bound its heap). */
+export function spawnWorker(config: Config, env: Record<string, string> = {}): WorkerProcess {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(ROOT, 'src/workers/control-plane-worker.ts')],
     {
       cwd: ROOT,
-      env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' },
+      env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

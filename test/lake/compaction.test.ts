@@ -3,6 +3,8 @@
  * content kept, hours locked by workflow id, late data visible at once and folded in later, the crawler leaves
  * compacted partitions alone, kill -9 of the worker at several points, and bad input.
  */
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AwsClients } from '../../src/aws/clients';
@@ -10,7 +12,11 @@ import type { Config } from '../../src/config';
 import { compactProgressQuery } from '../../src/contract/definitions';
 import { cdcTableRoot, objectKey } from '../../src/lake-format/cdc-layout';
 import { keyPrefixOf, sinkHourFolder } from '../../src/lake-format/compaction-layout';
-import { createLakeFormat } from '../../src/lake-format/formats';
+import { withOverrides } from '../../src/config';
+import { createLakeFormat, formatForExtension, type LakeFormatName } from '../../src/lake-format/formats';
+import { encodeJsonLines } from '../../src/lake-format/formats/jsonl';
+import { encodeParquet } from '../../src/lake-format/formats/parquet';
+import { CDC_LAKE_COLUMNS, ORDER_V2_COLUMNS } from '../../src/lake-format/lake-schema';
 import { readLakeRecords } from '../../src/lake-format/lake-reader';
 import { toLakeRow } from '../../src/lake-format/lake-row';
 import { createS3Storage } from '../../src/lake-format/storage';
@@ -47,6 +53,18 @@ const HOUR_PATH = 'dt=2024-05-01/hour=09';
 const OBJECTS = 12;
 const ROWS_PER_OBJECT = 50;
 const ROWS = OBJECTS * ROWS_PER_OBJECT;
+/**
+ * How far the worker's RSS may rise while it merges 400,000 changes: measured about 150 MB (DuckDB's 96 MB
+ * buffer pool and its overhead; 150-190 MB measured). Read into JavaScript rows, they rose it by over 400 MB (the heap limit the test
+ * sets stops such a worker first).
+ */
+const MERGE_RSS_GROWTH_MB = 300;
+
+/** A /proc/<pid>/status figure of the worker, in kB (VmRSS now, VmHWM its peak). */
+const vmKb = (worker: WorkerProcess, field: 'VmRSS' | 'VmHWM') =>
+  Number(
+    new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${worker.child.pid}/status`, 'utf8'))?.[1],
+  );
 
 let lake: LakeEndpoint;
 let harness: ControlPlaneHarness;
@@ -114,8 +132,63 @@ async function tableContent(aws: AwsClients, config: Config): Promise<string[]> 
   return rows.map((r) => r.join('|')).sort();
 }
 
-async function setup(label: string, inProcessWorker = true): Promise<Config> {
-  const config = controlConfig(label, lake.url);
+/** Every column of every row, as Athena returns them: v2 columns NULL where an object predates them. */
+async function fullContent(aws: AwsClients, config: Config): Promise<string[]> {
+  const rows = await athenaRows(
+    aws,
+    config,
+    `SELECT ${CDC_LAKE_COLUMNS.map((c) => c.name).join(', ')} FROM orders_cdc`,
+  );
+  return rows.map((r) => r.join('|')).sort();
+}
+
+/** A sink object written before order schema v2: its rows have no v2 columns at all. */
+async function writePreV2Object(aws: AwsClients, config: Config, startOffset: number): Promise<void> {
+  const storage = createS3Storage({
+    s3: aws.s3,
+    bucket: config.lake.bucket,
+    logger: createLogger('t', config),
+  });
+  const events = makeCdcEvents(ROWS_PER_OBJECT, {
+    start: new Date(Date.UTC(2024, 4, 1, 9, 30, 0)),
+    orders: 10,
+    sequenceBase: 200000000000000000000n,
+  });
+  const rows = events.map(toLakeRow);
+  const v1 = CDC_LAKE_COLUMNS.filter((c) => !ORDER_V2_COLUMNS.includes(c));
+  const v2 = new Set(ORDER_V2_COLUMNS.map((c) => c.name));
+  const body =
+    config.lake.format === 'parquet'
+      ? encodeParquet(rows, { columns: v1 })
+      : Buffer.from(
+          encodeJsonLines(rows)
+            .trimEnd()
+            .split('\n')
+            .map((line) =>
+              JSON.stringify(
+                Object.fromEntries(Object.entries(JSON.parse(line)).filter(([k]) => !v2.has(k))),
+              ),
+            )
+            .join('\n') + '\n',
+        );
+  const format = createLakeFormat(config);
+  const key = objectKey(cdcTableRoot(config), {
+    partitionPath: HOUR_PATH,
+    topic: config.topics.cdc,
+    kafkaPartition: 0,
+    startOffset,
+    extension: format.extension,
+  });
+  await storage.put(key, body, format.contentType);
+  format.close();
+}
+
+async function setup(
+  label: string,
+  inProcessWorker = true,
+  format: LakeFormatName = 'parquet',
+): Promise<Config> {
+  const config = withOverrides(controlConfig(label, lake.url), { lake: { format } });
   harness = await startHarness(config);
   if (!inProcessWorker) await harness.stopWorker();
   await ensureBucket(harness.aws.s3, config);
@@ -280,6 +353,104 @@ describe('compact workflow', () => {
     expect(await athenaCount(harness.aws, config)).toBe(4 * ROWS_PER_OBJECT);
     await handle.terminate();
   });
+
+  it.each<LakeFormatName>(['parquet', 'jsonl'])(
+    'merges %s objects of two schema versions (the older read with NULL v2 columns), each part sorted by order and change',
+    async (formatName) => {
+      const config = await setup(`compact-${formatName}`, true, formatName);
+      await writeSinkObjects(harness.aws, config, 3);
+      await writePreV2Object(harness.aws, config, 5_000);
+      const before = await fullContent(harness.aws, config);
+      expect(before).toHaveLength(4 * ROWS_PER_OBJECT);
+
+      const result = await (await compact(config, { readerGraceSeconds: 0, targetBytes: 4_000 })).result();
+      expect(result.hours[0]).toMatchObject({
+        outcome: 'compacted',
+        objectsBefore: 4,
+        rows: 4 * ROWS_PER_OBJECT,
+      });
+      expect(result.objectsAfter).toBeGreaterThan(1);
+      expect(await fullContent(harness.aws, config)).toEqual(before);
+
+      const storage = createS3Storage({
+        s3: harness.aws.s3,
+        bucket: config.lake.bucket,
+        logger: createLogger('t', config),
+      });
+      const parts = await storage.list(result.hours[0].location!);
+      const dataParts = parts.filter((o) => /part-\d+\./.test(o.key));
+      expect(dataParts.map((o) => o.key.split('.').slice(1).join('.'))).toEqual(
+        dataParts.map(() => createLakeFormat(config).extension),
+      );
+      const sortKey = (row: Record<string, unknown>) =>
+        `${String(row.order_id)}|${(row.change_time as Date).toISOString()}|${String(row.sequence_number).padStart(30, '0')}`;
+      let previous = '';
+      for (const part of dataParts) {
+        const rows = await formatForExtension(createLakeFormat(config).extension)!.decode(
+          await storage.get(part.key),
+        );
+        // Sorted within the part, and parts in order: the whole hour is one sorted run.
+        for (const row of rows) {
+          const key = sortKey(row);
+          expect(key >= previous).toBe(true);
+          previous = key;
+        }
+      }
+    },
+  );
+
+  it('merges an hour far larger than the worker heap could hold as rows, in bounded memory', async () => {
+    const config = await setup('compact-large', false);
+    const storage = createS3Storage({
+      s3: harness.aws.s3,
+      bucket: config.lake.bucket,
+      logger: createLogger('t', config),
+    });
+    const objects = 40;
+    const rowsPerObject = 10_000;
+    for (let i = 0; i < objects; i++) {
+      const events = makeCdcEvents(rowsPerObject, {
+        start: new Date(Date.UTC(2024, 4, 1, 9, 0, 0) + i * 80_000),
+        spacingMs: 8,
+        orders: 2_500,
+        sequenceBase: 300000000000000000000n + BigInt(i * rowsPerObject),
+      });
+      const key = objectKey(cdcTableRoot(config), {
+        partitionPath: HOUR_PATH,
+        topic: config.topics.cdc,
+        kafkaPartition: i % 3,
+        startOffset: i * rowsPerObject,
+        extension: 'parquet',
+      });
+      await storage.put(key, encodeParquet(events.map(toLakeRow)), 'application/vnd.apache.parquet');
+    }
+    await registerCdcPartitions(harness.aws.glue, config, [
+      {
+        partitionPath: HOUR_PATH,
+        location: `s3://${config.lake.bucket}/${sinkHourFolder(config, HOUR_PATH)}`,
+      },
+    ]);
+    // 400,000 changes read into JavaScript rows take about 1 KB of heap each: far more than this worker may have.
+    const worker = spawnWorker(config, { NODE_OPTIONS: '--max-old-space-size=160' });
+    workers.push(worker);
+    await worker.ready;
+    const startKb = vmKb(worker, 'VmRSS');
+    const handle = await compact(config, { readerGraceSeconds: 0 });
+    const died = worker.child.exitCode !== null ? Promise.resolve() : once(worker.child, 'exit');
+    const outcome = await Promise.race([
+      handle.result(),
+      died.then(() => {
+        throw new Error(`the worker died while merging:\n${worker.output().slice(-2000)}`);
+      }),
+    ]);
+    expect(outcome.hours[0]).toMatchObject({ outcome: 'compacted', rows: objects * rowsPerObject });
+    const growthMb = (vmKb(worker, 'VmHWM') - startKb) / 1024;
+    console.log(
+      `compaction of ${objects * rowsPerObject} changes: the worker's peak RSS rose ${growthMb.toFixed(0)} MB`,
+    );
+    expect(growthMb).toBeLessThan(MERGE_RSS_GROWTH_MB);
+    expect(await athenaCount(harness.aws, config)).toBe(objects * rowsPerObject);
+  }, 300_000);
 
   it('survives kill -9 of the worker while merging and during the reader grace: Athena never sees a row twice or misses one', async () => {
     const config = await setup('compact-kill', false);

@@ -54,6 +54,8 @@ function recorder() {
         puts.inFlight--;
       }
     },
+    putFile: () => Promise.reject(new Error('the writer uploads bodies, not files')),
+    download: () => Promise.reject(new Error('the writer never reads objects')),
     head: async () => undefined,
     get: async () => new Uint8Array(),
     list: async () => [],

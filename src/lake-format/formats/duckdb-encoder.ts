@@ -10,22 +10,12 @@
  * A line DuckDB refuses (duplicate keys, invalid UTF-8, an odd value in an image the change does not use) fails
  * the whole object: the caller falls back to the JavaScript encoder for that object (formats/parquet.ts).
  */
-import {
-  closeSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CDC_LAKE_COLUMNS, imageAttributes, ORDER_COLUMNS, type LakeColumnType } from '../lake-schema';
 import { quoteIdent, quoteString } from '../../support/duckdb-sql-literals';
-import { isProcessAlive } from '../../support/process-liveness';
+import { createProcessTempDir } from '../../support/process-temp-dirs';
 
 const READ_TYPES: Record<LakeColumnType, string> = {
   string: 'VARCHAR',
@@ -124,19 +114,6 @@ function writeLines(path: string, lines: Buffer[]) {
 
 const TEMP_PREFIX = 'orders-s3-sink-';
 
-/** Temporary folders of sinks that died without closing their encoder (kill -9): their pid is gone. */
-function removeOrphanedDirs() {
-  try {
-    for (const name of readdirSync(tmpdir())) {
-      const pid = Number(/^orders-s3-sink-(\d+)-/.exec(name)?.[1]);
-      if (Number.isInteger(pid) && pid !== process.pid && !isProcessAlive(pid))
-        rmSync(join(tmpdir(), name), { recursive: true, force: true });
-    }
-  } catch {
-    // best effort: a folder left behind costs only disk space
-  }
-}
-
 /**
  * @example
  *   const encoder = createDuckDbChangeEncoder();
@@ -156,8 +133,7 @@ export function createDuckDbChangeEncoder(): DuckDbChangeEncoder {
 
   const open = () => {
     connections ??= (async () => {
-      removeOrphanedDirs();
-      dir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
+      dir = createProcessTempDir(TEMP_PREFIX);
       const instance = await DuckDBInstance.create(':memory:', {
         threads: String(THREADS),
         // Give freed memory back soon: the sink encodes small objects all day, and its RSS is what is budgeted.
