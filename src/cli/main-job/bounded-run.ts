@@ -21,7 +21,7 @@ import type { ReportSummary } from '../../contract/types';
 import * as workflows from '../../workflows';
 import { groupLag, waitForDrain } from './drain';
 import { startTopicCounter, type TopicCounter } from './topic-counter';
-import { countStreamRecords } from './stream-count';
+import { changeCount, createStreamWindowReader } from './stream-count';
 import { compactRunHours } from './run-compaction';
 import { reconcileRun } from './run-reconcile';
 import { plainAwareTable } from '../shared/output';
@@ -77,11 +77,13 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       { timeoutMs: DRAIN_TIMEOUT_MS, onProgress: progress },
     );
     const streamArn = await ordersStreamArn(aws.dynamodb, config);
+    // Each poll reads on from where the last one ended, not the whole stream again.
+    const stream = createStreamWindowReader(aws.dynamodbStreams, streamArn);
     let changes = 0;
     await waitForDrain(
       'CDC relay',
       async () => {
-        changes = await countStreamRecords(aws.dynamodbStreams, streamArn);
+        changes = changeCount(await stream.read());
         const published = counters.cdc.count();
         return {
           done: published >= changes && changes > 0,

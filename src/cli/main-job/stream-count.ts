@@ -1,5 +1,6 @@
 /**
- * Reads the changes a DynamoDB stream holds by reading every shard from TRIM_HORIZON: an independent count of
+ * Reads the changes a DynamoDB stream holds by reading every shard (from TRIM_HORIZON, then on from the last
+ * change read): an independent count of
  * "DynamoDB changes" for the bounded run's and the soak's checks, not taken from the relay they check.
  */
 import {
@@ -13,20 +14,11 @@ import {
 /** The changes a stream holds now, per shard: its retention window (older changes are trimmed). */
 export type StreamWindow = Map<string, Set<string>>;
 
-/**
- * Reads every shard from TRIM_HORIZON to its current end: the sequence numbers of the changes it holds, per
- * shard. A set, not a count of records served: moto can serve a record twice across a page boundary (after a
- * repeated sequence number). On AWS both counts are the same.
- */
-export async function readStreamWindow(
-  streams: DynamoDBStreamsClient,
-  streamArn: string,
-): Promise<StreamWindow> {
-  return createStreamWindowReader(streams, streamArn).read();
-}
-
 export interface StreamWindowReader {
   /**
+   * Reads every shard to its current end. The window holds sequence numbers, not a count of records served: moto
+   * can serve a record twice across a page boundary (after a repeated sequence number). On AWS both are the same.
+   *
    * The changes the stream held at this read or an earlier one: each read goes on after the last change it saw
    * (from TRIM_HORIZON when that change has been trimmed since), so polling a large stream does not read it
    * all again. A change trimmed between reads stays in the window: the stream had it.
@@ -100,10 +92,9 @@ export function createStreamWindowReader(
   };
 }
 
-/** The number of changes a stream holds now (see readStreamWindow). */
-export async function countStreamRecords(streams: DynamoDBStreamsClient, streamArn: string): Promise<number> {
+/** The number of changes in a window. */
+export function changeCount(window: StreamWindow): number {
   let changes = 0;
-  for (const sequenceNumbers of (await readStreamWindow(streams, streamArn)).values())
-    changes += sequenceNumbers.size;
+  for (const sequenceNumbers of window.values()) changes += sequenceNumbers.size;
   return changes;
 }

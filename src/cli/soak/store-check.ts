@@ -26,7 +26,7 @@ import * as workflows from '../../workflows';
 import { groupLag, topicMessageCount, waitForDrain } from '../main-job/drain';
 import { CDC_HEADERS } from '../../streaming/cdc-relay/cdc-publisher';
 import { decodeOrderEvent } from '../../streaming/dynamo-sink/decode';
-import { createStreamWindowReader, type StreamWindow } from '../main-job/stream-count';
+import { changeCount, createStreamWindowReader, type StreamWindow } from '../main-job/stream-count';
 import { startTopicCounter } from '../main-job/topic-counter';
 import type { CountCheck } from './verdict';
 
@@ -178,9 +178,8 @@ export function windowCoverage(
   records: readonly { shardId: string; sequenceNumber: string }[],
 ): { changes: number; published: number; foreign: number } {
   const oldest = new Map<string, bigint>();
-  let changes = 0;
+  const changes = changeCount(window);
   for (const [shardId, sequenceNumbers] of window) {
-    changes += sequenceNumbers.size;
     for (const s of sequenceNumbers) {
       const first = oldest.get(shardId);
       if (first === undefined || BigInt(s) < first) oldest.set(shardId, BigInt(s));
