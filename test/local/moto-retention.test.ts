@@ -76,18 +76,20 @@ afterAll(() => {
   rmSync(join(objectDir, '..'), { recursive: true, force: true });
 });
 
+/** A table keyed by `id` with a stream of new and old images, as the orders table has. */
+const streamedTable = (TableName: string) =>
+  new CreateTableCommand({
+    TableName,
+    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+    BillingMode: 'PAY_PER_REQUEST',
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  });
+
 it('trims stream records older than the retention window, as DynamoDB Streams do', async () => {
   const dynamodb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
   const streams = new DynamoDBStreamsClient({ endpoint, region: 'us-east-1', credentials });
-  const created = await dynamodb.send(
-    new CreateTableCommand({
-      TableName: 'retention',
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
+  const created = await dynamodb.send(streamedTable('retention'));
   const StreamArn = created.TableDescription!.LatestStreamArn!;
   const shardId = (await streams.send(new DescribeStreamCommand({ StreamArn }))).StreamDescription!.Shards![0]
     .ShardId!;
@@ -153,15 +155,7 @@ it('stamps the stream records of a table tagged with a clock offset that far off
   const streams = new DynamoDBStreamsClient({ endpoint, region: 'us-east-1', credentials });
   const offsetMs = 2 * 3_600_000;
   const firstRecord = async (table: string, tagged: boolean) => {
-    const created = await dynamodb.send(
-      new CreateTableCommand({
-        TableName: table,
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        BillingMode: 'PAY_PER_REQUEST',
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-      }),
-    );
+    const created = await dynamodb.send(streamedTable(table));
     if (tagged)
       await dynamodb.send(
         new TagResourceCommand({
@@ -195,15 +189,7 @@ it('stamps the stream records of a table tagged with a clock offset that far off
 it('holds no memory for item versions and stream records past the retention window', async () => {
   const dynamodb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
   const TableName = 'retention-memory';
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName,
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
+  await dynamodb.send(streamedTable(TableName));
   // 100 orders rewritten 200 times each: 20,000 writes and stream records with a few hundred bytes of
   // attributes, like the pipeline's. moto kept every one of them (~8 KB each, 150 MB here) until the stack
   // stopped tracking model instances; the table itself holds only the last 100 versions.
