@@ -21,6 +21,7 @@ import type { Config } from '../config';
 import { snapshotManifestKey, snapshotPartKey } from '../lake-format/snapshot-layout';
 import type { Logger } from '../observability/logger';
 import type { DynamoKey, SegmentCursor } from '../contract/types';
+import { createScanPacer } from './scan-pacing';
 import { permanentFailure, withAwsErrors } from './errors';
 import { encodeSnapshotParquet, SnapshotItemError } from '../lake-format/snapshot-parquet';
 import { FailureType } from '../contract/failure-types';
@@ -60,9 +61,6 @@ interface SegmentHeartbeat {
   done: boolean;
 }
 
-/** Heartbeat interval of a throttle wait when the activity has no heartbeat timeout. */
-const UNTIMED_HEARTBEAT_MS = 10_000;
-
 /** One Scan page and the LastEvaluatedKey after it (null: the segment ends with it). */
 interface ScanPage {
   items: Record<string, AttributeValue>[];
@@ -79,19 +77,6 @@ function encodePages(pages: ScanPage[]): Buffer {
 }
 
 const rowsOf = (pages: ScanPage[]) => pages.reduce((n, page) => n + page.items.length, 0);
-
-/**
- * Waits `ms` in slices of a third of the heartbeat timeout, heartbeating `progress` after each: a long throttle
- * wait is not silence, so the server does not time the attempt out. Short slices also keep every timer far
- * below setTimeout's 2^31 ms limit, past which Node fires it after 1 ms.
- */
-async function throttleWait(ctx: Context, ms: number, progress: SegmentHeartbeat): Promise<void> {
-  const slice = Math.max(100, Math.floor((activityInfo().heartbeatTimeoutMs ?? UNTIMED_HEARTBEAT_MS) / 3));
-  for (let left = ms; left > 0; left -= slice) {
-    await ctx.sleep(Math.min(slice, left));
-    ctx.heartbeat(progress);
-  }
-}
 
 export interface SnapshotManifest {
   snapshotId: string;
@@ -168,8 +153,8 @@ export function createBackfillActivities(deps: {
           'resuming segment from heartbeat',
         );
       }
-      const started = Date.now();
-      let itemsRead = 0;
+      // Liveness only during a wait: the details stay those of the last boundary that is durable in S3.
+      const pacer = createScanPacer(ctx, rate, () => state);
       const readPage = async (key: DynamoKey | null): Promise<ScanPage> => {
         const response = await withAwsErrors(`dynamodb.Scan ${input.table} segment ${input.segment}`, () =>
           dynamodb.send(
@@ -182,13 +167,9 @@ export function createBackfillActivities(deps: {
             }),
           ),
         );
-        itemsRead += response.Items?.length ?? 0;
         // Liveness only: the details stay those of the last boundary that is durable in S3.
         ctx.heartbeat(state);
-        if (rate !== undefined) {
-          const due = (itemsRead / rate) * 1000 - (Date.now() - started);
-          if (due > 0) await throttleWait(ctx, due, state);
-        }
+        await pacer.read(response.Items?.length ?? 0);
         return {
           items: response.Items ?? [],
           keyAfter: (response.LastEvaluatedKey as DynamoKey | undefined) ?? null,

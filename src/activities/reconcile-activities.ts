@@ -58,6 +58,7 @@ import type { Logger } from '../observability/logger';
 import { quoteIdent, quoteString } from '../support/duckdb-sql-literals';
 import { MinHeap } from '../support/min-heap';
 import { sleep } from '../support/timing';
+import { createScanPacer } from './scan-pacing';
 import { fetchQueryRows, getQueryExecution, startQuery, waitForQuery } from './athena-query';
 import { permanentFailure, withAwsErrors } from './errors';
 
@@ -82,6 +83,8 @@ export interface ScanSegmentInput {
   totalSegments: number;
   pageSize: number;
   runSize: number;
+  /** Read throttle of this segment (items/s); undefined: none. */
+  maxItemsPerSecond?: number;
 }
 
 /** Heartbeat details and result of a segment: the state at the last run boundary whose object is in S3. */
@@ -345,6 +348,8 @@ export function createReconcileActivities(deps: {
       if (previous) logger.info({ segment: input.segment, run: previous.runs }, 'resuming scan segment');
       let run: ComparableRow[] = [];
       let startKey = state.startKey;
+      // Through a throttle wait the details stay the last durable run boundary.
+      const pacer = createScanPacer(ctx, input.maxItemsPerSecond, () => ({ ...state }));
       while (!state.done) {
         const page = await withAwsErrors(`dynamodb.Scan ${input.table}`, () =>
           dynamodb.send(
@@ -365,6 +370,7 @@ export function createReconcileActivities(deps: {
           throw error;
         });
         for (const item of page.Items ?? []) run.push(comparableItem(unmarshall(item)));
+        await pacer.read(page.Items?.length ?? 0);
         startKey = (page.LastEvaluatedKey as DynamoKey | undefined) ?? null;
         if (run.length >= input.runSize || startKey === null) {
           if (run.length > 0) {

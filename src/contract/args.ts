@@ -278,6 +278,11 @@ export const reconcileArgsSchema = z.strictObject({
   /** Items one segment sorts in memory and writes as one sorted run (default 50,000). */
   runSize: z.number().int().min(1).max(1_000_000).optional(),
   /**
+   * Read throttle over all segments, to spare the table's read capacity and the writers sharing it (default:
+   * unthrottled). Each segment reads `maxItemsPerSecond / segments` items a second, waiting between pages.
+   */
+  maxItemsPerSecond: z.number().positive().max(1_000_000).optional(),
+  /**
    * A change older than this must be in the lake; differences are looked up again once it passed (default:
    * RECONCILE_FRESHNESS_SECONDS of the worker).
    */

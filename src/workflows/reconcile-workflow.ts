@@ -84,6 +84,7 @@ export async function reconcile(input?: unknown): Promise<ReconcileResult> {
         totalSegments: segments,
         pageSize: args.pageSize ?? RECONCILE_DEFAULTS.pageSize,
         runSize: args.runSize ?? RECONCILE_DEFAULTS.runSize,
+        ...(args.maxItemsPerSecond ? { maxItemsPerSecond: args.maxItemsPerSecond / segments } : {}),
       });
       progress.segmentsDone += 1;
       progress.items += done.items;

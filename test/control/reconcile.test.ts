@@ -9,6 +9,7 @@
  * - a scan segment retried with the heartbeat of an earlier attempt rewrites the same runs, never a duplicate;
  * - the last result is exported as gauges; provisioning's schedule runs it hourly, overlap SKIP;
  * - `npm run pipeline -- reconcile` prints it and exits 1 on drift;
+ * - a read throttle paces the scan;
  * - bad arguments fail at once, naming the field.
  */
 import { DeleteItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -167,6 +168,16 @@ describe('reconcile workflow', () => {
       ),
     ).toEqual([]);
   }, 180_000);
+
+  it('throttles its scan to maxItemsPerSecond over all segments, with the same result', async () => {
+    const started = Date.now();
+    // 120 items at 60 a second over 2 segments (30 each): about 2 s of scanning, pages of 10.
+    const result = await execute({ segments: 2, pageSize: 10, maxItemsPerSecond: 60 });
+    const elapsedMs = Date.now() - started;
+    expect(result).toMatchObject({ compared: ORDERS, matching: ORDERS, passed: true });
+    // Each segment waits until its items fit its share of the rate: the last page's wait ends at 60/30 s.
+    expect(elapsedMs).toBeGreaterThanOrEqual(((ORDERS / 2) * 1000) / 30 - 100);
+  });
 
   it('names drift injected behind the pipeline: a deleted item, a removed lake object, a changed item; a change during the wait is in flight', async () => {
     const { aws, config } = harness;
@@ -357,6 +368,7 @@ describe('reconcile workflow', () => {
       [{ segments: 0 }, 'segments'],
       [{ freshnessSeconds: -1 }, 'freshnessSeconds'],
       [{ runSize: 1.5 }, 'runSize'],
+      [{ maxItemsPerSecond: 0 }, 'maxItemsPerSecond'],
       [{ segmnts: 2 }, 'segmnts'],
     ] as const) {
       const error = await execute(args).then(
