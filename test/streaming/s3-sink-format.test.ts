@@ -3,7 +3,7 @@
  * storage against moto S3. Parquet is checked with both readers that matter: hyparquet and DuckDB.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -407,6 +407,33 @@ describe('S3 sink: storage against moto', () => {
     // A multipart object's ETag ends in -<part count>: 12 MiB in 5 MiB parts is 3 parts.
     const head = await s3.send(new HeadObjectCommand({ Bucket: config.lake.bucket, Key: 't/b/large.bin' }));
     expect(head.ETag).toMatch(/-3"$/);
+  });
+
+  it('uploads a file (a large one in parts read from the file) and downloads objects into files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'storage-files-'));
+    try {
+      const large = Buffer.alloc(12 * 1024 * 1024 + 321, 3);
+      large.write('first', 0);
+      large.write('last', large.length - 4);
+      writeFileSync(join(dir, 'large.bin'), large);
+      writeFileSync(join(dir, 'small.bin'), 'tiny');
+      await storage.putFile('f/large.bin', join(dir, 'large.bin'), 'application/octet-stream');
+      await storage.putFile('f/small.bin', join(dir, 'small.bin'), 'application/octet-stream');
+      const head = await s3.send(new HeadObjectCommand({ Bucket: config.lake.bucket, Key: 'f/large.bin' }));
+      expect(head.ETag).toMatch(/-3"$/);
+      expect(Buffer.from(await storage.get('f/large.bin')).equals(large)).toBe(true);
+
+      await storage.download('f/large.bin', join(dir, 'back.bin'));
+      expect(readFileSync(join(dir, 'back.bin')).equals(large)).toBe(true);
+      await storage.download('f/small.bin', join(dir, 'small-back.bin'));
+      expect(readFileSync(join(dir, 'small-back.bin'), 'utf8')).toBe('tiny');
+      await expect(storage.download('f/none.bin', join(dir, 'none.bin'))).rejects.toMatchObject({
+        name: 'StorageError',
+        message: expect.stringContaining('f/none.bin'),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('translates S3 failures into a StorageError with the key', async () => {
