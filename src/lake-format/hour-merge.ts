@@ -2,8 +2,8 @@
  * Merges lake objects into sorted parts of a target size with memory bounded whatever the hour's size: the
  * objects are downloaded to a temporary folder, DuckDB (one thread, a small memory limit, spilling to that folder)
  * sorts all their rows into one local Parquet file, each part is a range of its rows, and each part is uploaded
- * from its file a slice at a time. Measured (400,000 and 800,000 changes): the process's peak RSS rises by about
- * 150 MB either way, and falls back when the merge ends. Reading an hour into JavaScript rows instead cost the worker about
+ * from its file a slice at a time. Measured: the process's peak RSS rises by 250-300 MB (a real hour of 534
+ * objects; 400,000 synthetic changes), as much for 800,000, and falls back to within about 30 MB when the merge ends. Reading an hour into JavaScript rows instead cost the worker about
  * 1 KB of heap per change (an hour at 50 changes/s: +330 MB of RSS at every hourly compaction, the 2-hour soak).
  *
  * Parquet parts are written by DuckDB with the sink's schema (TIMESTAMP_MILLIS, snappy: formats/duckdb-encoder.ts);
@@ -30,10 +30,12 @@ import type { LakeStorage, StoredObject } from './storage';
 const TEMP_PREFIX = 'orders-compaction-';
 const DOWNLOAD_CONCURRENCY = 8;
 /**
- * DuckDB's buffer pool: sorting spills to disk beyond it, so the worker's memory does not grow with the hour. At
- * 64 MB a sort of 400,000 changes failed (out of memory); 96 MB sorted 800,000 in the same peak as 400,000.
+ * DuckDB's buffer pool: sorting spills to disk beyond it, so the worker's memory does not grow with the hour.
+ * Measured: 800,000 synthetic changes sorted within 96 MB, but a real hour of a 2-hour soak (534 sink objects,
+ * about 135,000 changes) failed there with DuckDB's out-of-memory error and needed 128 MB; the peak RSS rose by
+ * about 245 MB at 128, 192 and 256 MB alike. Twice what that hour needed.
  */
-const MEMORY_LIMIT = '96MB';
+const MEMORY_LIMIT = '256MB';
 const ROW_GROUP_ROWS = 100_000;
 
 const DUCKDB_TYPES: Record<LakeColumnType, string> = {
