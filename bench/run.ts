@@ -37,6 +37,11 @@ const sections: Section[] = [
     run: async () => (await import('./cdc-relay-bench')).runCdcRelayBench(),
   },
   {
+    key: 'moto',
+    title: 'Local moto (DynamoDB, Streams, S3)',
+    run: async () => (await import('./moto-bench')).runMotoBench(),
+  },
+  {
     key: 'lake',
     title: 'Local Glue + Athena',
     run: async () => (await import('./lake-bench')).runLakeBench({}),

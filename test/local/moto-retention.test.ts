@@ -45,6 +45,8 @@ import { waitFor } from '../../src/support/timing';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let moto: ChildProcess;
 let endpoint: string;
+/** Everything moto wrote to stdout and stderr (the stack sends both to moto.log). */
+let motoOutput = '';
 const objectDir = join(mkdtempSync(join(tmpdir(), 'moto-retention-')), 's3-objects');
 
 /** moto's resident memory, from /proc (Linux, like the stack). */
@@ -66,9 +68,11 @@ beforeAll(async () => {
         MOTO_STREAM_CLOCK_OFFSET_TAG: STREAM_CLOCK_OFFSET_TAG,
         MOTO_S3_OBJECT_DIR: objectDir,
       },
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  for (const stream of [moto.stdout!, moto.stderr!])
+    stream.on('data', (chunk: Buffer) => (motoOutput += chunk));
   await waitFor('moto', async () => httpOk('127.0.0.1', port, '/moto-api/'), { timeoutMs: 60_000 });
 });
 
@@ -286,6 +290,17 @@ it("holds an orders item of the pipeline's full shape in at most MOTO_KB_PER_ITE
   const kbPerItem = ((after - before) * 1024) / ITEMS;
   console.log(`moto: ${kbPerItem.toFixed(2)} KB per order item (${ITEMS} items)`);
   expect(kbPerItem).toBeLessThanOrEqual(MOTO_KB_PER_ITEM);
+  dynamodb.destroy();
+});
+
+it('writes no line per request to its log (a stack running for days would fill the disk with them)', async () => {
+  const dynamodb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  await dynamodb.send(streamedTable('quiet-log'));
+  const before = motoOutput.length;
+  for (let i = 0; i < 20; i++)
+    await dynamodb.send(new PutItemCommand({ TableName: 'quiet-log', Item: marshall({ id: `item-${i}` }) }));
+  await dynamodb.send(new ScanCommand({ TableName: 'quiet-log' }));
+  expect(motoOutput.slice(before)).toBe('');
   dynamodb.destroy();
 });
 

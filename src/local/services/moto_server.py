@@ -19,8 +19,9 @@ for days holds a bounded amount of memory at a steady rate (started by src/local
   written, each stream record, each S3 object, deleted or not) to a class-level list for its /moto-api/data.json
   dashboard, so every write stayed in memory forever, whatever the retention (~8 KB per order event). That
   dashboard lists nothing here; the stack uses /moto-api/ only as a readiness probe.
-- DynamoDB stream records are kept serialized and compressed (about 1 KB each instead of moto's ~6 KB of
-  Python dicts), so a retention window of records costs an order of magnitude less memory.
+- DynamoDB stream records are kept as the JSON GetRecords returns, compressed (about 1 KB each instead of moto's
+  ~6 KB of Python dicts), so a retention window of records costs an order of magnitude less memory, and a
+  GetRecords joins stored text instead of running moto's serializer over every attribute of every record.
 - S3 object bodies live in files under MOTO_S3_OBJECT_DIR (the stack's data dir), not in memory: moto keeps a
   body under 5 MB in memory, so the lake would otherwise grow the process forever. A file is opened per access
   (a lake of many objects holds no descriptors) and deleted with its object; the directory is emptied at start,
@@ -30,6 +31,10 @@ for days holds a bounded amount of memory at a steady rate (started by src/local
   sort key, scanned on the table itself: the orders table): moto sorts the whole table for every page and walks to
   the start key, so a paged Scan's cost grew with the square of the table (the hourly reconcile of a table a
   soak had grown to 94,000 orders held the process for minutes). The pages and their order are moto's own.
+
+- A request's service is looked up once per host name: moto lists its own package folder and tries its URL
+  patterns on every request (a tenth of the process's CPU at a steady rate). No access log is written (one line per
+  request); werkzeug's warnings and errors still are.
 
 - Memory freed by the request threads goes back to the system (malloc_trim after each sweep): werkzeug serves
   every request on a new thread, and glibc otherwise keeps the freed memory of each thread's arena (the stack sets
@@ -41,9 +46,11 @@ Everything else is moto's own server, with moto's own command-line arguments.
 import bisect
 import collections
 import ctypes
+import functools
+import json
+import logging
 import ctypes.util
 import os
-import pickle
 import shutil
 import sys
 import tempfile
@@ -52,12 +59,17 @@ import threading
 import time
 from datetime import timedelta, timezone
 
+from moto import backends
 from moto.core import common_models
 from moto.core.exceptions import JsonRESTError
+from moto.core.utils import unix_time
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models import table as dynamo_table
 from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodbstreams import models as streams_models
+from moto.dynamodbstreams import responses as streams_responses
+from moto.moto_server import werkzeug_app
 from moto.s3 import models as s3_models
 from moto.s3.models import s3_backends
 from moto.server import main
@@ -121,16 +133,24 @@ _original_add = dynamo_table.StreamShard.add
 
 
 class _StoredRecord:
-    """A stream record as moto returns it, pickled and compressed until a GetRecords reads it."""
+    """
+    A stream record as GetRecords returns it: its JSON, made once when the record is written, and compressed.
+    moto's response serializer walked every attribute of every record of every GetRecords (about 0.5 ms of CPU
+    per record, most of a catching-up relay's cost); the records never change once written.
+    """
 
-    __slots__ = ("created_at", "_blob")
+    __slots__ = ("created_at", "sequence_number", "_blob")
 
-    def __init__(self, record: dict, created_at: float) -> None:
+    def __init__(self, record: dict, sequence_number: int, created_at: float) -> None:
         self.created_at = created_at
-        self._blob = zlib.compress(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        self.sequence_number = sequence_number
+        change = dict(record["dynamodb"])
+        # As moto's serializer writes it: epoch seconds, to the millisecond.
+        change["ApproximateCreationDateTime"] = round(unix_time(change["ApproximateCreationDateTime"]), 3)
+        self._blob = zlib.compress(dynamo_json_dump({**record, "dynamodb": change}).encode(), 1)
 
-    def to_json(self) -> dict:
-        return pickle.loads(zlib.decompress(self._blob))
+    def wire_json(self) -> str:
+        return zlib.decompress(self._blob).decode()
 
 
 def _add(self, old, new) -> None:
@@ -143,19 +163,10 @@ def _add(self, old, new) -> None:
             sequence_number = _next_sequence_number(self) - 1
             record["dynamodb"]["SequenceNumber"] = str(sequence_number)
             record["dynamodb"]["ApproximateCreationDateTime"] += _stream_clock_offset(self.table)
-            self.items[-1] = _StoredRecord(record, time.time())
-
-
-def _get(self, start: int, quantity: int):
-    with _lock:
-        index = int(start) - self.starting_sequence_number - _trimmed(self)
-        if index < 0:
-            raise TrimmedDataAccessException(int(start))
-        return [record.to_json() for record in self.items[index : index + quantity]]
+            self.items[-1] = _StoredRecord(record, sequence_number, time.time())
 
 
 dynamo_table.StreamShard.add = _add
-dynamo_table.StreamShard.get = _get
 
 
 class _IndexedItems(collections.defaultdict):
@@ -268,16 +279,37 @@ def _iterator_init(self, streams_backend, stream_shard, shard_iterator_type, seq
 streams_models.ShardIterator.__init__ = _iterator_init
 
 
-def _get_records(self, iterator_arn: str, limit: int):
+def _get_records(self, iterator_arn: str, limit: int) -> str:
+    """GetRecords' response body: the records' stored JSON, and the iterator after them (as moto's ShardIterator.get)."""
     iterator = self.shard_iterators.pop(iterator_arn, None)
     if iterator is None or time.time() - iterator.created_at > SHARD_ITERATOR_TTL_SECONDS:
         raise ExpiredIteratorException()
     # moto keeps a used iterator; AWS allows reusing one within its 15 minutes too.
     self.shard_iterators[iterator_arn] = iterator
-    return iterator.get(limit)
+    shard = iterator.stream_shard
+    with _lock:
+        start = int(iterator.sequence_number)
+        index = start - shard.starting_sequence_number - _trimmed(shard)
+        if index < 0:
+            raise TrimmedDataAccessException(start)
+        records = shard.items[index : index + limit]
+        if records:
+            following = streams_models.ShardIterator(self, shard, "AFTER_SEQUENCE_NUMBER", records[-1].sequence_number)
+        else:
+            following = streams_models.ShardIterator(self, shard, "AT_SEQUENCE_NUMBER", start)
+        body = ", ".join(record.wire_json() for record in records)
+    self.shard_iterators[following.arn] = following
+    return f'{{"Records": [{body}], "NextShardIterator": {json.dumps(following.arn)}}}'
+
+
+def _get_records_response(self):
+    limit = self._get_param("Limit")
+    body = self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit)
+    return body, {"Content-Type": "application/x-amz-json-1.0"}
 
 
 streams_models.DynamoDBStreamsBackend.get_records = _get_records
+streams_responses.DynamoDBStreamsHandler.get_records = _get_records_response
 
 
 class _ObjectFile:
@@ -409,6 +441,21 @@ def _sweep_forever() -> None:
         except Exception as error:  # a sweep that fails is tried again next interval
             print(f"moto retention sweep failed: {error!r}", file=sys.stderr, flush=True)
 
+
+# A request's service is found from its host name (moto_server/werkzeug_app.py): moto lists its own package
+# folder (os.listdir and an isdir per entry, about 150 of them) and then tries about 150 URL patterns, for every
+# request. That was a tenth of the process's CPU at the soak's steady rate. The package does not change while the
+# server runs, and the answer depends only on the host name.
+_MOTO_MODULES = frozenset(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: _MOTO_MODULES
+werkzeug_app.DomainDispatcherApplication.get_backend_for_host = functools.lru_cache(maxsize=1024)(
+    werkzeug_app.DomainDispatcherApplication.get_backend_for_host
+)
+
+
+# werkzeug's access log, one line per request (about 230 KB a minute at the soak's rate, forever, in the stack's
+# moto.log): warnings and errors are still logged.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 if __name__ == "__main__":
     threading.Thread(target=_sweep_forever, name="retention-sweep", daemon=True).start()
