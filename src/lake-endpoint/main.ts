@@ -8,6 +8,7 @@
  *   --log-level <level>          pino level (default $LOG_LEVEL, else info)
  *   --query-concurrency <n>      queries run at the same time (default 2)
  *   --object-cache-mb <n>        disk the S3 object cache may use, least recently used files evicted (default 2048)
+ *   --query-memory-mb <n>        memory one query may use before it spills to disk (default 1024)
  *
  * S3 comes from the AWS SDK's standard variables (see s3-client-config.ts). It listens on 127.0.0.1 unless
  * `--host` says otherwise: docker-compose.yml passes `--host 0.0.0.0`, because inside a container the loopback
@@ -21,6 +22,7 @@ import { s3ClientConfigFromEnv } from './s3-client-config';
 import { integerBetween } from '../support/cli-options';
 import { DEFAULT_HOST, startLakeServer } from './server';
 import { DEFAULT_OBJECT_CACHE_BYTES } from './athena/object-cache';
+import { DEFAULT_QUERY_MEMORY_BYTES } from './athena/query-engine';
 
 /** The port the pipeline's local stack expects it on (test/ops checks it against the stack's LOCAL_PORTS.lake). */
 export const DEFAULT_PORT = 5050;
@@ -36,6 +38,7 @@ interface LakeArgs {
   queryConcurrency?: number;
   s3TimeoutMs?: number;
   objectCacheMb?: number;
+  queryMemoryMb?: number;
 }
 
 export function parseLakeArgs(argv: string[]): LakeArgs {
@@ -72,6 +75,11 @@ export function parseLakeArgs(argv: string[]): LakeArgs {
       `disk the S3 object cache may use; least recently used files go first (default ${DEFAULT_OBJECT_CACHE_BYTES / 1024 ** 2})`,
       integerBetween(1, 1024 * 1024),
     )
+    .option(
+      '--query-memory-mb <n>',
+      `memory one query's engine may use; past it, sorts, joins and aggregations spill to the data dir, and what cannot spill fails as Athena's "Query exhausted resources at this scale factor" (default ${DEFAULT_QUERY_MEMORY_BYTES / 1024 ** 2})`,
+      integerBetween(16, 1024 * 1024),
+    )
     .exitOverride()
     .parse(argv, { from: 'user' });
   return program.opts<LakeArgs>();
@@ -99,6 +107,7 @@ async function run(): Promise<void> {
     logLevel,
     queryConcurrency: args.queryConcurrency,
     objectCacheBytes: args.objectCacheMb === undefined ? undefined : args.objectCacheMb * 1024 ** 2,
+    queryMemoryBytes: args.queryMemoryMb === undefined ? undefined : args.queryMemoryMb * 1024 ** 2,
   });
   let stopping = false;
   const stop = (signal: string) => {

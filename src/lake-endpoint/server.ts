@@ -8,13 +8,14 @@
  *   ...
  *   await lake.close();
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { createAthenaService } from './athena/athena-service';
 import { DEFAULT_OBJECT_CACHE_BYTES } from './athena/object-cache';
+import { DEFAULT_QUERY_MEMORY_BYTES } from './athena/query-engine';
 import { createGlueCatalog } from './glue/catalog';
 import { createCrawlerService } from './glue/crawler-service';
 import { createGlueCatalogOperations } from './glue/glue-api';
@@ -39,6 +40,8 @@ export interface LakeServerOptions {
   queryConcurrency?: number;
   /** Disk the S3 object cache may use (a running query's files may exceed it until it ends); default 2 GiB. */
   objectCacheBytes?: number;
+  /** Memory one query's DuckDB may use before it spills to disk; default 1 GiB. */
+  queryMemoryBytes?: number;
 }
 
 export interface LakeServer {
@@ -54,6 +57,8 @@ export async function startLakeServer(options: LakeServerOptions): Promise<LakeS
   const lakeDir = resolve(options.dataDir);
   await mkdir(lakeDir, { recursive: true });
   const { state, file, recovered } = await loadLakeState(lakeDir);
+  // What the queries of a process that was killed spilled to disk: no query of this one can read it.
+  await rm(join(lakeDir, 'spill'), { recursive: true, force: true });
   if (recovered > 0)
     logger.warn({ recovered }, 'crawls/queries interrupted by the previous stop were marked FAILED');
 
@@ -76,6 +81,7 @@ export async function startLakeServer(options: LakeServerOptions): Promise<LakeS
     logger: root.child({ component: 'lake-athena' }),
     concurrency: options.queryConcurrency ?? 2,
     objectCacheBytes: options.objectCacheBytes ?? DEFAULT_OBJECT_CACHE_BYTES,
+    queryMemoryBytes: options.queryMemoryBytes ?? DEFAULT_QUERY_MEMORY_BYTES,
   });
 
   // Every answer waits until the state it changed is on disk ("answered = durable").

@@ -30,6 +30,12 @@ export interface ErrorContext {
   database: string;
 }
 
+/**
+ * Athena's message for a query that ran out of memory (the error catalog's ErrorType 0-8, category SYSTEM):
+ * DuckDB's "Out of Memory Error", raised when what cannot spill to disk exceeds the query's memory.
+ */
+export const QUERY_EXHAUSTED_RESOURCES = 'Query exhausted resources at this scale factor';
+
 /** Trino prints relations fully qualified. */
 const CATALOG = 'awsdatacatalog';
 
@@ -198,6 +204,8 @@ export function athenaFailure(duckMessage: string, context: ErrorContext): Athen
   };
   const kind = /^([A-Za-z ]+) Error: /.exec(duckMessage)?.[1] ?? '';
   let m: RegExpExecArray | null;
+
+  if (kind === 'Out of Memory') return { message: QUERY_EXHAUSTED_RESOURCES, category: 'SYSTEM' };
 
   if (kind === 'Parser') {
     if (/syntax error at end of input/.test(duckMessage)) {

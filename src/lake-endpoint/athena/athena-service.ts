@@ -30,11 +30,13 @@ export interface AthenaServiceDeps {
   concurrency: number;
   /** Cap of the S3 object cache (least recently used files go first). */
   objectCacheBytes: number;
+  /** DuckDB's memory for one query (the rest spills to `<lakeDir>/spill`). */
+  queryMemoryBytes: number;
 }
 
 /**
  * @example
- *   const athena = createAthenaService({ state, catalog, s3, file, lakeDir, logger, concurrency: 2, objectCacheBytes: 2 ** 31 });
+ *   const athena = createAthenaService({ state, catalog, s3, file, lakeDir, logger, concurrency: 2, objectCacheBytes: 2 ** 31, queryMemoryBytes: 2 ** 30 });
  *   await athena.operations.StartQueryExecution({ QueryString: 'SELECT 1', WorkGroup: 'primary', ResultConfiguration: {...} });
  */
 export function createAthenaService(deps: AthenaServiceDeps) {
@@ -45,7 +47,14 @@ export function createAthenaService(deps: AthenaServiceDeps) {
     maxBytes: deps.objectCacheBytes,
     logger: deps.logger,
   });
-  const engine = createQueryEngine({ catalog, s3: deps.s3, cache, logger: deps.logger });
+  const engine = createQueryEngine({
+    catalog,
+    s3: deps.s3,
+    cache,
+    logger: deps.logger,
+    queryMemoryBytes: deps.queryMemoryBytes,
+    spillDir: join(deps.lakeDir, 'spill'),
+  });
   const runner = createQueryRunner({
     state,
     file,

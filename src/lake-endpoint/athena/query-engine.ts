@@ -1,7 +1,8 @@
 /**
  * Runs one Athena query on DuckDB.
  *
- * A SELECT gets a fresh in-memory DuckDB: the tables it names (found by DuckDB's own parser) resolve through
+ * A SELECT gets a fresh in-memory DuckDB, its memory capped (`queryMemoryBytes`; past it DuckDB spills to a folder
+ * of the query's own, and what cannot spill fails as Athena's "Query exhausted resources"): the tables it names (found by DuckDB's own parser) resolve through
  * the Glue catalog; their partitions are pruned with the query's partition-key predicates, the remaining
  * partitions' objects listed in S3 and fetched into the ETag-keyed cache, and each table becomes a view over
  * its files. Then the engine is locked down: it may read exactly those files (nothing else of the cache, so
@@ -16,6 +17,8 @@
  * EXPLAIN [ANALYZE] of a query prints DuckDB's plan (not Trino's), one text row per line. SHOW/DESCRIBE are
  * answered from the catalog.
  */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { quoteIdent, quoteString } from '../../support/duckdb-sql-literals';
@@ -50,7 +53,7 @@ import {
   type PruningPlan,
 } from './partition-pruning';
 import { type Cell, type ColumnInfo, columnInfo, formatValue, stringColumn } from './result-format';
-import { athenaFailure, type ErrorContext } from './athena-errors';
+import { athenaFailure, type ErrorContext, QUERY_EXHAUSTED_RESOURCES } from './athena-errors';
 import { classifyStatement, QueryRejectedError } from './sql-guard';
 import { identifierName, isTrivia, joinTokens, type Token, tokenize } from './sql-tokens';
 import { type TranslateOptions, translateTrinoToDuckDb } from './sql-translate';
@@ -103,6 +106,9 @@ export class QueryFailedError extends Error {
 }
 
 export type QueryEngine = ReturnType<typeof createQueryEngine>;
+
+/** Default memory of one query's DuckDB (`--query-memory-mb`); the endpoint runs two queries at a time. */
+export const DEFAULT_QUERY_MEMORY_BYTES = 1024 ** 3;
 
 const normalizeFolder = (location: string | undefined) =>
   location ? (location.endsWith('/') ? location : `${location}/`) : '';
@@ -336,8 +342,29 @@ export function createQueryEngine(deps: {
   s3: S3Client;
   cache: ObjectCache;
   logger: Logger;
+  /** DuckDB's memory for one query; past it, sorts, joins and aggregates spill to `spillDir`. */
+  queryMemoryBytes: number;
+  /** Where each query's spill folder is made (and removed when it ends). */
+  spillDir: string;
 }) {
   const { catalog, s3, cache, logger } = deps;
+
+  /** A DuckDB for one query: its memory capped, spilling into a folder of its own (two queries never share one). */
+  const openEngine = async (threads: number) => {
+    await mkdir(deps.spillDir, { recursive: true });
+    const spill = await mkdtemp(join(deps.spillDir, 'query-'));
+    try {
+      const instance = await DuckDBInstance.create(':memory:', {
+        threads: String(threads),
+        memory_limit: `${Math.max(1, Math.floor(deps.queryMemoryBytes / 1024 ** 2))}MiB`,
+        temp_directory: spill,
+      });
+      return { instance, spill };
+    } catch (error) {
+      await rm(spill, { recursive: true, force: true });
+      throw error;
+    }
+  };
 
   const filesOf = async (
     table: TableRecord,
@@ -604,7 +631,7 @@ export function createQueryEngine(deps: {
   const describeQuery = async (sql: string, database: string, signal: AbortSignal): Promise<ViewColumn[]> => {
     rejectEngineFunctions(sql);
     const translated = translateTrinoToDuckDb(sql);
-    const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+    const { instance, spill } = await openEngine(1);
     const conn = await instance.connect();
     try {
       await installTrinoFunctions(conn);
@@ -629,6 +656,7 @@ export function createQueryEngine(deps: {
     } finally {
       conn.closeSync();
       instance.closeSync();
+      await rm(spill, { recursive: true, force: true });
     }
   };
 
@@ -642,7 +670,7 @@ export function createQueryEngine(deps: {
     const started = Date.now();
     rejectEngineFunctions(sql);
     const translated = translateTrinoToDuckDb(sql);
-    const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+    const { instance, spill } = await openEngine(2);
     const conn = await instance.connect();
     const stopInterrupting = interruptOnAbort(conn, signal);
     const held: (() => void)[] = [];
@@ -718,12 +746,19 @@ export function createQueryEngine(deps: {
         throw new QueryFailedError(
           `PERMISSION_DENIED: the local Athena endpoint reads only the tables a query names through the Glue catalog, not files by path (${message.split('\n')[0]})`,
         );
-      throw athenaQueryError(error, { sql, translated, database: request.database });
+      const failure = athenaQueryError(error, { sql, translated, database: request.database });
+      if (failure.message !== QUERY_EXHAUSTED_RESOURCES) throw failure;
+      logger.warn({ error: message, queryMemoryBytes: deps.queryMemoryBytes }, 'query out of memory');
+      throw new QueryFailedError(
+        `${QUERY_EXHAUSTED_RESOURCES} (the local endpoint gives a query ${deps.queryMemoryBytes / 1024 ** 2} MB: --query-memory-mb)`,
+        'SYSTEM',
+      );
     } finally {
       stopInterrupting();
       conn.closeSync();
       instance.closeSync();
       for (const release of held) release();
+      await rm(spill, { recursive: true, force: true });
     }
   };
 

@@ -27,6 +27,7 @@ import {
   putObject,
 } from '../s3-objects';
 import { readJsonFile, type StateFile, writeFileAtomic } from '../state-file';
+import { QUERY_EXHAUSTED_RESOURCES } from './athena-errors';
 import { QueryFailedError, type QueryEngine, type QueryRequest, type ResultSink } from './query-engine';
 import { type Cell, type ColumnInfo, parseCsvRows, toCsv } from './result-format';
 import { QueryRejectedError } from './sql-guard';
@@ -60,10 +61,11 @@ const RESULT_CACHE_SIZE = 8;
 /** AthenaError.ErrorCategory as the Athena error catalog numbers them (3, OTHER, is never given here). */
 const ERROR_CATEGORY = { SYSTEM: 1, USER: 2 } as const;
 /**
- * AthenaError.ErrorType from the Athena error catalog: 100 "Internal service error", 401 "Failed to write
+ * AthenaError.ErrorType from the Athena error catalog: 1 "Query exhausted resources at this scale factor" (out of
+ * memory, as Athena's DuckDB engine numbers it; not retryable), 100 "Internal service error", 401 "Failed to write
  * query results to Amazon S3", 1000 "User error".
  */
-const ERROR_TYPE = { INTERNAL: 100, RESULT_WRITE: 401, USER: 1000 } as const;
+const ERROR_TYPE = { EXHAUSTED_RESOURCES: 1, INTERNAL: 100, RESULT_WRITE: 401, USER: 1000 } as const;
 
 export type QueryRunner = ReturnType<typeof createQueryRunner>;
 
@@ -250,6 +252,7 @@ export function createQueryRunner(deps: {
     category?: 'USER' | 'SYSTEM',
   ) => {
     const now = nowEpochSeconds();
+    const exhausted = reason?.startsWith(QUERY_EXHAUSTED_RESOURCES) ?? false;
     record.Status = {
       State: final,
       SubmissionDateTime: record.Status.SubmissionDateTime,
@@ -259,13 +262,15 @@ export function createQueryRunner(deps: {
         ? {
             AthenaError: {
               ErrorCategory: ERROR_CATEGORY[category ?? 'USER'],
-              ErrorType:
-                category === 'SYSTEM'
+              ErrorType: exhausted
+                ? ERROR_TYPE.EXHAUSTED_RESOURCES
+                : category === 'SYSTEM'
                   ? ERROR_TYPE.INTERNAL
                   : reason.startsWith(RESULT_WRITE_FAILURE)
                     ? ERROR_TYPE.RESULT_WRITE
                     : ERROR_TYPE.USER,
-              Retryable: category === 'SYSTEM',
+              // The same query runs out of memory again.
+              Retryable: category === 'SYSTEM' && !exhausted,
               ErrorMessage: reason,
             },
           }
