@@ -20,6 +20,8 @@ import { createAwsClients, destroyAwsClients, type AwsClients } from '../aws/cli
 import { loadConfig, withOverrides, type Config } from '../config';
 import { createKafka } from '../kafka/client';
 import {
+  stackPaths,
+  startLogRotation,
   startPipelineProcesses,
   startStack,
   superviseProcesses,
@@ -262,6 +264,12 @@ async function run() {
         say(`${name} had exited: started again (its log: ${config.dataDir}/logs/${name}.log)`),
       onError: (e) => logger.warn({ err: e }, 'restart of an exited process failed; retried'),
     });
+    // The logs of the stack and of this run's processes would otherwise grow for as long as the run does.
+    const stopLogRotation = startLogRotation(
+      stackPaths(config).logDir,
+      config.retention.localLogMegabytes * 1024 ** 2,
+      { onError: (e) => logger.warn({ err: e }, 'log rotation failed; tried again in a minute') },
+    );
     try {
       // A bounded run always generates (generatorRate), into its own run-scoped topics.
       if (bounded && generated) {
@@ -280,6 +288,7 @@ async function run() {
       // Neither redraws nor restarts while what this run started stops.
       status.stop();
       stopRestarts();
+      stopLogRotation();
     }
     if (!bounded) {
       say('\nStopping: generator, streaming processes, worker, stack...');

@@ -492,5 +492,11 @@ export const configBindings = group({
       '86400',
       'Local stack (moto): length of one S3 lifecycle day, so tests can see expiration happen',
     ),
+    localLogMegabytes: setting(
+      'LOCAL_LOG_MAX_MB',
+      int(1),
+      '64',
+      'Local stack: while npm start runs, a service log past this size is moved to <name>.log.1 (replacing the previous one) and starts again empty',
+    ),
   }),
 });

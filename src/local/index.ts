@@ -20,6 +20,7 @@ export type { StackService, ServiceContext, LaunchSpec, ServicePort } from './se
 export { ensureTemporalTestServer, temporalTestServerPath } from './temporal-test-server';
 export { stackEndpoints, type StackEndpoints, type Endpoint } from './ports';
 export { stackPaths, PROJECT_ROOT, type StackPaths } from './paths';
+export { rotateLogs, startLogRotation, type RotatedLog } from './log-rotation';
 export * from './errors';
 export {
   startPipelineProcesses,
