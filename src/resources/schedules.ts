@@ -1,6 +1,6 @@
 /**
  * Idempotently ensures the control plane's Temporal Schedules: the crawl (every CRAWL_INTERVAL_MINUTES, overlap
- * SKIP), the compaction and the reconciliation (hourly, overlap SKIP) and the report (every
+ * SKIP), the compaction and the reconciliation (hourly at 20 and 40 past, overlap SKIP) and the report (every
  * REPORT_INTERVAL_MINUTES, overlap BUFFER_ALL so hours missed during an outage are reported in order once the
  * server is back). Schedule ids derive from the task queue, so one control plane owns
  * one set and a second provisioning run finds them instead of duplicating them.
@@ -40,8 +40,15 @@ export function scheduleIds(config: Config): Record<ControlScheduleName, string>
 
 /** Compaction runs hourly: each run compacts the hours closed since the last one. */
 const COMPACT_INTERVAL_MINUTES = 60;
+/**
+ * At 20 past: past the compaction's 15-minute grace, so the hour that just ended is compacted by this run (at :00
+ * it waited for the next one, two hours after its end), and away from the report and the crawl at :00.
+ */
+const COMPACT_OFFSET_MINUTES = 20;
 /** Reconciliation runs hourly: a full scan of the table and of the view, so not more often. */
 const RECONCILE_INTERVAL_MINUTES = 60;
+/** At 40 past: its scan of the table does not compete with the report, crawl and compaction at :00 and :20. */
+const RECONCILE_OFFSET_MINUTES = 40;
 
 export interface ControlScheduleOptions {
   crawlIntervalMinutes?: number;
@@ -100,7 +107,7 @@ export function controlSchedules(
     },
     {
       scheduleId: ids.compact,
-      spec: { intervals: [{ every: `${COMPACT_INTERVAL_MINUTES}m` }] },
+      spec: { intervals: [{ every: `${COMPACT_INTERVAL_MINUTES}m`, offset: `${COMPACT_OFFSET_MINUTES}m` }] },
       action: action('compact', `${config.glue.database}.${CDC_TABLE_FOLDER}`),
       policies: {
         // A compaction still running makes the next one redundant: the hours it skipped wait an hour.
@@ -112,7 +119,9 @@ export function controlSchedules(
     },
     {
       scheduleId: ids.reconcile,
-      spec: { intervals: [{ every: `${RECONCILE_INTERVAL_MINUTES}m` }] },
+      spec: {
+        intervals: [{ every: `${RECONCILE_INTERVAL_MINUTES}m`, offset: `${RECONCILE_OFFSET_MINUTES}m` }],
+      },
       action: action('reconcile', config.dynamodb.ordersTable),
       policies: {
         // A reconciliation still running makes the next one redundant: it would compare the same state.
@@ -146,11 +155,15 @@ function minutesMs(duration: string): number {
 /** What differs between a schedule and its options, in words (empty: nothing). */
 export function scheduleDrift(current: ScheduleDescription, wanted: ScheduleOptions<StartAction>): string[] {
   const drift: string[] = [];
-  const everyMs = minutesMs(String(wanted.spec.intervals?.[0]?.every));
+  const wantedInterval = wanted.spec.intervals?.[0];
+  const everyMs = minutesMs(String(wantedInterval?.every));
+  const offsetMs = wantedInterval?.offset === undefined ? 0 : minutesMs(String(wantedInterval.offset));
   const intervals = current.spec.intervals ?? [];
-  if (intervals.length !== 1 || intervals[0].every !== everyMs || (intervals[0].offset ?? 0) !== 0) {
+  const shown = (every: number, offset: number) =>
+    `${every / 60_000}m${offset ? `+${offset / 60_000}m` : ''}`;
+  if (intervals.length !== 1 || intervals[0].every !== everyMs || (intervals[0].offset ?? 0) !== offsetMs) {
     drift.push(
-      `interval ${intervals.map((i) => `${i.every / 60_000}m`).join(',') || '(none)'} -> ${everyMs / 60_000}m`,
+      `interval ${intervals.map((i) => shown(i.every, i.offset ?? 0)).join(',') || '(none)'} -> ${shown(everyMs, offsetMs)}`,
     );
   }
   if ((current.spec.calendars ?? []).length > 0) {

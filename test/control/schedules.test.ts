@@ -62,7 +62,7 @@ describe('control schedules', () => {
     return harness;
   };
 
-  it('creates the report schedule with BUFFER_ALL and a 1-day catch-up window, the crawl one with the configured interval', async () => {
+  it('creates the report schedule with BUFFER_ALL and a 1-day catch-up window, the crawl one with the configured interval, compaction and reconciliation hourly at 20 and 40 past', async () => {
     const { client, config } = await provisioned('ctl-sched-policy');
     const ids = scheduleIds(config);
     const report = await client.schedule.getHandle(ids.report).describe();
@@ -78,6 +78,14 @@ describe('control schedules', () => {
     expect(crawl.spec.intervals).toEqual([
       expect.objectContaining({ every: CRAWL_INTERVAL_MINUTES * 60_000 }),
     ]);
+    // Hourly at 20 past (the hour just closed is past the compaction's 15-minute grace) and at 40 past.
+    const compact = await client.schedule.getHandle(ids.compact).describe();
+    expect(compact.spec.intervals).toEqual([{ every: 60 * 60_000, offset: 20 * 60_000 }]);
+    const reconcile = await client.schedule.getHandle(ids.reconcile).describe();
+    expect(reconcile.spec.intervals).toEqual([{ every: 60 * 60_000, offset: 40 * 60_000 }]);
+    const nextCompaction = compact.info.nextActionTimes[0];
+    expect(nextCompaction.getUTCMinutes()).toBe(20);
+    expect(nextCompaction.getUTCSeconds()).toBe(0);
   }, 120_000);
 
   it('buffers reports triggered while one runs and runs them one after the other', async () => {
