@@ -41,6 +41,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { httpOk } from '../../src/local/probes';
 import { freePort } from '../../src/support/net';
 import { waitFor } from '../../src/support/timing';
+import { changeCount, createStreamWindowReader } from '../../src/cli/main-job/stream-count';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let moto: ChildProcess;
@@ -134,6 +135,45 @@ it('trims stream records older than the retention window, as DynamoDB Streams do
   dynamodb.destroy();
   streams.destroy();
 });
+
+it("reads a stream's window on when the stream trims past the reader while it reads (the soak's and bounded run's count)", async () => {
+  const dynamodb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  const streams = new DynamoDBStreamsClient({ endpoint, region: 'us-east-1', credentials });
+  const created = await dynamodb.send(streamedTable('read-at-the-edge'));
+  const StreamArn = created.TableDescription!.LatestStreamArn!;
+  // A slow reader: every GetRecords after the first waits past the 2-second retention, so the next page's
+  // iterator points at changes the stream has trimmed by then.
+  let getRecords = 0;
+  streams.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'GetRecordsCommand' && getRecords++ > 0)
+        await new Promise((resolve) => setTimeout(resolve, 3500));
+      return next(args);
+    },
+    { step: 'initialize', name: 'slowGetRecords' },
+  );
+  // 1,100 changes, written at once: more than a page, all younger than the retention when the read starts.
+  await Promise.all(
+    Array.from({ length: 44 }, (_, batch) =>
+      dynamodb.send(
+        new BatchWriteItemCommand({
+          RequestItems: {
+            'read-at-the-edge': Array.from({ length: 25 }, (_, i) => ({
+              PutRequest: { Item: { id: { S: `item-${batch}-${i}` } } },
+            })),
+          },
+        }),
+      ),
+    ),
+  );
+  const reader = createStreamWindowReader(streams, StreamArn);
+  const window = await reader.read();
+  // The first page (1,000 changes) read before the stream trimmed the rest away; no TrimmedDataAccessException.
+  expect(changeCount(window)).toBe(1000);
+  expect(getRecords).toBeGreaterThanOrEqual(3);
+  dynamodb.destroy();
+  streams.destroy();
+}, 60_000);
 
 it('applies S3 lifecycle expiration under the rule prefix only', async () => {
   const s3 = new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true });

@@ -20,8 +20,9 @@ export interface StreamWindowReader {
    * can serve a record twice across a page boundary (after a repeated sequence number). On AWS both are the same.
    *
    * The changes the stream held at this read or an earlier one: each read goes on after the last change it saw
-   * (from TRIM_HORIZON when that change has been trimmed since), so polling a large stream does not read it
-   * all again. A change trimmed between reads stays in the window: the stream had it.
+   * (from TRIM_HORIZON when that change has been trimmed since, or the stream trims past the read while it
+   * runs), so polling a large stream does not read it all again. A change trimmed between reads stays in the
+   * window: the stream had it.
    */
   read(): Promise<StreamWindow>;
 }
@@ -79,7 +80,17 @@ export function createStreamWindowReader(
         let iterator = await iteratorFor(shardId);
         // An open shard always hands back a next iterator: stop at the first empty page, the shard's current end.
         while (iterator) {
-          const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+          let page;
+          try {
+            page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+          } catch (error) {
+            // The stream trimmed past this iterator while the shard was being read (a long read at the edge of
+            // the retention): what it skipped is out of the window now; go on from the oldest change it holds.
+            if ((error as Error).name !== 'TrimmedDataAccessException') throw error;
+            lastSeen.delete(shardId);
+            iterator = await iteratorFor(shardId);
+            continue;
+          }
           const records = page.Records ?? [];
           for (const record of records) sequenceNumbers.add(record.dynamodb!.SequenceNumber!);
           if (records.length === 0) break;
