@@ -20,9 +20,9 @@ export interface StreamWindowReader {
    * can serve a record twice across a page boundary (after a repeated sequence number). On AWS both are the same.
    *
    * The changes the stream held at this read or an earlier one: each read goes on after the last change it saw
-   * (from TRIM_HORIZON when that change has been trimmed since, or the stream trims past the read while it
-   * runs), so polling a large stream does not read it all again. A change trimmed between reads stays in the
-   * window: the stream had it.
+   * (from TRIM_HORIZON when that change has been trimmed since), so polling a large stream does not read it all
+   * again. A change trimmed between reads stays in the window: the stream had it. When the stream trims past a
+   * read while it runs, the shard's window starts again at the oldest change the stream holds.
    */
   read(): Promise<StreamWindow>;
 }
@@ -85,8 +85,10 @@ export function createStreamWindowReader(
             page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
           } catch (error) {
             // The stream trimmed past this iterator while the shard was being read (a long read at the edge of
-            // the retention): what it skipped is out of the window now; go on from the oldest change it holds.
+            // the retention): the changes it skipped are gone. The window starts again at the oldest change the
+            // stream holds, so that it has no hole (a change in a hole would count as one the stream never had).
             if ((error as Error).name !== 'TrimmedDataAccessException') throw error;
+            sequenceNumbers.clear();
             lastSeen.delete(shardId);
             iterator = await iteratorFor(shardId);
             continue;
