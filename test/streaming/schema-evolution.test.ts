@@ -367,10 +367,13 @@ describe('order event schema v2 through the lake', () => {
       { ...base, schemaVersion: 3, eventId: 'e-v3', orderId: 'o-v3', ...v2Fields },
       { ...base, schemaVersion: 2, eventId: 'e-v2', orderId: 'o-v2', ...v2Fields },
     ];
-    producer = kafka.producer({ allowAutoTopicCreation: false });
+    // Idempotent: a send retried after "not the leader" (a topic just created) must not write an event twice,
+    // which the sink would rightly dead-letter twice.
+    producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({
       topic: config.topics.events,
+      acks: -1,
       messages: events.map((event) => ({ key: event.orderId, value: JSON.stringify(event) })),
     });
     const sink = createDynamoSink({ config, kafka, dynamodb: aws.dynamodb, logger });
