@@ -10,7 +10,7 @@
  *   npx tsx bench/moto-bench.ts
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -30,6 +30,7 @@ import { loadConfig } from '../src/config';
 import { stackPaths } from '../src/local/paths';
 import { httpOk } from '../src/local/probes';
 import { mapWithConcurrency } from '../src/support/concurrency';
+import { readProcStat } from '../src/support/process-liveness';
 import { freePort } from '../src/support/net';
 import { waitFor } from '../src/support/timing';
 import { benchScale, type BenchRow, median, runStandalone } from './types';
@@ -49,11 +50,8 @@ interface MotoUnderTest {
   objectDir: string;
 }
 
-/** User plus system CPU seconds of a process, from /proc (Linux, like the stack). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+/** User plus system CPU seconds of a process (Linux, like the stack). */
+const cpuSeconds = (pid: number): number => readProcStat(pid)?.cpuSeconds ?? Number.NaN;
 
 async function startMoto(name: string, script: string[]): Promise<MotoUnderTest> {
   const port = await freePort();

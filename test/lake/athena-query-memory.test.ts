@@ -5,9 +5,10 @@
  * exhausted resources at this scale factor" (ErrorCategory 1, ErrorType 1, not retryable), leaving the endpoint
  * answering and no spill file behind.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { readProcMemoryMb } from '../../src/support/process-liveness';
 import { type LakeHarness, type LakeProcess, startHarness, waitForQuery } from './lake-support';
 
 const QUERY_MEMORY_MB = 64;
@@ -27,7 +28,7 @@ afterAll(async () => {
 /** The highest RSS the process ever had (the kernel's VmHWM), in MB. */
 const peakRssMb = () => {
   const pid = (h.lake as LakeProcess).child.pid ?? 0;
-  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  return readProcMemoryMb(pid, 'VmHWM')!;
 };
 
 const run = async (sql: string) => {

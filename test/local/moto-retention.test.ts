@@ -6,7 +6,7 @@
  * records stamped that far off the wall clock (the freshness benchmark's way across an hour boundary).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -42,6 +42,7 @@ import { httpOk } from '../../src/local/probes';
 import { freePort } from '../../src/support/net';
 import { waitFor } from '../../src/support/timing';
 import { changeCount, createStreamWindowReader } from '../../src/cli/main-job/stream-count';
+import { readProcMemoryMb, readProcStat } from '../../src/support/process-liveness';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let moto: ChildProcess;
@@ -50,9 +51,8 @@ let endpoint: string;
 let motoOutput = '';
 const objectDir = join(mkdtempSync(join(tmpdir(), 'moto-retention-')), 's3-objects');
 
-/** moto's resident memory, from /proc (Linux, like the stack). */
-const motoRssMb = () =>
-  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${moto.pid}/status`, 'utf8'))![1]) / 1024;
+/** moto's resident memory (Linux, like the stack). */
+const motoRssMb = () => readProcMemoryMb(moto.pid!, 'VmRSS')!;
 
 beforeAll(async () => {
   const port = await freePort();
@@ -93,10 +93,7 @@ const streamedTable = (TableName: string, stream = true) =>
   });
 
 /** moto's CPU time so far (user + system), in seconds. */
-const motoCpuSeconds = () => {
-  const fields = readFileSync(`/proc/${moto.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
+const motoCpuSeconds = () => readProcStat(moto.pid!)!.cpuSeconds;
 
 it('trims stream records older than the retention window, as DynamoDB Streams do', async () => {
   const dynamodb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
