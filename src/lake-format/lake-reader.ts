@@ -1,8 +1,10 @@
 /**
  * Reads the CDC table back from the lake as its readers see it: per hour, the folder its Glue partition points to
  * (the sink's folder, or the compacted version that replaced it: compaction-layout.ts), decoded by extension, with
- * the Hive partition values. For the end-to-end tests, the main job's and the soak's count checks; it reads every
- * row, so keep it to test-sized lakes (and reuse one reader across polls: it decodes each object once).
+ * the Hive partition values. For the end-to-end tests, the main job's and the soak's count checks. `read()` holds
+ * every row, so keep it to test-sized lakes; `count()` and `scan()` hold one object's rows at a time, for a lake of
+ * any size (a soak's two hours at 150 events/s: a million rows, about 1.6 GB of heap as rows). Reuse one reader
+ * across polls: it decodes each object once for `read()` and `count()`.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
@@ -50,6 +52,10 @@ export interface LakeReaderOptions {
 export interface LakeReader {
   /** Every row the lake holds now. `objects`, when given, receives each object read. */
   read(options?: { objects?: LakeObjectSummary[] }): Promise<LakeRecord[]>;
+  /** How many rows the lake holds now; an object's row count (not its rows) is kept for the next call. */
+  count(): Promise<number>;
+  /** Calls `visit` with every row the lake holds now, a few objects' rows in memory at a time; returns the count. */
+  scan(visit: (row: LakeRecord) => void): Promise<number>;
 }
 
 function normalize(row: LakeRow, dt: string, hour: string, key: string): LakeRecord {
@@ -60,6 +66,7 @@ function normalize(row: LakeRow, dt: string, hour: string, key: string): LakeRec
 }
 
 const READ_CONCURRENCY = 8;
+const SCAN_CONCURRENCY = 4;
 /** `dt=…/hour=…/` right under a table root, then the rest of the key. */
 const HOUR_UNDER_ROOT = /^(dt=[^/]+\/hour=[^/]+)\/(.+)$/;
 
@@ -133,41 +140,86 @@ export function createLakeReader(
     return [...versionObjects, ...pendingLate];
   };
 
+  /** The objects readers see now, each with its cache key (objects are immutable under key and size). */
+  const visibleObjects = async () => {
+    const sinkRoot = cdcTableRoot(config);
+    const compactedRoot = compactedTableRoot(config);
+    const sinkByHour = groupByHour(sinkRoot, await storage.list(sinkRoot));
+    const compactedByHour = options.currentFolder
+      ? groupByHour(compactedRoot, await storage.list(compactedRoot))
+      : new Map<string, StoredObject[]>();
+    const hours = [...new Set([...sinkByHour.keys(), ...compactedByHour.keys()])].sort();
+    return (
+      await mapWithConcurrency(hours, READ_CONCURRENCY, (hour) =>
+        objectsOfHour(hour, sinkByHour.get(hour) ?? [], compactedByHour.get(hour) ?? []),
+      )
+    )
+      .flat()
+      .filter((o) => formatOf(o.key) !== undefined)
+      .map((object) => ({ ...object, cacheKey: `${object.key}\u0000${object.size}` }));
+  };
+
+  const decodeObject = async (key: string): Promise<LakeRecord[]> => {
+    const sinkRoot = cdcTableRoot(config);
+    const [dtPart, hourPart] = HOUR_UNDER_ROOT.exec(
+      key.startsWith(sinkRoot) ? key.slice(sinkRoot.length) : key.slice(compactedTableRoot(config).length),
+    )![1].split('/');
+    return (await formatOf(key)!.decode(await storage.get(key))).map((row) =>
+      normalize(row, dtPart.split('=')[1], hourPart.split('=')[1], key),
+    );
+  };
+
+  /** Drops the entries of objects no longer visible (a compacted hour's sink objects, once deleted). */
+  const prune = (cache: Map<string, unknown>, visible: { cacheKey: string }[]) => {
+    const live = new Set(visible.map((o) => o.cacheKey));
+    for (const cacheKey of cache.keys()) if (!live.has(cacheKey)) cache.delete(cacheKey);
+  };
+
+  const rowCounts = new Map<string, number>();
+
   return {
     async read({ objects } = {}) {
-      const sinkRoot = cdcTableRoot(config);
-      const compactedRoot = compactedTableRoot(config);
-      const sinkByHour = groupByHour(sinkRoot, await storage.list(sinkRoot));
-      const compactedByHour = options.currentFolder
-        ? groupByHour(compactedRoot, await storage.list(compactedRoot))
-        : new Map<string, StoredObject[]>();
-      const hours = [...new Set([...sinkByHour.keys(), ...compactedByHour.keys()])].sort();
-      const visible = (
-        await mapWithConcurrency(hours, READ_CONCURRENCY, (hour) =>
-          objectsOfHour(hour, sinkByHour.get(hour) ?? [], compactedByHour.get(hour) ?? []),
-        )
-      )
-        .flat()
-        .filter((o) => formatOf(o.key) !== undefined);
-      const perObject = await mapWithConcurrency(visible, READ_CONCURRENCY, async ({ key, size }) => {
-        const cacheKey = `${key}\u0000${size}`;
-        let rows = decoded.get(cacheKey);
-        if (!rows) {
-          const [dtPart, hourPart] = HOUR_UNDER_ROOT.exec(
-            key.startsWith(sinkRoot) ? key.slice(sinkRoot.length) : key.slice(compactedRoot.length),
-          )![1].split('/');
-          const format = formatOf(key)!;
-          rows = (await format.decode(await storage.get(key))).map((row) =>
-            normalize(row, dtPart.split('=')[1], hourPart.split('=')[1], key),
-          );
-          decoded.set(cacheKey, rows);
+      const visible = await visibleObjects();
+      const perObject = await mapWithConcurrency(
+        visible,
+        READ_CONCURRENCY,
+        async ({ key, size, cacheKey }) => {
+          let rows = decoded.get(cacheKey);
+          if (!rows) {
+            rows = await decodeObject(key);
+            decoded.set(cacheKey, rows);
+          }
+          objects?.push({ key, size, rows: rows.length });
+          return rows;
+        },
+      );
+      prune(decoded, visible);
+      return perObject.flat();
+    },
+
+    async count() {
+      const visible = await visibleObjects();
+      const counts = await mapWithConcurrency(visible, READ_CONCURRENCY, async ({ key, cacheKey }) => {
+        let rows = rowCounts.get(cacheKey);
+        if (rows === undefined) {
+          rows = (await decodeObject(key)).length;
+          rowCounts.set(cacheKey, rows);
         }
-        objects?.push({ key, size, rows: rows.length });
         return rows;
       });
-      const live = new Set(visible.map(({ key, size }) => `${key}\u0000${size}`));
-      for (const cacheKey of decoded.keys()) if (!live.has(cacheKey)) decoded.delete(cacheKey);
-      return perObject.flat();
+      prune(rowCounts, visible);
+      return counts.reduce((sum, n) => sum + n, 0);
+    },
+
+    async scan(visit) {
+      let total = 0;
+      // Fewer objects at a time than `read`: a compacted hour is one object of every change of that hour.
+      await mapWithConcurrency(await visibleObjects(), SCAN_CONCURRENCY, async ({ key }) => {
+        const rows = await decodeObject(key);
+        for (const row of rows) visit(row);
+        total += rows.length;
+      });
+      return total;
     },
   };
 }

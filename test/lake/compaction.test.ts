@@ -17,7 +17,7 @@ import { createLakeFormat, formatForExtension, type LakeFormatName } from '../..
 import { encodeJsonLines } from '../../src/lake-format/formats/jsonl';
 import { encodeParquet } from '../../src/lake-format/formats/parquet';
 import { CDC_LAKE_COLUMNS, ORDER_V2_COLUMNS } from '../../src/lake-format/lake-schema';
-import { readLakeRecords } from '../../src/lake-format/lake-reader';
+import { createLakeReader, type LakeRecord, readLakeRecords } from '../../src/lake-format/lake-reader';
 import { toLakeRow } from '../../src/lake-format/lake-row';
 import { createS3Storage } from '../../src/lake-format/storage';
 import { createLogger } from '../../src/observability/logger';
@@ -203,12 +203,21 @@ const compact = (config: Config, args: Record<string, unknown>, id = `compact-${
     args: [args],
   });
 
-/** The lake as the soak's and the main job's checks read it: every change once, compacted hours included. */
+/**
+ * The lake as the soak's and the main job's checks read it: every change once, compacted hours included. Whole
+ * (`read`), row by row (`scan`) and counted (`count`) alike.
+ */
 async function lakeReaderKeys(config: Config): Promise<string[]> {
-  const rows = await readLakeRecords(harness.aws.s3, config, {
+  const reader = createLakeReader(harness.aws.s3, config, {
     currentFolder: (partitionPath) => cdcPartitionFolder(harness.aws.glue, config, partitionPath),
   });
-  return rows.map((r) => `${String(r.order_id)}@${String(r.sequence_number)}`).sort();
+  const changeOf = (r: LakeRecord) => `${String(r.order_id)}@${String(r.sequence_number)}`;
+  const keys = (await reader.read()).map(changeOf).sort();
+  const scanned: string[] = [];
+  expect(await reader.scan((r) => scanned.push(changeOf(r)))).toBe(keys.length);
+  expect(scanned.sort()).toEqual(keys);
+  expect(await reader.count()).toBe(keys.length);
+  return keys;
 }
 
 async function partitionFolder(config: Config): Promise<string | undefined> {

@@ -99,7 +99,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
     await waitForDrain(
       'S3 sink',
       async () => {
-        lakeCount = (await lakeReader.read()).length;
+        lakeCount = await lakeReader.count();
         const cdc = counters.cdc.count();
         return { done: lakeCount >= cdc, detail: `${lakeCount} of ${cdc} change records in S3` };
       },
@@ -169,10 +169,15 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       if (!actual || STATE_FIELDS.some((field) => actual[field] !== expected[field])) mismatched++;
     }
     const cdcRecords = counters.cdc.count();
-    const lake = await lakeReader.read();
     // A change is identified by its item and its stream sequence number (sequence numbers order the changes of one
     // item; they are not unique across shards).
-    const distinctLake = new Set(lake.map((r) => `${String(r.order_id)}@${String(r.sequence_number)}`)).size;
+    const changesInLake = new Set<string>();
+    const hourPaths = new Set<string>();
+    const lakeRecords = await lakeReader.scan((r) => {
+      changesInLake.add(`${String(r.order_id)}@${String(r.sequence_number)}`);
+      hourPaths.add(`dt=${r.dt}/hour=${r.hour}`);
+    });
+    const distinctLake = changesInLake.size;
     const dlq = counters.dlq.count();
 
     const checks: Check[] = [
@@ -196,9 +201,9 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
         ok: false,
       },
       { stage: 'CDC records = DynamoDB stream changes', expected: changes, actual: cdcRecords, ok: false },
-      { stage: 'S3 records = CDC records', expected: cdcRecords, actual: lake.length, ok: false },
-      { stage: 'S3 records without duplicates', expected: lake.length, actual: distinctLake, ok: false },
-      { stage: 'Athena count(*) = S3 records', expected: lake.length, actual: athenaChanges, ok: false },
+      { stage: 'S3 records = CDC records', expected: cdcRecords, actual: lakeRecords, ok: false },
+      { stage: 'S3 records without duplicates', expected: lakeRecords, actual: distinctLake, ok: false },
+      { stage: 'Athena count(*) = S3 records', expected: lakeRecords, actual: athenaChanges, ok: false },
       {
         stage: 'Athena count(DISTINCT order_id) = DynamoDB orders',
         expected: items.size,
@@ -206,7 +211,7 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
         ok: false,
       },
     ].map((c) => ({ ...c, ok: c.expected === c.actual }));
-    checks.push(...(await compactRunHours({ config, client, say }, lake)));
+    checks.push(...(await compactRunHours({ config, client, say }, { records: lakeRecords, hourPaths })));
     checks.push(await reconcileRun({ config, client, say }));
 
     const table = plainAwareTable(['check', 'expected', 'actual', '']);
