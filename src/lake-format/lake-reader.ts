@@ -47,6 +47,8 @@ export type CurrentFolder = (partitionPath: string) => Promise<string | undefine
 export interface LakeReaderOptions {
   /** Without it, hours are read from the sink's folders only (a lake nothing has compacted). */
   currentFolder?: CurrentFolder;
+  /** `scan` reads objects of at least this many bytes one at a time; default 1 MiB. */
+  scanAloneBytes?: number;
 }
 
 export interface LakeReader {
@@ -67,6 +69,8 @@ function normalize(row: LakeRow, dt: string, hour: string, key: string): LakeRec
 
 const READ_CONCURRENCY = 8;
 const SCAN_CONCURRENCY = 4;
+/** A MB of Parquet is about 30,000 changes. */
+const SCAN_ALONE_BYTES = 1024 * 1024;
 /** `dt=…/hour=…/` right under a table root, then the rest of the key. */
 const HOUR_UNDER_ROOT = /^(dt=[^/]+\/hour=[^/]+)\/(.+)$/;
 
@@ -213,12 +217,21 @@ export function createLakeReader(
 
     async scan(visit) {
       let total = 0;
-      // Fewer objects at a time than `read`: a compacted hour is one object of every change of that hour.
-      await mapWithConcurrency(await visibleObjects(), SCAN_CONCURRENCY, async ({ key }) => {
+      const visitObject = async ({ key }: { key: string }) => {
         const rows = await decodeObject(key);
         for (const row of rows) visit(row);
         total += rows.length;
-      });
+      };
+      const objects = await visibleObjects();
+      const aloneBytes = options.scanAloneBytes ?? SCAN_ALONE_BYTES;
+      // A compacted hour is one object holding every change of that hour (470,000 rows at 150 events/s, about
+      // 750 MB as rows): those one at a time, the sink's small objects a few at a time.
+      for (const object of objects.filter((o) => o.size >= aloneBytes)) await visitObject(object);
+      await mapWithConcurrency(
+        objects.filter((o) => o.size < aloneBytes),
+        SCAN_CONCURRENCY,
+        visitObject,
+      );
       return total;
     },
   };

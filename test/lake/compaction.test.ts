@@ -213,9 +213,16 @@ async function lakeReaderKeys(config: Config): Promise<string[]> {
   });
   const changeOf = (r: LakeRecord) => `${String(r.order_id)}@${String(r.sequence_number)}`;
   const keys = (await reader.read()).map(changeOf).sort();
-  const scanned: string[] = [];
-  expect(await reader.scan((r) => scanned.push(changeOf(r)))).toBe(keys.length);
-  expect(scanned.sort()).toEqual(keys);
+  // Objects a few at a time, and (scanAloneBytes 0) each object alone, as compacted hours are.
+  for (const scanAloneBytes of [undefined, 0]) {
+    const scanned: string[] = [];
+    const scanner = createLakeReader(harness.aws.s3, config, {
+      currentFolder: (partitionPath) => cdcPartitionFolder(harness.aws.glue, config, partitionPath),
+      scanAloneBytes,
+    });
+    expect(await scanner.scan((r) => scanned.push(changeOf(r)))).toBe(keys.length);
+    expect(scanned.sort()).toEqual(keys);
+  }
   expect(await reader.count()).toBe(keys.length);
   return keys;
 }
