@@ -47,7 +47,7 @@ export type CurrentFolder = (partitionPath: string) => Promise<string | undefine
 export interface LakeReaderOptions {
   /** Without it, hours are read from the sink's folders only (a lake nothing has compacted). */
   currentFolder?: CurrentFolder;
-  /** `scan` reads objects of at least this many bytes one at a time; default 1 MiB. */
+  /** `count` and `scan` decode objects of at least this many bytes one at a time; default 1 MiB. */
   scanAloneBytes?: number;
 }
 
@@ -181,6 +181,21 @@ export function createLakeReader(
 
   const rowCounts = new Map<string, number>();
 
+  /**
+   * Runs `work` on every object with few rows decoded at once: a compacted hour is one object holding every
+   * change of that hour (470,000 rows at 150 events/s, about 750 MB as rows), so those go one at a time and the
+   * sink's small objects a few at a time.
+   */
+  const boundedByRows = async <T extends StoredObject>(objects: T[], work: (object: T) => Promise<void>) => {
+    const aloneBytes = options.scanAloneBytes ?? SCAN_ALONE_BYTES;
+    for (const object of objects.filter((o) => o.size >= aloneBytes)) await work(object);
+    await mapWithConcurrency(
+      objects.filter((o) => o.size < aloneBytes),
+      SCAN_CONCURRENCY,
+      work,
+    );
+  };
+
   return {
     async read({ objects } = {}) {
       const visible = await visibleObjects();
@@ -203,35 +218,26 @@ export function createLakeReader(
 
     async count() {
       const visible = await visibleObjects();
-      const counts = await mapWithConcurrency(visible, READ_CONCURRENCY, async ({ key, cacheKey }) => {
+      let total = 0;
+      await boundedByRows(visible, async ({ key, cacheKey }) => {
         let rows = rowCounts.get(cacheKey);
         if (rows === undefined) {
           rows = (await decodeObject(key)).length;
           rowCounts.set(cacheKey, rows);
         }
-        return rows;
+        total += rows;
       });
       prune(rowCounts, visible);
-      return counts.reduce((sum, n) => sum + n, 0);
+      return total;
     },
 
     async scan(visit) {
       let total = 0;
-      const visitObject = async ({ key }: { key: string }) => {
+      await boundedByRows(await visibleObjects(), async ({ key }) => {
         const rows = await decodeObject(key);
         for (const row of rows) visit(row);
         total += rows.length;
-      };
-      const objects = await visibleObjects();
-      const aloneBytes = options.scanAloneBytes ?? SCAN_ALONE_BYTES;
-      // A compacted hour is one object holding every change of that hour (470,000 rows at 150 events/s, about
-      // 750 MB as rows): those one at a time, the sink's small objects a few at a time.
-      for (const object of objects.filter((o) => o.size >= aloneBytes)) await visitObject(object);
-      await mapWithConcurrency(
-        objects.filter((o) => o.size < aloneBytes),
-        SCAN_CONCURRENCY,
-        visitObject,
-      );
+      });
       return total;
     },
   };

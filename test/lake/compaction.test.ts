@@ -213,7 +213,7 @@ async function lakeReaderKeys(config: Config): Promise<string[]> {
   });
   const changeOf = (r: LakeRecord) => `${String(r.order_id)}@${String(r.sequence_number)}`;
   const keys = (await reader.read()).map(changeOf).sort();
-  // Objects a few at a time, and (scanAloneBytes 0) each object alone, as compacted hours are.
+  // Objects a few at a time, and (scanAloneBytes 0) each object alone, as compacted hours are scanned and counted.
   for (const scanAloneBytes of [undefined, 0]) {
     const scanned: string[] = [];
     const scanner = createLakeReader(harness.aws.s3, config, {
@@ -222,6 +222,7 @@ async function lakeReaderKeys(config: Config): Promise<string[]> {
     });
     expect(await scanner.scan((r) => scanned.push(changeOf(r)))).toBe(keys.length);
     expect(scanned.sort()).toEqual(keys);
+    expect(await scanner.count()).toBe(keys.length);
   }
   expect(await reader.count()).toBe(keys.length);
   return keys;
