@@ -18,6 +18,7 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   PutItemCommand,
+  ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
@@ -106,12 +107,15 @@ export async function runMotoBench(): Promise<BenchRow[]> {
     await startMoto("the stack's moto", [join(__dirname, '../src/local/services/moto_server.py')]),
     await startMoto("moto's own server", ['-m', 'moto.server']),
   ];
-  const samples = new Map<string, { put: number[]; getRecords: number[]; putObject: number[] }>();
+  const samples = new Map<
+    string,
+    { put: number[]; scan: number[]; getRecords: number[]; putObject: number[] }
+  >();
   try {
     const streamArns = await Promise.all(servers.map(prepare));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [index, moto] of servers.entries()) {
-        const mine = samples.get(moto.name) ?? { put: [], getRecords: [], putObject: [] };
+        const mine = samples.get(moto.name) ?? { put: [], scan: [], getRecords: [], putObject: [] };
         samples.set(moto.name, mine);
         mine.put.push(
           await measure(moto, count, (i) =>
@@ -126,6 +130,12 @@ export async function runMotoBench(): Promise<BenchRow[]> {
                 },
               }),
             ),
+          ),
+        );
+        // A page of 100 items from the table's start: the reconciliation and backfill read the table in pages.
+        mine.scan.push(
+          await measure(moto, Math.max(20, Math.round(count / 30)), () =>
+            moto.dynamo.send(new ScanCommand({ TableName: 'orders', Limit: 100 })),
           ),
         );
         // One shard; GetRecords of 100 records from its start, as a relay catching up reads them.
@@ -172,6 +182,7 @@ export async function runMotoBench(): Promise<BenchRow[]> {
   });
   return [
     row('DynamoDB PutItem (table with a stream)', ours.put, stock.put, `${count} items per round`),
+    row('DynamoDB Scan page of 100 items', ours.scan, stock.scan, 'from the table start'),
     row(
       'DynamoDB Streams GetShardIterator + GetRecords of 100',
       ours.getRecords,

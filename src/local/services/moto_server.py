@@ -31,6 +31,9 @@ for days holds a bounded amount of memory at a steady rate (started by src/local
   sort key, scanned on the table itself: the orders table): moto sorts the whole table for every page and walks to
   the start key, so a paged Scan's cost grew with the square of the table (the hourly reconcile of a table a
   soak had grown to 94,000 orders held the process for minutes). The pages and their order are moto's own.
+- Scan and Query responses are written by json.dumps from moto's own result, not by moto's response serializer,
+  which walks every attribute of every item against the botocore model: a reconciliation's Scan pages took most
+  of moto's CPU at 150 events/s, and every other stage waited behind them.
 
 - A request's service is looked up once per host name: moto lists its own package folder and tries its URL
   patterns on every request (a tenth of the process's CPU at a steady rate). No access log is written (one line per
@@ -43,6 +46,7 @@ for days holds a bounded amount of memory at a steady rate (started by src/local
 Everything else is moto's own server, with moto's own command-line arguments.
 """
 
+import base64
 import bisect
 import collections
 import ctypes
@@ -63,6 +67,7 @@ from moto import backends
 from moto.core import common_models
 from moto.core.exceptions import JsonRESTError
 from moto.core.utils import unix_time
+from moto.dynamodb import responses as dynamo_responses
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models import table as dynamo_table
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -310,6 +315,35 @@ def _get_records_response(self):
 
 streams_models.DynamoDBStreamsBackend.get_records = _get_records
 streams_responses.DynamoDBStreamsHandler.get_records = _get_records_response
+
+
+def _wire_value(value):
+    """What json.dumps cannot write itself: binary values (B, BS), which the wire carries as base64."""
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"cannot write {type(value).__name__} in a DynamoDB response")
+
+
+def _json_items_response(handler_method):
+    """Scan's and Query's response written by json.dumps instead of moto's serializer (same body, ~10x less CPU).
+
+    moto's handler builds the result (items already plain {type: value} dicts: DynamoResult) and its response
+    serializer then walks every attribute of every item against the botocore model, most of a Scan's CPU: a
+    reconciliation's 1 MB pages held moto (single process, shared by every stage) for minutes at 150 events/s.
+    """
+
+    @functools.wraps(handler_method)
+    def _respond(self):
+        result = handler_method(self).result
+        return json.dumps(result, default=_wire_value, separators=(",", ":")), {
+            "Content-Type": "application/x-amz-json-1.0"
+        }
+
+    return _respond
+
+
+dynamo_responses.DynamoHandler.scan = _json_items_response(dynamo_responses.DynamoHandler.scan)
+dynamo_responses.DynamoHandler.query = _json_items_response(dynamo_responses.DynamoHandler.query)
 
 
 class _ObjectFile:
