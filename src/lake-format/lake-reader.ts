@@ -32,6 +32,14 @@ export type LakeRecord = Record<string, string | number | Date | null> & {
   object_key: string;
 };
 
+/**
+ * A change's identity in the lake: its item and its stream sequence number (sequence numbers order the changes of
+ * one item; they are not unique across shards). Two rows with one identity are a duplicate.
+ */
+export function lakeChangeId(record: LakeRecord): string {
+  return `${String(record.order_id)}@${String(record.sequence_number)}`;
+}
+
 export interface LakeObjectSummary {
   key: string;
   size: number;

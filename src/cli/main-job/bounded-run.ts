@@ -15,7 +15,7 @@ import type { OrderState } from '../../domain/order-event';
 import { ordersStreamArn } from '../../resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../streaming/dynamo-sink/dynamo-sink';
 import type { GeneratorReport } from '../../streaming/generator/generator';
-import { createLakeReader } from '../../lake-format/lake-reader';
+import { createLakeReader, lakeChangeId } from '../../lake-format/lake-reader';
 import { cdcPartitionFolder } from '../../resources/cdc-catalog';
 import type { ReportSummary } from '../../contract/types';
 import * as workflows from '../../workflows';
@@ -169,12 +169,10 @@ export async function runBoundedChecks(deps: BoundedRunDeps): Promise<boolean> {
       if (!actual || STATE_FIELDS.some((field) => actual[field] !== expected[field])) mismatched++;
     }
     const cdcRecords = counters.cdc.count();
-    // A change is identified by its item and its stream sequence number (sequence numbers order the changes of one
-    // item; they are not unique across shards).
     const changesInLake = new Set<string>();
     const hourPaths = new Set<string>();
     const lakeRecords = await lakeReader.scan((r) => {
-      changesInLake.add(`${String(r.order_id)}@${String(r.sequence_number)}`);
+      changesInLake.add(lakeChangeId(r));
       hourPaths.add(`dt=${r.dt}/hour=${r.hour}`);
     });
     const distinctLake = changesInLake.size;

@@ -18,7 +18,7 @@ import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { AwsClients } from '../../aws/clients';
 import type { Config } from '../../config';
-import { createLakeReader } from '../../lake-format/lake-reader';
+import { createLakeReader, lakeChangeId } from '../../lake-format/lake-reader';
 import { cdcPartitionFolder } from '../../resources/cdc-catalog';
 import { ordersStreamArn } from '../../resources/dynamodb-tables';
 import { dynamoSinkGroupId } from '../../streaming/dynamo-sink/dynamo-sink';
@@ -121,7 +121,7 @@ export async function checkStores(deps: StoreCheckDeps): Promise<CountCheck[]> {
       const orderId = String(record.order_id);
       const version = BigInt(String(record.version));
       if ((latestVersion.get(orderId) ?? -1n) < version) latestVersion.set(orderId, version);
-      changesInLake.add(`${orderId}@${String(record.sequence_number)}`);
+      changesInLake.add(lakeChangeId(record));
     });
     await waitForDrain(
       'orders.events read back',
