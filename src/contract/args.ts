@@ -262,7 +262,7 @@ export type CompactHourArgs = z.infer<typeof compactHourArgsSchema>;
 export const RECONCILE_DEFAULTS = {
   segments: 4,
   pageSize: 1000,
-  runSize: 50_000,
+  runSize: 10_000,
   sampleSize: 20,
 } as const;
 
@@ -275,7 +275,10 @@ export const reconcileArgsSchema = z.strictObject({
   segments: z.number().int().min(1).max(256).optional(),
   /** Scan page size (Limit) (default 1000). */
   pageSize: z.number().int().min(1).max(10_000).optional(),
-  /** Items one segment sorts in memory and writes as one sorted run (default 50,000). */
+  /**
+   * Items one segment sorts in memory and writes as one sorted run (default 10,000: the default four segments hold
+   * 40,000 rows at most; 50,000 took the worker from 400 MB to 1.3 GB on a 120,000-item table).
+   */
   runSize: z.number().int().min(1).max(1_000_000).optional(),
   /**
    * Read throttle over all segments, to spare the table's read capacity and the writers sharing it (default:

@@ -27,6 +27,7 @@ import {
   waitForRelayCheckpoint,
   waitFor,
   ChildProcesses,
+  logLines,
   type StreamingEnv,
 } from './helpers';
 
@@ -210,7 +211,7 @@ describe('crash recovery and scale-out', () => {
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     expect(second).not.toBe(first);
-    start(`${first}`, RELAY, { CDC_WORKER_ID: `${first}-restarted` });
+    const restarted = start(`${first}`, RELAY, { CDC_WORKER_ID: `${first}-restarted` });
     await writer;
 
     const records = await readStream(aws, config);
@@ -223,6 +224,13 @@ describe('crash recovery and scale-out', () => {
     const ids = messages.map((m) => (JSON.parse(m.value!.toString()) as CdcEvent).eventId!);
     expect(new Set(ids).size).toBe(ids.length); // no duplicates despite the kill
     expect(new Set(ids)).toEqual(new Set(records.map((r) => r.eventID!)));
+    // A SIGTERM that lands while node is still loading the relay's modules (before any handler exists) ends it
+    // by the signal, with nothing to clean up: the exit code below is about a relay that has started.
+    await waitFor(
+      'the restarted relay to start',
+      async () => logLines(restarted.output()).some((line) => line.msg === 'started'),
+      { timeoutMs: 60_000 },
+    );
     // SIGTERM: publish and checkpoint the page in hand, free the lease, exit 0.
     for (const child of children.all.filter(
       (c) => c.child.exitCode === null && c.child.signalCode === null,

@@ -378,6 +378,14 @@ export async function readStream(aws: AwsClients, config: Config): Promise<_Reco
   });
 }
 
+/** A child's JSON log lines (its output holds other text too: a stack trace, tsx's messages). */
+export function logLines(output: string): Array<{ msg?: string; pid?: number }> {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg?: string; pid?: number });
+}
+
 /** A pipeline process run as a child with tsx, configured only through the environment. */
 export interface ChildHandle {
   name: string;

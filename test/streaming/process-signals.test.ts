@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { withOverrides } from '../../src/config';
 import { waitFor } from '../../src/support/timing';
 import { freshConfig } from '../support/fresh-config';
-import { ChildProcesses } from './helpers';
+import { ChildProcesses, logLines } from './helpers';
 
 /** A port nothing listens on: bound once to learn a free one, then closed. */
 async function closedPort(): Promise<number> {
@@ -16,13 +16,6 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-function logLines(output: string): Array<{ msg?: string; pid?: number }> {
-  return output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { msg?: string; pid?: number });
 }
 
 describe('a streaming process and its signals', () => {
