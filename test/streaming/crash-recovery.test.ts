@@ -211,7 +211,8 @@ describe('crash recovery and scale-out', () => {
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     expect(second).not.toBe(first);
-    const restarted = start(`${first}`, RELAY, { CDC_WORKER_ID: `${first}-restarted` });
+    // At info level it logs when it has started (see below).
+    const restarted = start(`${first}`, RELAY, { CDC_WORKER_ID: `${first}-restarted`, LOG_LEVEL: 'info' });
     await writer;
 
     const records = await readStream(aws, config);
