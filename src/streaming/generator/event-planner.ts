@@ -246,12 +246,27 @@ export class EventPlanner {
   }
 }
 
-/** Folds sent events into the expected final state of each order: the event with the highest seq wins. */
+/**
+ * Folds sent events into the expected final state of each order: the event with the highest seq wins. It keeps
+ * each order's winning event and builds the states once, when asked: a state per event cost the flat-out
+ * generator about a fifth of its CPU, for states nothing reads until the run's report.
+ */
 export class ExpectedStates {
-  readonly states = new Map<string, OrderState>();
+  private readonly latest = new Map<string, OrderEvent>();
 
   apply(event: OrderEvent): void {
-    const current = this.states.get(event.orderId);
-    if (!current || event.seq > current.version) this.states.set(event.orderId, orderStateFromEvent(event));
+    const current = this.latest.get(event.orderId);
+    if (!current || event.seq > current.seq) this.latest.set(event.orderId, event);
+  }
+
+  get size(): number {
+    return this.latest.size;
+  }
+
+  /** The expected final state of every order so far (a new map each call). */
+  states(): Map<string, OrderState> {
+    const states = new Map<string, OrderState>();
+    for (const [orderId, event] of this.latest) states.set(orderId, orderStateFromEvent(event));
+    return states;
   }
 }

@@ -272,18 +272,19 @@ export function createGenerator(options: GeneratorOptions): Generator {
     }
 
     const elapsedMs = Date.now() - started;
+    const expectedStates = expected?.states() ?? new Map<string, OrderState>();
     const ordersByStatus: Partial<Record<OrderStatus, number>> = {};
-    for (const state of expected?.states.values() ?? [])
+    for (const state of expectedStates.values())
       ordersByStatus[state.status] = (ordersByStatus[state.status] ?? 0) + 1;
     const report: GeneratorReport = {
       runId,
       topic,
       ...counts,
-      orders: expected?.states.size ?? planner.ordersOpened,
+      orders: expected?.size ?? planner.ordersOpened,
       ordersByStatus,
       elapsedMs,
       achievedRate: elapsedMs > 0 ? (counts.messagesSent * 1000) / elapsedMs : counts.messagesSent,
-      expectedStates: expected?.states ?? new Map(),
+      expectedStates,
     };
     log.info(
       {
