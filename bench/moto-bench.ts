@@ -27,7 +27,10 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { loadConfig } from '../src/config';
+import { loadConfig, withOverrides } from '../src/config';
+import type { OrderState } from '../src/domain/order-event';
+import { ensureOrdersTable } from '../src/resources/dynamodb-tables';
+import { createOrderWriter } from '../src/streaming/dynamo-sink/order-writer';
 import { stackPaths } from '../src/local/paths';
 import { httpOk } from '../src/local/probes';
 import { mapWithConcurrency } from '../src/support/concurrency';
@@ -40,6 +43,26 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
 const ROUNDS = 3;
 const CONCURRENCY = 10;
+const SINK_TABLE = 'sink_orders';
+
+/** An order at `version`, as the DynamoDB sink writes it. */
+function orderState(orderId: string, version: number): OrderState {
+  const at = new Date(Date.UTC(2026, 11, 7, 12, 0, version)).toISOString();
+  return {
+    orderId,
+    customerId: 'cust-01234',
+    status: version === 1 ? 'CREATED' : 'PAID',
+    version,
+    amount: 125.4,
+    currency: 'EUR',
+    region: 'eu-west',
+    itemCount: 3,
+    createdAt: at,
+    updatedAt: at,
+    lastEventId: `evt-${orderId}-${version}`,
+    lastEventType: version === 1 ? 'ORDER_CREATED' : 'PAYMENT_CAPTURED',
+  };
+}
 
 interface MotoUnderTest {
   name: string;
@@ -85,6 +108,11 @@ async function prepare(moto: MotoUnderTest): Promise<string> {
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
     }),
   );
+  // The pipeline's own orders table (key, stream), for the DynamoDB sink's conditional writes.
+  await ensureOrdersTable(
+    moto.dynamo,
+    withOverrides(loadConfig(), { dynamodb: { ordersTable: SINK_TABLE } }),
+  );
   await moto.s3.send(new CreateBucketCommand({ Bucket: 'lake' }));
   const table = await moto.dynamo.send(new DescribeTableCommand({ TableName: 'orders' }));
   return table.Table!.LatestStreamArn!;
@@ -109,13 +137,19 @@ export async function runMotoBench(): Promise<BenchRow[]> {
   ];
   const samples = new Map<
     string,
-    { put: number[]; scan: number[]; getRecords: number[]; putObject: number[] }
+    { put: number[]; sinkPut: number[]; scan: number[]; getRecords: number[]; putObject: number[] }
   >();
   try {
     const streamArns = await Promise.all(servers.map(prepare));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [index, moto] of servers.entries()) {
-        const mine = samples.get(moto.name) ?? { put: [], scan: [], getRecords: [], putObject: [] };
+        const mine = samples.get(moto.name) ?? {
+          put: [],
+          sinkPut: [],
+          scan: [],
+          getRecords: [],
+          putObject: [],
+        };
         samples.set(moto.name, mine);
         mine.put.push(
           await measure(moto, count, (i) =>
@@ -130,6 +164,14 @@ export async function runMotoBench(): Promise<BenchRow[]> {
                 },
               }),
             ),
+          ),
+        );
+        // The DynamoDB sink's own writes (its order writer): each order written at versions 1 to 4, conditionally.
+        const writer = createOrderWriter({ dynamodb: moto.dynamo, table: SINK_TABLE });
+        const orders = Math.max(1, Math.round(count / 4));
+        mine.sinkPut.push(
+          await measure(moto, orders * 4, (i) =>
+            writer.write(orderState(`order-${round}-${i % orders}`, Math.floor(i / orders) + 1)),
           ),
         );
         // A page of 100 items from the table's start: the reconciliation and backfill read the table in pages.
@@ -182,6 +224,12 @@ export async function runMotoBench(): Promise<BenchRow[]> {
   });
   return [
     row('DynamoDB PutItem (table with a stream)', ours.put, stock.put, `${count} items per round`),
+    row(
+      "DynamoDB conditional PutItem of an order (the DynamoDB sink's writer)",
+      ours.sinkPut,
+      stock.sinkPut,
+      `${Math.max(1, Math.round(count / 4)) * 4} writes per round: each order at versions 1 to 4`,
+    ),
     row('DynamoDB Scan page of 100 items', ours.scan, stock.scan, 'from the table start'),
     row(
       'DynamoDB Streams GetShardIterator + GetRecords of 100',
