@@ -1,7 +1,7 @@
 /**
  * The stack's moto (src/local/services/moto_server.py) beside moto's own server, in one run: the CPU seconds each
  * process spends per request for the requests the pipeline makes most (DynamoDB PutItem on a table with a stream,
- * DynamoDB Streams GetRecords, S3 PutObject). Locally every DynamoDB write, stream read and lake object goes
+ * the DynamoDB sink's conditional PutItem of an order, a Scan page, DynamoDB Streams GetRecords, S3 PutObject). Locally every DynamoDB write, stream read and lake object goes
  * through this one single-threaded Python process, so its cost per request bounds the rate the whole stack keeps.
  *
  * Both servers are started here on free ports, each with a fresh state, and get the same requests, in alternating

@@ -355,9 +355,9 @@ dynamo_responses.DynamoHandler.query = _json_items_response(dynamo_responses.Dyn
 def _item_init(self, hash_key, range_key, attrs) -> None:
     """moto's Item, its size checked once over the whole item and its attribute names shared between items.
 
-    moto's attribute dict re-sums the size of every attribute already in it at each insert, and every item held its
-    own copy of each attribute name (parsed anew from each request's JSON): about 800 of the 3,400 bytes an order
-    item cost. The same attributes, the same limit (moto's 405,000 bytes: an item over it fails as before).
+    moto's attribute dict re-sums the size of every attribute already in it at each insert, and an item written by
+    PutItem held its own copy of each attribute name (parsed anew from each request's JSON): about 800 of the 3,400
+    bytes an order item cost. The same attributes, the same limit (moto's 405,000 bytes: an item over it fails as before).
     """
     self.hash_key = hash_key
     self.range_key = range_key
