@@ -357,7 +357,8 @@ def _item_init(self, hash_key, range_key, attrs) -> None:
 
     moto's attribute dict re-sums the size of every attribute already in it at each insert, and an item written by
     PutItem held its own copy of each attribute name (parsed anew from each request's JSON): about 800 of the 3,400
-    bytes an order item cost. The same attributes, the same limit (moto's 405,000 bytes: an item over it fails as before).
+    bytes an order item cost. The same attributes, the same limit (moto's 405,000 bytes: an item over it fails as
+    before).
     """
     self.hash_key = hash_key
     self.range_key = range_key
