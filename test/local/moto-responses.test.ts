@@ -288,3 +288,44 @@ it('rejects an item over the size limit as moto does, and takes one just under i
   expect(under.mine).toEqual(under.reference);
   expect(under.mine.status).toBe(200);
 });
+
+// moto counted a table's items (DescribeTable's ItemCount) by iterating them unlocked: a PutItem of a new key on
+// another request thread made the DescribeTable fail with a 500. moto's own server still does; the stack's must not.
+it('answers DescribeTable while new items are written, counting every one', async () => {
+  const TableName = 'counted';
+  await call(ours, 'CreateTable', {
+    TableName,
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
+  const seeded = 5_000;
+  for (let start = 0; start < seeded; start += 25)
+    await call(ours, 'BatchWriteItem', {
+      RequestItems: {
+        [TableName]: Array.from({ length: 25 }, (_, i) => ({
+          PutRequest: { Item: { pk: { S: `seed-${start + i}` } } },
+        })),
+      },
+    });
+  const lanes = 8;
+  const perLane = 250;
+  let writing = lanes;
+  const statuses: number[] = [];
+  await Promise.all([
+    ...Array.from({ length: lanes }, async (_, lane) => {
+      for (let i = 0; i < perLane; i++) {
+        const put = await call(ours, 'PutItem', { TableName, Item: { pk: { S: `new-${lane}-${i}` } } });
+        expect(put.status).toBe(200);
+      }
+      writing -= 1;
+    }),
+    (async () => {
+      while (writing > 0) statuses.push((await call(ours, 'DescribeTable', { TableName })).status);
+    })(),
+  ]);
+  expect(statuses.length).toBeGreaterThan(10);
+  expect(statuses.filter((status) => status !== 200)).toEqual([]);
+  const described = await call(ours, 'DescribeTable', { TableName });
+  expect((described.body as { Table: { ItemCount: number } }).Table.ItemCount).toBe(seeded + lanes * perLane);
+});
