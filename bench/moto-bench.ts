@@ -1,7 +1,8 @@
 /**
  * The stack's moto (src/local/services/moto_server.py) beside moto's own server, in one run: the CPU seconds each
  * process spends per request for the requests the pipeline makes most (DynamoDB PutItem on a table with a stream,
- * the DynamoDB sink's conditional PutItem of an order, a Scan page, DynamoDB Streams GetRecords, S3 PutObject). Locally every DynamoDB write, stream read and lake object goes
+ * the DynamoDB sink's conditional PutItem of an order, a Scan page, DynamoDB Streams GetRecords, S3 PutObject).
+ * Locally every DynamoDB write, stream read and lake object goes
  * through this one single-threaded Python process, so its cost per request bounds the rate the whole stack keeps.
  *
  * Both servers are started here on free ports, each with a fresh state, and get the same requests, in alternating
@@ -131,6 +132,8 @@ async function measure(moto: MotoUnderTest, count: number, request: (i: number) 
 
 export async function runMotoBench(): Promise<BenchRow[]> {
   const count = Math.max(200, Math.round(3000 * benchScale()));
+  // Orders the sink's writes go to, each written at versions 1 to 4.
+  const sinkOrders = Math.max(1, Math.round(count / 4));
   const servers = [
     await startMoto("the stack's moto", [join(__dirname, '../src/local/services/moto_server.py')]),
     await startMoto("moto's own server", ['-m', 'moto.server']),
@@ -168,10 +171,9 @@ export async function runMotoBench(): Promise<BenchRow[]> {
         );
         // The DynamoDB sink's own writes (its order writer): each order written at versions 1 to 4, conditionally.
         const writer = createOrderWriter({ dynamodb: moto.dynamo, table: SINK_TABLE });
-        const orders = Math.max(1, Math.round(count / 4));
         mine.sinkPut.push(
-          await measure(moto, orders * 4, (i) =>
-            writer.write(orderState(`order-${round}-${i % orders}`, Math.floor(i / orders) + 1)),
+          await measure(moto, sinkOrders * 4, (i) =>
+            writer.write(orderState(`order-${round}-${i % sinkOrders}`, Math.floor(i / sinkOrders) + 1)),
           ),
         );
         // A page of 100 items from the table's start: the reconciliation and backfill read the table in pages.
@@ -228,7 +230,7 @@ export async function runMotoBench(): Promise<BenchRow[]> {
       "DynamoDB conditional PutItem of an order (the DynamoDB sink's writer)",
       ours.sinkPut,
       stock.sinkPut,
-      `${Math.max(1, Math.round(count / 4)) * 4} writes per round: each order at versions 1 to 4`,
+      `${sinkOrders * 4} writes per round: each order at versions 1 to 4`,
     ),
     row('DynamoDB Scan page of 100 items', ours.scan, stock.scan, 'from the table start'),
     row(
