@@ -9,11 +9,30 @@ export interface PipelineProcess {
   entry: string;
   /** Arguments its supervisor passes on the command line. */
   args?: string[];
+  /**
+   * Environment of its runtime (not pipeline settings, which come from the config): set by the local stack,
+   * docker-compose.yml and the Kubernetes manifests alike.
+   */
+  env?: Record<string, string>;
 }
+
+/**
+ * glibc's malloc for the worker. Its reconciliations and compactions allocate hundreds of MB of short-lived
+ * native buffers (HTTP bodies, S3 objects) from many threads; with glibc's defaults the freed memory stays in up
+ * to 8 arenas per core, and the dynamic mmap threshold moves large buffers onto heaps that cannot shrink past a
+ * chunk still in use, so every hourly reconciliation left the worker tens of MB larger (the 150 events/s soak).
+ * Two arenas and a fixed threshold (buffers of 128 KiB and more are mapped and unmapped on their own): measured in
+ * bench/worker-memory-bench.ts.
+ */
+export const WORKER_MALLOC_ENV: Record<string, string> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+};
 
 export const WORKER_PROCESS: PipelineProcess = {
   name: 'worker',
   entry: 'src/workers/control-plane-worker.ts',
+  env: WORKER_MALLOC_ENV,
 };
 
 export const STREAMING_PROCESSES: PipelineProcess[] = [

@@ -11,7 +11,12 @@ import { parse } from 'yaml';
 import { ENV_SPEC, LOCAL_HOST, LOCAL_PORTS } from '../../src/config';
 import { DEFAULT_PORT, parseLakeArgs } from '../../src/lake-endpoint/main';
 import { KAFKA_VERSION, PYTHON_PACKAGES } from '../../src/local/installer';
-import { ALL_PIPELINE_PROCESSES, compiledEntry, LAKE_PROCESS } from '../../src/local/pipeline-processes';
+import {
+  ALL_PIPELINE_PROCESSES,
+  compiledEntry,
+  LAKE_PROCESS,
+  WORKER_PROCESS,
+} from '../../src/local/pipeline-processes';
 import { KAFKA_HEAP } from '../../src/local/services/kafka';
 import { readDockerfile } from './support/dockerfile';
 
@@ -59,11 +64,28 @@ describe('docker-compose.yml', () => {
     expect(hostPorts(services.lake)).toEqual([LOCAL_PORTS.lake]);
   });
 
-  it('uses only variable names the config knows', () => {
+  it("uses only variable names the config knows, besides a process's own runtime environment", () => {
     for (const [name, service] of Object.entries(services)) {
       if (!service.build) continue;
-      const unknown = Object.keys(service.environment ?? {}).filter((key) => !(key in ENV_SPEC));
+      const runtime = ALL_PIPELINE_PROCESSES.find((p) => p.name === name)?.env ?? {};
+      const unknown = Object.keys(service.environment ?? {}).filter(
+        (key) => !(key in ENV_SPEC) && !(key in runtime),
+      );
       expect({ service: name, unknown }).toEqual({ service: name, unknown: [] });
+    }
+  });
+
+  it('gives each pipeline process the runtime environment the local stack gives it (the worker: glibc malloc)', () => {
+    expect(Object.keys(WORKER_PROCESS.env ?? {})).toContain('MALLOC_ARENA_MAX');
+    for (const processSpec of ALL_PIPELINE_PROCESSES) {
+      const environment = services[processSpec.name].environment ?? {};
+      const runtime = Object.fromEntries(
+        Object.keys(processSpec.env ?? {}).map((key) => [key, String(environment[key])]),
+      );
+      expect({ process: processSpec.name, env: runtime }).toEqual({
+        process: processSpec.name,
+        env: processSpec.env ?? {},
+      });
     }
   });
 

@@ -2,6 +2,7 @@
  * /healthz, /readyz and /metrics on real pipeline processes (src/observability/health.ts has the semantics):
  * alive at once, ready only once started and assigned, with the reasons when not.
  */
+import { readFileSync } from 'node:fs';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { createAwsClients, destroyAwsClients } from '../../src/aws/clients';
 import { withOverrides, type Config } from '../../src/config';
@@ -9,6 +10,7 @@ import { createKafka } from '../../src/kafka/client';
 import { watchConsumers } from '../../src/kafka/health';
 import { createReadiness } from '../../src/observability/health';
 import { startPipelineProcesses } from '../../src/local';
+import { findPortOwner } from '../../src/local/os-processes';
 import { WORKER_PROCESS } from '../../src/local/pipeline-processes';
 import { freePort } from '../../src/support/net';
 import { waitFor } from '../../src/support/timing';
@@ -133,7 +135,7 @@ describe('health endpoints of the worker', () => {
 });
 
 describe('health endpoints under the supervisor (what npm start runs)', () => {
-  it('gives the worker a metrics endpoint like every other process', async () => {
+  it('gives the worker a metrics endpoint like every other process, and its runtime environment', async () => {
     const group = await startPipelineProcesses(config('health-supervised', 0), [WORKER_PROCESS], {
       owner: 'health-test',
     });
@@ -146,6 +148,12 @@ describe('health endpoints under the supervisor (what npm start runs)', () => {
       });
       expect(metrics).toContain('nodejs_heap_size_total_bytes');
       await answered(metricsUrl.replace(/\/metrics$/, '/readyz'), 200);
+      // glibc reads its malloc settings from the process's own environment (WORKER_MALLOC_ENV).
+      const owner = await findPortOwner(Number(new URL(metricsUrl).port));
+      const environ = readFileSync(`/proc/${owner!.pid}/environ`, 'utf8').split('\0');
+      expect(Object.keys(WORKER_PROCESS.env ?? {})).toContain('MALLOC_ARENA_MAX');
+      for (const [name, value] of Object.entries(WORKER_PROCESS.env ?? {}))
+        expect(environ).toContain(`${name}=${value}`);
     } finally {
       await group.handle.stopStarted();
     }

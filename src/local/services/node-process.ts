@@ -65,7 +65,7 @@ export function createNodeProcessService(
       // One process (not the tsx CLI): the pid file names the real server and signals reach it directly.
       ...typeScriptEntry(entry, proc.args),
       cwd: PROJECT_ROOT,
-      env: options.env,
+      env: { ...proc.env, ...options.env },
     }),
     isReady: probe,
   };
