@@ -64,8 +64,11 @@ export interface LakeReader {
   read(options?: { objects?: LakeObjectSummary[] }): Promise<LakeRecord[]>;
   /** How many rows the lake holds now; an object's row count (not its rows) is kept for the next call. */
   count(): Promise<number>;
-  /** Calls `visit` with every row the lake holds now, a few objects' rows in memory at a time; returns the count. */
-  scan(visit: (row: LakeRecord) => void): Promise<number>;
+  /**
+   * Calls `visit` with every row the lake holds now, a few objects' rows in memory at a time, hour by hour: after
+   * the last row of an hour, `endOfHour` with its partition path (`dt=…/hour=…`). Returns the count.
+   */
+  scan(visit: (row: LakeRecord) => void, endOfHour?: (partitionPath: string) => void): Promise<number>;
 }
 
 function normalize(row: LakeRow, dt: string, hour: string, key: string): LakeRecord {
@@ -152,8 +155,8 @@ export function createLakeReader(
     return [...versionObjects, ...pendingLate];
   };
 
-  /** The objects readers see now, each with its cache key (objects are immutable under key and size). */
-  const visibleObjects = async () => {
+  /** The objects readers see now, hour by hour, each with its cache key (immutable under key and size). */
+  const visibleHours = async () => {
     const sinkRoot = cdcTableRoot(config);
     const compactedRoot = compactedTableRoot(config);
     const sinkByHour = groupByHour(sinkRoot, await storage.list(sinkRoot));
@@ -161,15 +164,17 @@ export function createLakeReader(
       ? groupByHour(compactedRoot, await storage.list(compactedRoot))
       : new Map<string, StoredObject[]>();
     const hours = [...new Set([...sinkByHour.keys(), ...compactedByHour.keys()])].sort();
-    return (
-      await mapWithConcurrency(hours, READ_CONCURRENCY, (hour) =>
-        objectsOfHour(hour, sinkByHour.get(hour) ?? [], compactedByHour.get(hour) ?? []),
-      )
-    )
-      .flat()
-      .filter((o) => formatOf(o.key) !== undefined)
-      .map((object) => ({ ...object, cacheKey: `${object.key}\u0000${object.size}` }));
+    const objects = await mapWithConcurrency(hours, READ_CONCURRENCY, (hour) =>
+      objectsOfHour(hour, sinkByHour.get(hour) ?? [], compactedByHour.get(hour) ?? []),
+    );
+    return hours.map((hour, i) => ({
+      hour,
+      objects: objects[i]
+        .filter((o) => formatOf(o.key) !== undefined)
+        .map((object) => ({ ...object, cacheKey: `${object.key}\u0000${object.size}` })),
+    }));
   };
+  const visibleObjects = async () => (await visibleHours()).flatMap(({ objects }) => objects);
 
   const decodeObject = async (key: string): Promise<LakeRecord[]> => {
     const sinkRoot = cdcTableRoot(config);
@@ -239,13 +244,16 @@ export function createLakeReader(
       return total;
     },
 
-    async scan(visit) {
+    async scan(visit, endOfHour) {
       let total = 0;
-      await boundedByRows(await visibleObjects(), async ({ key }) => {
-        const rows = await decodeObject(key);
-        for (const row of rows) visit(row);
-        total += rows.length;
-      });
+      for (const { hour, objects } of await visibleHours()) {
+        await boundedByRows(objects, async ({ key }) => {
+          const rows = await decodeObject(key);
+          for (const row of rows) visit(row);
+          total += rows.length;
+        });
+        endOfHour?.(hour);
+      }
       return total;
     },
   };
