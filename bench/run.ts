@@ -61,6 +61,14 @@ const sections: Section[] = [
     title: 'Backfill workflow',
     run: async () => (await import('./backfill-bench')).runBackfillBench({}),
   },
+  {
+    key: 'worker-memory',
+    title: 'Worker memory across reconciliations',
+    run: async () =>
+      (await import('./worker-memory-bench')).runWorkerMemoryBench({
+        items: Math.max(5_000, Math.round(50_000 * benchScale())),
+      }),
+  },
 ];
 
 function format(value: number | undefined, digits = 2): string {
