@@ -64,8 +64,13 @@ it('keeps the log of a service that goes on writing bounded, its new lines at th
     }
     // Bounded: the cap plus what a second's writing adds between two checks, never the whole history.
     expect(Math.max(...sizes)).toBeLessThan(8 * 1024 + 20 * 1024);
-    // No hole of zeros where the old content was: the service appends at the new end.
-    const text = readFileSync(log, 'utf8');
+    // No hole of zeros where the old content was: the service appends at the new end. Read once the service
+    // wrote after the last rotation (a read right after one finds the log empty).
+    const text = await waitFor(
+      'a line after the last rotation',
+      async () => readFileSync(log, 'utf8') || undefined,
+      { timeoutMs: 10_000, intervalMs: 5 },
+    );
     expect(text.includes('\0')).toBe(false);
     expect(text).toMatch(/^line \d+ x+\n/);
     expect(errors).toEqual([]);
